@@ -1,0 +1,53 @@
+"""Keel: a production-grade runtime for AI agents."""
+
+from keel.app import App, RunHandle
+from keel.config import EngineSettings
+from keel.engine import CircuitBreaker, Context, RetryPolicy, RunEvent, StepEvent, Worker
+from keel.errors import (
+    ConfigError,
+    InputValidationError,
+    InvalidStateError,
+    KeelError,
+    NonDeterminismError,
+    NonRetryableError,
+    RunFailedError,
+    RunNotFoundError,
+    SerializationError,
+    SignalTimeoutError,
+    StepFailedError,
+    StepTimeoutError,
+    StoreError,
+    UsageError,
+    WorkflowError,
+)
+from keel.types import RunStatus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "App",
+    "CircuitBreaker",
+    "ConfigError",
+    "Context",
+    "EngineSettings",
+    "InputValidationError",
+    "InvalidStateError",
+    "KeelError",
+    "NonDeterminismError",
+    "NonRetryableError",
+    "RetryPolicy",
+    "RunEvent",
+    "RunFailedError",
+    "RunHandle",
+    "RunNotFoundError",
+    "RunStatus",
+    "SerializationError",
+    "SignalTimeoutError",
+    "StepEvent",
+    "StepFailedError",
+    "StepTimeoutError",
+    "StoreError",
+    "UsageError",
+    "Worker",
+    "WorkflowError",
+]

@@ -1,0 +1,297 @@
+"""App: the composition root. Registries, the store, and the engine that drives runs."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from keel.config import EngineSettings, resolve_database_url
+from keel.engine import codec
+from keel.engine.executor import Listener
+from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
+from keel.engine.retry import CircuitBreaker, RetryPolicy
+from keel.engine.worker import Engine, Worker
+from keel.errors import RunFailedError, StepFailedError, UsageError
+from keel.store import RunRecord, Store, open_store
+from keel.types import Clock, RunStatus, SystemClock
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class RunHandle:
+    """A started run: its id, its state, and its result when it ends."""
+
+    def __init__(self, app: App, run_id: str, *, created: bool = True) -> None:
+        self.app = app
+        self.run_id = run_id
+        self.created = created  # False when an idempotency key returned an existing run
+
+    def __repr__(self) -> str:
+        return f"RunHandle({self.run_id!r})"
+
+    def status(self) -> str:
+        return self.app.store.get_run(self.run_id).status
+
+    def get(self) -> RunRecord:
+        return self.app.store.get_run(self.run_id)
+
+    async def result(self, timeout: float | None = None) -> Any:
+        """Wait for the run to end and return its result, typed as the workflow declares.
+
+        With no worker running, this drives the run itself in this process, so scripts need
+        nothing else. Raises RunFailedError if the run failed or was cancelled, StepFailedError
+        if it was parked in the dead-letter queue, TimeoutError after `timeout` seconds.
+        """
+        app = self.app
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            run = await asyncio.to_thread(app.store.get_run, self.run_id)
+            if run.status in (RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value):
+                return app._outcome(run)
+            if run.status == RunStatus.DEAD_LETTER.value:
+                err = json.loads(run.error or "{}")
+                raise StepFailedError(
+                    f"run {run.run_id} is parked in the dead-letter queue: {err.get('message', 'step failed')} "
+                    f"(resume it with `keel runs resume {run.run_id}`)",
+                    run_id=run.run_id,
+                )
+            now = app.clock.time()
+            if app.registry.workflow(run.workflow_name, run.workflow_version) is not None and (
+                run.wake_at is not None and run.wake_at <= now and (run.lease_expires_at or 0) < now
+            ):
+                claims = await app.engine.claim(1, run_id=self.run_id)
+                if claims:
+                    await app.engine.drive(claims[0])
+                    continue
+            wait = app.settings.poll_interval_s
+            if run.wake_at is not None and run.wake_at > now:
+                wait = min(max(run.wake_at - now, 0.01), 1.0)
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise TimeoutError(f"run {self.run_id} did not finish within {timeout}s")
+                wait = min(wait, left)
+            await asyncio.sleep(wait)
+
+
+class App:
+    """A Keel application: register workflows and steps, start and control runs."""
+
+    def __init__(
+        self,
+        name: str,
+        database_url: str | None = None,
+        *,
+        clock: Clock | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.name = name
+        self.database_url = resolve_database_url(database_url)
+        self.registry = Registry()
+        self.clock: Clock = clock or SystemClock()
+        self.settings = settings or EngineSettings.from_env()
+        self.listeners: list[Listener] = []
+        self._store: Store | None = None
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    # -- wiring ----------------------------------------------------------------------------
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(self.database_url)
+        return self._store
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(
+                store=self.store, registry=self.registry, clock=self.clock, settings=self.settings, listeners=self.listeners
+            )
+        return self._engine
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+            self._engine = None
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- decorators --------------------------------------------------------------------------
+
+    def workflow(
+        self, name: str | None = None, version: str = "1", on_failure: OnFailure = "park"
+    ) -> Callable[[F], F]:
+        """Register an `async def f(ctx, ...)` as a durable workflow."""
+        if on_failure not in ("park", "compensate"):
+            raise UsageError(f"on_failure must be 'park' or 'compensate', got {on_failure!r}")
+
+        def decorate(fn: F) -> F:
+            if not inspect.iscoroutinefunction(fn):
+                raise UsageError(f"workflow {step_name(fn)} must be an `async def` taking ctx first")
+            wf = WorkflowDef(fn=fn, name=name or fn.__name__, version=str(version), on_failure=on_failure)
+            self.registry.add_workflow(wf)
+            fn.__keel_workflow__ = wf  # type: ignore[attr-defined]
+            return fn
+
+        return decorate
+
+    def step(
+        self,
+        name: str | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+        compensate: str | Callable[..., Any] | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> Callable[[F], F]:
+        """Register a sync or async function as a durable step with its policies."""
+        if timeout is not None and timeout <= 0:
+            raise UsageError("step timeout must be positive seconds")
+
+        def decorate(fn: F) -> F:
+            sd = StepDef(fn=fn, name=name or step_name(fn), retry=retry or RetryPolicy(), timeout=timeout,
+                         compensate=compensate, breaker=breaker)
+            self.registry.add_step(sd)
+            fn.__keel_step__ = sd  # type: ignore[attr-defined]
+            return fn
+
+        return decorate
+
+    def _resolve_workflow(self, workflow: Callable[..., Any] | str | WorkflowDef) -> WorkflowDef:
+        if isinstance(workflow, WorkflowDef):
+            return workflow
+        if isinstance(workflow, str):
+            versions = self.registry.workflows.get(workflow)
+            if not versions:
+                known = ", ".join(sorted(self.registry.workflows)) or "none"
+                raise UsageError(f"no workflow named {workflow!r} in app {self.name!r} (registered: {known})")
+            return list(versions.values())[-1]
+        wf = getattr(workflow, "__keel_workflow__", None)
+        if not isinstance(wf, WorkflowDef):
+            raise UsageError(f"{step_name(workflow)} is not a workflow: decorate it with @app.workflow()")
+        return wf
+
+    # -- starting and waiting ----------------------------------------------------------------
+
+    def start(
+        self,
+        workflow: Callable[..., Any] | str,
+        *args: Any,
+        idempotency_key: str | None = None,
+        org_id: str | None = None,
+        user_id: str | None = None,
+        **kwargs: Any,
+    ) -> RunHandle:
+        """Enqueue a run; with a used idempotency key, return the run that key started."""
+        return self._start(workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id,
+                           user_id=user_id, target=None)
+
+    def _start(
+        self,
+        workflow: Callable[..., Any] | str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        org_id: str | None,
+        user_id: str | None,
+        target: str | None,
+    ) -> RunHandle:
+        wf = self._resolve_workflow(workflow)
+        codec.bind_input(wf.fn, args, kwargs, skip_first=True)  # bad input fails here, before anything is stored
+        input_json = codec.dumps({"args": args, "kwargs": kwargs}, what=f"the input of workflow {wf.name!r}")
+        if idempotency_key is not None and not idempotency_key:
+            raise UsageError("idempotency_key must not be empty")
+        run_id, created = self.store.create_run(
+            run_id=str(uuid.uuid4()),
+            workflow_name=wf.name,
+            workflow_version=wf.version,
+            input_json=input_json,
+            idempotency_key=idempotency_key,
+            org_id=org_id,
+            user_id=user_id,
+            target=target,
+            now=self.clock.time(),
+        )
+        return RunHandle(self, run_id, created=created)
+
+    def handle(self, run_id: str) -> RunHandle:
+        self.store.get_run(run_id)
+        return RunHandle(self, run_id)
+
+    async def run(self, workflow: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Any:
+        """Start a run and wait for its result (driving it here if no worker takes it)."""
+        handle = await asyncio.to_thread(lambda: self.start(workflow, *args, **kwargs))
+        return await handle.result()
+
+    def run_sync(self, workflow: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Any:
+        """`run` for scripts that have no event loop."""
+        return asyncio.run(self.run(workflow, *args, **kwargs))
+
+    def _outcome(self, run: RunRecord) -> Any:
+        if run.status == RunStatus.SUCCEEDED.value:
+            wf = self.registry.workflow(run.workflow_name, run.workflow_version)
+            value = codec.loads(run.result)
+            return codec.revive(value, codec.return_type(wf.fn)) if wf else value
+        err = json.loads(run.error or "{}")
+        raise RunFailedError(
+            f"run {run.run_id} {run.status}: {err.get('message') or 'cancelled by operator'}",
+            run_id=run.run_id,
+            status=run.status,
+            error_type=err.get("type"),
+        )
+
+    def signal(self, run_id: str, name: str, payload: Any = None) -> None:
+        """Deliver a signal to a run; a run waiting for it wakes up."""
+        self.store.send_signal(run_id, name, codec.dumps(payload, what=f"the payload of signal {name!r}"),
+                               now=self.clock.time())
+
+    # -- workers -----------------------------------------------------------------------------
+
+    def worker(self, concurrency: int = 8) -> Worker:
+        """A worker over this app's registered workflows; `await worker.run()` to start it."""
+        return Worker(self.engine, concurrency=concurrency)
+
+    # -- operator controls ---------------------------------------------------------------------
+
+    def resume(self, run_id: str) -> RunRecord:
+        """Retry a dead-lettered run's failed step with a fresh attempt budget."""
+        return self.store.resume(run_id, now=self.clock.time())
+
+    def abort(self, run_id: str) -> RunRecord:
+        """Compensate a dead-lettered run's completed steps in reverse order; it ends failed."""
+        return self.store.request_control(run_id, "abort", allowed_from=[RunStatus.DEAD_LETTER.value], now=self.clock.time())
+
+    def cancel(self, run_id: str) -> RunRecord:
+        """Stop a run at its next step boundary, compensating completed steps; it ends cancelled."""
+        allowed = [s.value for s in RunStatus if not s.terminal and s != RunStatus.COMPENSATING]
+        return self.store.request_control(run_id, "cancel", allowed_from=allowed, now=self.clock.time())
+
+    def pause(self, run_id: str) -> RunRecord:
+        return self.store.set_paused(run_id, True, now=self.clock.time())
+
+    def unpause(self, run_id: str) -> RunRecord:
+        return self.store.set_paused(run_id, False, now=self.clock.time())
+
+    def pause_workflow(self, name: str) -> None:
+        self.store.set_workflow_paused(name, True, now=self.clock.time())
+
+    def unpause_workflow(self, name: str) -> None:
+        self.store.set_workflow_paused(name, False, now=self.clock.time())
+
+
+__all__ = ["App", "RunHandle"]

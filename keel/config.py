@@ -1,0 +1,64 @@
+"""Settings from KEEL_* environment variables, validated; errors name the variable."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from keel.errors import ConfigError
+
+DEFAULT_SQLITE_PATH = ".keel/keel.db"
+
+
+def _float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}", key=name) from None
+    if value <= minimum:
+        raise ConfigError(f"{name} must be greater than {minimum}, got {raw!r}", key=name)
+    return value
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}", key=name) from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}", key=name)
+    return value
+
+
+def resolve_database_url(database_url: str | None = None) -> str:
+    """The explicit URL, else KEEL_DATABASE_URL, else the embedded SQLite file ./.keel/keel.db."""
+    url = database_url or os.environ.get("KEEL_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    if not (url.startswith("sqlite") or url.startswith("postgresql") or url.startswith("postgres://")):
+        raise ConfigError(
+            f"unsupported database URL scheme in {url.split(':', 1)[0]!r}: use sqlite:///PATH or postgresql://...",
+            key="KEEL_DATABASE_URL",
+        )
+    return url
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Tunables of the engine; each maps to one KEEL_* variable."""
+
+    lease_ttl_s: float = 15.0
+    poll_interval_s: float = 0.2
+    blob_threshold_bytes: int = 256 * 1024
+
+    @classmethod
+    def from_env(cls) -> EngineSettings:
+        return cls(
+            lease_ttl_s=_float("KEEL_LEASE_TTL_S", cls.lease_ttl_s),
+            poll_interval_s=_float("KEEL_POLL_INTERVAL_S", cls.poll_interval_s),
+            blob_threshold_bytes=_int("KEEL_BLOB_THRESHOLD_BYTES", cls.blob_threshold_bytes),
+        )

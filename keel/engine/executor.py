@@ -1,0 +1,577 @@
+"""Executing one leased run: replay the journal, run new steps, checkpoint, suspend, compensate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from keel.engine import codec
+from keel.engine.context import Context
+from keel.engine.registry import Registry, StepDef, WorkflowDef
+from keel.errors import (
+    KeelError,
+    NonDeterminismError,
+    SerializationError,
+    SignalTimeoutError,
+    StepFailedError,
+    StepTimeoutError,
+    UsageError,
+)
+from keel.observe import METRICS
+from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store
+from keel.types import Clock, RunStatus
+
+if TYPE_CHECKING:
+    from keel.config import EngineSettings
+
+log = logging.getLogger("keel.engine")
+
+# Sleeps and retry waits this short are taken in-process, holding the lease; longer ones
+# release the run so that no worker is tied up while it waits.
+_INLINE_WAIT_S = 1.0
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """Emitted to listeners as a run progresses (the CLI prints these)."""
+
+    run_id: str
+    workflow: str
+    seq: int
+    name: str
+    kind: str
+    status: str  # succeeded | retrying | failed | replayed | waiting
+    attempt: int
+    duration_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    run_id: str
+    workflow: str
+    status: str
+    cause: str
+
+
+Listener = Callable[[StepEvent | RunEvent], None]
+
+
+class _Interrupt(BaseException):
+    """Unwinds the workflow coroutine; a BaseException so `except Exception` cannot swallow it."""
+
+    def __init__(self, kind: str, cause: str = "", error: BaseException | None = None, step: str | None = None) -> None:
+        super().__init__(kind)
+        self.kind = kind  # suspended | lease_lost | park | compensate | control | hold
+        self.cause = cause
+        self.error = error
+        self.step = step
+
+
+def error_json(exc: BaseException) -> str:
+    code = exc.code if isinstance(exc, KeelError) else None
+    message = exc.message if isinstance(exc, KeelError) else str(exc)
+    return json.dumps(
+        {
+            "type": type(exc).__name__,
+            "code": code,
+            "message": message,
+            "traceback": "".join(traceback.format_exception(exc)[-6:]),
+        }
+    )
+
+
+class RunExecution:
+    """One attempt at driving a run forward while holding its lease."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        claim: Claim,
+        run: RunRecord,
+        journal: list[StepRecord],
+        clock: Clock,
+        settings: EngineSettings,
+        listeners: list[Listener],
+        should_hold: Callable[[RunRecord], str | None],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.claim = claim
+        self.run = run
+        self.journal = {r.seq: r for r in journal}
+        self.clock = clock
+        self.settings = settings
+        self.listeners = listeners
+        self.should_hold = should_hold
+        self.rng = rng or random.Random()
+        self._seq = 0
+        self._buffered: list[dict[str, Any]] = []  # ctx.now() values, flushed with the next checkpoint
+        self._nondeterminism: NonDeterminismError | None = None
+        self._paused = run.paused
+        self._control = run.control
+        self.status = run.status
+        self.lease_lost = False
+
+    # -- events ----------------------------------------------------------------------------
+
+    def _emit(self, event: StepEvent | RunEvent) -> None:
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a broken listener must not break a run
+                log.exception("run event listener failed")
+
+    def _step_event(self, seq: int, name: str, kind: str, status: str, attempt: int, duration: float, error: str | None = None) -> None:
+        if self.listeners:
+            self._emit(StepEvent(self.run.run_id, self.run.workflow_name, seq, name, kind, status, attempt, duration, error))
+
+    # -- checkpoints -----------------------------------------------------------------------
+
+    async def _checkpoint(
+        self,
+        *,
+        new_rows: list[dict[str, Any]] | None = None,
+        updated_rows: list[dict[str, Any]] | None = None,
+        run_values: dict[str, Any] | None = None,
+        status: str | None = None,
+        cause: str = "",
+        consume_signal_id: int | None = None,
+        release: bool = False,
+    ) -> CheckpointResult:
+        now = self.clock.time()
+        rows = self._buffered + (new_rows or [])
+        values = dict(run_values or {})
+        if release:
+            values.update(lease_owner=None, lease_expires_at=None)
+        else:
+            values["lease_expires_at"] = now + self.settings.lease_ttl_s
+        transition = None
+        if status is not None:
+            values["status"] = status
+            if status != self.status:
+                transition = (self.status, status, cause)
+        try:
+            result = await self.store.acheckpoint(
+                self.claim,
+                new_rows=[{f: row.get(f) for f in _ROW_FIELDS} for row in rows],
+                updated_rows=updated_rows or [],
+                run_values=values,
+                transition=transition,
+                consume_signal_id=consume_signal_id,
+                now=now,
+            )
+        except Exception as exc:
+            # The store failed, not the workflow: never blame the run for it. The lease
+            # lapses and the run is resumed from its journal once the store is back.
+            log.exception("checkpoint failed", extra={"run_id": self.run.run_id})
+            raise _Interrupt("store_error", f"checkpoint failed: {type(exc).__name__}", exc) from exc
+        if result is None:
+            self.lease_lost = True
+            raise _Interrupt("lease_lost", "another worker holds the run now")
+        self._buffered = []
+        for row in rows:
+            self.journal[row["seq"]] = _record(self.run.run_id, row)
+        if status is not None:
+            self.status = status
+        self._paused, self._control = result.paused, result.control
+        return result
+
+    async def _encode_result(self, value: Any, what: str) -> tuple[str | None, str | None, Any]:
+        """JSON text or a blob reference for a result, and the value as replay will see it."""
+        text = codec.dumps(value, what=what)
+        size = len(text.encode())
+        METRICS.payload_bytes.observe(size)
+        if size > self.settings.blob_threshold_bytes:
+            blob_id = await self.store.aput_blob(text.encode(), now=self.clock.time())
+            return None, blob_id, json.loads(text)
+        return text, None, json.loads(text)
+
+    async def _decode_result(self, rec: StepRecord) -> Any:
+        if rec.result_ref is not None:
+            data = await asyncio.to_thread(self.store.get_blob, rec.result_ref)
+            return json.loads(data)
+        return codec.loads(rec.result)
+
+    # -- journal positions -----------------------------------------------------------------
+
+    def _next(self, name: str, kind: str) -> tuple[int, StepRecord | None]:
+        seq = self._seq
+        self._seq += 1
+        rec = self.journal.get(seq)
+        if rec is not None and (rec.name != name or rec.kind != kind):
+            err = NonDeterminismError(
+                f"step {seq} of run {self.run.run_id}: the journal has {rec.kind} {rec.name!r}, "
+                f"the workflow code now asks for {kind} {name!r}",
+                seq=seq,
+                expected=rec.name,
+                got=name,
+            )
+            self._nondeterminism = err
+            raise err
+        return seq, rec
+
+    async def _before_new_work(self) -> None:
+        """At a step boundary, honour operator controls before doing anything new."""
+        if self._control in ("cancel", "abort"):
+            raise _Interrupt("control", f"operator requested {self._control}")
+        reason = self.should_hold(self.run) or ("paused by operator" if self._paused else None)
+        if reason is not None:
+            raise _Interrupt("hold", reason)
+
+    # -- ctx.run ---------------------------------------------------------------------------
+
+    async def run_step(self, fn: Callable[..., Any] | str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        step = self.registry.step_for(fn)
+        seq, rec = self._next(step.name, "step")
+        if rec is not None:
+            value = await self._decode_result(rec)
+            self._step_event(seq, step.name, "step", "replayed", rec.attempts, 0.0)
+            return codec.revive(value, codec.return_type(step.fn))
+        await self._before_new_work()
+        args_json = None
+        if step.compensate is not None:
+            args_json = codec.dumps({"args": list(args), "kwargs": kwargs}, what=f"arguments of step {step.name!r}")
+        value, attempts, started = await self._call_with_retries(step, seq, args, kwargs)
+        text, ref, replayed = await self._encode_result(value, f"the result of step {step.name!r}")
+        now = self.clock.time()
+        await self._checkpoint(
+            new_rows=[
+                dict(seq=seq, name=step.name, kind="step", status="succeeded", result=text, result_ref=ref,
+                     args=args_json, attempts=attempts, started_at=started, finished_at=now)
+            ],
+            run_values=dict(step_count=seq + 1, attempt=0, failed_step=None),
+        )
+        METRICS.steps.labels(self.run.workflow_name, "step").inc()
+        self._step_event(seq, step.name, "step", "succeeded", attempts, now - started)
+        return codec.revive(replayed, codec.return_type(step.fn))
+
+    async def _call_with_retries(
+        self, step: StepDef, seq: int, args: tuple[Any, ...], kwargs: dict[str, Any], *, kind: str = "step"
+    ) -> tuple[Any, int, float]:
+        policy = step.retry
+        attempt = self.run.attempt if (self.run.failed_step == step.name and seq == self.run.step_count) else 0
+        key = f"{self.run.run_id}:{seq}"
+        breaker_key = (step.breaker.key or step.name) if step.breaker else None
+        started = self.clock.time()
+        while True:
+            if step.breaker is not None and breaker_key is not None:
+                await self._wait_for_breaker(step, breaker_key)
+            attempt += 1
+            t0 = self.clock.time()
+            try:
+                value = await self._invoke(step, args, kwargs, key)
+                if kind == "step":
+                    # Fail at the step that produced a non-JSON value, not later at replay.
+                    codec.dumps(value, what=f"the result of step {step.name!r}")
+            except Exception as exc:  # noqa: BLE001 - every failure is classified below
+                if step.breaker is not None and breaker_key is not None:
+                    await self.store.abreaker_record(
+                        breaker_key, success=False, threshold=step.breaker.failure_threshold, now=self.clock.time()
+                    )
+                retry = policy.retryable(exc) and attempt < policy.max_attempts
+                self._step_event(seq, step.name, kind, "retrying" if retry else "failed", attempt,
+                                 self.clock.time() - t0, f"{type(exc).__name__}: {exc}")
+                if not retry:
+                    failed = StepFailedError(
+                        f"step {step.name!r} failed after {attempt} attempt(s): {type(exc).__name__}: {exc}",
+                        step=step.name,
+                        attempts=attempt,
+                    )
+                    failed.__cause__ = exc
+                    raise _Interrupt("park", str(failed), failed, step.name) from exc
+                METRICS.retries.labels(self.run.workflow_name, step.name).inc()
+                delay = policy.backoff(attempt, self.rng)
+                await self._checkpoint(run_values=dict(attempt=attempt, failed_step=step.name, error=error_json(exc)))
+                log.warning(
+                    "step failed, retrying",
+                    extra={"run_id": self.run.run_id, "step": step.name, "attempt": attempt, "delay_s": round(delay, 3)},
+                )
+                await self.clock.sleep(delay)
+                await self._before_new_work()
+                continue
+            if step.breaker is not None and breaker_key is not None:
+                await self.store.abreaker_record(
+                    breaker_key, success=True, threshold=step.breaker.failure_threshold, now=self.clock.time()
+                )
+            return value, attempt, started
+
+    async def _wait_for_breaker(self, step: StepDef, key: str) -> None:
+        assert step.breaker is not None
+        trial_ttl = (step.timeout or 60.0) + self.settings.lease_ttl_s
+        while True:
+            wait = await self.store.abreaker_acquire(
+                key, now=self.clock.time(), reset_timeout=step.breaker.reset_timeout, trial_ttl=trial_ttl
+            )
+            if wait is None:
+                return
+            # Open: the step is not called and no attempt is spent; wait for the half-open trial.
+            self._step_event(self._seq - 1, step.name, "step", "waiting", 0, 0.0, f"circuit {key!r} open")
+            await self.clock.sleep(min(wait, self.settings.lease_ttl_s / 3))
+            await self._before_new_work()
+
+    async def _invoke(self, step: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any], key: str) -> Any:
+        if step.wants_idempotency_key:
+            kwargs = {**kwargs, "idempotency_key": key}
+        if step.is_async:
+            call = step.fn(*args, **kwargs)
+        else:
+            call = asyncio.to_thread(step.fn, *args, **kwargs)
+        if step.timeout is None:
+            return await call
+        try:
+            return await asyncio.wait_for(call, step.timeout)
+        except TimeoutError:
+            # A sync step's thread cannot be killed; it is abandoned and its result ignored.
+            raise StepTimeoutError(f"step {step.name!r} timed out after {step.timeout}s", step=step.name) from None
+
+    # -- ctx.now / sleep / signals ----------------------------------------------------------
+
+    def now_value(self) -> float:
+        seq, rec = self._next("keel.now", "now")
+        if rec is not None:
+            return float(json.loads(rec.result or "0"))
+        pending = next((r for r in self._buffered if r["seq"] == seq), None)
+        if pending is not None:
+            return float(pending["result"])
+        value = self.clock.time()
+        self._buffered.append(dict(seq=seq, name="keel.now", kind="now", status="succeeded", result=repr(value),
+                                   attempts=1, started_at=value, finished_at=value))
+        return value
+
+    async def sleep(self, seconds: float) -> None:
+        seq, rec = self._next("keel.sleep", "sleep")
+        if rec is not None and rec.status == "succeeded":
+            return
+        now = self.clock.time()
+        if rec is None:
+            await self._before_new_work()
+            wake_at = now + max(0.0, seconds)
+            row = dict(seq=seq, name="keel.sleep", kind="sleep", status="pending", wake_at=wake_at, attempts=1,
+                       started_at=now)
+            if wake_at - now > _INLINE_WAIT_S:
+                await self._suspend(new_rows=[row], wake_at=wake_at, cause=f"sleeping {seconds:g}s")
+            await self._checkpoint(new_rows=[row])
+        else:
+            wake_at = rec.wake_at or now
+        if wake_at > now:
+            if wake_at - now > _INLINE_WAIT_S:
+                await self._suspend(wake_at=wake_at, cause="sleeping")
+            await self.clock.sleep(wake_at - now)
+        done = self.clock.time()
+        await self._checkpoint(updated_rows=[dict(seq=seq, status="succeeded", finished_at=done)],
+                               run_values=dict(step_count=seq + 1))
+        self.journal[seq] = _record(self.run.run_id, {**_row_of(self.journal[seq]), "status": "succeeded"})
+        self._step_event(seq, "keel.sleep", "sleep", "succeeded", 1, done - now)
+
+    async def wait_for_signal(self, name: str, timeout: float | None) -> Any:
+        step_name = f"keel.signal:{name}"
+        seq, rec = self._next(step_name, "signal")
+        if rec is not None and rec.status == "succeeded":
+            stored = codec.loads(rec.result) or {}
+            if stored.get("timed_out"):
+                raise SignalTimeoutError(f"no signal {name!r} within the timeout", signal=name)
+            return stored.get("payload")
+        now = self.clock.time()
+        if rec is None:
+            await self._before_new_work()
+        deadline = rec.wake_at if rec is not None else (now + timeout if timeout is not None else None)
+        found = await self.store.afirst_signal(self.run.run_id, name)
+        base = dict(seq=seq, name=step_name, kind="signal", attempts=1, started_at=now, wake_at=deadline)
+        if found is not None or (deadline is not None and deadline <= now):
+            if found is not None:
+                result = json.dumps({"payload": codec.loads(found[1])})
+            else:
+                result = json.dumps({"timed_out": True})
+            done = dict(status="succeeded", result=result, finished_at=now)
+            if rec is None:
+                await self._checkpoint(new_rows=[{**base, **done}], consume_signal_id=found[0] if found else None,
+                                       run_values=dict(step_count=seq + 1))
+            else:
+                await self._checkpoint(updated_rows=[dict(seq=seq, **done)], consume_signal_id=found[0] if found else None,
+                                       run_values=dict(step_count=seq + 1))
+            self.journal[seq] = _record(self.run.run_id, {**base, **done})
+            self._step_event(seq, step_name, "signal", "succeeded", 1, 0.0)
+            if found is None:
+                raise SignalTimeoutError(f"no signal {name!r} within {timeout}s", signal=name)
+            return codec.loads(found[1])
+        await self._suspend(
+            new_rows=[{**base, "status": "pending"}] if rec is None else None,
+            wake_at=deadline,
+            cause=f"waiting for signal {name!r}",
+            wake_on_signal=name,
+        )
+
+    async def _suspend(
+        self, *, wake_at: float | None, cause: str, new_rows: list[dict[str, Any]] | None = None, wake_on_signal: str | None = None
+    ) -> None:
+        now = self.clock.time()
+        if wake_on_signal is not None and await self.store.afirst_signal(self.run.run_id, wake_on_signal) is not None:
+            wake_at = now  # the signal arrived while we were deciding to wait
+        await self._checkpoint(new_rows=new_rows, run_values=dict(wake_at=wake_at), status=RunStatus.WAITING.value,
+                               cause=cause, release=True)
+        if wake_on_signal is not None:
+            # A signal that lands between the check above and the commit set no wake-up
+            # (the run was not yet waiting); look once more now that it is.
+            if await self.store.afirst_signal(self.run.run_id, wake_on_signal) is not None:
+                await asyncio.to_thread(self.store.send_wakeup, self.run.run_id, now=self.clock.time())
+        self._step_event(self._seq - 1, cause, "wait", "waiting", 0, 0.0)
+        raise _Interrupt("suspended", cause)
+
+    # -- whole run ---------------------------------------------------------------------------
+
+    async def execute(self, workflow: WorkflowDef) -> None:
+        """Drive the run until it ends, suspends, parks, or loses its lease."""
+        try:
+            if self._control in ("cancel", "abort") or self.status == RunStatus.COMPENSATING.value:
+                await self._compensate(self._control or "abort", "operator request")
+                return
+            payload = json.loads(self.run.input)
+            args, kwargs = payload.get("args", []), payload.get("kwargs", {})
+            ctx = Context(self)
+            try:
+                args, kwargs = codec.bind_input(workflow.fn, args, kwargs, skip_first=True)
+                result = await workflow.fn(ctx, *args, **kwargs)
+            except NonDeterminismError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the workflow's own code failed
+                if self._nondeterminism is not None:
+                    raise self._nondeterminism from exc
+                await self._finish(RunStatus.FAILED.value, error=exc, cause=f"workflow raised {type(exc).__name__}")
+                return
+            if self._nondeterminism is not None:
+                raise self._nondeterminism
+            try:
+                text = codec.dumps(result, what=f"the result of workflow {workflow.name!r}")
+            except SerializationError as exc:
+                await self._finish(RunStatus.FAILED.value, error=exc, cause="result is not JSON")
+                return
+            await self._finish(RunStatus.SUCCEEDED.value, result=text, cause="workflow returned")
+        except NonDeterminismError as exc:
+            await self._finish(RunStatus.FAILED.value, error=exc, cause="non-determinism detected")
+        except _Interrupt as intr:
+            await self._on_interrupt(intr, workflow)
+
+    async def _on_interrupt(self, intr: _Interrupt, workflow: WorkflowDef) -> None:
+        if intr.kind in ("suspended", "lease_lost", "store_error"):
+            if intr.kind == "lease_lost":
+                log.warning("lease lost; another worker continues the run", extra={"run_id": self.run.run_id})
+            return
+        if intr.kind == "hold":
+            await self._release(intr.cause)
+            return
+        if intr.kind == "control":
+            await self._compensate(self._control or "abort", intr.cause)
+            return
+        if intr.kind == "park":
+            assert intr.error is not None
+            if workflow.on_failure == "compensate":
+                await self._checkpoint(run_values=dict(control="abort", error=error_json(intr.error)))
+                await self._compensate("abort", intr.cause)
+                return
+            await self._checkpoint(
+                run_values=dict(error=error_json(intr.error), failed_step=intr.step, wake_at=None),
+                status=RunStatus.DEAD_LETTER.value,
+                cause=intr.cause,
+                release=True,
+            )
+            METRICS.dead_letters.labels(self.run.workflow_name).inc()
+            self._emit(RunEvent(self.run.run_id, self.run.workflow_name, RunStatus.DEAD_LETTER.value, intr.cause))
+
+    async def _release(self, cause: str) -> None:
+        """Stop at a step boundary and let the run be claimed again later."""
+        now = self.clock.time()
+        await self._checkpoint(run_values=dict(wake_at=now), status=RunStatus.WAITING.value, cause=cause, release=True)
+        self._emit(RunEvent(self.run.run_id, self.run.workflow_name, RunStatus.WAITING.value, cause))
+
+    async def _finish(
+        self, status: str, *, cause: str, result: str | None = None, error: BaseException | None = None
+    ) -> None:
+        await self._checkpoint(
+            run_values=dict(result=result, error=error_json(error) if error else None, wake_at=None, control=None),
+            status=status,
+            cause=cause,
+            release=True,
+        )
+        METRICS.runs_finished.labels(self.run.workflow_name, status).inc()
+        self._emit(RunEvent(self.run.run_id, self.run.workflow_name, status, cause))
+
+    async def _compensate(self, control: str, cause: str) -> None:
+        """Run the compensations of completed steps in reverse order, each a durable step."""
+        if self.status != RunStatus.COMPENSATING.value:
+            await self._checkpoint(status=RunStatus.COMPENSATING.value, cause=cause)
+        done_for = set()
+        next_seq = max(self.journal, default=-1) + 1
+        for rec in self.journal.values():
+            if rec.kind == "compensation" and rec.args:
+                done_for.add(json.loads(rec.args)["for_seq"])
+        for rec in sorted(self.journal.values(), key=lambda r: r.seq, reverse=True):
+            if rec.kind != "step" or rec.seq in done_for or rec.status != "succeeded":
+                continue
+            step = self.registry.steps.get(rec.name)
+            if step is None:
+                raise UsageError(f"step {rec.name!r} of run {self.run.run_id} is not registered in this worker")
+            comp = self.registry.compensation_for(step)
+            if comp is None:
+                continue
+            original = codec.loads(rec.args) or {"args": [], "kwargs": {}}
+            result = await self._decode_result(rec)
+            kwargs = {**original["kwargs"], "result": result}
+            seq = next_seq
+            next_seq += 1
+            try:
+                value, attempts, started = await self._call_with_retries(comp, seq, tuple(original["args"]), kwargs,
+                                                                         kind="compensation")
+            except _Interrupt as intr:
+                if intr.kind != "park":
+                    raise
+                # A compensation that cannot succeed parks the run; resuming retries it.
+                await self._checkpoint(
+                    run_values=dict(error=error_json(intr.error) if intr.error else None, failed_step=comp.name,
+                                    wake_at=None),
+                    status=RunStatus.DEAD_LETTER.value,
+                    cause=f"compensation failed: {intr.cause}",
+                    release=True,
+                )
+                METRICS.dead_letters.labels(self.run.workflow_name).inc()
+                return
+            text, ref, _ = await self._encode_result(value, f"the result of compensation {comp.name!r}")
+            now = self.clock.time()
+            await self._checkpoint(
+                new_rows=[dict(seq=seq, name=comp.name, kind="compensation", status="succeeded", result=text,
+                               result_ref=ref, args=json.dumps({"for_seq": rec.seq}), attempts=attempts,
+                               started_at=started, finished_at=now)],
+                run_values=dict(attempt=0, failed_step=None),
+            )
+            self._step_event(seq, comp.name, "compensation", "succeeded", attempts, now - started)
+        final = RunStatus.CANCELLED.value if control == "cancel" else RunStatus.FAILED.value
+        await self._finish(final, cause=f"compensated after {cause}",
+                           error=None if control == "cancel" else _stored_error(self.run, cause))
+
+
+def _stored_error(run: RunRecord, cause: str) -> BaseException:
+    if run.error:
+        message = json.loads(run.error).get("message", cause)
+        return StepFailedError(f"aborted and compensated: {message}")
+    return StepFailedError(f"aborted and compensated: {cause}")
+
+
+_ROW_FIELDS = ("seq", "name", "kind", "status", "result", "result_ref", "args", "error", "attempts", "wake_at",
+               "started_at", "finished_at")
+
+
+def _record(run_id: str, row: dict[str, Any]) -> StepRecord:
+    return StepRecord(run_id=run_id, **{f: row.get(f) for f in _ROW_FIELDS})  # type: ignore[arg-type]
+
+
+def _row_of(rec: StepRecord) -> dict[str, Any]:
+    return {f: getattr(rec, f) for f in _ROW_FIELDS}

@@ -1,0 +1,185 @@
+"""Driving runs: the Engine executes one leased run; the Worker claims runs in a loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import uuid
+
+from keel.config import EngineSettings
+from keel.engine.executor import Listener, RunExecution
+from keel.engine.registry import Registry
+from keel.observe import METRICS
+from keel.store import Claim, RunRecord, Store
+from keel.types import Clock, RunStatus
+
+log = logging.getLogger("keel.worker")
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Engine:
+    """Executes leased runs against a store, renewing each lease while the run is driven."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: Registry,
+        clock: Clock,
+        settings: EngineSettings,
+        listeners: list[Listener],
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+        self.settings = settings
+        self.listeners = listeners
+        self.rng = rng
+        self.worker_id = new_worker_id()
+        self.draining = False
+        self.paused_workflows: set[str] = set()
+
+    def _hold_reason(self, run: RunRecord) -> str | None:
+        if self.draining:
+            return f"worker {self.worker_id} is shutting down"
+        if run.workflow_name in self.paused_workflows:
+            return f"workflow {run.workflow_name} is paused"
+        return None
+
+    async def claim(self, limit: int, run_id: str | None = None) -> list[Claim]:
+        now = self.clock.time()
+        claims = await asyncio.to_thread(
+            self.store.claim_runs,
+            worker_id=self.worker_id,
+            limit=limit,
+            versions=self.registry.versions(),
+            now=now,
+            lease_ttl=self.settings.lease_ttl_s,
+            run_id=run_id,
+        )
+        for c in claims:
+            if c.takeover:
+                METRICS.lease_takeovers.inc()
+        return claims
+
+    async def drive(self, claim: Claim) -> str:
+        """Execute a claimed run until it stops; returns the run's status afterwards."""
+        run = await asyncio.to_thread(self.store.get_run, claim.run_id)
+        journal = await asyncio.to_thread(self.store.load_journal, claim.run_id)
+        workflow = self.registry.workflow(run.workflow_name, run.workflow_version)
+        if workflow is None:  # the claim query only offers registered versions
+            raise RuntimeError(f"run {run.run_id} needs {run.workflow_name} v{run.workflow_version}, not registered")
+        execution = RunExecution(
+            store=self.store,
+            registry=self.registry,
+            claim=claim,
+            run=run,
+            journal=journal,
+            clock=self.clock,
+            settings=self.settings,
+            listeners=self.listeners,
+            should_hold=self._hold_reason,
+            rng=self.rng,
+        )
+        heartbeat = asyncio.create_task(self._heartbeat(claim, execution))
+        try:
+            await execution.execute(workflow)
+        finally:
+            heartbeat.cancel()
+        return execution.status
+
+    async def _heartbeat(self, claim: Claim, execution: RunExecution) -> None:
+        interval = self.settings.lease_ttl_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                lost = await self.store.arenew_leases(
+                    [claim], worker_id=self.worker_id, now=self.clock.time(), lease_ttl=self.settings.lease_ttl_s
+                )
+            except Exception:  # noqa: BLE001 - a failed renewal is retried; the fence protects the journal
+                log.exception("lease renewal failed", extra={"run_id": claim.run_id})
+                continue
+            if lost:
+                execution.lease_lost = True
+                log.warning("lease lost", extra={"run_id": claim.run_id})
+                return
+
+
+class Worker:
+    """Claims runnable runs and drives up to `concurrency` of them at a time."""
+
+    def __init__(self, engine: Engine, *, concurrency: int = 8) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.engine = engine
+        self.concurrency = concurrency
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._active: dict[str, asyncio.Task[str]] = {}
+        self._last_version_check = 0.0
+
+    def stop(self) -> None:
+        """Drain: each run stops at its next step boundary and is released for others."""
+        self.engine.draining = True
+        self._stop.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        eng = self.engine
+        log.info("worker started", extra={"worker_id": eng.worker_id, "concurrency": self.concurrency})
+        try:
+            while not self._stop.is_set():
+                await self._refresh_controls()
+                free = self.concurrency - len(self._active)
+                claims = await eng.claim(free) if free > 0 else []
+                for claim in claims:
+                    task = asyncio.create_task(eng.drive(claim), name=f"keel-run-{claim.run_id}")
+                    self._active[claim.run_id] = task
+                    task.add_done_callback(lambda t, rid=claim.run_id: self._done(rid, t))
+                if claims and len(claims) == free:
+                    continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), eng.settings.poll_interval_s)
+                except TimeoutError:
+                    pass
+        finally:
+            eng.draining = True
+            if self._active:
+                await asyncio.gather(*self._active.values(), return_exceptions=True)
+            log.info("worker stopped", extra={"worker_id": eng.worker_id})
+
+    def _done(self, run_id: str, task: asyncio.Task[str]) -> None:
+        self._active.pop(run_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("run execution crashed", exc_info=task.exception(), extra={"run_id": run_id})
+        self._wake.set()
+
+    async def _refresh_controls(self) -> None:
+        eng = self.engine
+        eng.paused_workflows = await asyncio.to_thread(eng.store.paused_workflows)
+        now = eng.clock.time()
+        if now - self._last_version_check >= 30.0:
+            self._last_version_check = now
+            stranded = await asyncio.to_thread(
+                eng.store.runs_without_worker, eng.registry.versions(), eng.registry.workflows.keys()
+            )
+            for name, version, count in stranded:
+                log.warning(
+                    "%d run(s) of workflow %s version %s are queued but no version %s is registered in this worker",
+                    count, name, version, version,
+                    extra={"workflow": name, "version": version, "runs": count},
+                )
+
+
+__all__ = ["Engine", "RunStatus", "Worker", "new_worker_id"]

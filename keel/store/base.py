@@ -1,0 +1,723 @@
+"""Store: every query Keel makes, written once in SQLAlchemy Core; dialects override hooks only.
+
+Writes go through one committer thread per process, which takes whatever writes are queued
+and commits them in one transaction (group commit): with many runs in flight a checkpoint
+costs a fraction of a commit, and with one in flight it costs exactly one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from keel.errors import InvalidStateError, RunNotFoundError, StoreError
+from keel.store import schema as t
+from keel.types import RunStatus
+
+log = logging.getLogger("keel.store")
+
+T = TypeVar("T")
+WriteOp = Callable[[Connection], Any]
+
+_MAX_BATCH = 128
+_CLAIMABLE = (RunStatus.PENDING.value, RunStatus.RUNNING.value, RunStatus.WAITING.value, RunStatus.COMPENSATING.value)
+_ACTIVE = (*_CLAIMABLE, RunStatus.DEAD_LETTER.value)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One row of keel_runs, as the engine and the CLI see it."""
+
+    run_id: str
+    workflow_name: str
+    workflow_version: str
+    status: str
+    input: str
+    result: str | None
+    error: str | None
+    idempotency_key: str | None
+    org_id: str | None
+    user_id: str | None
+    target: str | None
+    created_at: float
+    updated_at: float
+    wake_at: float | None
+    lease_owner: str | None
+    lease_expires_at: float | None
+    fencing_token: int
+    step_count: int
+    attempt: int
+    failed_step: str | None
+    paused: bool
+    control: str | None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One journal entry of a run."""
+
+    run_id: str
+    seq: int
+    name: str
+    kind: str
+    status: str
+    result: str | None
+    result_ref: str | None
+    args: str | None
+    error: str | None
+    attempts: int
+    wake_at: float | None
+    started_at: float | None
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A lease on a run, valid while `fencing_token` is the run's current token."""
+
+    run_id: str
+    fencing_token: int
+    takeover: bool
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    """What a committed checkpoint learned about operator controls on the run."""
+
+    paused: bool
+    control: str | None
+
+
+@dataclass(frozen=True)
+class BreakerState:
+    key: str
+    state: str
+    failures: int
+    opened_at: float | None
+    trial_until: float | None
+
+
+class _Committer:
+    """One thread that commits queued write operations together."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[tuple[WriteOp, concurrent.futures.Future[Any]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="keel-committer", daemon=True)
+        self._closed = False
+        self._thread.start()
+
+    def submit(self, op: WriteOp) -> concurrent.futures.Future[Any]:
+        if self._closed:
+            raise StoreError("the store is closed")
+        fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._queue.put((op, fut))
+        return fut
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < _MAX_BATCH:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run(batch)
+            if stop:
+                return
+
+    def _run(self, batch: list[tuple[WriteOp, concurrent.futures.Future[Any]]]) -> None:
+        try:
+            results = self._store._in_write_txn(lambda conn: [op(conn) for op, _ in batch])
+        except BaseException as exc:  # noqa: BLE001 - isolate the failing op below
+            if len(batch) == 1:
+                batch[0][1].set_exception(exc)
+                return
+            # One op failed and rolled back the whole batch: redo each alone so only it fails.
+            for op, fut in batch:
+                try:
+                    fut.set_result(self._store._in_write_txn(op))
+                except BaseException as one_exc:  # noqa: BLE001 - handed to the caller
+                    fut.set_exception(one_exc)
+            return
+        for (_, fut), result in zip(batch, results, strict=True):
+            fut.set_result(result)
+
+
+class Store:
+    """Durable state of runs, journals, signals, breakers and blobs."""
+
+    dialect_name = "generic"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._write_engine, self._read_engine = self._create_engines(url)
+        self._committer = _Committer(self)
+
+    # -- dialect hooks -------------------------------------------------------------------
+
+    def _create_engines(self, url: str) -> tuple[Engine, Engine]:
+        raise NotImplementedError
+
+    def _insert(self, table: Any) -> Any:
+        """An INSERT construct that supports on_conflict_do_nothing in this dialect."""
+        raise NotImplementedError
+
+    def _migration_lock(self, conn: Connection) -> None:
+        """Serialise concurrent migrations (a no-op where the write transaction already does)."""
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def _in_write_txn(self, op: Callable[[Connection], T]) -> T:
+        attempts = 0
+        while True:
+            try:
+                with self._write_engine.connect() as conn, conn.begin():
+                    return op(conn)
+            except OperationalError as exc:
+                # SQLite "database is locked" past busy_timeout, or a dropped PostgreSQL
+                # connection: both are transient, and the transaction was rolled back whole.
+                attempts += 1
+                if attempts >= 5 or not self._transient(exc):
+                    raise
+                log.warning("store write failed transiently, retrying", extra={"error": str(exc.orig)})
+                time.sleep(0.05 * attempts)
+
+    def _transient(self, exc: DBAPIError) -> bool:
+        text = str(exc.orig).lower()
+        return "locked" in text or "busy" in text or exc.connection_invalidated
+
+    def write(self, op: Callable[[Connection], T]) -> T:
+        """Run `op` in a write transaction (grouped with concurrent writes) and wait."""
+        return self._committer.submit(op).result()  # type: ignore[no-any-return]
+
+    async def awrite(self, op: Callable[[Connection], T]) -> T:
+        """`write` for async callers: the event loop stays free while the commit happens."""
+        return await asyncio.wrap_future(self._committer.submit(op))  # type: ignore[no-any-return]
+
+    def read(self, op: Callable[[Connection], T]) -> T:
+        with self._read_engine.connect() as conn:
+            return op(conn)
+
+    async def aread(self, op: Callable[[Connection], T]) -> T:
+        return await asyncio.to_thread(self.read, op)
+
+    def close(self) -> None:
+        self._committer.close()
+        self._write_engine.dispose()
+        self._read_engine.dispose()
+
+    # -- migrations ----------------------------------------------------------------------
+
+    def upgrade(self) -> str:
+        """Apply Alembic migrations up to head; returns the revision now applied."""
+        from keel.store import migrate
+
+        with self._write_engine.connect() as conn, conn.begin():
+            self._migration_lock(conn)
+            migrate.upgrade(conn)
+            return migrate.current(conn) or ""
+
+    def check_schema(self) -> None:
+        """Raise StoreError naming the fix when the schema is not at the code's revision."""
+        from keel.store import migrate
+
+        with self._read_engine.connect() as conn:
+            have = migrate.current(conn)
+        want = migrate.head()
+        if have != want:
+            raise StoreError(
+                f"database schema is at revision {have or 'none'}, Keel needs {want}: run `keel db upgrade`",
+                have=have,
+                want=want,
+            )
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        *,
+        run_id: str,
+        workflow_name: str,
+        workflow_version: str,
+        input_json: str,
+        idempotency_key: str | None,
+        org_id: str | None,
+        user_id: str | None,
+        target: str | None,
+        now: float,
+        status: str = RunStatus.PENDING.value,
+    ) -> tuple[str, bool]:
+        """Insert a run; with an idempotency key already used, return that run instead."""
+
+        def op(conn: Connection) -> tuple[str, bool]:
+            values = dict(
+                run_id=run_id,
+                workflow_name=workflow_name,
+                workflow_version=workflow_version,
+                status=status,
+                input=input_json,
+                idempotency_key=idempotency_key,
+                org_id=org_id,
+                user_id=user_id,
+                target=target,
+                created_at=now,
+                updated_at=now,
+                wake_at=now,
+                fencing_token=0,
+                step_count=0,
+                attempt=0,
+                paused=False,
+            )
+            stmt = self._insert(t.runs).values(**values)
+            if idempotency_key is not None:
+                stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
+            inserted = conn.execute(stmt).rowcount
+            if inserted == 1:
+                _transition(conn, run_id, None, status, "started", now)
+                return run_id, True
+            existing = conn.execute(
+                select(t.runs.c.run_id).where(t.runs.c.idempotency_key == idempotency_key)
+            ).scalar_one()
+            return existing, False
+
+        return self.write(op)
+
+    def get_run(self, run_id: str) -> RunRecord:
+        row = self.read(lambda c: c.execute(select(t.runs).where(t.runs.c.run_id == run_id)).first())
+        if row is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+        return RunRecord(**row._mapping)
+
+    def find_run(self, run_id_prefix: str) -> RunRecord:
+        """A run by its id or an unambiguous prefix of it (as `git` resolves short hashes)."""
+        if len(run_id_prefix) >= 36:
+            return self.get_run(run_id_prefix)
+        rows = self.read(
+            lambda c: c.execute(
+                select(t.runs).where(t.runs.c.run_id.startswith(run_id_prefix, autoescape=True)).limit(2)
+            ).all()
+        )
+        if not rows or not run_id_prefix:
+            raise RunNotFoundError(f"no run with id {run_id_prefix!r}", run_id=run_id_prefix)
+        if len(rows) > 1:
+            raise RunNotFoundError(f"run id prefix {run_id_prefix!r} is ambiguous", run_id=run_id_prefix)
+        return RunRecord(**rows[0]._mapping)
+
+    def list_runs(
+        self, *, status: str | None = None, workflow: str | None = None, limit: int = 50
+    ) -> list[RunRecord]:
+        stmt = select(t.runs).order_by(t.runs.c.created_at.desc()).limit(limit)
+        if status:
+            stmt = stmt.where(t.runs.c.status == status)
+        if workflow:
+            stmt = stmt.where(t.runs.c.workflow_name == workflow)
+        return [RunRecord(**r._mapping) for r in self.read(lambda c: c.execute(stmt).all())]
+
+    def count_runs(self, status: str) -> int:
+        return self.read(
+            lambda c: c.execute(select(func.count()).select_from(t.runs).where(t.runs.c.status == status)).scalar_one()
+        )
+
+    def load_journal(self, run_id: str) -> list[StepRecord]:
+        stmt = select(t.steps).where(t.steps.c.run_id == run_id).order_by(t.steps.c.seq)
+        return [StepRecord(**r._mapping) for r in self.read(lambda c: c.execute(stmt).all())]
+
+    def transitions(self, run_id: str) -> list[dict[str, Any]]:
+        stmt = select(t.transitions).where(t.transitions.c.run_id == run_id).order_by(t.transitions.c.id)
+        return [dict(r._mapping) for r in self.read(lambda c: c.execute(stmt).all())]
+
+    # -- leases ----------------------------------------------------------------------------
+
+    def claim_runs(
+        self,
+        *,
+        worker_id: str,
+        limit: int,
+        versions: Sequence[tuple[str, str]],
+        now: float,
+        lease_ttl: float,
+        run_id: str | None = None,
+    ) -> list[Claim]:
+        """Lease up to `limit` runnable runs of the given (workflow, version) pairs."""
+        if limit <= 0 or not versions:
+            return []
+
+        def op(conn: Connection) -> list[Claim]:
+            r = t.runs
+            paused_wfs = select(t.workflow_controls.c.workflow_name).where(t.workflow_controls.c.paused.is_(True))
+            cond = and_(
+                r.c.status.in_(_CLAIMABLE),
+                r.c.wake_at.is_not(None),
+                r.c.wake_at <= now,
+                or_(r.c.lease_expires_at.is_(None), r.c.lease_expires_at < now),
+                or_(r.c.paused.is_(False), r.c.control.is_not(None)),
+                r.c.workflow_name.not_in(paused_wfs),
+                tuple_(r.c.workflow_name, r.c.workflow_version).in_(list(versions)),
+            )
+            if run_id is not None:
+                cond = and_(cond, r.c.run_id == run_id)
+            rows = conn.execute(
+                select(r.c.run_id, r.c.status, r.c.lease_owner)
+                .where(cond)
+                .order_by(r.c.wake_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            claims = []
+            for row in rows:
+                token = conn.execute(
+                    update(r)
+                    .where(r.c.run_id == row.run_id)
+                    .values(
+                        lease_owner=worker_id,
+                        lease_expires_at=now + lease_ttl,
+                        fencing_token=r.c.fencing_token + 1,
+                        status=RunStatus.COMPENSATING.value
+                        if row.status == RunStatus.COMPENSATING.value
+                        else RunStatus.RUNNING.value,
+                        updated_at=now,
+                    )
+                    .returning(r.c.fencing_token)
+                ).scalar_one()
+                takeover = row.lease_owner is not None
+                new_status = (
+                    RunStatus.COMPENSATING.value if row.status == RunStatus.COMPENSATING.value else RunStatus.RUNNING.value
+                )
+                cause = (
+                    f"lease of {row.lease_owner} expired; taken over by {worker_id}"
+                    if takeover
+                    else f"claimed by {worker_id}"
+                )
+                if takeover or row.status != new_status:
+                    _transition(conn, row.run_id, row.status, new_status, cause, now)
+                claims.append(Claim(row.run_id, token, takeover))
+            return claims
+
+        return self.write(op)
+
+    async def arenew_leases(self, claims: Iterable[Claim], *, worker_id: str, now: float, lease_ttl: float) -> set[str]:
+        """Extend the leases still held; returns the run ids whose lease was lost."""
+        held = list(claims)
+        if not held:
+            return set()
+
+        def op(conn: Connection) -> set[str]:
+            lost = set()
+            for c in held:
+                n = conn.execute(
+                    update(t.runs)
+                    .where(t.runs.c.run_id == c.run_id, t.runs.c.fencing_token == c.fencing_token)
+                    .values(lease_expires_at=now + lease_ttl)
+                ).rowcount
+                if n != 1:
+                    lost.add(c.run_id)
+            return lost
+
+        return await self.awrite(op)
+
+    # -- journal writes (all fenced) -----------------------------------------------------
+
+    async def acheckpoint(
+        self,
+        claim: Claim,
+        *,
+        new_rows: Sequence[dict[str, Any]] = (),
+        updated_rows: Sequence[dict[str, Any]] = (),
+        run_values: dict[str, Any],
+        transition: tuple[str, str, str] | None = None,
+        consume_signal_id: int | None = None,
+        now: float,
+    ) -> CheckpointResult | None:
+        """Commit journal rows and advance the run, only while `claim` is current; None if lost."""
+
+        def op(conn: Connection) -> CheckpointResult | None:
+            r = t.runs
+            row = conn.execute(
+                update(r)
+                .where(r.c.run_id == claim.run_id, r.c.fencing_token == claim.fencing_token)
+                .values(updated_at=now, **run_values)
+                .returning(r.c.paused, r.c.control)
+            ).first()
+            if row is None:
+                return None
+            if new_rows:
+                conn.execute(insert(t.steps), [dict(run_id=claim.run_id, **x) for x in new_rows])
+            for x in updated_rows:
+                values = {k: v for k, v in x.items() if k != "seq"}
+                conn.execute(
+                    update(t.steps).where(t.steps.c.run_id == claim.run_id, t.steps.c.seq == x["seq"]).values(**values)
+                )
+            if consume_signal_id is not None:
+                conn.execute(
+                    update(t.signals)
+                    .where(t.signals.c.id == consume_signal_id)
+                    .values(consumed_seq=(new_rows or updated_rows)[-1]["seq"])
+                )
+            if transition is not None:
+                _transition(conn, claim.run_id, *transition, now)
+            return CheckpointResult(paused=bool(row.paused), control=row.control)
+
+        return await self.awrite(op)
+
+    # -- signals -------------------------------------------------------------------------
+
+    def send_signal(self, run_id: str, name: str, payload_json: str, *, now: float) -> None:
+        """Store a signal for a run and wake the run if it is waiting."""
+
+        def op(conn: Connection) -> None:
+            status = conn.execute(select(t.runs.c.status).where(t.runs.c.run_id == run_id)).scalar_one_or_none()
+            if status is None:
+                raise RunNotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+            if RunStatus(status).terminal:
+                raise InvalidStateError(f"run {run_id} is {status}; it takes no more signals", run_id=run_id)
+            conn.execute(insert(t.signals).values(run_id=run_id, name=name, payload=payload_json, created_at=now))
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.run_id == run_id, t.runs.c.status == RunStatus.WAITING.value)
+                .values(wake_at=now, updated_at=now)
+            )
+
+        self.write(op)
+
+    def send_wakeup(self, run_id: str, *, now: float) -> None:
+        """Make a waiting run claimable now (a signal arrived for it)."""
+        r = t.runs
+        self.write(
+            lambda c: c.execute(
+                update(r)
+                .where(r.c.run_id == run_id, r.c.status == RunStatus.WAITING.value,
+                       or_(r.c.wake_at.is_(None), r.c.wake_at > now))
+                .values(wake_at=now)
+            )
+        )
+
+    async def afirst_signal(self, run_id: str, name: str) -> tuple[int, str | None] | None:
+        s = t.signals
+        stmt = (
+            select(s.c.id, s.c.payload)
+            .where(s.c.run_id == run_id, s.c.name == name, s.c.consumed_seq.is_(None))
+            .order_by(s.c.id)
+            .limit(1)
+        )
+        row = await self.aread(lambda c: c.execute(stmt).first())
+        return None if row is None else (row.id, row.payload)
+
+    # -- operator controls -----------------------------------------------------------------
+
+    def request_control(self, run_id: str, control: str, *, allowed_from: Iterable[str], now: float) -> RunRecord:
+        """Ask the worker holding a run (or the next to claim it) to cancel or abort it."""
+        allowed = tuple(allowed_from)
+
+        def op(conn: Connection) -> None:
+            status = _locked_status(conn, run_id)
+            if status not in allowed:
+                raise InvalidStateError(
+                    f"run {run_id} is {status}; {control} applies to runs that are {', '.join(allowed)}",
+                    run_id=run_id,
+                    status=status,
+                )
+            conn.execute(
+                update(t.runs).where(t.runs.c.run_id == run_id).values(control=control, wake_at=now, updated_at=now)
+            )
+            if status == RunStatus.DEAD_LETTER.value:
+                _set_status(conn, run_id, status, RunStatus.COMPENSATING.value, f"operator requested {control}", now)
+
+        self.write(op)
+        return self.get_run(run_id)
+
+    def resume(self, run_id: str, *, now: float) -> RunRecord:
+        """Send a dead-lettered run back to the queue with a fresh attempt budget."""
+
+        def op(conn: Connection) -> None:
+            status = _locked_status(conn, run_id)
+            if status != RunStatus.DEAD_LETTER.value:
+                raise InvalidStateError(f"run {run_id} is {status}; only dead_letter runs can be resumed", run_id=run_id)
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.run_id == run_id)
+                .values(attempt=0, wake_at=now, updated_at=now, error=None, failed_step=None)
+            )
+            _set_status(conn, run_id, status, RunStatus.PENDING.value, "operator resumed the run", now)
+
+        self.write(op)
+        return self.get_run(run_id)
+
+    def set_paused(self, run_id: str, paused: bool, *, now: float) -> RunRecord:
+        def op(conn: Connection) -> None:
+            status = _locked_status(conn, run_id)
+            if RunStatus(status).terminal:
+                raise InvalidStateError(f"run {run_id} is {status}; it cannot be paused or unpaused", run_id=run_id)
+            values: dict[str, Any] = {"paused": paused, "updated_at": now}
+            if not paused:
+                values["wake_at"] = func.coalesce(t.runs.c.wake_at, now)
+            conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(**values))
+            _transition(conn, run_id, status, status, "operator paused the run" if paused else "operator unpaused the run", now)
+
+        self.write(op)
+        return self.get_run(run_id)
+
+    def set_workflow_paused(self, workflow_name: str, paused: bool, *, now: float) -> None:
+        def op(conn: Connection) -> None:
+            conn.execute(delete(t.workflow_controls).where(t.workflow_controls.c.workflow_name == workflow_name))
+            conn.execute(insert(t.workflow_controls).values(workflow_name=workflow_name, paused=paused, updated_at=now))
+
+        self.write(op)
+
+    def paused_workflows(self) -> set[str]:
+        wc = t.workflow_controls
+        stmt = select(wc.c.workflow_name).where(wc.c.paused.is_(True))
+        return set(self.read(lambda c: c.execute(stmt).scalars().all()))
+
+    def workflow_summary(self) -> list[dict[str, Any]]:
+        """Runs per (workflow, version, status), for `keel workflows list`."""
+        r = t.runs
+        stmt = select(r.c.workflow_name, r.c.workflow_version, r.c.status, func.count().label("n")).group_by(
+            r.c.workflow_name, r.c.workflow_version, r.c.status
+        )
+        return [dict(x._mapping) for x in self.read(lambda c: c.execute(stmt).all())]
+
+    def runs_without_worker(self, versions: Sequence[tuple[str, str]], names: Iterable[str]) -> list[tuple[str, str, int]]:
+        """Queued runs of the given workflows whose version is not among `versions`."""
+        r = t.runs
+        names = list(names)
+        if not names:
+            return []
+        stmt = (
+            select(r.c.workflow_name, r.c.workflow_version, func.count())
+            .where(
+                r.c.status.in_(_CLAIMABLE),
+                r.c.workflow_name.in_(names),
+                tuple_(r.c.workflow_name, r.c.workflow_version).not_in(list(versions)),
+            )
+            .group_by(r.c.workflow_name, r.c.workflow_version)
+        )
+        return [tuple(x) for x in self.read(lambda c: c.execute(stmt).all())]  # type: ignore[misc]
+
+    # -- circuit breakers ------------------------------------------------------------------
+
+    def get_breaker(self, key: str) -> BreakerState | None:
+        row = self.read(lambda c: c.execute(select(t.breakers).where(t.breakers.c.key == key)).first())
+        if row is None:
+            return None
+        return BreakerState(row.key, row.state, row.failures, row.opened_at, row.trial_until)
+
+    async def abreaker_acquire(self, key: str, *, now: float, reset_timeout: float, trial_ttl: float) -> float | None:
+        """May a call go through? None if yes; else seconds to wait before asking again."""
+
+        def op(conn: Connection) -> float | None:
+            b = t.breakers
+            row = conn.execute(select(b).where(b.c.key == key).with_for_update()).first()
+            if row is None or row.state == "closed":
+                return None
+            if row.state == "open":
+                ready_at = (row.opened_at or now) + reset_timeout
+                if now < ready_at:
+                    return ready_at - now
+            elif row.trial_until is not None and row.trial_until > now:
+                # Half-open with a trial in flight: everyone else waits for its outcome.
+                return min(1.0, row.trial_until - now)
+            conn.execute(update(b).where(b.c.key == key).values(state="half_open", trial_until=now + trial_ttl, updated_at=now))
+            return None
+
+        return await self.awrite(op)
+
+    async def abreaker_record(self, key: str, *, success: bool, threshold: int, now: float) -> str:
+        """Count a call's outcome; returns the breaker state after it."""
+
+        def op(conn: Connection) -> str:
+            b = t.breakers
+            row = conn.execute(select(b).where(b.c.key == key).with_for_update()).first()
+            if success:
+                if row is not None and (row.state != "closed" or row.failures):
+                    conn.execute(
+                        update(b).where(b.c.key == key).values(state="closed", failures=0, trial_until=None, updated_at=now)
+                    )
+                return "closed"
+            failures = (row.failures if row is not None else 0) + 1
+            opens = failures >= threshold or (row is not None and row.state == "half_open")
+            values = dict(
+                state="open" if opens else "closed",
+                failures=failures,
+                opened_at=now if opens else None,
+                trial_until=None,
+                updated_at=now,
+            )
+            if row is None:
+                conn.execute(insert(b).values(key=key, **values))
+            else:
+                conn.execute(update(b).where(b.c.key == key).values(**values))
+            return str(values["state"])
+
+        return await self.awrite(op)
+
+    # -- blobs -----------------------------------------------------------------------------
+
+    def blob_put_op(self, data: bytes, now: float) -> tuple[str, WriteOp]:
+        """A write op storing `data` content-addressed, to run inside a checkpoint's batch."""
+        blob_id = hashlib.sha256(data).hexdigest()
+
+        def op(conn: Connection) -> None:
+            conn.execute(
+                self._insert(t.blobs)
+                .values(blob_id=blob_id, data=data, size=len(data), created_at=now)
+                .on_conflict_do_nothing(index_elements=["blob_id"])
+            )
+
+        return blob_id, op
+
+    async def aput_blob(self, data: bytes, *, now: float) -> str:
+        blob_id, op = self.blob_put_op(data, now)
+        await self.awrite(op)
+        return blob_id
+
+    def get_blob(self, blob_id: str) -> bytes:
+        data = self.read(lambda c: c.execute(select(t.blobs.c.data).where(t.blobs.c.blob_id == blob_id)).scalar_one_or_none())
+        if data is None:
+            raise StoreError(f"blob {blob_id} is missing", blob_id=blob_id)
+        return bytes(data)
+
+
+def _transition(conn: Connection, run_id: str, from_status: str | None, to_status: str, cause: str, now: float) -> None:
+    conn.execute(
+        insert(t.transitions).values(run_id=run_id, from_status=from_status, to_status=to_status, cause=cause, at=now)
+    )
+
+
+def _set_status(conn: Connection, run_id: str, from_status: str, to_status: str, cause: str, now: float) -> None:
+    conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(status=to_status, updated_at=now))
+    _transition(conn, run_id, from_status, to_status, cause, now)
+
+
+def _locked_status(conn: Connection, run_id: str) -> str:
+    status = conn.execute(
+        select(t.runs.c.status).where(t.runs.c.run_id == run_id).with_for_update()
+    ).scalar_one_or_none()
+    if status is None:
+        raise RunNotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+    return str(status)

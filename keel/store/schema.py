@@ -1,0 +1,125 @@
+"""Keel's tables, in SQLAlchemy Core; the Alembic migrations create exactly these."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "keel_runs",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("workflow_name", String(200), nullable=False),
+    Column("workflow_version", String(50), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("input", Text, nullable=False),
+    Column("result", Text),
+    Column("error", Text),
+    Column("idempotency_key", String(255), unique=True),
+    Column("org_id", String(200)),
+    Column("user_id", String(200)),
+    Column("target", String(500)),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    # When the run may next be claimed; NULL while it waits for a signal with no deadline.
+    Column("wake_at", Float),
+    Column("lease_owner", String(120)),
+    Column("lease_expires_at", Float),
+    # Incremented on every claim: a checkpoint commits only with the current token.
+    Column("fencing_token", BigInteger, nullable=False, default=0),
+    Column("step_count", Integer, nullable=False, default=0),
+    # Failed attempts of the step at `step_count`, kept across crashes so they are not reset.
+    Column("attempt", Integer, nullable=False, default=0),
+    Column("failed_step", String(300)),
+    Column("paused", Boolean, nullable=False, default=False),
+    # An operator's request handled by the worker that holds the run: "cancel" or "abort".
+    Column("control", String(20)),
+    Index("ix_keel_runs_claim", "status", "wake_at"),
+    Index("ix_keel_runs_workflow", "workflow_name", "workflow_version"),
+)
+
+steps = Table(
+    "keel_steps",
+    metadata,
+    Column("run_id", String(36), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("name", String(300), nullable=False),
+    # step | sleep | signal | now | compensation
+    Column("kind", String(20), nullable=False),
+    # succeeded | pending (a durable wait not yet over) | failed (a step that raised, journaled)
+    Column("status", String(20), nullable=False),
+    Column("result", Text),
+    Column("result_ref", String(64)),
+    Column("args", Text),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("wake_at", Float),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+)
+
+transitions = Table(
+    "keel_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False, index=True),
+    Column("from_status", String(20)),
+    Column("to_status", String(20), nullable=False),
+    Column("cause", Text, nullable=False),
+    Column("at", Float, nullable=False),
+)
+
+signals = Table(
+    "keel_signals",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("payload", Text),
+    Column("created_at", Float, nullable=False),
+    Column("consumed_seq", Integer),
+    Index("ix_keel_signals_run", "run_id", "name"),
+)
+
+breakers = Table(
+    "keel_breakers",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    # closed | open | half_open
+    Column("state", String(20), nullable=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("opened_at", Float),
+    # While half-open, the one trial call in flight holds the breaker until this time.
+    Column("trial_until", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+blobs = Table(
+    "keel_blobs",
+    metadata,
+    Column("blob_id", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+workflow_controls = Table(
+    "keel_workflow_controls",
+    metadata,
+    Column("workflow_name", String(200), primary_key=True),
+    Column("paused", Boolean, nullable=False, default=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -1,0 +1,51 @@
+"""SQLite dialect: WAL with synchronous=FULL, writes under BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+
+from keel.store.base import Store
+
+
+def _configure(engine: Engine, begin: str) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control away from the sqlite3 module so BEGIN is ours to emit.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before it returns, so a checkpoint survives power loss too.
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # Writers take the write lock up front: a deferred transaction that later upgrades
+        # can fail with SQLITE_BUSY without waiting, which busy_timeout cannot help.
+        conn.exec_driver_sql(begin)
+
+
+class SQLiteStore(Store):
+    """The embedded default: one file, several worker processes on one machine."""
+
+    dialect_name = "sqlite"
+
+    def _create_engines(self, url: str) -> tuple[Engine, Engine]:
+        parsed = make_url(url)
+        path = parsed.database
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        write = create_engine(parsed, connect_args={"check_same_thread": False})
+        read = create_engine(parsed, connect_args={"check_same_thread": False})
+        _configure(write, "BEGIN IMMEDIATE")
+        _configure(read, "BEGIN")
+        return write, read
+
+    def _insert(self, table: Any) -> Any:
+        return sqlite_insert(table)
