@@ -1,0 +1,36 @@
+# Every target creates the virtualenv it needs, with the pinned dependencies.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+
+.DEFAULT_GOAL := help
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+$(VENV)/.installed-bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
+	touch $@
+
+.PHONY: help demo test test-fast bench clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo: $(STAMP) ## Run the example workflow on embedded SQLite, showing each step as it completes
+	$(BIN)/keel run examples/quickstart.py:onboard --input '{"customer": "Ada Lovelace", "plan": "team"}'
+
+test: $(STAMP) ## Run the whole test suite (PostgreSQL tests need 127.0.0.1:5432; CI=true makes them mandatory)
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## Unit and contract tests only
+	$(BIN)/pytest tests/unit tests/contract -q
+
+bench: $(VENV)/.installed-bench ## Engine throughput against the raw-commit floor, with DBOS and LangGraph when installed
+	$(BIN)/python bench/engine.py
+
+clean: ## Remove the virtualenv and the embedded database
+	rm -rf $(VENV) .keel
