@@ -202,7 +202,7 @@ class App:
 
     def _start(
         self,
-        workflow: Callable[..., Any] | str,
+        workflow: Callable[..., Any] | str | WorkflowDef,
         args: list[Any],
         kwargs: dict[str, Any],
         *,

@@ -1,0 +1,221 @@
+"""`keel run`: start a workflow and drive it here, printing each step as it completes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from typing import Annotated, Any
+
+import typer
+from rich.text import Text
+
+from keel.app import App
+from keel.cli._output import StepPrinter, console, error_message, note, print_json, short_id, status_text
+from keel.cli._target import CliState, load_workflow, split_target
+from keel.errors import InputValidationError, UsageError
+from keel.store import RunRecord
+from keel.types import RunStatus
+
+# Where inline driving stops: the run ended, or it needs an operator (dead letter).
+STOPPED = frozenset({RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value,
+                     RunStatus.DEAD_LETTER.value})
+
+
+def parse_input(raw: str | None) -> tuple[list[Any], dict[str, Any]]:
+    """--input as (args, kwargs): a JSON object is keyword arguments, an array positional ones."""
+    if raw is None:
+        return [], {}
+    try:
+        value = json.loads(raw)
+    except ValueError as exc:
+        raise InputValidationError(f"--input is not valid JSON: {exc}") from None
+    if isinstance(value, dict):
+        return [], value
+    if isinstance(value, list):
+        return value, {}
+    raise InputValidationError(
+        f"--input must be a JSON object (keyword arguments) or array (positional arguments), got {type(value).__name__}"
+    )
+
+
+def source_of(run: RunRecord) -> str:
+    """The module or file a run was started from (its recorded TARGET without the workflow)."""
+    return split_target(run.target)[0] if run.target else "MODULE_OR_FILE"
+
+
+def ensure_drivable(app: App, run: RunRecord) -> None:
+    """Refuse to wait forever on a run whose workflow version this app cannot execute."""
+    if app.registry.workflow(run.workflow_name, run.workflow_version) is None:
+        raise UsageError(
+            f"run {run.run_id} needs workflow {run.workflow_name!r} version {run.workflow_version!r}, "
+            f"which app {app.name!r} does not register"
+        )
+
+
+async def drive_inline(app: App, run_id: str) -> tuple[RunRecord, bool]:
+    """Drive a run in this process until it ends, parks or is held: (run, stopped by a signal)."""
+    # A first SIGINT/SIGTERM drains: the current step finishes and the run is released at the
+    # step boundary for any worker to continue. A second one stops at once (the lease lapses).
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def interrupt() -> None:
+        stop.set()
+        app.engine.draining = True  # the execution releases the run at its next step boundary
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)  # a second signal gets the default behaviour
+
+    with contextlib.suppress(NotImplementedError):  # no loop signal handlers on Windows
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, interrupt)
+    try:
+        while True:
+            run = await asyncio.to_thread(app.store.get_run, run_id)
+            if run.status in STOPPED:
+                return run, False
+            if stop.is_set():
+                return run, True
+            if await asyncio.to_thread(_held, app, run):
+                return run, False
+            now = app.clock.time()
+            if run.wake_at is not None and run.wake_at <= now and (run.lease_expires_at or 0) < now:
+                claims = await app.engine.claim(1, run_id=run_id)
+                if claims:
+                    await app.engine.drive(claims[0])
+                    continue
+            # Not claimable yet: a durable timer, a signal, or another process holds the lease.
+            wait = app.settings.poll_interval_s
+            if run.wake_at is not None and run.wake_at > now:
+                wait = min(max(run.wake_at - now, 0.01), 1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
+def _held(app: App, run: RunRecord) -> bool:
+    """Paused runs and runs of paused workflows are not claimed: waiting for them would hang."""
+    if run.paused and run.control is None:
+        return True
+    return run.workflow_name in app.store.paused_workflows()
+
+
+def drive(app: App, run_id: str, *, json_out: bool) -> tuple[RunRecord, bool]:
+    """Drive a run inline, printing its steps unless the output is JSON; (run, interrupted)."""
+    if not json_out:
+        app.listeners.append(StepPrinter(run_id))
+    try:
+        return asyncio.run(drive_inline(app, run_id))
+    except KeyboardInterrupt:
+        note(f"interrupted: run {run_id} keeps its lease for up to {app.settings.lease_ttl_s:g}s; "
+             "after that any worker picks it up from its last checkpoint")
+        raise typer.Exit(130) from None
+
+
+def report(run: RunRecord, *, json_out: bool, created: bool = True, interrupted: bool = False,
+           expected: str = RunStatus.SUCCEEDED.value) -> int:
+    """Print where a run stopped; returns the exit code (0 when it reached `expected` or is held)."""
+    held = run.status not in STOPPED and not interrupted
+    if interrupted:
+        code = 130
+    elif held:
+        code = 0  # queued behind a pause: nothing went wrong
+    else:
+        code = 0 if run.status == expected else 1
+    if json_out:
+        err = json.loads(run.error) if run.error else None
+        print_json({
+            "run_id": run.run_id,
+            "status": run.status,
+            "result": json.loads(run.result) if run.result is not None else None,
+            "error": {"type": err.get("type"), "message": err.get("message")} if isinstance(err, dict) else None,
+            "created": created,
+        })
+    rid = run.run_id
+    # Why the run is not finished goes to stderr in both modes: JSON readers see the status.
+    if interrupted:
+        note(f"stopped: run {rid} was released at a step boundary ({run.status}); "
+             f"a worker (`keel worker {source_of(run)}`) continues it from its last checkpoint")
+    elif held:
+        if run.paused:
+            why, fix = "the run is paused", f"keel runs unpause {short_id(rid)}"
+        else:
+            why, fix = f"workflow {run.workflow_name!r} is paused", f"keel workflows unpause {run.workflow_name}"
+        note(f"run {rid} is queued but not started: {why}; it continues once unpaused (`{fix}`)")
+    elif json_out:
+        pass  # the JSON object carries the outcome and the error
+    elif run.status == expected:
+        line = Text(f"run {rid} ")
+        line.append(status_text(run.status))
+        if run.status != RunStatus.SUCCEEDED.value and run.error:
+            line.append(f"  {error_message(run)}", style="dim")
+        console.print(line, soft_wrap=True)
+        if run.status == RunStatus.SUCCEEDED.value:
+            console.print(json.dumps(json.loads(run.result or "null"), indent=2, ensure_ascii=False),
+                          soft_wrap=True, markup=False)
+    elif run.status == RunStatus.DEAD_LETTER.value:
+        note(f"error: run {rid} is parked in the dead-letter queue: {error_message(run)} "
+             f"(fix the cause, then `keel runs resume {short_id(rid)}`)")
+    elif run.status == RunStatus.CANCELLED.value:
+        note(f"error: run {rid} was cancelled")
+    else:
+        note(f"error: run {rid} {run.status}: {error_message(run)}")
+    return code
+
+
+def run_command(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="module:workflow or path/to/file.py:workflow")],
+    input_json: Annotated[
+        str | None,
+        typer.Option("--input", "-i", help='Workflow arguments: a JSON object (keywords) or array (positional).'),
+    ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option("--idempotency-key", help="Start at most one run per key; reusing it returns that run."),
+    ] = None,
+    org: Annotated[str | None, typer.Option("--org", help="Organisation the run belongs to.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="User the run acts for.")] = None,
+    enqueue: Annotated[
+        bool, typer.Option("--enqueue", help="Only queue the run for a worker; print its id and return.")
+    ] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of progress.")] = False,
+) -> None:
+    """Start a workflow run and drive it here, step by step (or --enqueue it for a worker)."""
+    state: CliState = ctx.obj
+    args, kwargs = parse_input(input_json)
+    loaded = load_workflow(target, state)
+    app = loaded.app
+    try:
+        # The WorkflowDef itself (not its function or name) pins the exact version the TARGET named;
+        # _start accepts it (App._resolve_workflow does) although its annotation does not say so.
+        handle = app._start(loaded.workflow, args, kwargs,
+                            idempotency_key=idempotency_key, org_id=org, user_id=user, target=target)
+        run = handle.get()
+        if not handle.created:
+            note(f"idempotency key {idempotency_key!r} already started run {run.run_id} "
+                 f"({run.workflow_name} v{run.workflow_version}, {run.status}); not starting another")
+        if enqueue:
+            if json_out:
+                print_json({"run_id": run.run_id, "status": run.status, "created": handle.created})
+            else:
+                console.print(run.run_id)
+                note(f"queued {loaded.workflow.name} v{loaded.workflow.version}: a worker runs it "
+                     f"(`keel worker {loaded.source}`)")
+            return
+        if run.status not in STOPPED:
+            ensure_drivable(app, run)
+        if not json_out and run.status not in STOPPED:
+            line = Text(f"run {run.run_id}  ")
+            line.append(f"{run.workflow_name} v{run.workflow_version}", style="bold")
+            console.print(line, soft_wrap=True)
+        run, interrupted = drive(app, run.run_id, json_out=json_out)
+        code = report(run, json_out=json_out, created=handle.created, interrupted=interrupted)
+    finally:
+        app.close()
+    if code:
+        raise typer.Exit(code)

@@ -1,0 +1,82 @@
+"""`keel worker`: serve an App's workflows until SIGTERM/SIGINT, then drain and exit 0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Annotated
+
+import typer
+from sqlalchemy.engine import make_url
+
+from keel.cli._output import StepLogger, setup_logging
+from keel.cli._target import CliError, CliState, load_app
+from keel.engine.worker import Worker
+from keel.errors import UsageError
+
+log = logging.getLogger("keel.cli.worker")
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+async def serve(worker: Worker) -> None:
+    """Run the worker; the first SIGTERM/SIGINT drains it, a second one stops at once."""
+    loop = asyncio.get_running_loop()
+
+    def drain(sig: signal.Signals) -> None:
+        log.info("received %s: draining (current steps finish, runs are released at the next step boundary)",
+                 sig.name)
+        worker.stop()
+        for s in _SIGNALS:
+            loop.remove_signal_handler(s)  # a second signal gets the default behaviour
+
+    with contextlib.suppress(NotImplementedError):  # no loop signal handlers on Windows
+        for s in _SIGNALS:
+            loop.add_signal_handler(s, drain, s)
+    await worker.run()
+
+
+def worker_command(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="MODULE_OR_FILE", help="module or path/to/file.py holding a keel.App "
+                                          "(MODULE_OR_FILE:NAME picks one of several)")],
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Runs driven at the same time.")] = 8,
+    metrics_port: Annotated[
+        int | None, typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port.")
+    ] = None,
+) -> None:
+    """Claim queued runs of an App's workflows and drive them; SIGTERM drains and exits 0."""
+    state: CliState = ctx.obj
+    setup_logging(state.log_level or "info")
+    app, where = load_app(source, state)
+    versions = app.registry.versions()
+    if not versions:
+        raise UsageError(f"app {app.name!r} in {where} registers no workflows")
+    try:
+        app.store  # noqa: B018 - open now, so a bad URL or an old schema fails before "serving"
+        if metrics_port is not None:
+            from prometheus_client import start_http_server
+
+            try:
+                start_http_server(metrics_port)
+            except OSError as exc:
+                raise CliError(f"cannot serve metrics on port {metrics_port}: {exc.strerror or exc}") from None
+        app.listeners.append(StepLogger())
+        worker = app.worker(concurrency)
+        log.info(
+            "serving %s from %s",
+            ", ".join(f"{name} v{version}" for name, version in versions),
+            where,
+            extra={"app": app.name, "worker_id": app.engine.worker_id, "concurrency": concurrency,
+                   "database": make_url(app.database_url).render_as_string(hide_password=True)},
+        )
+        try:
+            asyncio.run(serve(worker))
+        except KeyboardInterrupt:
+            log.warning("stopped without draining: runs in flight are taken over when their leases lapse")
+            raise typer.Exit(130) from None
+    finally:
+        app.close()
+    log.info("worker exited cleanly")
