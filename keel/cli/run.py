@@ -191,8 +191,7 @@ def run_command(
     loaded = load_workflow(target, state)
     app = loaded.app
     try:
-        # The WorkflowDef itself (not its function or name) pins the exact version the TARGET named;
-        # _start accepts it (App._resolve_workflow does) although its annotation does not say so.
+        # The WorkflowDef itself (not its function or name) pins the exact version the TARGET named.
         handle = app._start(loaded.workflow, args, kwargs,
                             idempotency_key=idempotency_key, org_id=org, user_id=user, target=target)
         run = handle.get()

@@ -17,10 +17,19 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 from keel.errors import InputValidationError, SerializationError
 
 
+def _jsonable(obj: Any) -> Any:
+    # Called by json.dumps for what it cannot encode itself. A bare set has no JSON form and
+    # would come back as a list (pydantic would convert it silently), so it fails like any
+    # other non-JSON value; models, dataclasses, datetimes... go through pydantic.
+    if isinstance(obj, (set, frozenset)):
+        raise TypeError(f"{type(obj).__name__} is not JSON")
+    return to_jsonable_python(obj)
+
+
 def dumps(value: Any, *, what: str) -> str:
     """Encode `value` as compact JSON, or raise SerializationError naming `what` produced it."""
     try:
-        return json.dumps(to_jsonable_python(value), separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(value, default=_jsonable, separators=(",", ":"), ensure_ascii=False)
     except (PydanticSerializationError, TypeError, ValueError) as exc:
         raise SerializationError(
             f"{what} is not JSON-serializable ({type(value).__name__}): return JSON types, "

@@ -205,6 +205,10 @@ class RunExecution:
     # -- journal positions -----------------------------------------------------------------
 
     def _next(self, name: str, kind: str) -> tuple[int, StepRecord | None]:
+        if self._nondeterminism is not None:
+            # The code already diverged from the journal (and caught the error): nothing more
+            # may be replayed, executed or journaled for it.
+            raise self._nondeterminism
         seq = self._seq
         self._seq += 1
         rec = self.journal.get(seq)
@@ -222,7 +226,9 @@ class RunExecution:
 
     async def _before_new_work(self) -> None:
         """At a step boundary, honour operator controls before doing anything new."""
-        if self._control in ("cancel", "abort"):
+        if self._control in ("cancel", "abort") and self.status != RunStatus.COMPENSATING.value:
+            # (While compensating, the control is being carried out: a compensation's retry
+            # must not restart the compensation.)
             raise _Interrupt("control", f"operator requested {self._control}")
         reason = self.should_hold(self.run) or ("paused by operator" if self._paused else None)
         if reason is not None:
@@ -476,7 +482,10 @@ class RunExecution:
             assert intr.error is not None
             if workflow.on_failure == "compensate":
                 await self._checkpoint(run_values=dict(control="abort", error=error_json(intr.error)))
-                await self._compensate("abort", intr.cause)
+                try:
+                    await self._compensate("abort", intr.cause)
+                except _Interrupt as inner:  # held, suspended or lease lost while compensating
+                    await self._on_interrupt(inner, workflow)
                 return
             await self._checkpoint(
                 run_values=dict(error=error_json(intr.error), failed_step=intr.step, wake_at=None),
@@ -519,6 +528,10 @@ class RunExecution:
                 continue
             step = self.registry.steps.get(rec.name)
             if step is None:
+                if rec.args is None:
+                    # Arguments are journaled only for steps with a compensation: this one had
+                    # none (e.g. a plain function, registered only once the workflow replays).
+                    continue
                 raise UsageError(f"step {rec.name!r} of run {self.run.run_id} is not registered in this worker")
             comp = self.registry.compensation_for(step)
             if comp is None:

@@ -32,7 +32,11 @@ class RetryPolicy:
 
     def ceiling(self, attempt: int) -> float:
         """The longest wait after failed attempt number `attempt` (1-based)."""
-        return float(min(self.max_backoff, self.initial_backoff * self.multiplier ** max(0, attempt - 1)))
+        try:
+            grown = self.initial_backoff * self.multiplier ** max(0, attempt - 1)
+        except OverflowError:  # float power past ~1e308, reached by long retry budgets
+            grown = self.max_backoff if self.initial_backoff > 0 else 0.0
+        return float(min(self.max_backoff, grown))
 
     def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
         """The wait after failed attempt number `attempt` (1-based)."""

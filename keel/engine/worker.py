@@ -157,6 +157,9 @@ class Worker:
             eng.draining = True
             if self._active:
                 await asyncio.gather(*self._active.values(), return_exceptions=True)
+            # Drained: the engine is shared by the app (and any later worker), so it must not
+            # keep holding every run it drives at its first step boundary.
+            eng.draining = False
             log.info("worker stopped", extra={"worker_id": eng.worker_id})
 
     def _done(self, run_id: str, task: asyncio.Task[str]) -> None:

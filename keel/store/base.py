@@ -297,8 +297,9 @@ class Store:
             stmt = self._insert(t.runs).values(**values)
             if idempotency_key is not None:
                 stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-            inserted = conn.execute(stmt).rowcount
-            if inserted == 1:
+            # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
+            inserted = conn.execute(stmt.returning(t.runs.c.run_id)).first()
+            if inserted is not None:
                 _transition(conn, run_id, None, status, "started", now)
                 return run_id, True
             existing = conn.execute(
@@ -430,12 +431,13 @@ class Store:
         def op(conn: Connection) -> set[str]:
             lost = set()
             for c in held:
-                n = conn.execute(
+                kept = conn.execute(
                     update(t.runs)
                     .where(t.runs.c.run_id == c.run_id, t.runs.c.fencing_token == c.fencing_token)
                     .values(lease_expires_at=now + lease_ttl)
-                ).rowcount
-                if n != 1:
+                    .returning(t.runs.c.run_id)
+                ).first()
+                if kept is None:
                     lost.add(c.run_id)
             return lost
 
