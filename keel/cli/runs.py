@@ -26,7 +26,7 @@ from keel.cli.run import STOPPED, drive, ensure_drivable, report, source_of
 from keel.store import RunRecord
 from keel.types import RunStatus
 
-app = typer.Typer(help="Inspect runs and act on them: resume, abort, cancel, pause.", no_args_is_help=True)
+app = typer.Typer(help="Inspect runs and act on them: resume, abort, cancel, pause, signal.", no_args_is_help=True)
 dlq_app = typer.Typer(help="The dead-letter queue: runs parked after a step failed for good.", no_args_is_help=True)
 
 RunId = Annotated[str, typer.Argument(metavar="ID", help="Run id, or an unambiguous prefix of it.")]
@@ -170,6 +170,34 @@ def pause_command(ctx: typer.Context, run_id: RunId, json_out: JsonOut = False) 
 def unpause_command(ctx: typer.Context, run_id: RunId, json_out: JsonOut = False) -> None:
     """Let a paused run continue."""
     _pause(ctx, run_id, False, json_out)
+
+
+@app.command("signal")
+def signal_command(
+    ctx: typer.Context,
+    run_id: RunId,
+    name: Annotated[str, typer.Argument(help="The signal name the workflow waits for.")],
+    payload: Annotated[str | None, typer.Option("--payload", "-p", help="The payload, as JSON.")] = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Deliver a signal to a run; a run waiting for it wakes up."""
+    import json
+
+    from keel.errors import InputValidationError
+
+    try:
+        value = None if payload is None else json.loads(payload)
+    except ValueError as exc:
+        raise InputValidationError(f"--payload is not valid JSON: {exc}") from None
+    state: CliState = ctx.obj
+    with state.control_app() as op_app:
+        run = op_app.store.find_run(run_id)
+        op_app.signal(run.run_id, name, value)
+        run = op_app.store.get_run(run.run_id)
+    if json_out:
+        print_json(run_json(run))
+    else:
+        console.print(f"signal {name!r} delivered to run {run.run_id} ({run.status})", soft_wrap=True, markup=False)
 
 
 @dlq_app.command("list")

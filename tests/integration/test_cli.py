@@ -343,6 +343,33 @@ def test_db_upgrade_reports_the_revision(cli: Cli) -> None:
     assert out["revision"] in cli.ok("db", "upgrade").stdout  # idempotent
 
 
+APPROVAL = textwrap.dedent(
+    """
+    from keel import App, Context
+
+    app = App("approval")
+
+
+    @app.workflow()
+    async def approve(ctx: Context, item: str) -> dict:
+        return {"item": item, "verdict": await ctx.wait_for_signal("decision", timeout=3600)}
+    """
+)
+
+
+def test_signal_wakes_a_waiting_run(cli: Cli) -> None:
+    (cli.cwd / "approval.py").write_text(APPROVAL)
+    args = ("run", "approval.py:approve", "--input", '{"item": "invoice-7"}', "--idempotency-key", "inv-7")
+    run_id = cli.ok(*args, "--enqueue").stdout.strip()
+    out = cli.ok("runs", "signal", run_id, "decision", "--payload", '{"approved": true}')
+    assert f"signal 'decision' delivered to run {run_id}" in out.stdout
+    # The same idempotency key returns the existing run, which `keel run` then drives here.
+    done = cli.json(*args)
+    assert done["run_id"] == run_id and done["created"] is False
+    assert done["status"] == "succeeded"
+    assert done["result"] == {"item": "invoice-7", "verdict": {"approved": True}}
+
+
 # -- bad input: exit non-zero, one line on stderr, nothing changed -------------------------------------
 
 
@@ -390,6 +417,10 @@ BAD_INPUT = [
     pytest.param(["runs", "resume", PARKED, "--app", QUICKSTART], 2, "does not register", id="resume-with-wrong-app"),
     pytest.param(["runs", "list", "--status", "bogus"], 2, "'bogus' is not one of", id="bad-status"),
     pytest.param(["worker", "noapp.py"], 2, "no keel.App in noapp.py", id="worker-no-app"),
+    pytest.param(["runs", "signal", "no-such-run", "go"], 1, "no run with id", id="signal-unknown-run"),
+    pytest.param(["runs", "signal", SUCCEEDED, "go"], 1, "takes no more signals", id="signal-finished-run"),
+    pytest.param(["runs", "signal", PARKED, "go", "--payload", "{x"], 2, "--payload is not valid JSON",
+                 id="signal-payload-not-json"),
     pytest.param(["--database-url", "mysql://db/keel", "runs", "list"], 2, "unsupported database URL scheme",
                  id="bad-database-url"),
 ]
