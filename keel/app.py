@@ -8,6 +8,7 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from keel.config import EngineSettings, resolve_database_url
@@ -17,7 +18,7 @@ from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.engine.worker import Engine, Worker
 from keel.errors import RunFailedError, StepFailedError, UsageError
-from keel.store import RunRecord, Store, open_store
+from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -211,12 +212,29 @@ class App:
         user_id: str | None,
         target: str | None,
     ) -> RunHandle:
+        _, fields = self._new_run(workflow, args, kwargs, idempotency_key=idempotency_key, org_id=org_id,
+                                  user_id=user_id, target=target)
+        run_id, created = self.store.create_run(**fields)
+        return RunHandle(self, run_id, created=created)
+
+    def _new_run(
+        self,
+        workflow: Callable[..., Any] | str | WorkflowDef,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        *,
+        idempotency_key: str | None,
+        org_id: str | None,
+        user_id: str | None,
+        target: str | None,
+    ) -> tuple[WorkflowDef, dict[str, Any]]:
+        """Validate a start request and build the new run's fields; bad input stores nothing."""
         wf = self._resolve_workflow(workflow)
-        codec.bind_input(wf.fn, args, kwargs, skip_first=True)  # bad input fails here, before anything is stored
+        codec.bind_input(wf.fn, args, kwargs, skip_first=True)
         input_json = codec.dumps({"args": args, "kwargs": kwargs}, what=f"the input of workflow {wf.name!r}")
         if idempotency_key is not None and not idempotency_key:
             raise UsageError("idempotency_key must not be empty")
-        run_id, created = self.store.create_run(
+        return wf, dict(
             run_id=str(uuid.uuid4()),
             workflow_name=wf.name,
             workflow_version=wf.version,
@@ -227,16 +245,43 @@ class App:
             target=target,
             now=self.clock.time(),
         )
-        return RunHandle(self, run_id, created=created)
 
     def handle(self, run_id: str) -> RunHandle:
         self.store.get_run(run_id)
         return RunHandle(self, run_id)
 
-    async def run(self, workflow: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Any:
-        """Start a run and wait for its result (driving it here if no worker takes it)."""
-        handle = await asyncio.to_thread(lambda: self.start(workflow, *args, **kwargs))
-        return await handle.result()
+    async def run(
+        self,
+        workflow: Callable[..., Any] | str,
+        *args: Any,
+        idempotency_key: str | None = None,
+        org_id: str | None = None,
+        user_id: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Start a run and drive it here to its end (or wait for whoever holds it); its result."""
+        wf, fields = self._new_run(workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id,
+                                   user_id=user_id, target=None)
+        engine = self.engine
+        # A new run is created already leased to this process, so it starts without a claim
+        # and with nothing to read back: its journal is empty and its row is what we wrote.
+        run_id, created = await self.store.acreate_run(
+            **fields, lease_owner=engine.worker_id, lease_ttl=self.settings.lease_ttl_s
+        )
+        if created:
+            now = fields["now"]
+            record = RunRecord(
+                run_id=run_id, workflow_name=wf.name, workflow_version=wf.version, status=RunStatus.RUNNING.value,
+                input=fields["input_json"], result=None, error=None, idempotency_key=idempotency_key, org_id=org_id,
+                user_id=user_id, target=None, created_at=now, updated_at=now, wake_at=now,
+                lease_owner=engine.worker_id, lease_expires_at=now + self.settings.lease_ttl_s, fencing_token=1,
+                step_count=0, attempt=0, failed_step=None, paused=False, control=None,
+            )
+            execution = await engine.execute(Claim(run_id, 1, False), run=record, journal=[])
+            if RunStatus(execution.status).terminal:
+                return self._outcome(replace(record, status=execution.status, result=execution.result_json,
+                                             error=execution.error_json))
+        return await RunHandle(self, run_id, created=created).result()
 
     def run_sync(self, workflow: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Any:
         """`run` for scripts that have no event loop."""

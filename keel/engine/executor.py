@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from keel.errors import (
 )
 from keel.observe import METRICS
 from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store
+from keel.store.base import STEP_COLUMNS
 from keel.types import Clock, RunStatus
 
 if TYPE_CHECKING:
@@ -120,7 +121,10 @@ class RunExecution:
         self._paused = run.paused
         self._control = run.control
         self.status = run.status
+        self.result_json: str | None = None  # set when the run ends
+        self.error_json: str | None = None
         self.lease_lost = False
+        self._steps_metric = METRICS.steps.labels(run.workflow_name, "step")
 
     # -- events ----------------------------------------------------------------------------
 
@@ -151,6 +155,10 @@ class RunExecution:
         now = self.clock.time()
         rows = self._buffered + (new_rows or [])
         values = dict(run_values or {})
+        # The step checkpoint may leave the counter alone (SQLite's does); every other
+        # checkpoint brings it up to date.
+        values.setdefault("step_count", 1 + max((r.seq for r in self.journal.values() if r.status == "succeeded"),
+                                                default=-1))
         if release:
             values.update(lease_owner=None, lease_expires_at=None)
         else:
@@ -160,8 +168,8 @@ class RunExecution:
             values["status"] = status
             if status != self.status:
                 transition = (self.status, status, cause)
-        try:
-            result = await self.store.acheckpoint(
+        result = await self._commit(
+            self.store.acheckpoint(
                 self.claim,
                 new_rows=[{f: row.get(f) for f in _ROW_FIELDS} for row in rows],
                 updated_rows=updated_rows or [],
@@ -169,7 +177,27 @@ class RunExecution:
                 transition=transition,
                 consume_signal_id=consume_signal_id,
                 now=now,
-            )
+            ),
+            rows,
+        )
+        if status is not None:
+            self.status = status
+        return result
+
+    async def _checkpoint_step(self, row: dict[str, Any], *, step_count: int, now: float) -> None:
+        """Journal a completed step: the hot path, one small fenced transaction."""
+        rows = [*self._buffered, row]
+        await self._commit(
+            self.store.acheckpoint_step(
+                self.claim, rows=rows, step_count=step_count, now=now, lease_expires_at=now + self.settings.lease_ttl_s
+            ),
+            rows,
+        )
+
+    async def _commit(self, pending: Awaitable[CheckpointResult | None], rows: list[dict[str, Any]]) -> CheckpointResult:
+        """Await a fenced checkpoint and take in what it wrote and learned."""
+        try:
+            result = await pending
         except Exception as exc:
             # The store failed, not the workflow: never blame the run for it. The lease
             # lapses and the run is resumed from its journal once the store is back.
@@ -181,14 +209,11 @@ class RunExecution:
         self._buffered = []
         for row in rows:
             self.journal[row["seq"]] = _record(self.run.run_id, row)
-        if status is not None:
-            self.status = status
         self._paused, self._control = result.paused, result.control
         return result
 
-    async def _encode_result(self, value: Any, what: str) -> tuple[str | None, str | None, Any]:
-        """JSON text or a blob reference for a result, and the value as replay will see it."""
-        text = codec.dumps(value, what=what)
+    async def _store_result(self, text: str) -> tuple[str | None, str | None, Any]:
+        """JSON text or a blob reference for an encoded result, and the value as replay will see it."""
         size = len(text.encode())
         METRICS.payload_bytes.observe(size)
         if size > self.settings.blob_threshold_bytes:
@@ -247,23 +272,20 @@ class RunExecution:
         args_json = None
         if step.compensate is not None:
             args_json = codec.dumps({"args": list(args), "kwargs": kwargs}, what=f"arguments of step {step.name!r}")
-        value, attempts, started = await self._call_with_retries(step, seq, args, kwargs)
-        text, ref, replayed = await self._encode_result(value, f"the result of step {step.name!r}")
+        encoded, attempts, started = await self._call_with_retries(step, seq, args, kwargs)
+        text, ref, replayed = await self._store_result(encoded)
         now = self.clock.time()
-        await self._checkpoint(
-            new_rows=[
-                dict(seq=seq, name=step.name, kind="step", status="succeeded", result=text, result_ref=ref,
-                     args=args_json, attempts=attempts, started_at=started, finished_at=now)
-            ],
-            run_values=dict(step_count=seq + 1, attempt=0, failed_step=None),
-        )
-        METRICS.steps.labels(self.run.workflow_name, "step").inc()
+        row = dict(seq=seq, name=step.name, kind="step", status="succeeded", result=text, result_ref=ref,
+                   args=args_json, attempts=attempts, started_at=started, finished_at=now)
+        await self._checkpoint_step(row, step_count=seq + 1, now=now)
+        self._steps_metric.inc()
         self._step_event(seq, step.name, "step", "succeeded", attempts, now - started)
         return codec.revive(replayed, codec.return_type(step.fn))
 
     async def _call_with_retries(
         self, step: StepDef, seq: int, args: tuple[Any, ...], kwargs: dict[str, Any], *, kind: str = "step"
-    ) -> tuple[Any, int, float]:
+    ) -> tuple[str, int, float]:
+        """Call the step until it succeeds; returns its result as JSON, the attempts, the start time."""
         policy = step.retry
         attempt = self.run.attempt if (self.run.failed_step == step.name and seq == self.run.step_count) else 0
         key = f"{self.run.run_id}:{seq}"
@@ -276,9 +298,8 @@ class RunExecution:
             t0 = self.clock.time()
             try:
                 value = await self._invoke(step, args, kwargs, key)
-                if kind == "step":
-                    # Fail at the step that produced a non-JSON value, not later at replay.
-                    codec.dumps(value, what=f"the result of step {step.name!r}")
+                # Encoded here so a non-JSON value fails at the step that made it (not retried).
+                encoded = codec.dumps(value, what=f"the result of {kind} {step.name!r}")
             except Exception as exc:  # noqa: BLE001 - every failure is classified below
                 if step.breaker is not None and breaker_key is not None:
                     await self.store.abreaker_record(
@@ -309,7 +330,7 @@ class RunExecution:
                 await self.store.abreaker_record(
                     breaker_key, success=True, threshold=step.breaker.failure_threshold, now=self.clock.time()
                 )
-            return value, attempt, started
+            return encoded, attempt, started
 
     async def _wait_for_breaker(self, step: StepDef, key: str) -> None:
         assert step.breaker is not None
@@ -374,8 +395,7 @@ class RunExecution:
                 await self._suspend(wake_at=wake_at, cause="sleeping")
             await self.clock.sleep(wake_at - now)
         done = self.clock.time()
-        await self._checkpoint(updated_rows=[dict(seq=seq, status="succeeded", finished_at=done)],
-                               run_values=dict(step_count=seq + 1))
+        await self._checkpoint(updated_rows=[dict(seq=seq, status="succeeded", finished_at=done)])
         self.journal[seq] = _record(self.run.run_id, {**_row_of(self.journal[seq]), "status": "succeeded"})
         self._step_event(seq, "keel.sleep", "sleep", "succeeded", 1, done - now)
 
@@ -400,11 +420,9 @@ class RunExecution:
                 result = json.dumps({"timed_out": True})
             done = dict(status="succeeded", result=result, finished_at=now)
             if rec is None:
-                await self._checkpoint(new_rows=[{**base, **done}], consume_signal_id=found[0] if found else None,
-                                       run_values=dict(step_count=seq + 1))
+                await self._checkpoint(new_rows=[{**base, **done}], consume_signal_id=found[0] if found else None)
             else:
-                await self._checkpoint(updated_rows=[dict(seq=seq, **done)], consume_signal_id=found[0] if found else None,
-                                       run_values=dict(step_count=seq + 1))
+                await self._checkpoint(updated_rows=[dict(seq=seq, **done)], consume_signal_id=found[0] if found else None)
             self.journal[seq] = _record(self.run.run_id, {**base, **done})
             self._step_event(seq, step_name, "signal", "succeeded", 1, 0.0)
             if found is None:
@@ -505,8 +523,9 @@ class RunExecution:
     async def _finish(
         self, status: str, *, cause: str, result: str | None = None, error: BaseException | None = None
     ) -> None:
+        self.result_json, self.error_json = result, error_json(error) if error else None
         await self._checkpoint(
-            run_values=dict(result=result, error=error_json(error) if error else None, wake_at=None, control=None),
+            run_values=dict(result=result, error=self.error_json, wake_at=None, control=None),
             status=status,
             cause=cause,
             release=True,
@@ -542,8 +561,8 @@ class RunExecution:
             seq = next_seq
             next_seq += 1
             try:
-                value, attempts, started = await self._call_with_retries(comp, seq, tuple(original["args"]), kwargs,
-                                                                         kind="compensation")
+                encoded, attempts, started = await self._call_with_retries(comp, seq, tuple(original["args"]), kwargs,
+                                                                           kind="compensation")
             except _Interrupt as intr:
                 if intr.kind != "park":
                     raise
@@ -557,7 +576,7 @@ class RunExecution:
                 )
                 METRICS.dead_letters.labels(self.run.workflow_name).inc()
                 return
-            text, ref, _ = await self._encode_result(value, f"the result of compensation {comp.name!r}")
+            text, ref, _ = await self._store_result(encoded)
             now = self.clock.time()
             await self._checkpoint(
                 new_rows=[dict(seq=seq, name=comp.name, kind="compensation", status="succeeded", result=text,
@@ -578,8 +597,7 @@ def _stored_error(run: RunRecord, cause: str) -> BaseException:
     return StepFailedError(f"aborted and compensated: {cause}")
 
 
-_ROW_FIELDS = ("seq", "name", "kind", "status", "result", "result_ref", "args", "error", "attempts", "wake_at",
-               "started_at", "finished_at")
+_ROW_FIELDS = STEP_COLUMNS[1:]  # a journal row, without its run_id
 
 
 def _record(run_id: str, row: dict[str, Any]) -> StepRecord:

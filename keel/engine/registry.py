@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Callable
@@ -27,11 +28,12 @@ class StepDef:
     compensate: str | Callable[..., Any] | None = None
     breaker: CircuitBreaker | None = None
 
-    @property
+    # Cached: asked on every call of the step, and inspect.signature is slow.
+    @functools.cached_property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.fn)
 
-    @property
+    @functools.cached_property
     def wants_idempotency_key(self) -> bool:
         params = inspect.signature(self.fn).parameters
         return "idempotency_key" in params and params["idempotency_key"].kind in (

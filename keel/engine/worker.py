@@ -13,7 +13,7 @@ from keel.config import EngineSettings
 from keel.engine.executor import Listener, RunExecution
 from keel.engine.registry import Registry
 from keel.observe import METRICS
-from keel.store import Claim, RunRecord, Store
+from keel.store import Claim, RunRecord, StepRecord, Store
 from keel.types import Clock, RunStatus
 
 log = logging.getLogger("keel.worker")
@@ -71,8 +71,16 @@ class Engine:
 
     async def drive(self, claim: Claim) -> str:
         """Execute a claimed run until it stops; returns the run's status afterwards."""
-        run = await asyncio.to_thread(self.store.get_run, claim.run_id)
-        journal = await asyncio.to_thread(self.store.load_journal, claim.run_id)
+        return (await self.execute(claim)).status
+
+    async def execute(
+        self, claim: Claim, *, run: RunRecord | None = None, journal: list[StepRecord] | None = None
+    ) -> RunExecution:
+        """Execute a claimed run until it stops; `run` and `journal` skip the reads when known."""
+        if run is None:
+            run = await asyncio.to_thread(self.store.get_run, claim.run_id)
+        if journal is None:
+            journal = await asyncio.to_thread(self.store.load_journal, claim.run_id)
         workflow = self.registry.workflow(run.workflow_name, run.workflow_version)
         if workflow is None:  # the claim query only offers registered versions
             raise RuntimeError(f"run {run.run_id} needs {run.workflow_name} v{run.workflow_version}, not registered")
@@ -93,7 +101,7 @@ class Engine:
             await execution.execute(workflow)
         finally:
             heartbeat.cancel()
-        return execution.status
+        return execution
 
     async def _heartbeat(self, claim: Claim, execution: RunExecution) -> None:
         interval = self.settings.lease_ttl_s / 3

@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 
-from keel.store.base import Store
+from keel.store.base import STEP_COLUMNS, CheckpointResult, Claim, Store, WriteOp
 
+_STEP_TYPES = {"seq": "integer", "attempts": "integer", "wake_at": "float8", "started_at": "float8",
+               "finished_at": "float8"}
+
+# One statement, one round trip: advance the run (fenced) and journal the step only if the
+# fence held. The casts type psycopg's untyped parameters inside INSERT ... SELECT.
+_CHECKPOINT_ONE_SQL = (
+    "WITH u AS (UPDATE keel_runs SET updated_at = %(now)s, lease_expires_at = %(lease_expires_at)s, "
+    "step_count = %(step_count)s, attempt = 0, failed_step = NULL "
+    "WHERE run_id = %(run_id)s AND fencing_token = %(token)s RETURNING paused, control), "
+    f"i AS (INSERT INTO keel_steps ({', '.join(STEP_COLUMNS)}) SELECT "
+    + ", ".join(f"%(r_{c})s::{_STEP_TYPES.get(c, 'text')}" for c in STEP_COLUMNS)
+    + " FROM u) SELECT paused, control FROM u"
+)
 # An arbitrary constant naming Keel's migration lock among the server's advisory locks.
 _MIGRATION_LOCK_ID = 0x6B65656C
+
+
+@functools.lru_cache(maxsize=512)
+def _pyformat(text: str) -> str:
+    """:name parameters as psycopg's %(name)s (a '::type' cast is left alone)."""
+    return re.sub(r"(?<![:\w]):([A-Za-z_]\w*)", r"%(\1)s", text)
 
 
 def normalize_url(url: str) -> str:
@@ -35,6 +57,29 @@ class PostgresStore(Store):
 
     def _insert(self, table: Any) -> Any:
         return pg_insert(table)
+
+    def _step_checkpoint_op(
+        self, claim: Claim, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
+    ) -> WriteOp:
+        if len(rows) != 1:
+            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at)
+        params: dict[str, Any] = {"now": now, "lease_expires_at": lease_expires_at, "step_count": step_count,
+                                  "run_id": claim.run_id, "token": claim.fencing_token,
+                                  **{f"r_{c}": rows[0].get(c) for c in STEP_COLUMNS[1:]}, "r_run_id": claim.run_id}
+
+        def op(conn: Connection) -> CheckpointResult | None:
+            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cur.execute(_CHECKPOINT_ONE_SQL, params)
+                row = cur.fetchone()
+                return None if row is None else CheckpointResult(paused=bool(row[0]), control=row[1])
+            finally:
+                cur.close()
+
+        return op
+
+    def _sql(self, text: str) -> str:
+        return _pyformat(text)
 
     def _migration_lock(self, conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK_ID})

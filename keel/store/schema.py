@@ -69,6 +69,8 @@ steps = Table(
     Column("wake_at", Float),
     Column("started_at", Float),
     Column("finished_at", Float),
+    # Clustered on (run_id, seq): one B-tree to write per journal entry, not a table and an index.
+    sqlite_with_rowid=False,
 )
 
 transitions = Table(

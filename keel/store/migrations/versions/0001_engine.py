@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("wake_at", sa.Float),
         sa.Column("started_at", sa.Float),
         sa.Column("finished_at", sa.Float),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "keel_transitions",
