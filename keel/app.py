@@ -266,7 +266,7 @@ class App:
         # A new run is created already leased to this process, so it starts without a claim
         # and with nothing to read back: its journal is empty and its row is what we wrote.
         run_id, created = await self.store.acreate_run(
-            **fields, lease_owner=engine.worker_id, lease_ttl=self.settings.lease_ttl_s
+            **fields, lease_owner=engine.worker_id, lease_ttl=self.settings.lease_ttl_s, inline=engine.in_flight == 0
         )
         if created:
             now = fields["now"]

@@ -104,6 +104,7 @@ class RunExecution:
         listeners: list[Listener],
         should_hold: Callable[[RunRecord], str | None],
         rng: random.Random | None = None,
+        solo: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -114,6 +115,7 @@ class RunExecution:
         self.settings = settings
         self.listeners = listeners
         self.should_hold = should_hold
+        self.solo = solo  # True while this is the only run its engine drives: commit inline
         self.rng = rng or random.Random()
         self._seq = 0
         self._buffered: list[dict[str, Any]] = []  # ctx.now() values, flushed with the next checkpoint
@@ -177,6 +179,7 @@ class RunExecution:
                 transition=transition,
                 consume_signal_id=consume_signal_id,
                 now=now,
+                inline=self.solo(),
             ),
             rows,
         )
@@ -189,7 +192,8 @@ class RunExecution:
         rows = [*self._buffered, row]
         await self._commit(
             self.store.acheckpoint_step(
-                self.claim, rows=rows, step_count=step_count, now=now, lease_expires_at=now + self.settings.lease_ttl_s
+                self.claim, rows=rows, step_count=step_count, now=now, lease_expires_at=now + self.settings.lease_ttl_s,
+                inline=self.solo(),
             ),
             rows,
         )

@@ -45,6 +45,7 @@ class Engine:
         self.worker_id = new_worker_id()
         self.draining = False
         self.paused_workflows: set[str] = set()
+        self.in_flight = 0  # runs being driven by this engine right now
 
     def _hold_reason(self, run: RunRecord) -> str | None:
         if self.draining:
@@ -95,11 +96,14 @@ class Engine:
             listeners=self.listeners,
             should_hold=self._hold_reason,
             rng=self.rng,
+            solo=lambda: self.in_flight <= 1,
         )
         heartbeat = asyncio.create_task(self._heartbeat(claim, execution))
+        self.in_flight += 1
         try:
             await execution.execute(workflow)
         finally:
+            self.in_flight -= 1
             heartbeat.cancel()
         return execution
 

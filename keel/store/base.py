@@ -153,6 +153,10 @@ class _Committer:
                 return
 
     def _run(self, batch: list[tuple[WriteOp, concurrent.futures.Future[Any]]]) -> None:
+        with self._store._writer_lock:
+            self._run_locked(batch)
+
+    def _run_locked(self, batch: list[tuple[WriteOp, concurrent.futures.Future[Any]]]) -> None:
         try:
             results = self._store._in_write_txn(lambda conn: [op(conn) for op, _ in batch])
         except BaseException as exc:  # noqa: BLE001 - isolate the failing op below
@@ -179,6 +183,7 @@ class Store:
         self.url = url
         self._write_engine, self._read_engine = self._create_engines(url)
         self._writer: Connection | None = None
+        self._writer_lock = threading.Lock()  # the writer connection: committer batches or inline writes
         self._committer = _Committer(self)
 
     # -- dialect hooks -------------------------------------------------------------------
@@ -227,8 +232,16 @@ class Store:
         """Run `op` in a write transaction (grouped with concurrent writes) and wait."""
         return self._committer.submit(op).result()  # type: ignore[no-any-return]
 
-    async def awrite(self, op: Callable[[Connection], T]) -> T:
-        """`write` for async callers: the event loop stays free while the commit happens."""
+    async def awrite(self, op: Callable[[Connection], T], *, inline: bool = False) -> T:
+        """`write` for async callers: the event loop stays free while the commit happens.
+
+        With `inline`, commit on the caller's thread instead, blocking it: cheaper when there
+        is nothing to group the write with (one run in flight), as two thread hand-offs and
+        their futures cost about as much as the write itself.
+        """
+        if inline:
+            with self._writer_lock:
+                return self._in_write_txn(op)
         return await asyncio.wrap_future(self._committer.submit(op))  # type: ignore[no-any-return]
 
     def read(self, op: Callable[[Connection], T]) -> T:
@@ -280,8 +293,8 @@ class Store:
         """
         return self.write(self._create_run_op(**fields))
 
-    async def acreate_run(self, **fields: Any) -> tuple[str, bool]:
-        return await self.awrite(self._create_run_op(**fields))
+    async def acreate_run(self, *, inline: bool = False, **fields: Any) -> tuple[str, bool]:
+        return await self.awrite(self._create_run_op(**fields), inline=inline)
 
     def _create_run_op(
         self,
@@ -493,11 +506,13 @@ class Store:
         transition: tuple[str, str, str] | None = None,
         consume_signal_id: int | None = None,
         now: float,
+        inline: bool = False,
     ) -> CheckpointResult | None:
         """Commit journal rows and advance the run, only while `claim` is current; None if lost."""
         return await self.awrite(
             self._checkpoint_op(claim, new_rows=new_rows, updated_rows=updated_rows, run_values=run_values,
-                                transition=transition, consume_signal_id=consume_signal_id, now=now)
+                                transition=transition, consume_signal_id=consume_signal_id, now=now),
+            inline=inline,
         )
 
     def _checkpoint_op(
@@ -559,10 +574,18 @@ class Store:
         return text
 
     async def acheckpoint_step(
-        self, claim: Claim, *, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
+        self,
+        claim: Claim,
+        *,
+        rows: Sequence[dict[str, Any]],
+        step_count: int,
+        now: float,
+        lease_expires_at: float,
+        inline: bool = False,
     ) -> CheckpointResult | None:
         """The hot path of `acheckpoint`: journal rows plus the step counter, nothing else."""
-        return await self.awrite(self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at))
+        return await self.awrite(self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at),
+                                 inline=inline)
 
     def _step_checkpoint_op(
         self, claim: Claim, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
