@@ -153,6 +153,12 @@ class _Committer:
                 return
 
     def _run(self, batch: list[tuple[WriteOp, concurrent.futures.Future[Any]]]) -> None:
+        # Drop writes whose caller was cancelled (an awaited awrite cancels its future) and make
+        # the rest uncancellable: setting the result of a cancelled future would raise here and
+        # kill this thread, and every later write would wait forever.
+        batch = [(op, fut) for op, fut in batch if fut.set_running_or_notify_cancel()]
+        if not batch:
+            return
         with self._store._writer_lock:
             self._run_locked(batch)
 

@@ -58,6 +58,10 @@ class SQLiteStore(Store):
         # writer can move the token before COMMIT, and leaving the run's row untouched saves
         # writing its page to the WAL on every step. The heartbeat extends the lease, and the
         # step counter is brought up to date by the run's next other checkpoint.
+        if any((r.get("attempts") or 1) > 1 for r in rows):
+            # A retried step left its used attempts on the run's row (attempt, failed_step):
+            # they must be cleared, or a later call of the same step would inherit them.
+            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at)
         params = {"run_id": claim.run_id, "token": claim.fencing_token}
         step_rows = [{"run_id": claim.run_id, **{c: r.get(c) for c in STEP_COLUMNS[1:]}} for r in rows]
 
