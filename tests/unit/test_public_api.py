@@ -1,0 +1,130 @@
+"""The public surface of `import keel` is deliberate: pinned here, changed only on purpose."""
+
+from __future__ import annotations
+
+import __future__
+import importlib.metadata
+import inspect
+import pickle
+
+import pytest
+
+import keel
+
+PUBLIC_API = [
+    "App",
+    "CircuitBreaker",
+    "ConfigError",
+    "Context",
+    "EngineSettings",
+    "InputValidationError",
+    "InvalidStateError",
+    "KeelError",
+    "NonDeterminismError",
+    "NonRetryableError",
+    "RetryPolicy",
+    "RunEvent",
+    "RunFailedError",
+    "RunHandle",
+    "RunNotFoundError",
+    "RunStatus",
+    "SerializationError",
+    "SignalTimeoutError",
+    "StepEvent",
+    "StepFailedError",
+    "StepTimeoutError",
+    "StoreError",
+    "UsageError",
+    "Worker",
+    "WorkflowError",
+]
+
+
+def _public_names() -> set[str]:
+    return {
+        name
+        for name, value in vars(keel).items()
+        if not name.startswith("_")
+        and not inspect.ismodule(value)  # subpackages bound as attributes by their import
+        and not isinstance(value, __future__._Feature)
+    }
+
+
+def test_all_is_sorted_and_pinned() -> None:
+    assert keel.__all__ == sorted(keel.__all__)
+    assert keel.__all__ == PUBLIC_API
+
+
+def test_all_is_exactly_what_the_package_exports() -> None:
+    assert _public_names() == set(keel.__all__)
+    assert len(keel.__all__) == len(set(keel.__all__))
+
+
+def test_star_import_gives_the_public_api() -> None:
+    namespace: dict[str, object] = {}
+    exec("from keel import *", namespace)
+    assert sorted(k for k in namespace if k != "__builtins__") == PUBLIC_API
+
+
+def test_version_matches_the_distribution() -> None:
+    assert keel.__version__ == importlib.metadata.version("keel-agents")
+
+
+ERROR_CODES = {
+    "KeelError": "keel.error",
+    "ConfigError": "config.invalid",
+    "UsageError": "usage.invalid",
+    "InputValidationError": "usage.input",
+    "StoreError": "store.error",
+    "RunNotFoundError": "store.run_not_found",
+    "SerializationError": "workflow.serialization",
+    "WorkflowError": "workflow.error",
+    "NonDeterminismError": "workflow.non_determinism",
+    "StepFailedError": "workflow.step_failed",
+    "StepTimeoutError": "workflow.step_timeout",
+    "SignalTimeoutError": "workflow.signal_timeout",
+    "RunFailedError": "workflow.run_failed",
+    "InvalidStateError": "workflow.invalid_state",
+    "NonRetryableError": "step.non_retryable",
+}
+
+
+def test_every_error_is_a_keel_error_with_a_stable_code() -> None:
+    exported = {n for n in keel.__all__ if isinstance(getattr(keel, n), type) and issubclass(getattr(keel, n), BaseException)}
+    assert exported == set(ERROR_CODES)
+    for name, code in ERROR_CODES.items():
+        cls = getattr(keel, name)
+        assert issubclass(cls, keel.KeelError)
+        assert cls.code == code
+
+
+@pytest.mark.parametrize(
+    ("child", "parent"),
+    [
+        ("InputValidationError", "UsageError"),
+        ("RunNotFoundError", "StoreError"),
+        ("NonDeterminismError", "WorkflowError"),
+        ("StepFailedError", "WorkflowError"),
+        ("StepTimeoutError", "WorkflowError"),
+        ("SignalTimeoutError", "WorkflowError"),
+        ("RunFailedError", "WorkflowError"),
+        ("InvalidStateError", "WorkflowError"),
+    ],
+)
+def test_error_tree(child: str, parent: str) -> None:
+    assert issubclass(getattr(keel, child), getattr(keel, parent))
+
+
+def test_errors_format_and_pickle_with_their_details() -> None:
+    err = keel.StepFailedError("step 'x' failed", step="x", attempts=3)
+    assert str(err) == "[workflow.step_failed] step 'x' failed"
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is keel.StepFailedError
+    assert (back.message, back.details) == ("step 'x' failed", {"step": "x", "attempts": 3})
+
+
+def test_run_status_values() -> None:
+    assert [s.value for s in keel.RunStatus] == [
+        "pending", "running", "waiting", "succeeded", "failed", "dead_letter", "compensating", "cancelled",
+    ]
+    assert {s.value for s in keel.RunStatus if s.terminal} == {"succeeded", "failed", "cancelled"}
