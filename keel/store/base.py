@@ -109,12 +109,39 @@ class BreakerState:
     trial_until: float | None
 
 
+class _Waiter:
+    """Where a write's outcome goes: a concurrent future (sync callers) or an event loop's future."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, future: concurrent.futures.Future[Any] | asyncio.Future[Any],
+                 loop: asyncio.AbstractEventLoop | None) -> None:
+        self.future = future
+        self.loop = loop
+
+    def claim(self) -> bool:
+        """False if the caller gave up (cancelled); else the outcome will be delivered."""
+        if self.loop is None:
+            return self.future.set_running_or_notify_cancel()  # type: ignore[union-attr]
+        return not self.future.cancelled()
+
+
+def _settle(outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for fut, result, exc in outcomes:
+        if fut.done():  # cancelled after the write was taken
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
+
+
 class _Committer:
     """One thread that commits queued write operations together."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._queue: queue.SimpleQueue[tuple[WriteOp, concurrent.futures.Future[Any]] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[WriteOp, _Waiter] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._loop, name="keel-committer", daemon=True)
         self._closed = False
         self._thread.start()
@@ -123,7 +150,15 @@ class _Committer:
         if self._closed:
             raise StoreError("the store is closed")
         fut: concurrent.futures.Future[Any] = concurrent.futures.Future()
-        self._queue.put((op, fut))
+        self._queue.put((op, _Waiter(fut, None)))
+        return fut
+
+    def submit_async(self, op: WriteOp) -> asyncio.Future[Any]:
+        if self._closed:
+            raise StoreError("the store is closed")
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        self._queue.put((op, _Waiter(fut, loop)))
         return fut
 
     def close(self) -> None:
@@ -152,32 +187,46 @@ class _Committer:
             if stop:
                 return
 
-    def _run(self, batch: list[tuple[WriteOp, concurrent.futures.Future[Any]]]) -> None:
-        # Drop writes whose caller was cancelled (an awaited awrite cancels its future) and make
-        # the rest uncancellable: setting the result of a cancelled future would raise here and
-        # kill this thread, and every later write would wait forever.
-        batch = [(op, fut) for op, fut in batch if fut.set_running_or_notify_cancel()]
+    def _run(self, batch: list[tuple[WriteOp, _Waiter]]) -> None:
+        # Writes whose caller was cancelled are dropped; the others can no longer be cancelled,
+        # so delivering their outcome cannot fail and kill this thread.
+        batch = [(op, w) for op, w in batch if w.claim()]
         if not batch:
             return
         with self._store._writer_lock:
-            self._run_locked(batch)
+            outcomes = self._commit(batch)
+        # One wake-up per event loop for the whole batch, not one per write.
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+        for (_, waiter), (result, exc) in zip(batch, outcomes, strict=True):
+            if waiter.loop is None:
+                fut = waiter.future
+                if exc is not None:
+                    fut.set_exception(exc)
+                else:
+                    fut.set_result(result)
+            else:
+                by_loop.setdefault(waiter.loop, []).append((waiter.future, result, exc))  # type: ignore[arg-type]
+        for loop, items in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, items)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                pass
 
-    def _run_locked(self, batch: list[tuple[WriteOp, concurrent.futures.Future[Any]]]) -> None:
+    def _commit(self, batch: list[tuple[WriteOp, _Waiter]]) -> list[tuple[Any, BaseException | None]]:
         try:
             results = self._store._in_write_txn(lambda conn: [op(conn) for op, _ in batch])
+            return [(r, None) for r in results]
         except BaseException as exc:  # noqa: BLE001 - isolate the failing op below
             if len(batch) == 1:
-                batch[0][1].set_exception(exc)
-                return
-            # One op failed and rolled back the whole batch: redo each alone so only it fails.
-            for op, fut in batch:
-                try:
-                    fut.set_result(self._store._in_write_txn(op))
-                except BaseException as one_exc:  # noqa: BLE001 - handed to the caller
-                    fut.set_exception(one_exc)
-            return
-        for (_, fut), result in zip(batch, results, strict=True):
-            fut.set_result(result)
+                return [(None, exc)]
+        # One op failed and rolled back the whole batch: redo each alone so only it fails.
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        for op, _ in batch:
+            try:
+                outcomes.append((self._store._in_write_txn(op), None))
+            except BaseException as one_exc:  # noqa: BLE001 - handed to the caller
+                outcomes.append((None, one_exc))
+        return outcomes
 
 
 class Store:
@@ -247,8 +296,12 @@ class Store:
         """
         if inline:
             with self._writer_lock:
-                return self._in_write_txn(op)
-        return await asyncio.wrap_future(self._committer.submit(op))  # type: ignore[no-any-return]
+                result = self._in_write_txn(op)
+            # Yield once, as a queued write would: other runs get to start, so the engine
+            # sees them in flight and stops writing inline.
+            await asyncio.sleep(0)
+            return result
+        return await self._committer.submit_async(op)  # type: ignore[no-any-return]
 
     def read(self, op: Callable[[Connection], T]) -> T:
         with self._read_engine.connect() as conn:
