@@ -28,8 +28,10 @@ def _configure(engine: Engine, begin: str) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Writers take the write lock up front: a deferred transaction that later upgrades
-        # can fail with SQLITE_BUSY without waiting, which busy_timeout cannot help.
-        conn.exec_driver_sql(begin)
+        # can fail with SQLITE_BUSY without waiting, which busy_timeout cannot help. The
+        # committer may have begun on the DBAPI connection already; Core then joins it.
+        if not conn.connection.driver_connection.in_transaction:
+            conn.exec_driver_sql(begin)
 
 
 class SQLiteStore(Store):
@@ -50,6 +52,9 @@ class SQLiteStore(Store):
 
     def _insert(self, table: Any) -> Any:
         return sqlite_insert(table)
+
+    def _begin_raw(self, raw: Any) -> None:
+        raw.execute("BEGIN IMMEDIATE")
 
     def _step_checkpoint_op(
         self, claim: Claim, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
