@@ -269,6 +269,9 @@ class App:
             **fields, lease_owner=engine.worker_id, lease_ttl=self.settings.lease_ttl_s, inline=engine.in_flight == 0
         )
         if created:
+            # Let other callers' runs start, so the engine sees them in flight and groups
+            # its commits with theirs instead of writing inline.
+            await asyncio.sleep(0)
             now = fields["now"]
             record = RunRecord(
                 run_id=run_id, workflow_name=wf.name, workflow_version=wf.version, status=RunStatus.RUNNING.value,

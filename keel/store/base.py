@@ -32,6 +32,7 @@ T = TypeVar("T")
 WriteOp = Callable[[Connection], Any]
 
 _MAX_BATCH = 128
+_INLINE_YIELD_EVERY = 8
 _CLAIMABLE = (RunStatus.PENDING.value, RunStatus.RUNNING.value, RunStatus.WAITING.value, RunStatus.COMPENSATING.value)
 _ACTIVE = (*_CLAIMABLE, RunStatus.DEAD_LETTER.value)
 
@@ -239,6 +240,7 @@ class Store:
         self._write_engine, self._read_engine = self._create_engines(url)
         self._writer: Connection | None = None
         self._writer_lock = threading.Lock()  # the writer connection: committer batches or inline writes
+        self._inline_streak = 0
         self._committer = _Committer(self)
 
     # -- dialect hooks -------------------------------------------------------------------
@@ -319,9 +321,12 @@ class Store:
         if inline:
             with self._writer_lock:
                 result = self._in_write_txn(op)
-            # Yield once, as a queued write would: other runs get to start, so the engine
-            # sees them in flight and stops writing inline.
-            await asyncio.sleep(0)
+            # Now and then yield, as a queued write would, so one run of many trivial steps
+            # cannot hold the event loop (and the heartbeats on it) for long.
+            self._inline_streak += 1
+            if self._inline_streak >= _INLINE_YIELD_EVERY:
+                self._inline_streak = 0
+                await asyncio.sleep(0)
             return result
         return await self._committer.submit_async(op)  # type: ignore[no-any-return]
 
@@ -425,12 +430,9 @@ class Store:
                 # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
                 cur.execute(insert_sql, values)
                 if cur.fetchone() is not None:
-                    cur.execute(transition_sql, {"run_id": run_id, "from_status": None,
-                                                 "to_status": RunStatus.PENDING.value, "cause": "started", "at": now})
-                    if leased:
-                        cur.execute(transition_sql, {"run_id": run_id, "from_status": RunStatus.PENDING.value,
-                                                     "to_status": RunStatus.RUNNING.value,
-                                                     "cause": f"claimed by {lease_owner}", "at": now})
+                    cur.execute(transition_sql, {"run_id": run_id, "from_status": None, "to_status": values["status"],
+                                                 "cause": f"started by {lease_owner}" if leased else "started",
+                                                 "at": now})
                     return run_id, True
             finally:
                 cur.close()
@@ -917,9 +919,9 @@ def _update_sql(table: str, columns: tuple[str, ...], where: str, returning: str
 
 @functools.lru_cache(maxsize=8)
 def _insert_run_sql(columns: tuple[str, ...]) -> str:
-    # NULL idempotency keys never conflict, so the clause is harmless without one.
+    # The conflict target names the partial unique index; runs without a key never conflict.
     return (f"INSERT INTO keel_runs ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING run_id")
+            "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING run_id")
 
 
 def _cursor(conn: Connection) -> Any:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    text,
 )
 
 metadata = MetaData()
@@ -28,7 +29,7 @@ runs = Table(
     Column("input", Text, nullable=False),
     Column("result", Text),
     Column("error", Text),
-    Column("idempotency_key", String(255), unique=True),
+    Column("idempotency_key", String(255)),
     Column("org_id", String(200)),
     Column("user_id", String(200)),
     Column("target", String(500)),
@@ -48,6 +49,9 @@ runs = Table(
     # An operator's request handled by the worker that holds the run: "cancel" or "abort".
     Column("control", String(20)),
     Index("ix_keel_runs_claim", "status", "wake_at"),
+    # Partial: most runs have no key, and an index entry per run is a page write per start.
+    Index("uq_keel_runs_idempotency_key", "idempotency_key", unique=True,
+          sqlite_where=text("idempotency_key IS NOT NULL"), postgresql_where=text("idempotency_key IS NOT NULL")),
     Index("ix_keel_runs_workflow", "workflow_name", "workflow_version"),
 )
 

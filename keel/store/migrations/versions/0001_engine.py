@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("input", sa.Text, nullable=False),
         sa.Column("result", sa.Text),
         sa.Column("error", sa.Text),
-        sa.Column("idempotency_key", sa.String(255), unique=True),
+        sa.Column("idempotency_key", sa.String(255)),
         sa.Column("org_id", sa.String(200)),
         sa.Column("user_id", sa.String(200)),
         sa.Column("target", sa.String(500)),
@@ -41,6 +41,14 @@ def upgrade() -> None:
         sa.Column("control", sa.String(20)),
     )
     op.create_index("ix_keel_runs_claim", "keel_runs", ["status", "wake_at"])
+    op.create_index(
+        "uq_keel_runs_idempotency_key",
+        "keel_runs",
+        ["idempotency_key"],
+        unique=True,
+        sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+        postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+    )
     op.create_index("ix_keel_runs_workflow", "keel_runs", ["workflow_name", "workflow_version"])
     op.create_table(
         "keel_steps",
