@@ -67,21 +67,28 @@ def revive(value: Any, tp: Any) -> Any:
         return value
 
 
-def bind_input(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *, skip_first: bool) -> tuple[list[Any], dict[str, Any]]:
-    """Check `args`/`kwargs` against `fn`'s parameters and coerce each to its annotation."""
+@functools.lru_cache(maxsize=1024)
+def _parameters(fn: Callable[..., Any], skip_first: bool) -> tuple[inspect.Signature, dict[str, Any]]:
+    # Cached: every start and every execution of a run binds its input, and inspecting a
+    # signature and resolving its annotations costs more than a checkpoint.
     sig = inspect.signature(fn)
     params = list(sig.parameters.values())
     if skip_first:
         params = params[1:]
-    sig = sig.replace(parameters=params)
-    try:
-        bound = sig.bind(*args, **kwargs)
-    except TypeError as exc:
-        raise InputValidationError(f"input does not match {fn.__name__}{sig}: {exc}") from None
     try:
         hints = get_type_hints(fn)
     except Exception:  # noqa: BLE001 - untyped parameters are passed through unchanged
         hints = {}
+    return sig.replace(parameters=params), hints
+
+
+def bind_input(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *, skip_first: bool) -> tuple[list[Any], dict[str, Any]]:
+    """Check `args`/`kwargs` against `fn`'s parameters and coerce each to its annotation."""
+    sig, hints = _parameters(fn, skip_first)
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as exc:
+        raise InputValidationError(f"input does not match {fn.__name__}{sig}: {exc}") from None
     out_args: list[Any] = []
     out_kwargs: dict[str, Any] = {}
     for name, value in bound.arguments.items():
