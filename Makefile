@@ -29,8 +29,9 @@ test: $(STAMP) ## Run the whole test suite (PostgreSQL tests need 127.0.0.1:5432
 test-fast: $(STAMP) ## Unit and contract tests only
 	$(BIN)/pytest tests/unit tests/contract -q
 
-bench: $(VENV)/.installed-bench ## Engine throughput against the raw-commit floor, with DBOS and LangGraph when installed
+bench: $(VENV)/.installed-bench ## Engine throughput against the raw-commit floor (with DBOS and LangGraph), and recovery time
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/recovery.py
 
 clean: ## Remove the virtualenv and the embedded database
 	rm -rf $(VENV) .keel
