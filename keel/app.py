@@ -201,19 +201,10 @@ class App:
         return self._start(workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id,
                            user_id=user_id, target=None)
 
-    def _start(
-        self,
-        workflow: Callable[..., Any] | str | WorkflowDef,
-        args: list[Any],
-        kwargs: dict[str, Any],
-        *,
-        idempotency_key: str | None,
-        org_id: str | None,
-        user_id: str | None,
-        target: str | None,
-    ) -> RunHandle:
-        _, fields = self._new_run(workflow, args, kwargs, idempotency_key=idempotency_key, org_id=org_id,
-                                  user_id=user_id, target=target)
+    def _start(self, workflow: Callable[..., Any] | str | WorkflowDef, args: list[Any], kwargs: dict[str, Any],
+               **start: Any) -> RunHandle:
+        """`start` with the input as lists, and `target` (how to import the run's code) for the CLI."""
+        _, fields = self._new_run(workflow, args, kwargs, **start)
         run_id, created = self.store.create_run(**fields)
         return RunHandle(self, run_id, created=created)
 
@@ -223,10 +214,10 @@ class App:
         args: list[Any],
         kwargs: dict[str, Any],
         *,
-        idempotency_key: str | None,
-        org_id: str | None,
-        user_id: str | None,
-        target: str | None,
+        idempotency_key: str | None = None,
+        org_id: str | None = None,
+        user_id: str | None = None,
+        target: str | None = None,
     ) -> tuple[WorkflowDef, dict[str, Any]]:
         """Validate a start request and build the new run's fields; bad input stores nothing."""
         wf = self._resolve_workflow(workflow)

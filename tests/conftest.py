@@ -5,6 +5,7 @@ PostgreSQL tests FAIL when the server is missing and CI=true; elsewhere they ski
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -65,8 +66,9 @@ def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'keel.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+@contextlib.contextmanager
+def migrated_postgres_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL schema for one test, dropped afterwards."""
     url, schema = fresh_postgres_url()
     from keel.store import open_store
 
@@ -75,6 +77,12 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         drop_postgres_schema(schema)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    with migrated_postgres_url() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -83,11 +91,5 @@ def db_url(request, tmp_path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'keel.db'}"
         return
-    url, schema = fresh_postgres_url()
-    from keel.store import open_store
-
-    open_store(url, migrate=True).close()
-    try:
+    with migrated_postgres_url() as url:
         yield url
-    finally:
-        drop_postgres_schema(schema)
