@@ -7,6 +7,7 @@ costs a fraction of a commit, and with one in flight it costs exactly one.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import concurrent.futures
 import functools
@@ -230,7 +231,7 @@ class _Committer:
         return outcomes
 
 
-class Store:
+class Store(abc.ABC):
     """Durable state of runs, journals, signals, breakers and blobs."""
 
     dialect_name = "generic"
@@ -245,12 +246,13 @@ class Store:
 
     # -- dialect hooks -------------------------------------------------------------------
 
+    @abc.abstractmethod
     def _create_engines(self, url: str) -> tuple[Engine, Engine]:
-        raise NotImplementedError
+        """The (writer, reader) engines for `url`, configured for this dialect."""
 
+    @abc.abstractmethod
     def _insert(self, table: Any) -> Any:
         """An INSERT construct that supports on_conflict_do_nothing in this dialect."""
-        raise NotImplementedError
 
     def _migration_lock(self, conn: Connection) -> None:
         """Serialise concurrent migrations (a no-op where the write transaction already does)."""
