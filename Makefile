@@ -15,7 +15,7 @@ $(VENV)/.installed-bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	touch $@
 
-.PHONY: help demo test test-fast bench clean
+.PHONY: help demo test test-fast lint bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,8 +23,13 @@ help: ## Show the targets
 demo: $(STAMP) ## Run the example workflow on embedded SQLite, showing each step as it completes
 	$(BIN)/keel run examples/quickstart.py:onboard --input '{"customer": "Ada Lovelace", "plan": "team"}'
 
-test: $(STAMP) ## Run the whole test suite (PostgreSQL tests need 127.0.0.1:5432; CI=true makes them mandatory)
+test: $(STAMP) lint ## Lint and type-check, then the whole test suite (PostgreSQL at 127.0.0.1:5432; CI=true makes it mandatory)
 	$(BIN)/pytest
+
+lint: $(STAMP) ## ruff (lint and format check) and mypy --strict over keel/
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check keel bench tests examples
+	$(BIN)/mypy
 
 test-fast: $(STAMP) ## Unit and contract tests only
 	$(BIN)/pytest tests/unit tests/contract -q

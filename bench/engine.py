@@ -215,7 +215,9 @@ def measure_floor(db: Fresh, *, workflows: int, steps: int) -> float:
                 for i in range(steps):
                     now = time.time()
                     conn.execute("BEGIN IMMEDIATE")
-                    conn.execute(insert, (run_id, i, "bench.step", "step", "succeeded", json.dumps({"i": i}), 1, now, now))
+                    conn.execute(
+                        insert, (run_id, i, "bench.step", "step", "succeeded", json.dumps({"i": i}), 1, now, now)
+                    )
                     conn.execute("COMMIT")
             elapsed = time.perf_counter() - started
             (count,) = conn.execute("SELECT count(*) FROM floor_steps").fetchone()
@@ -238,7 +240,9 @@ def measure_floor(db: Fresh, *, workflows: int, steps: int) -> float:
                 run_id = str(uuid.uuid4())
                 for i in range(steps):
                     now = time.time()
-                    conn.execute(insert, (run_id, i, "bench.step", "step", "succeeded", json.dumps({"i": i}), 1, now, now))
+                    conn.execute(
+                        insert, (run_id, i, "bench.step", "step", "succeeded", json.dumps({"i": i}), 1, now, now)
+                    )
                     conn.commit()
             elapsed = time.perf_counter() - started
             (count,) = conn.execute("SELECT count(*) FROM floor_steps").fetchone()  # type: ignore[misc]
@@ -276,10 +280,14 @@ def measure_keel(db: Fresh, *, workflows: int, steps: int, concurrency: int, ste
         return total
 
     try:
-        app.store  # open (and on SQLite migrate) outside the timed section
+        _ = app.store  # open (and on SQLite migrate) outside the timed section
         elapsed = asyncio.run(
-            drive(lambda: app.run(workflow, steps), workflows=workflows, concurrency=concurrency,
-                  expected=sum(range(steps)))
+            drive(
+                lambda: app.run(workflow, steps),
+                workflows=workflows,
+                concurrency=concurrency,
+                expected=sum(range(steps)),
+            )
         )
         journaled = app.store.read(
             lambda c: c.exec_driver_sql("SELECT count(*) FROM keel_steps WHERE status = 'succeeded'").scalar_one()
@@ -337,8 +345,9 @@ def measure_dbos(db: Fresh, *, workflows: int, steps: int, concurrency: int) -> 
         DBOS(config=config)  # type: ignore[arg-type]
         try:
             DBOS.launch()
-            return await drive(lambda: workflow(steps), workflows=workflows, concurrency=concurrency,
-                               expected=sum(range(steps)))
+            return await drive(
+                lambda: workflow(steps), workflows=workflows, concurrency=concurrency, expected=sum(range(steps))
+            )
         finally:
             DBOS.destroy()
 
@@ -452,7 +461,7 @@ def run_database(db: Database, args: argparse.Namespace, engines: list[str], ski
     before = floor_sample(f"{db.kind} 1/{args.rounds}")
     for r in range(args.rounds):
         label = f"{db.kind} {r + 1}/{args.rounds}"
-        order = engines[r % len(engines):] + engines[: r % len(engines)]
+        order = engines[r % len(engines) :] + engines[: r % len(engines)]
         for engine in order:
             for mode, concurrency in MODES.items():
                 if engine in skipped:
@@ -506,7 +515,9 @@ def summarize(samples: Samples, engines: list[str], skipped: dict[str, str]) -> 
 _TARGETS = {("sqlite", "seq"): 0.67, ("postgres", "seq"): 0.5, ("sqlite", "conc8"): 1.0, ("postgres", "conc8"): 1.0}
 
 
-def print_table(results: dict[str, Any], dbs: dict[str, Database], skipped: dict[str, str], args: argparse.Namespace) -> None:
+def print_table(
+    results: dict[str, Any], dbs: dict[str, Database], skipped: dict[str, str], args: argparse.Namespace
+) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -535,14 +546,18 @@ def print_table(results: dict[str, Any], dbs: dict[str, Database], skipped: dict
                     target = _TARGETS[(kind, mode)]
                     ok = ratio > target if mode == "conc8" else ratio >= target
                     text = f"[{'green' if ok else 'red'}]{text}[/]"
-                    verdicts.append(f"{mode} {ratio:.2f} vs target {'>' if mode == 'conc8' else '>='} {target:g}: "
-                                    f"{'met' if ok else 'MISSED'}")
+                    verdicts.append(
+                        f"{mode} {ratio:.2f} vs target {'>' if mode == 'conc8' else '>='} {target:g}: "
+                        f"{'met' if ok else 'MISSED'}"
+                    )
                 cells += [f"{row[f'{name}_steps_per_s']:.0f}", text]
             table.add_row(*cells)
         console.print(table)
         console.print(f"  keel ({args.keel_steps} def steps): {'; '.join(verdicts)}")
-        console.print("  floor = one raw INSERT+COMMIT per step, one writer; x floor = median over rounds of "
-                      "(engine / the floor sampled around it); conc8 is compared with the same one-writer floor")
+        console.print(
+            "  floor = one raw INSERT+COMMIT per step, one writer; x floor = median over rounds of "
+            "(engine / the floor sampled around it); conc8 is compared with the same one-writer floor"
+        )
         for note in dbs[kind].notes:
             console.print(f"  {note}")
         console.print()
@@ -561,10 +576,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", choices=["sqlite", "postgres"], help="measure one database only")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--no-peers", action="store_true", help="measure Keel and the floor only")
-    p.add_argument("--keel-steps", choices=["async", "sync"], default="async",
-                   help="Keel steps as `async def` (default: no thread hop) or plain `def` (run in a thread)")
-    p.add_argument("--dir", help="directory for the SQLite files (default: a new temporary directory); "
-                   "put it on the disk you care about, not on tmpfs")
+    p.add_argument(
+        "--keel-steps",
+        choices=["async", "sync"],
+        default="async",
+        help="Keel steps as `async def` (default: no thread hop) or plain `def` (run in a thread)",
+    )
+    p.add_argument(
+        "--dir",
+        help="directory for the SQLite files (default: a new temporary directory); "
+        "put it on the disk you care about, not on tmpfs",
+    )
     args = p.parse_args(argv)
     for name in ("workflows", "steps", "rounds"):
         if getattr(args, name) < 1:
@@ -583,9 +605,12 @@ def main(argv: list[str] | None = None) -> int:
     dbs: dict[str, Database] = {}
     if args.only in (None, "sqlite"):
         dbs["sqlite"] = Database(
-            "sqlite", directory=workdir,
-            notes=[f"SQLite {sqlite3.sqlite_version}; files in {workdir}; keel, floor, langgraph and dbos "
-                   "(file pre-set to WAL) all use WAL with synchronous=FULL"],
+            "sqlite",
+            directory=workdir,
+            notes=[
+                f"SQLite {sqlite3.sqlite_version}; files in {workdir}; keel, floor, langgraph and dbos "
+                "(file pre-set to WAL) all use WAL with synchronous=FULL"
+            ],
         )
     if args.only in (None, "postgres"):
         pg_url = _libpq_url(os.environ.get("KEEL_BENCH_POSTGRES_URL") or DEFAULT_POSTGRES_URL)
@@ -595,9 +620,11 @@ def main(argv: list[str] | None = None) -> int:
             dbs["postgres"] = Database("postgres", notes=[f"not reachable at {pg_url} ({problem})"])
         else:
             s = postgres_settings(pg_url)
-            note = (f"PostgreSQL {s['server_version']}; server synchronous_commit={s['synchronous_commit']}, "
-                    f"fsync={s['fsync']}, wal_sync_method={s['wal_sync_method']}; the floor sets "
-                    "synchronous_commit=on, the engines use the server's setting")
+            note = (
+                f"PostgreSQL {s['server_version']}; server synchronous_commit={s['synchronous_commit']}, "
+                f"fsync={s['fsync']}, wal_sync_method={s['wal_sync_method']}; the floor sets "
+                "synchronous_commit=on, the engines use the server's setting"
+            )
             if s["synchronous_commit"] != "on" or s["fsync"] != "on":
                 note += " [WARNING: the engines' commits are not durable on this server]"
             dbs["postgres"] = Database("postgres", pg_url=pg_url, notes=[note])

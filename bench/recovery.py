@@ -78,8 +78,13 @@ def _drop_schema(schema: str) -> None:
 def trial(url: str, workdir: Path, lease_ttl: float) -> float:
     """Seconds from SIGKILL of the run's worker to another worker's takeover."""
     (workdir / "recovery_app.py").write_text(WORKFLOW)
-    env = {**os.environ, "KEEL_DATABASE_URL": url, "KEEL_LEASE_TTL_S": str(lease_ttl),
-           "KEEL_POLL_INTERVAL_S": "0.1", "PYTHONPATH": str(workdir)}
+    env = {
+        **os.environ,
+        "KEEL_DATABASE_URL": url,
+        "KEEL_LEASE_TTL_S": str(lease_ttl),
+        "KEEL_POLL_INTERVAL_S": "0.1",
+        "PYTHONPATH": str(workdir),
+    }
     store = open_store(url, migrate=True)
     sys.path.insert(0, str(workdir))
     try:
@@ -94,8 +99,13 @@ def trial(url: str, workdir: Path, lease_ttl: float) -> float:
         sys.modules.pop("recovery_app", None)
 
     def worker() -> subprocess.Popen[bytes]:
-        return subprocess.Popen([sys.executable, "-m", "keel.cli", "worker", "recovery_app.py"], cwd=workdir,
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [sys.executable, "-m", "keel.cli", "worker", "recovery_app.py"],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     a = worker()
     b = None
@@ -150,12 +160,16 @@ def main() -> None:
                     finally:
                         _drop_schema(made[1])
             print(f"[{backend} {n + 1}/{args.trials}] takeover {samples[-1]:.2f}s after SIGKILL", file=sys.stderr)
-        out[backend] = None if not samples else {
-            "lease_ttl_s": args.lease_ttl,
-            "takeover_median_s": round(statistics.median(samples), 3),
-            "takeover_max_s": round(max(samples), 3),
-            "within_ttl_plus_1s": max(samples) <= args.lease_ttl + 1.0,
-        }
+        out[backend] = (
+            None
+            if not samples
+            else {
+                "lease_ttl_s": args.lease_ttl,
+                "takeover_median_s": round(statistics.median(samples), 3),
+                "takeover_max_s": round(max(samples), 3),
+                "within_ttl_plus_1s": max(samples) <= args.lease_ttl + 1.0,
+            }
+        )
     if args.json:
         print(json.dumps(out))
         return
@@ -163,8 +177,10 @@ def main() -> None:
         if r is None:
             print(f"{backend}: not measured")
             continue
-        print(f"{backend}: lease TTL {r['lease_ttl_s']:g}s; takeover after SIGKILL median {r['takeover_median_s']:.2f}s, "
-              f"max {r['takeover_max_s']:.2f}s ({'within' if r['within_ttl_plus_1s'] else 'NOT within'} TTL + 1s)")
+        print(
+            f"{backend}: lease TTL {r['lease_ttl_s']:g}s; takeover after SIGKILL median {r['takeover_median_s']:.2f}s, "
+            f"max {r['takeover_max_s']:.2f}s ({'within' if r['within_ttl_plus_1s'] else 'NOT within'} TTL + 1s)"
+        )
 
 
 if __name__ == "__main__":

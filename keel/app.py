@@ -116,7 +116,11 @@ class App:
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = Engine(
-                store=self.store, registry=self.registry, clock=self.clock, settings=self.settings, listeners=self.listeners
+                store=self.store,
+                registry=self.registry,
+                clock=self.clock,
+                settings=self.settings,
+                listeners=self.listeners,
             )
         return self._engine
 
@@ -134,9 +138,7 @@ class App:
 
     # -- decorators --------------------------------------------------------------------------
 
-    def workflow(
-        self, name: str | None = None, version: str = "1", on_failure: OnFailure = "park"
-    ) -> Callable[[F], F]:
+    def workflow(self, name: str | None = None, version: str = "1", on_failure: OnFailure = "park") -> Callable[[F], F]:
         """Register an `async def f(ctx, ...)` as a durable workflow."""
         if on_failure not in ("park", "compensate"):
             raise UsageError(f"on_failure must be 'park' or 'compensate', got {on_failure!r}")
@@ -164,8 +166,14 @@ class App:
             raise UsageError("step timeout must be positive seconds")
 
         def decorate(fn: F) -> F:
-            sd = StepDef(fn=fn, name=name or step_name(fn), retry=retry or RetryPolicy(), timeout=timeout,
-                         compensate=compensate, breaker=breaker)
+            sd = StepDef(
+                fn=fn,
+                name=name or step_name(fn),
+                retry=retry or RetryPolicy(),
+                timeout=timeout,
+                compensate=compensate,
+                breaker=breaker,
+            )
             self.registry.add_step(sd)
             fn.__keel_step__ = sd  # type: ignore[attr-defined]
             return fn
@@ -198,11 +206,13 @@ class App:
         **kwargs: Any,
     ) -> RunHandle:
         """Enqueue a run; with a used idempotency key, return the run that key started."""
-        return self._start(workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id,
-                           user_id=user_id, target=None)
+        return self._start(
+            workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id, user_id=user_id, target=None
+        )
 
-    def _start(self, workflow: Callable[..., Any] | str | WorkflowDef, args: list[Any], kwargs: dict[str, Any],
-               **start: Any) -> RunHandle:
+    def _start(
+        self, workflow: Callable[..., Any] | str | WorkflowDef, args: list[Any], kwargs: dict[str, Any], **start: Any
+    ) -> RunHandle:
         """`start` with the input as lists, and `target` (how to import the run's code) for the CLI."""
         _, fields = self._new_run(workflow, args, kwargs, **start)
         run_id, created = self.store.create_run(**fields)
@@ -251,8 +261,9 @@ class App:
         **kwargs: Any,
     ) -> Any:
         """Start a run and drive it here to its end (or wait for whoever holds it); its result."""
-        wf, fields = self._new_run(workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id,
-                                   user_id=user_id, target=None)
+        wf, fields = self._new_run(
+            workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id, user_id=user_id, target=None
+        )
         engine = self.engine
         # A new run is created already leased to this process, so it starts without a claim
         # and with nothing to read back: its journal is empty and its row is what we wrote.
@@ -265,16 +276,34 @@ class App:
             await asyncio.sleep(0)
             now = fields["now"]
             record = RunRecord(
-                run_id=run_id, workflow_name=wf.name, workflow_version=wf.version, status=RunStatus.RUNNING.value,
-                input=fields["input_json"], result=None, error=None, idempotency_key=idempotency_key, org_id=org_id,
-                user_id=user_id, target=None, created_at=now, updated_at=now, wake_at=now,
-                lease_owner=engine.worker_id, lease_expires_at=now + self.settings.lease_ttl_s, fencing_token=1,
-                step_count=0, attempt=0, failed_step=None, paused=False, control=None,
+                run_id=run_id,
+                workflow_name=wf.name,
+                workflow_version=wf.version,
+                status=RunStatus.RUNNING.value,
+                input=fields["input_json"],
+                result=None,
+                error=None,
+                idempotency_key=idempotency_key,
+                org_id=org_id,
+                user_id=user_id,
+                target=None,
+                created_at=now,
+                updated_at=now,
+                wake_at=now,
+                lease_owner=engine.worker_id,
+                lease_expires_at=now + self.settings.lease_ttl_s,
+                fencing_token=1,
+                step_count=0,
+                attempt=0,
+                failed_step=None,
+                paused=False,
+                control=None,
             )
             execution = await engine.execute(Claim(run_id, 1, False), run=record, journal=[])
             if RunStatus(execution.status).terminal:
-                return self._outcome(replace(record, status=execution.status, result=execution.result_json,
-                                             error=execution.error_json))
+                return self._outcome(
+                    replace(record, status=execution.status, result=execution.result_json, error=execution.error_json)
+                )
         return await RunHandle(self, run_id, created=created).result()
 
     def run_sync(self, workflow: Callable[..., Any] | str, *args: Any, **kwargs: Any) -> Any:
@@ -296,8 +325,9 @@ class App:
 
     def signal(self, run_id: str, name: str, payload: Any = None) -> None:
         """Deliver a signal to a run; a run waiting for it wakes up."""
-        self.store.send_signal(run_id, name, codec.dumps(payload, what=f"the payload of signal {name!r}"),
-                               now=self.clock.time())
+        self.store.send_signal(
+            run_id, name, codec.dumps(payload, what=f"the payload of signal {name!r}"), now=self.clock.time()
+        )
 
     # -- workers -----------------------------------------------------------------------------
 
@@ -313,7 +343,9 @@ class App:
 
     def abort(self, run_id: str) -> RunRecord:
         """Compensate a dead-lettered run's completed steps in reverse order; it ends failed."""
-        return self.store.request_control(run_id, "abort", allowed_from=[RunStatus.DEAD_LETTER.value], now=self.clock.time())
+        return self.store.request_control(
+            run_id, "abort", allowed_from=[RunStatus.DEAD_LETTER.value], now=self.clock.time()
+        )
 
     def cancel(self, run_id: str) -> RunRecord:
         """Stop a run at its next step boundary, compensating completed steps; it ends cancelled."""

@@ -8,7 +8,7 @@ import time
 from typing import Protocol
 
 
-class RunStatus(str, enum.Enum):
+class RunStatus(enum.StrEnum):
     """The states of a run; every transition between them is recorded with its time and cause."""
 
     PENDING = "pending"

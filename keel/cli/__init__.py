@@ -33,8 +33,12 @@ def root(
     ctx: typer.Context,
     database_url: Annotated[
         str | None,
-        typer.Option("--database-url", envvar="KEEL_DATABASE_URL", show_envvar=True,
-                     help="sqlite:///PATH or postgresql://... [default: sqlite:///.keel/keel.db]"),
+        typer.Option(
+            "--database-url",
+            envvar="KEEL_DATABASE_URL",
+            show_envvar=True,
+            help="sqlite:///PATH or postgresql://... [default: sqlite:///.keel/keel.db]",
+        ),
     ] = None,
     log_level: Annotated[
         str | None,

@@ -167,8 +167,13 @@ def runs_table(runs: list[RunRecord]) -> Table:
         status = status_text(run.status)
         if run.paused:
             status.append(" (paused)", style="yellow")
-        table.add_row(short_id(run.run_id), f"{run.workflow_name} v{run.workflow_version}", status,
-                      str(run.step_count), when(run.created_at))
+        table.add_row(
+            short_id(run.run_id),
+            f"{run.workflow_name} v{run.workflow_version}",
+            status,
+            str(run.step_count),
+            when(run.created_at),
+        )
     return table
 
 
@@ -210,8 +215,14 @@ def render_run(run: RunRecord, steps: list[StepRecord], transitions: list[dict[s
     journal.add_column("ATTEMPTS", justify="right")
     journal.add_column("DURATION", justify="right", no_wrap=True)
     for step in steps:
-        journal.add_row(str(step.seq), step.name, step.kind, status_text(step.status), str(step.attempts),
-                        duration(_step_duration(step)))
+        journal.add_row(
+            str(step.seq),
+            step.name,
+            step.kind,
+            status_text(step.status),
+            str(step.attempts),
+            duration(_step_duration(step)),
+        )
     if steps:
         console.print(journal)
     else:
@@ -241,8 +252,13 @@ def dlq_table(runs: list[RunRecord]) -> Table:
     table.add_column("ERROR", overflow="fold")
     table.add_column("PARKED (UTC)", no_wrap=True)
     for run in runs:
-        table.add_row(short_id(run.run_id), f"{run.workflow_name} v{run.workflow_version}", run.failed_step or "-",
-                      error_message(run), when(run.updated_at))
+        table.add_row(
+            short_id(run.run_id),
+            f"{run.workflow_name} v{run.workflow_version}",
+            run.failed_step or "-",
+            error_message(run),
+            when(run.updated_at),
+        )
     return table
 
 
@@ -305,15 +321,24 @@ class StepLogger:
     def __call__(self, event: StepEvent | RunEvent) -> None:
         if isinstance(event, RunEvent):
             level = logging.WARNING if event.status in ("failed", "dead_letter") else logging.INFO
-            self.log.log(level, "run %s", event.status, extra={"run_id": event.run_id, "workflow": event.workflow,
-                                                               "cause": event.cause})
+            self.log.log(
+                level,
+                "run %s",
+                event.status,
+                extra={"run_id": event.run_id, "workflow": event.workflow, "cause": event.cause},
+            )
             return
         if event.status == "retrying":
             return  # the engine logs each retry itself, with its delay
         level = logging.WARNING if event.status == "failed" else logging.INFO
-        extra: dict[str, Any] = {"run_id": event.run_id, "workflow": event.workflow, "seq": event.seq,
-                                 "step": event.name, "attempt": event.attempt,
-                                 "duration_ms": round(event.duration_s * 1000, 1)}
+        extra: dict[str, Any] = {
+            "run_id": event.run_id,
+            "workflow": event.workflow,
+            "seq": event.seq,
+            "step": event.name,
+            "attempt": event.attempt,
+            "duration_ms": round(event.duration_s * 1000, 1),
+        }
         if event.error:
             extra["error"] = event.error
         self.log.log(level, "step %s", event.status, extra=extra)

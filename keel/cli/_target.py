@@ -194,7 +194,7 @@ def load_app(spec: str, state: CliState) -> tuple[App, str]:
         return state.bind(obj), source
     apps = find_apps(module)
     if not apps:
-        raise TargetError(f"no keel.App in {source}: create one with `app = keel.App(\"name\")`")
+        raise TargetError(f'no keel.App in {source}: create one with `app = keel.App("name")`')
     if len(apps) > 1:
         names = ", ".join(name for name, _ in apps)
         raise TargetError(f"several keel.App objects in {source} ({names}): pick one with {source}:NAME")
@@ -220,7 +220,7 @@ def load_workflow(target: str, state: CliState) -> LoadedWorkflow:
         if versions:
             return LoadedWorkflow(state.bind(app), list(versions.values())[-1], source)
     if not apps:
-        raise TargetError(f"no keel.App in {source}: create one with `app = keel.App(\"name\")`")
+        raise TargetError(f'no keel.App in {source}: create one with `app = keel.App("name")`')
     found = sorted(
         {name for name, obj in vars(module).items() if isinstance(getattr(obj, "__keel_workflow__", None), WorkflowDef)}
     )

@@ -19,8 +19,9 @@ from keel.store import RunRecord
 from keel.types import RunStatus
 
 # Where inline driving stops: the run ended, or it needs an operator (dead letter).
-STOPPED = frozenset({RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value,
-                     RunStatus.DEAD_LETTER.value})
+STOPPED = frozenset(
+    {RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.DEAD_LETTER.value}
+)
 
 
 def parse_input(raw: str | None) -> tuple[list[Any], dict[str, Any]]:
@@ -111,13 +112,21 @@ def drive(app: App, run_id: str, *, json_out: bool) -> tuple[RunRecord, bool]:
     try:
         return asyncio.run(drive_inline(app, run_id))
     except KeyboardInterrupt:
-        note(f"interrupted: run {run_id} keeps its lease for up to {app.settings.lease_ttl_s:g}s; "
-             "after that any worker picks it up from its last checkpoint")
+        note(
+            f"interrupted: run {run_id} keeps its lease for up to {app.settings.lease_ttl_s:g}s; "
+            "after that any worker picks it up from its last checkpoint"
+        )
         raise typer.Exit(130) from None
 
 
-def report(run: RunRecord, *, json_out: bool, created: bool = True, interrupted: bool = False,
-           expected: str = RunStatus.SUCCEEDED.value) -> int:
+def report(
+    run: RunRecord,
+    *,
+    json_out: bool,
+    created: bool = True,
+    interrupted: bool = False,
+    expected: str = RunStatus.SUCCEEDED.value,
+) -> int:
     """Print where a run stopped; returns the exit code (0 when it reached `expected` or is held)."""
     held = run.status not in STOPPED and not interrupted
     if interrupted:
@@ -128,18 +137,22 @@ def report(run: RunRecord, *, json_out: bool, created: bool = True, interrupted:
         code = 0 if run.status == expected else 1
     if json_out:
         err = json.loads(run.error) if run.error else None
-        print_json({
-            "run_id": run.run_id,
-            "status": run.status,
-            "result": json.loads(run.result) if run.result is not None else None,
-            "error": {"type": err.get("type"), "message": err.get("message")} if isinstance(err, dict) else None,
-            "created": created,
-        })
+        print_json(
+            {
+                "run_id": run.run_id,
+                "status": run.status,
+                "result": json.loads(run.result) if run.result is not None else None,
+                "error": {"type": err.get("type"), "message": err.get("message")} if isinstance(err, dict) else None,
+                "created": created,
+            }
+        )
     rid = run.run_id
     # Why the run is not finished goes to stderr in both modes: JSON readers see the status.
     if interrupted:
-        note(f"stopped: run {rid} was released at a step boundary ({run.status}); "
-             f"a worker (`keel worker {source_of(run)}`) continues it from its last checkpoint")
+        note(
+            f"stopped: run {rid} was released at a step boundary ({run.status}); "
+            f"a worker (`keel worker {source_of(run)}`) continues it from its last checkpoint"
+        )
     elif held:
         if run.paused:
             why, fix = "the run is paused", f"keel runs unpause {short_id(rid)}"
@@ -155,11 +168,14 @@ def report(run: RunRecord, *, json_out: bool, created: bool = True, interrupted:
             line.append(f"  {error_message(run)}", style="dim")
         console.print(line, soft_wrap=True)
         if run.status == RunStatus.SUCCEEDED.value:
-            console.print(json.dumps(json.loads(run.result or "null"), indent=2, ensure_ascii=False),
-                          soft_wrap=True, markup=False)
+            console.print(
+                json.dumps(json.loads(run.result or "null"), indent=2, ensure_ascii=False), soft_wrap=True, markup=False
+            )
     elif run.status == RunStatus.DEAD_LETTER.value:
-        note(f"error: run {rid} is parked in the dead-letter queue: {error_message(run)} "
-             f"(fix the cause, then `keel runs resume {short_id(rid)}`)")
+        note(
+            f"error: run {rid} is parked in the dead-letter queue: {error_message(run)} "
+            f"(fix the cause, then `keel runs resume {short_id(rid)}`)"
+        )
     elif run.status == RunStatus.CANCELLED.value:
         note(f"error: run {rid} was cancelled")
     else:
@@ -172,7 +188,7 @@ def run_command(
     target: Annotated[str, typer.Argument(help="module:workflow or path/to/file.py:workflow")],
     input_json: Annotated[
         str | None,
-        typer.Option("--input", "-i", help='Workflow arguments: a JSON object (keywords) or array (positional).'),
+        typer.Option("--input", "-i", help="Workflow arguments: a JSON object (keywords) or array (positional)."),
     ] = None,
     idempotency_key: Annotated[
         str | None,
@@ -192,19 +208,24 @@ def run_command(
     app = loaded.app
     try:
         # The WorkflowDef itself (not its function or name) pins the exact version the TARGET named.
-        handle = app._start(loaded.workflow, args, kwargs,
-                            idempotency_key=idempotency_key, org_id=org, user_id=user, target=target)
+        handle = app._start(
+            loaded.workflow, args, kwargs, idempotency_key=idempotency_key, org_id=org, user_id=user, target=target
+        )
         run = handle.get()
         if not handle.created:
-            note(f"idempotency key {idempotency_key!r} already started run {run.run_id} "
-                 f"({run.workflow_name} v{run.workflow_version}, {run.status}); not starting another")
+            note(
+                f"idempotency key {idempotency_key!r} already started run {run.run_id} "
+                f"({run.workflow_name} v{run.workflow_version}, {run.status}); not starting another"
+            )
         if enqueue:
             if json_out:
                 print_json({"run_id": run.run_id, "status": run.status, "created": handle.created})
             else:
                 console.print(run.run_id)
-                note(f"queued {loaded.workflow.name} v{loaded.workflow.version}: a worker runs it "
-                     f"(`keel worker {loaded.source}`)")
+                note(
+                    f"queued {loaded.workflow.name} v{loaded.workflow.version}: a worker runs it "
+                    f"(`keel worker {loaded.source}`)"
+                )
             return
         if run.status not in STOPPED:
             ensure_drivable(app, run)

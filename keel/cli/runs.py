@@ -33,19 +33,31 @@ RunId = Annotated[str, typer.Argument(metavar="ID", help="Run id, or an unambigu
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 AppOption = Annotated[
     str | None,
-    typer.Option("--app", metavar="MODULE_OR_FILE",
-                 help="Import this App and carry the request out here, instead of leaving it to a worker."),
+    typer.Option(
+        "--app",
+        metavar="MODULE_OR_FILE",
+        help="Import this App and carry the request out here, instead of leaving it to a worker.",
+    ),
 ]
 
 # Each control: how to record it, the status it leads to once carried out (the exit code of
 # --app depends on reaching it), and what recording it means until a worker carries it out.
 _CONTROLS: dict[str, tuple[Callable[[App, str], RunRecord], str, str]] = {
-    "resume": (App.resume, RunStatus.SUCCEEDED.value,
-               "it is {status} again with a fresh attempt budget and its failed step is retried"),
-    "abort": (App.abort, RunStatus.FAILED.value,
-              "it is {status}; its completed steps are compensated in reverse order and it ends failed"),
-    "cancel": (App.cancel, RunStatus.CANCELLED.value,
-               "it stops at its next step boundary, its completed steps are compensated and it ends cancelled"),
+    "resume": (
+        App.resume,
+        RunStatus.SUCCEEDED.value,
+        "it is {status} again with a fresh attempt budget and its failed step is retried",
+    ),
+    "abort": (
+        App.abort,
+        RunStatus.FAILED.value,
+        "it is {status}; its completed steps are compensated in reverse order and it ends failed",
+    ),
+    "cancel": (
+        App.cancel,
+        RunStatus.CANCELLED.value,
+        "it stops at its next step boundary, its completed steps are compensated and it ends cancelled",
+    ),
 }
 
 
@@ -78,8 +90,13 @@ def show_command(ctx: typer.Context, run_id: RunId, json_out: JsonOut = False) -
         steps = store.load_journal(run.run_id)
         transitions = store.transitions(run.run_id)
     if json_out:
-        print_json({**run_json(run), "steps": [step_json(s) for s in steps],
-                    "transitions": [transition_json(t) for t in transitions]})
+        print_json(
+            {
+                **run_json(run),
+                "steps": [step_json(s) for s in steps],
+                "transitions": [transition_json(t) for t in transitions],
+            }
+        )
     else:
         render_run(run, steps, transitions)
 
@@ -115,13 +132,20 @@ def _control(ctx: typer.Context, run_id: str, action: str, app_spec: str | None,
                 print_json(run_json(run))
             else:
                 source = source_of(run)
-                console.print(f"{action} recorded for run {run.run_id}: {meaning.format(status=run.status)}. "
-                              f"A worker (`keel worker {source}`) carries it out, or add `--app {source}` "
-                              "to do it here.", soft_wrap=True, markup=False)
+                console.print(
+                    f"{action} recorded for run {run.run_id}: {meaning.format(status=run.status)}. "
+                    f"A worker (`keel worker {source}`) carries it out, or add `--app {source}` "
+                    "to do it here.",
+                    soft_wrap=True,
+                    markup=False,
+                )
             return
         if not json_out:
-            console.print(f"{action} {'already recorded' if already else 'recorded'} for run {run.run_id}; "
-                          "carrying it out here", soft_wrap=True, markup=False)
+            console.print(
+                f"{action} {'already recorded' if already else 'recorded'} for run {run.run_id}; carrying it out here",
+                soft_wrap=True,
+                markup=False,
+            )
         final, interrupted = drive(op_app, run.run_id, json_out=json_out)
         code = report(final, json_out=json_out, interrupted=interrupted, expected=outcome)
     if code:
@@ -154,8 +178,12 @@ def _pause(ctx: typer.Context, run_id: str, paused: bool, json_out: bool) -> Non
     if json_out:
         print_json(run_json(run))
     elif paused:
-        console.print(f"run {run.run_id} paused: it stops at its next step boundary and no worker continues it "
-                      f"until `keel runs unpause {short_id(run.run_id)}`", soft_wrap=True, markup=False)
+        console.print(
+            f"run {run.run_id} paused: it stops at its next step boundary and no worker continues it "
+            f"until `keel runs unpause {short_id(run.run_id)}`",
+            soft_wrap=True,
+            markup=False,
+        )
     else:
         console.print(f"run {run.run_id} unpaused: the next free worker continues it", soft_wrap=True, markup=False)
 
@@ -215,7 +243,11 @@ def dlq_list_command(
         print_json([dlq_json(r) for r in runs])
     elif runs:
         console.print(dlq_table(runs))
-        console.print("fix the cause, then `keel runs resume ID` (retry) or `keel runs abort ID` (compensate)",
-                      style="dim", soft_wrap=True, markup=False)
+        console.print(
+            "fix the cause, then `keel runs resume ID` (retry) or `keel runs abort ID` (compensate)",
+            style="dim",
+            soft_wrap=True,
+            markup=False,
+        )
     else:
         console.print("the dead-letter queue is empty", style="dim")

@@ -26,8 +26,7 @@ async def serve(worker: Worker) -> None:
     loop = asyncio.get_running_loop()
 
     def drain(sig: signal.Signals) -> None:
-        log.info("received %s: draining (current steps finish, runs are released at the next step boundary)",
-                 sig.name)
+        log.info("received %s: draining (current steps finish, runs are released at the next step boundary)", sig.name)
         worker.stop()
         for s in _SIGNALS:
             loop.remove_signal_handler(s)  # a second signal gets the default behaviour
@@ -40,8 +39,13 @@ async def serve(worker: Worker) -> None:
 
 def worker_command(
     ctx: typer.Context,
-    source: Annotated[str, typer.Argument(metavar="MODULE_OR_FILE", help="module or path/to/file.py holding a keel.App "
-                                          "(MODULE_OR_FILE:NAME picks one of several)")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODULE_OR_FILE",
+            help="module or path/to/file.py holding a keel.App (MODULE_OR_FILE:NAME picks one of several)",
+        ),
+    ],
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", min=1, help="Runs driven at the same time.")] = 8,
     metrics_port: Annotated[
         int | None, typer.Option("--metrics-port", min=1, max=65535, help="Serve Prometheus metrics on this port.")
@@ -69,8 +73,12 @@ def worker_command(
             "serving %s from %s",
             ", ".join(f"{name} v{version}" for name, version in versions),
             where,
-            extra={"app": app.name, "worker_id": app.engine.worker_id, "concurrency": concurrency,
-                   "database": make_url(app.database_url).render_as_string(hide_password=True)},
+            extra={
+                "app": app.name,
+                "worker_id": app.engine.worker_id,
+                "concurrency": concurrency,
+                "database": make_url(app.database_url).render_as_string(hide_password=True),
+            },
         )
         try:
             asyncio.run(serve(worker))

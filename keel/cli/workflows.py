@@ -21,8 +21,9 @@ def summarize(summary: list[dict[str, Any]], paused: set[str]) -> list[dict[str,
     rows: dict[tuple[str, str | None], dict[str, Any]] = {}
     for item in summary:
         key = (item["workflow_name"], item["workflow_version"])
-        row = rows.setdefault(key, {"name": key[0], "version": key[1], "paused": key[0] in paused,
-                                    "runs": {}, "total": 0})
+        row = rows.setdefault(
+            key, {"name": key[0], "version": key[1], "paused": key[0] in paused, "runs": {}, "total": 0}
+        )
         row["runs"][item["status"]] = item["n"]
         row["total"] += item["n"]
     for name in paused - {name for name, _ in rows}:
@@ -55,8 +56,13 @@ def list_command(
     table.add_column("RUNS")
     for row in rows:
         counts = ", ".join(f"{status} {n}" for status, n in row["runs"].items()) or "-"
-        table.add_row(row["name"], row["version"] or "-", "[yellow]yes[/yellow]" if row["paused"] else "no",
-                      str(row["total"]), counts)
+        table.add_row(
+            row["name"],
+            row["version"] or "-",
+            "[yellow]yes[/yellow]" if row["paused"] else "no",
+            str(row["total"]),
+            counts,
+        )
     console.print(table)
 
 
@@ -72,8 +78,11 @@ def _set_paused(ctx: typer.Context, name: str, paused: bool) -> None:
         # Pausing ahead of a deploy is legitimate, but a typo would otherwise go unnoticed.
         note(f"note: no runs of workflow {name!r} are recorded yet")
     if paused:
-        console.print(f"workflow {name} paused: workers start no new runs or steps of it until "
-                      f"`keel workflows unpause {name}`", soft_wrap=True, markup=False)
+        console.print(
+            f"workflow {name} paused: workers start no new runs or steps of it until `keel workflows unpause {name}`",
+            soft_wrap=True,
+            markup=False,
+        )
     else:
         console.print(f"workflow {name} unpaused: workers pick up its runs again", soft_wrap=True, markup=False)
 

@@ -82,7 +82,9 @@ def _parameters(fn: Callable[..., Any], skip_first: bool) -> tuple[inspect.Signa
     return sig.replace(parameters=params), hints
 
 
-def bind_input(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *, skip_first: bool) -> tuple[list[Any], dict[str, Any]]:
+def bind_input(
+    fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], *, skip_first: bool
+) -> tuple[list[Any], dict[str, Any]]:
     """Check `args`/`kwargs` against `fn`'s parameters and coerce each to its annotation."""
     sig, hints = _parameters(fn, skip_first)
     try:
@@ -99,9 +101,7 @@ def bind_input(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any], 
                 value = _adapter(tp).validate_python(value)
             except ValidationError as exc:
                 first = exc.errors()[0]
-                raise InputValidationError(
-                    f"input {name!r} of {fn.__name__}: {first['msg']}", parameter=name
-                ) from None
+                raise InputValidationError(f"input {name!r} of {fn.__name__}: {first['msg']}", parameter=name) from None
         if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
             out_args.append(value)
         elif param.kind == param.VAR_POSITIONAL:

@@ -137,9 +137,13 @@ class RunExecution:
             except Exception:  # noqa: BLE001 - a broken listener must not break a run
                 log.exception("run event listener failed")
 
-    def _step_event(self, seq: int, name: str, kind: str, status: str, attempt: int, duration: float, error: str | None = None) -> None:
+    def _step_event(
+        self, seq: int, name: str, kind: str, status: str, attempt: int, duration: float, error: str | None = None
+    ) -> None:
         if self.listeners:
-            self._emit(StepEvent(self.run.run_id, self.run.workflow_name, seq, name, kind, status, attempt, duration, error))
+            self._emit(
+                StepEvent(self.run.run_id, self.run.workflow_name, seq, name, kind, status, attempt, duration, error)
+            )
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -159,8 +163,9 @@ class RunExecution:
         values = dict(run_values or {})
         # The step checkpoint may leave the counter alone (SQLite's does); every other
         # checkpoint brings it up to date.
-        values.setdefault("step_count", 1 + max((r.seq for r in self.journal.values() if r.status == "succeeded"),
-                                                default=-1))
+        values.setdefault(
+            "step_count", 1 + max((r.seq for r in self.journal.values() if r.status == "succeeded"), default=-1)
+        )
         if release:
             values.update(lease_owner=None, lease_expires_at=None)
         else:
@@ -192,13 +197,19 @@ class RunExecution:
         rows = [*self._buffered, row]
         await self._commit(
             self.store.acheckpoint_step(
-                self.claim, rows=rows, step_count=step_count, now=now, lease_expires_at=now + self.settings.lease_ttl_s,
+                self.claim,
+                rows=rows,
+                step_count=step_count,
+                now=now,
+                lease_expires_at=now + self.settings.lease_ttl_s,
                 inline=self.solo(),
             ),
             rows,
         )
 
-    async def _commit(self, pending: Awaitable[CheckpointResult | None], rows: list[dict[str, Any]]) -> CheckpointResult:
+    async def _commit(
+        self, pending: Awaitable[CheckpointResult | None], rows: list[dict[str, Any]]
+    ) -> CheckpointResult:
         """Await a fenced checkpoint and take in what it wrote and learned."""
         try:
             result = await pending
@@ -279,8 +290,18 @@ class RunExecution:
         encoded, attempts, started = await self._call_with_retries(step, seq, args, kwargs)
         text, ref, replayed = await self._store_result(encoded)
         now = self.clock.time()
-        row = dict(seq=seq, name=step.name, kind="step", status="succeeded", result=text, result_ref=ref,
-                   args=args_json, attempts=attempts, started_at=started, finished_at=now)
+        row = dict(
+            seq=seq,
+            name=step.name,
+            kind="step",
+            status="succeeded",
+            result=text,
+            result_ref=ref,
+            args=args_json,
+            attempts=attempts,
+            started_at=started,
+            finished_at=now,
+        )
         await self._checkpoint_step(row, step_count=seq + 1, now=now)
         self._steps_metric.inc()
         self._step_event(seq, step.name, "step", "succeeded", attempts, now - started)
@@ -310,8 +331,15 @@ class RunExecution:
                         breaker_key, success=False, threshold=step.breaker.failure_threshold, now=self.clock.time()
                     )
                 retry = policy.retryable(exc) and attempt < policy.max_attempts
-                self._step_event(seq, step.name, kind, "retrying" if retry else "failed", attempt,
-                                 self.clock.time() - t0, f"{type(exc).__name__}: {exc}")
+                self._step_event(
+                    seq,
+                    step.name,
+                    kind,
+                    "retrying" if retry else "failed",
+                    attempt,
+                    self.clock.time() - t0,
+                    f"{type(exc).__name__}: {exc}",
+                )
                 if not retry:
                     failed = StepFailedError(
                         f"step {step.name!r} failed after {attempt} attempt(s): {type(exc).__name__}: {exc}",
@@ -325,7 +353,12 @@ class RunExecution:
                 await self._checkpoint(run_values=dict(attempt=attempt, failed_step=step.name, error=error_json(exc)))
                 log.warning(
                     "step failed, retrying",
-                    extra={"run_id": self.run.run_id, "step": step.name, "attempt": attempt, "delay_s": round(delay, 3)},
+                    extra={
+                        "run_id": self.run.run_id,
+                        "step": step.name,
+                        "attempt": attempt,
+                        "delay_s": round(delay, 3),
+                    },
                 )
                 await self.clock.sleep(delay)
                 await self._before_new_work()
@@ -375,8 +408,18 @@ class RunExecution:
         if pending is not None:
             return float(pending["result"])
         value = self.clock.time()
-        self._buffered.append(dict(seq=seq, name="keel.now", kind="now", status="succeeded", result=repr(value),
-                                   attempts=1, started_at=value, finished_at=value))
+        self._buffered.append(
+            dict(
+                seq=seq,
+                name="keel.now",
+                kind="now",
+                status="succeeded",
+                result=repr(value),
+                attempts=1,
+                started_at=value,
+                finished_at=value,
+            )
+        )
         return value
 
     async def sleep(self, seconds: float) -> None:
@@ -387,8 +430,9 @@ class RunExecution:
         if rec is None:
             await self._before_new_work()
             wake_at = now + max(0.0, seconds)
-            row = dict(seq=seq, name="keel.sleep", kind="sleep", status="pending", wake_at=wake_at, attempts=1,
-                       started_at=now)
+            row = dict(
+                seq=seq, name="keel.sleep", kind="sleep", status="pending", wake_at=wake_at, attempts=1, started_at=now
+            )
             if wake_at - now > _INLINE_WAIT_S:
                 await self._suspend(new_rows=[row], wake_at=wake_at, cause=f"sleeping {seconds:g}s")
             await self._checkpoint(new_rows=[row])
@@ -426,7 +470,9 @@ class RunExecution:
             if rec is None:
                 await self._checkpoint(new_rows=[{**base, **done}], consume_signal_id=found[0] if found else None)
             else:
-                await self._checkpoint(updated_rows=[dict(seq=seq, **done)], consume_signal_id=found[0] if found else None)
+                await self._checkpoint(
+                    updated_rows=[dict(seq=seq, **done)], consume_signal_id=found[0] if found else None
+                )
             self.journal[seq] = _record(self.run.run_id, {**base, **done})
             self._step_event(seq, step_name, "signal", "succeeded", 1, 0.0)
             if found is None:
@@ -440,13 +486,23 @@ class RunExecution:
         )
 
     async def _suspend(
-        self, *, wake_at: float | None, cause: str, new_rows: list[dict[str, Any]] | None = None, wake_on_signal: str | None = None
+        self,
+        *,
+        wake_at: float | None,
+        cause: str,
+        new_rows: list[dict[str, Any]] | None = None,
+        wake_on_signal: str | None = None,
     ) -> None:
         now = self.clock.time()
         if wake_on_signal is not None and await self.store.afirst_signal(self.run.run_id, wake_on_signal) is not None:
             wake_at = now  # the signal arrived while we were deciding to wait
-        await self._checkpoint(new_rows=new_rows, run_values=dict(wake_at=wake_at), status=RunStatus.WAITING.value,
-                               cause=cause, release=True)
+        await self._checkpoint(
+            new_rows=new_rows,
+            run_values=dict(wake_at=wake_at),
+            status=RunStatus.WAITING.value,
+            cause=cause,
+            release=True,
+        )
         if wake_on_signal is not None:
             # A signal that lands between the check above and the commit set no wake-up
             # (the run was not yet waiting); look once more now that it is.
@@ -565,15 +621,17 @@ class RunExecution:
             seq = next_seq
             next_seq += 1
             try:
-                encoded, attempts, started = await self._call_with_retries(comp, seq, tuple(original["args"]), kwargs,
-                                                                           kind="compensation")
+                encoded, attempts, started = await self._call_with_retries(
+                    comp, seq, tuple(original["args"]), kwargs, kind="compensation"
+                )
             except _Interrupt as intr:
                 if intr.kind != "park":
                     raise
                 # A compensation that cannot succeed parks the run; resuming retries it.
                 await self._checkpoint(
-                    run_values=dict(error=error_json(intr.error) if intr.error else None, failed_step=comp.name,
-                                    wake_at=None),
+                    run_values=dict(
+                        error=error_json(intr.error) if intr.error else None, failed_step=comp.name, wake_at=None
+                    ),
                     status=RunStatus.DEAD_LETTER.value,
                     cause=f"compensation failed: {intr.cause}",
                     release=True,
@@ -583,15 +641,29 @@ class RunExecution:
             text, ref, _ = await self._store_result(encoded)
             now = self.clock.time()
             await self._checkpoint(
-                new_rows=[dict(seq=seq, name=comp.name, kind="compensation", status="succeeded", result=text,
-                               result_ref=ref, args=json.dumps({"for_seq": rec.seq}), attempts=attempts,
-                               started_at=started, finished_at=now)],
+                new_rows=[
+                    dict(
+                        seq=seq,
+                        name=comp.name,
+                        kind="compensation",
+                        status="succeeded",
+                        result=text,
+                        result_ref=ref,
+                        args=json.dumps({"for_seq": rec.seq}),
+                        attempts=attempts,
+                        started_at=started,
+                        finished_at=now,
+                    )
+                ],
                 run_values=dict(attempt=0, failed_step=None),
             )
             self._step_event(seq, comp.name, "compensation", "succeeded", attempts, now - started)
         final = RunStatus.CANCELLED.value if control == "cancel" else RunStatus.FAILED.value
-        await self._finish(final, cause=f"compensated after {cause}",
-                           error=None if control == "cancel" else _stored_error(self.run, cause))
+        await self._finish(
+            final,
+            cause=f"compensated after {cause}",
+            error=None if control == "cancel" else _stored_error(self.run, cause),
+        )
 
 
 def _stored_error(run: RunRecord, cause: str) -> BaseException:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
@@ -157,7 +158,7 @@ class Worker:
                 for claim in claims:
                     task = asyncio.create_task(eng.drive(claim), name=f"keel-run-{claim.run_id}")
                     self._active[claim.run_id] = task
-                    task.add_done_callback(lambda t, rid=claim.run_id: self._done(rid, t))
+                    task.add_done_callback(functools.partial(self._done, claim.run_id))
                 if claims and len(claims) == free:
                     continue
                 self._wake.clear()
@@ -192,7 +193,10 @@ class Worker:
             for name, version, count in stranded:
                 log.warning(
                     "%d run(s) of workflow %s version %s are queued but no version %s is registered in this worker",
-                    count, name, version, version,
+                    count,
+                    name,
+                    version,
+                    version,
                     extra={"workflow": name, "version": version, "runs": count},
                 )
 

@@ -116,8 +116,9 @@ class _Waiter:
 
     __slots__ = ("future", "loop")
 
-    def __init__(self, future: concurrent.futures.Future[Any] | asyncio.Future[Any],
-                 loop: asyncio.AbstractEventLoop | None) -> None:
+    def __init__(
+        self, future: concurrent.futures.Future[Any] | asyncio.Future[Any], loop: asyncio.AbstractEventLoop | None
+    ) -> None:
         self.future = future
         self.loop = loop
 
@@ -254,7 +255,7 @@ class Store(abc.ABC):
     def _insert(self, table: Any) -> Any:
         """An INSERT construct that supports on_conflict_do_nothing in this dialect."""
 
-    def _migration_lock(self, conn: Connection) -> None:
+    def _migration_lock(self, conn: Connection) -> None:  # noqa: B027 - an optional hook
         """Serialise concurrent migrations (a no-op where the write transaction already does)."""
 
     # -- plumbing ------------------------------------------------------------------------
@@ -286,7 +287,7 @@ class Store(abc.ABC):
         # Transaction control on the DBAPI connection: SQLAlchemy's begin/commit round costs
         # ~25 us, a tenth of a commit on a fast disk, and a write transaction is paid per step.
         # Core statements inside `op` still work: they join this transaction (see _begin_raw).
-        raw = conn.connection.driver_connection
+        raw: Any = conn.connection.driver_connection
         self._begin_raw(raw)
         try:
             result = op(conn)
@@ -294,15 +295,15 @@ class Store(abc.ABC):
             if conn.in_transaction():
                 conn.rollback()
             else:
-                raw.rollback()  # type: ignore[union-attr]
+                raw.rollback()
             raise
         if conn.in_transaction():
             conn.commit()
         else:
-            raw.commit()  # type: ignore[union-attr]
+            raw.commit()
         return result
 
-    def _begin_raw(self, raw: Any) -> None:
+    def _begin_raw(self, raw: Any) -> None:  # noqa: B027 - an optional hook
         """Open a write transaction on the DBAPI connection (PostgreSQL's driver does it itself)."""
 
     def _transient(self, exc: DBAPIError) -> bool:
@@ -379,7 +380,8 @@ class Store(abc.ABC):
 
         Returns (run_id, created). See `_create_run_op` for the fields.
         """
-        return self.write(self._create_run_op(**fields))
+        created: tuple[str, bool] = self.write(self._create_run_op(**fields))
+        return created
 
     async def acreate_run(self, *, inline: bool = False, **fields: Any) -> tuple[str, bool]:
         return await self.awrite(self._create_run_op(**fields), inline=inline)
@@ -432,9 +434,16 @@ class Store(abc.ABC):
                 # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
                 cur.execute(insert_sql, values)
                 if cur.fetchone() is not None:
-                    cur.execute(transition_sql, {"run_id": run_id, "from_status": None, "to_status": values["status"],
-                                                 "cause": f"started by {lease_owner}" if leased else "started",
-                                                 "at": now})
+                    cur.execute(
+                        transition_sql,
+                        {
+                            "run_id": run_id,
+                            "from_status": None,
+                            "to_status": values["status"],
+                            "cause": f"started by {lease_owner}" if leased else "started",
+                            "at": now,
+                        },
+                    )
                     return run_id, True
             finally:
                 cur.close()
@@ -466,9 +475,7 @@ class Store(abc.ABC):
             raise RunNotFoundError(f"run id prefix {run_id_prefix!r} is ambiguous", run_id=run_id_prefix)
         return RunRecord(**rows[0]._mapping)
 
-    def list_runs(
-        self, *, status: str | None = None, workflow: str | None = None, limit: int = 50
-    ) -> list[RunRecord]:
+    def list_runs(self, *, status: str | None = None, workflow: str | None = None, limit: int = 50) -> list[RunRecord]:
         stmt = select(t.runs).order_by(t.runs.c.created_at.desc()).limit(limit)
         if status:
             stmt = stmt.where(t.runs.c.status == status)
@@ -477,9 +484,8 @@ class Store(abc.ABC):
         return [RunRecord(**r._mapping) for r in self.read(lambda c: c.execute(stmt).all())]
 
     def count_runs(self, status: str) -> int:
-        return self.read(
-            lambda c: c.execute(select(func.count()).select_from(t.runs).where(t.runs.c.status == status)).scalar_one()
-        )
+        stmt = select(func.count()).select_from(t.runs).where(t.runs.c.status == status)
+        return int(self.read(lambda c: c.execute(stmt).scalar_one()))
 
     def load_journal(self, run_id: str) -> list[StepRecord]:
         stmt = select(t.steps).where(t.steps.c.run_id == run_id).order_by(t.steps.c.seq)
@@ -544,7 +550,9 @@ class Store(abc.ABC):
                 ).scalar_one()
                 takeover = row.lease_owner is not None
                 new_status = (
-                    RunStatus.COMPENSATING.value if row.status == RunStatus.COMPENSATING.value else RunStatus.RUNNING.value
+                    RunStatus.COMPENSATING.value
+                    if row.status == RunStatus.COMPENSATING.value
+                    else RunStatus.RUNNING.value
                 )
                 cause = (
                     f"lease of {row.lease_owner} expired; taken over by {worker_id}"
@@ -595,8 +603,15 @@ class Store(abc.ABC):
     ) -> CheckpointResult | None:
         """Commit journal rows and advance the run, only while `claim` is current; None if lost."""
         return await self.awrite(
-            self._checkpoint_op(claim, new_rows=new_rows, updated_rows=updated_rows, run_values=run_values,
-                                transition=transition, consume_signal_id=consume_signal_id, now=now),
+            self._checkpoint_op(
+                claim,
+                new_rows=new_rows,
+                updated_rows=updated_rows,
+                run_values=run_values,
+                transition=transition,
+                consume_signal_id=consume_signal_id,
+                now=now,
+            ),
             inline=inline,
         )
 
@@ -616,13 +631,18 @@ class Store(abc.ABC):
         # checkpoint, more than the commit itself on a fast disk. Column names come from
         # Keel's own code only, never from input.
         sets = {"updated_at": now, **run_values}
-        update_sql = self._sql(_update_sql("keel_runs", tuple(sets), "run_id = :k_run_id AND fencing_token = :k_token",
-                                           "paused, control"))
+        update_sql = self._sql(
+            _update_sql("keel_runs", tuple(sets), "run_id = :k_run_id AND fencing_token = :k_token", "paused, control")
+        )
         params = {**{f"v_{k}": v for k, v in sets.items()}, "k_run_id": claim.run_id, "k_token": claim.fencing_token}
         step_rows = [{"run_id": claim.run_id, **{c: r.get(c) for c in STEP_COLUMNS[1:]}} for r in new_rows]
         step_updates = [
-            (self._sql(_update_sql("keel_steps", tuple(k for k in x if k != "seq"), "run_id = :k_run_id AND seq = :k_seq")),
-             {**{f"v_{k}": v for k, v in x.items() if k != "seq"}, "k_run_id": claim.run_id, "k_seq": x["seq"]})
+            (
+                self._sql(
+                    _update_sql("keel_steps", tuple(k for k in x if k != "seq"), "run_id = :k_run_id AND seq = :k_seq")
+                ),
+                {**{f"v_{k}": v for k, v in x.items() if k != "seq"}, "k_run_id": claim.run_id, "k_seq": x["seq"]},
+            )
             for x in updated_rows
         ]
         consumed = None
@@ -630,8 +650,13 @@ class Store(abc.ABC):
             consumed = {"id": consume_signal_id, "seq": (new_rows or updated_rows)[-1]["seq"]}
         moved = None
         if transition is not None:
-            moved = {"run_id": claim.run_id, "from_status": transition[0], "to_status": transition[1],
-                     "cause": transition[2], "at": now}
+            moved = {
+                "run_id": claim.run_id,
+                "from_status": transition[0],
+                "to_status": transition[1],
+                "cause": transition[2],
+                "at": now,
+            }
 
         def op(conn: Connection) -> CheckpointResult | None:
             cur = _cursor(conn)
@@ -669,8 +694,9 @@ class Store(abc.ABC):
         inline: bool = False,
     ) -> CheckpointResult | None:
         """The hot path of `acheckpoint`: journal rows plus the step counter, nothing else."""
-        return await self.awrite(self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at),
-                                 inline=inline)
+        return await self.awrite(
+            self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at), inline=inline
+        )
 
     def _step_checkpoint_op(
         self, claim: Claim, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
@@ -678,8 +704,12 @@ class Store(abc.ABC):
         return self._checkpoint_op(
             claim,
             new_rows=rows,
-            run_values={"lease_expires_at": lease_expires_at, "step_count": step_count, "attempt": 0,
-                        "failed_step": None},
+            run_values={
+                "lease_expires_at": lease_expires_at,
+                "step_count": step_count,
+                "attempt": 0,
+                "failed_step": None,
+            },
             now=now,
         )
 
@@ -709,8 +739,11 @@ class Store(abc.ABC):
         self.write(
             lambda c: c.execute(
                 update(r)
-                .where(r.c.run_id == run_id, r.c.status == RunStatus.WAITING.value,
-                       or_(r.c.wake_at.is_(None), r.c.wake_at > now))
+                .where(
+                    r.c.run_id == run_id,
+                    r.c.status == RunStatus.WAITING.value,
+                    or_(r.c.wake_at.is_(None), r.c.wake_at > now),
+                )
                 .values(wake_at=now)
             )
         )
@@ -755,7 +788,9 @@ class Store(abc.ABC):
         def op(conn: Connection) -> None:
             status = _locked_status(conn, run_id)
             if status != RunStatus.DEAD_LETTER.value:
-                raise InvalidStateError(f"run {run_id} is {status}; only dead_letter runs can be resumed", run_id=run_id)
+                raise InvalidStateError(
+                    f"run {run_id} is {status}; only dead_letter runs can be resumed", run_id=run_id
+                )
             conn.execute(
                 update(t.runs)
                 .where(t.runs.c.run_id == run_id)
@@ -775,7 +810,9 @@ class Store(abc.ABC):
             if not paused:
                 values["wake_at"] = func.coalesce(t.runs.c.wake_at, now)
             conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(**values))
-            _transition(conn, run_id, status, status, "operator paused the run" if paused else "operator unpaused the run", now)
+            _transition(
+                conn, run_id, status, status, "operator paused the run" if paused else "operator unpaused the run", now
+            )
 
         self.write(op)
         return self.get_run(run_id)
@@ -800,7 +837,9 @@ class Store(abc.ABC):
         )
         return [dict(x._mapping) for x in self.read(lambda c: c.execute(stmt).all())]
 
-    def runs_without_worker(self, versions: Sequence[tuple[str, str]], names: Iterable[str]) -> list[tuple[str, str, int]]:
+    def runs_without_worker(
+        self, versions: Sequence[tuple[str, str]], names: Iterable[str]
+    ) -> list[tuple[str, str, int]]:
         """Queued runs of the given workflows whose version is not among `versions`."""
         r = t.runs
         names = list(names)
@@ -815,7 +854,7 @@ class Store(abc.ABC):
             )
             .group_by(r.c.workflow_name, r.c.workflow_version)
         )
-        return [tuple(x) for x in self.read(lambda c: c.execute(stmt).all())]  # type: ignore[misc]
+        return [(str(n), str(v), int(k)) for n, v, k in self.read(lambda c: c.execute(stmt).all())]
 
     # -- circuit breakers ------------------------------------------------------------------
 
@@ -836,11 +875,13 @@ class Store(abc.ABC):
             if row.state == "open":
                 ready_at = (row.opened_at or now) + reset_timeout
                 if now < ready_at:
-                    return ready_at - now
+                    return float(ready_at - now)
             elif row.trial_until is not None and row.trial_until > now:
                 # Half-open with a trial in flight: everyone else waits for its outcome.
-                return min(1.0, row.trial_until - now)
-            conn.execute(update(b).where(b.c.key == key).values(state="half_open", trial_until=now + trial_ttl, updated_at=now))
+                return min(1.0, float(row.trial_until) - now)
+            conn.execute(
+                update(b).where(b.c.key == key).values(state="half_open", trial_until=now + trial_ttl, updated_at=now)
+            )
             return None
 
         return await self.awrite(op)
@@ -854,7 +895,9 @@ class Store(abc.ABC):
             if success:
                 if row is not None and (row.state != "closed" or row.failures):
                     conn.execute(
-                        update(b).where(b.c.key == key).values(state="closed", failures=0, trial_until=None, updated_at=now)
+                        update(b)
+                        .where(b.c.key == key)
+                        .values(state="closed", failures=0, trial_until=None, updated_at=now)
                     )
                 return "closed"
             failures = (row.failures if row is not None else 0) + 1
@@ -895,14 +938,29 @@ class Store(abc.ABC):
         return blob_id
 
     def get_blob(self, blob_id: str) -> bytes:
-        data = self.read(lambda c: c.execute(select(t.blobs.c.data).where(t.blobs.c.blob_id == blob_id)).scalar_one_or_none())
+        data = self.read(
+            lambda c: c.execute(select(t.blobs.c.data).where(t.blobs.c.blob_id == blob_id)).scalar_one_or_none()
+        )
         if data is None:
             raise StoreError(f"blob {blob_id} is missing", blob_id=blob_id)
         return bytes(data)
 
 
-STEP_COLUMNS = ("run_id", "seq", "name", "kind", "status", "result", "result_ref", "args", "error", "attempts",
-                "wake_at", "started_at", "finished_at")
+STEP_COLUMNS = (
+    "run_id",
+    "seq",
+    "name",
+    "kind",
+    "status",
+    "result",
+    "result_ref",
+    "args",
+    "error",
+    "attempts",
+    "wake_at",
+    "started_at",
+    "finished_at",
+)
 
 _INSERT_STEP_SQL = (
     f"INSERT INTO keel_steps ({', '.join(STEP_COLUMNS)}) VALUES ({', '.join(':' + c for c in STEP_COLUMNS)})"
@@ -922,12 +980,15 @@ def _update_sql(table: str, columns: tuple[str, ...], where: str, returning: str
 @functools.lru_cache(maxsize=8)
 def _insert_run_sql(columns: tuple[str, ...]) -> str:
     # The conflict target names the partial unique index; runs without a key never conflict.
-    return (f"INSERT INTO keel_runs ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
-            "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING run_id")
+    return (
+        f"INSERT INTO keel_runs ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)}) "
+        "ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING run_id"
+    )
 
 
 def _cursor(conn: Connection) -> Any:
-    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    raw: Any = conn.connection.driver_connection
+    return raw.cursor()
 
 
 def _transition(conn: Connection, run_id: str, from_status: str | None, to_status: str, cause: str, now: float) -> None:

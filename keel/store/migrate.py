@@ -24,8 +24,12 @@ def upgrade(conn: Connection, revision: str = "head") -> None:
 
 
 def current(conn: Connection) -> str | None:
-    return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
+    revision: str | None = MigrationContext.configure(
+        conn, opts={"version_table": VERSION_TABLE}
+    ).get_current_revision()
+    return revision
 
 
 def head() -> str | None:
-    return ScriptDirectory.from_config(_config()).get_current_head()
+    revision: str | None = ScriptDirectory.from_config(_config()).get_current_head()
+    return revision

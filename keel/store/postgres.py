@@ -11,10 +11,15 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 
-from keel.store.base import STEP_COLUMNS, CheckpointResult, Claim, Store, WriteOp
+from keel.store.base import STEP_COLUMNS, CheckpointResult, Claim, Store, WriteOp, _cursor
 
-_STEP_TYPES = {"seq": "integer", "attempts": "integer", "wake_at": "float8", "started_at": "float8",
-               "finished_at": "float8"}
+_STEP_TYPES = {
+    "seq": "integer",
+    "attempts": "integer",
+    "wake_at": "float8",
+    "started_at": "float8",
+    "finished_at": "float8",
+}
 
 # One statement, one round trip: advance the run (fenced) and journal the step only if the
 # fence held. The casts type psycopg's untyped parameters inside INSERT ... SELECT.
@@ -43,7 +48,7 @@ def normalize_url(url: str) -> str:
     parsed = make_url(url)
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+    return str(parsed.render_as_string(hide_password=False))
 
 
 class PostgresStore(Store):
@@ -63,12 +68,18 @@ class PostgresStore(Store):
     ) -> WriteOp:
         if len(rows) != 1:
             return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at)
-        params: dict[str, Any] = {"now": now, "lease_expires_at": lease_expires_at, "step_count": step_count,
-                                  "run_id": claim.run_id, "token": claim.fencing_token,
-                                  **{f"r_{c}": rows[0].get(c) for c in STEP_COLUMNS[1:]}, "r_run_id": claim.run_id}
+        params: dict[str, Any] = {
+            "now": now,
+            "lease_expires_at": lease_expires_at,
+            "step_count": step_count,
+            "run_id": claim.run_id,
+            "token": claim.fencing_token,
+            **{f"r_{c}": rows[0].get(c) for c in STEP_COLUMNS[1:]},
+            "r_run_id": claim.run_id,
+        }
 
         def op(conn: Connection) -> CheckpointResult | None:
-            cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+            cur = _cursor(conn)
             try:
                 cur.execute(_CHECKPOINT_ONE_SQL, params)
                 row = cur.fetchone()

@@ -50,8 +50,13 @@ runs = Table(
     Column("control", String(20)),
     Index("ix_keel_runs_claim", "status", "wake_at"),
     # Partial: most runs have no key, and an index entry per run is a page write per start.
-    Index("uq_keel_runs_idempotency_key", "idempotency_key", unique=True,
-          sqlite_where=text("idempotency_key IS NOT NULL"), postgresql_where=text("idempotency_key IS NOT NULL")),
+    Index(
+        "uq_keel_runs_idempotency_key",
+        "idempotency_key",
+        unique=True,
+        sqlite_where=text("idempotency_key IS NOT NULL"),
+        postgresql_where=text("idempotency_key IS NOT NULL"),
+    ),
     Index("ix_keel_runs_workflow", "workflow_name", "workflow_version"),
 )
 

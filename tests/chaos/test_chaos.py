@@ -120,8 +120,10 @@ def _chaos(database_url: str, tmp_path: Path) -> None:
     # The chaos really happened: workers died mid-run and others took their runs over.
     assert len(killed) >= 3
     assert takeovers >= 1
-    print(f"chaos: {RUNS} runs, {len(killed)} workers killed, {takeovers} lease takeovers, "
-          f"{len(executions) - len(effects)} step re-executions after kills")
+    print(
+        f"chaos: {RUNS} runs, {len(killed)} workers killed, {takeovers} lease takeovers, "
+        f"{len(executions) - len(effects)} step re-executions after kills"
+    )
 
 
 def test_chaos_sqlite(tmp_path: Path) -> None:

@@ -119,7 +119,11 @@ async def test_signal_wakes_a_waiting_run_after_a_restart(make_app, clock, drive
     assert result == {"doc": "draft-1", "decision": {"ok": True}}
     assert counts == {"draft": 1, "publish": 1}
     sig = next(r for r in app2.store.load_journal(handle.run_id) if r.kind == "signal")
-    assert (sig.name, sig.status, json.loads(sig.result)) == ("keel.signal:approve", "succeeded", {"payload": {"ok": True}})
+    assert (sig.name, sig.status, json.loads(sig.result)) == (
+        "keel.signal:approve",
+        "succeeded",
+        {"payload": {"ok": True}},
+    )
 
     with pytest.raises(keel.InvalidStateError):
         app2.signal(handle.run_id, "approve", {"ok": False})  # the run is over

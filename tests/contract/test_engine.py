@@ -338,7 +338,9 @@ async def test_runs_are_pinned_to_their_workflow_version(make_app, caplog):
     assert await new_run.result(timeout=30) == "hi bob (v2)"
 
 
-def build_nd(app: keel.App, first: str, counts: Counter[str], swallow: bool = False, caught: list | None = None) -> None:
+def build_nd(
+    app: keel.App, first: str, counts: Counter[str], swallow: bool = False, caught: list | None = None
+) -> None:
     @app.step(name="step_a")
     def step_a() -> str:
         counts["step_a"] += 1

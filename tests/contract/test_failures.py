@@ -41,7 +41,9 @@ async def test_retry_backoff_waits_stay_under_each_ceiling(make_app, clock):
     for wait, ceiling in zip(clock.sleeps, [1.0, 2.0, 3.0], strict=True):
         assert 0.0 <= wait <= ceiling
     # The waits happened between the attempts.
-    assert [b - a for a, b in zip(calls, calls[1:])] == pytest.approx(clock.sleeps, abs=1e-6)  # epoch-sized floats
+    assert [b - a for a, b in zip(calls, calls[1:], strict=False)] == pytest.approx(
+        clock.sleeps, abs=1e-6
+    )  # epoch-sized floats
     run = handle.get()
     assert run.status == "dead_letter"
     assert run.failed_step == "flaky"
@@ -53,7 +55,9 @@ async def test_retry_without_jitter_waits_exactly_the_ceilings_and_then_succeeds
     app = make_app(clock)
     calls = 0
 
-    @app.step(name="flaky", retry=RetryPolicy(max_attempts=4, initial_backoff=1, multiplier=2, max_backoff=3, jitter=False))
+    @app.step(
+        name="flaky", retry=RetryPolicy(max_attempts=4, initial_backoff=1, multiplier=2, max_backoff=3, jitter=False)
+    )
     def flaky() -> str:
         nonlocal calls
         calls += 1
@@ -450,7 +454,6 @@ async def test_circuit_breaker_state_is_shared_through_the_database(make_app, cl
     assert app_a.store.get_breaker("payments-api").state == "closed"
 
 
-
 class Crash(BaseException):
     """Stands in for the worker process dying in the middle of a step."""
 
@@ -542,7 +545,11 @@ async def test_failed_compensation_parks_and_resume_finishes_it(make_app, clock)
         await handle.result(timeout=30)
     assert handle.status() == "failed"
     assert log == ["undo_c", "undo_b", "undo_b", "undo_b", "undo_a"]  # undo_c was not run twice
-    comps = [(r.name, json.loads(r.args)["for_seq"]) for r in app.store.load_journal(handle.run_id) if r.kind == "compensation"]
+    comps = [
+        (r.name, json.loads(r.args)["for_seq"])
+        for r in app.store.load_journal(handle.run_id)
+        if r.kind == "compensation"
+    ]
     assert comps == [("undo_c", 2), ("undo_b", 1), ("undo_a", 0)]
 
 

@@ -70,8 +70,9 @@ class Cli:
         return [sys.executable, "-m", "keel.cli", *args]
 
     def __call__(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.argv(*args), cwd=self.cwd, env=self.env, capture_output=True, text=True,
-                              timeout=HANG_GUARD_S)
+        return subprocess.run(
+            self.argv(*args), cwd=self.cwd, env=self.env, capture_output=True, text=True, timeout=HANG_GUARD_S
+        )
 
     def ok(self, *args: str) -> subprocess.CompletedProcess[str]:
         proc = self(*args)
@@ -151,7 +152,7 @@ def test_run_inline_prints_each_step_then_the_result(cli: Cli) -> None:
     ]
     assert "attempt 2" in next(line for line in lines if "send_welcome_email" in line and "succeeded" in line)
     done = lines.index(f"run {run_id} succeeded")
-    result = json.loads("\n".join(lines[done + 1:]))
+    result = json.loads("\n".join(lines[done + 1 :]))
     assert result["customer"] == "Ada" and result["plan"] == "starter" and result["status"] == "active"
     assert cli.show(run_id)["status"] == "succeeded"
 
@@ -168,8 +169,9 @@ def test_run_json_prints_one_object(cli: Cli) -> None:
 
 
 def test_run_takes_a_module_target_and_positional_input(cli: Cli) -> None:
-    (cli.cwd / "greetings.py").write_text(textwrap.dedent(
-        """
+    (cli.cwd / "greetings.py").write_text(
+        textwrap.dedent(
+            """
         from keel import App, Context
 
         app = App("greetings")
@@ -178,7 +180,8 @@ def test_run_takes_a_module_target_and_positional_input(cli: Cli) -> None:
         async def greet(ctx: Context, name: str, times: int) -> str:
             return " ".join([f"hello {name}"] * times)
         """
-    ))
+        )
+    )
     out = cli.json("run", "greetings:greet", "--input", '["Ada", 2]')
     assert out["status"] == "succeeded" and out["result"] == "hello Ada hello Ada"
 
@@ -210,8 +213,13 @@ def test_worker_runs_an_enqueued_run_and_drains_on_sigterm(cli: Cli) -> None:
     run_id = cli.ok("run", ONBOARD, "--input", '{"customer": "Ada"}', "--enqueue").stdout.strip()
     log_path = cli.cwd / "worker.log"
     with log_path.open("w") as log:
-        worker = subprocess.Popen(cli.argv("worker", QUICKSTART, "--concurrency", "2"), cwd=cli.cwd, env=cli.env,
-                                  stdout=subprocess.DEVNULL, stderr=log)
+        worker = subprocess.Popen(
+            cli.argv("worker", QUICKSTART, "--concurrency", "2"),
+            cwd=cli.cwd,
+            env=cli.env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
         try:
             wait_for(lambda: cli.show(run_id)["status"] == "succeeded", "the worker to finish the run")
             worker.send_signal(signal.SIGTERM)
@@ -227,7 +235,11 @@ def test_worker_runs_an_enqueued_run_and_drains_on_sigterm(cli: Cli) -> None:
     run = cli.show(run_id)
     assert run["lease_owner"] is None
     assert [s["name"] for s in run["steps"] if s["kind"] == "step"] == [
-        "check_customer", "create_workspace", "send_welcome_email", "activate_account"]
+        "check_customer",
+        "create_workspace",
+        "send_welcome_email",
+        "activate_account",
+    ]
 
 
 # -- keel runs -------------------------------------------------------------------------------------
@@ -251,9 +263,13 @@ def test_runs_list_and_show(cli: Cli, shop: str) -> None:
     assert run["failed_step"] == "charge_card"
     assert "card declined" in run["error"]["message"]
     assert [(s["seq"], s["name"], s["kind"], s["status"], s["attempts"]) for s in run["steps"]] == [
-        (0, "reserve_stock", "step", "succeeded", 1)]
+        (0, "reserve_stock", "step", "succeeded", 1)
+    ]
     assert [(t["from"], t["to"]) for t in run["transitions"]] == [
-        (None, "pending"), ("pending", "running"), ("running", "dead_letter")]
+        (None, "pending"),
+        ("pending", "running"),
+        ("running", "dead_letter"),
+    ]
     assert all(t["at"] and t["cause"] for t in run["transitions"])
 
     human = cli.ok("runs", "show", parked).stdout
@@ -299,7 +315,9 @@ def test_abort_compensates_completed_steps(cli: Cli, shop: str) -> None:
     run = cli.show(run_id)
     assert run["status"] == "failed"
     assert [(s["name"], s["kind"]) for s in run["steps"]] == [
-        ("reserve_stock", "step"), ("release_stock", "compensation")]
+        ("reserve_stock", "step"),
+        ("release_stock", "compensation"),
+    ]
     assert (cli.cwd / "released.log").read_text().splitlines() == ["reservation-book"]
 
 
@@ -400,18 +418,28 @@ BAD_INPUT = [
     pytest.param(["run", QUICKSTART], 2, "TARGET must be", id="target-without-workflow"),
     pytest.param(["run", ONBOARD, "--input", "{customer: Ada}"], 2, "--input is not valid JSON", id="input-not-json"),
     pytest.param(["run", ONBOARD, "--input", "42"], 2, "must be a JSON object", id="input-scalar"),
-    pytest.param(["run", ONBOARD, "--input", '{"customr": "Ada"}'], 2, "input does not match onboard",
-                 id="input-unknown-arg"),
-    pytest.param(["run", ONBOARD, "--input", '{"customer": "Ada", "plan": 3}'], 2, "input 'plan' of onboard",
-                 id="input-wrong-type"),
-    pytest.param(["run", ONBOARD, "--input", '["a", "b", "c"]'], 2, "too many positional arguments",
-                 id="input-too-many"),
+    pytest.param(
+        ["run", ONBOARD, "--input", '{"customr": "Ada"}'], 2, "input does not match onboard", id="input-unknown-arg"
+    ),
+    pytest.param(
+        ["run", ONBOARD, "--input", '{"customer": "Ada", "plan": 3}'],
+        2,
+        "input 'plan' of onboard",
+        id="input-wrong-type",
+    ),
+    pytest.param(
+        ["run", ONBOARD, "--input", '["a", "b", "c"]'], 2, "too many positional arguments", id="input-too-many"
+    ),
     pytest.param(["run", "--enqueue"], 2, "Missing argument", id="missing-target"),
     pytest.param(["runs", "show", "no-such-run"], 1, "no run with id 'no-such-run'", id="show-unknown-run"),
     pytest.param(["runs", "resume", "no-such-run"], 1, "no run with id", id="resume-unknown-run"),
     pytest.param(["runs", "resume", SUCCEEDED], 1, "only dead_letter runs can be resumed", id="resume-succeeded"),
-    pytest.param(["runs", "abort", SUCCEEDED, "--app", QUICKSTART], 1, "abort applies to runs that are dead_letter",
-                 id="abort-succeeded-with-app"),
+    pytest.param(
+        ["runs", "abort", SUCCEEDED, "--app", QUICKSTART],
+        1,
+        "abort applies to runs that are dead_letter",
+        id="abort-succeeded-with-app",
+    ),
     pytest.param(["runs", "cancel", SUCCEEDED], 1, "cancel applies to runs that are", id="cancel-succeeded"),
     pytest.param(["runs", "pause", SUCCEEDED], 1, "cannot be paused", id="pause-succeeded"),
     pytest.param(["runs", "resume", PARKED, "--app", QUICKSTART], 2, "does not register", id="resume-with-wrong-app"),
@@ -419,10 +447,18 @@ BAD_INPUT = [
     pytest.param(["worker", "noapp.py"], 2, "no keel.App in noapp.py", id="worker-no-app"),
     pytest.param(["runs", "signal", "no-such-run", "go"], 1, "no run with id", id="signal-unknown-run"),
     pytest.param(["runs", "signal", SUCCEEDED, "go"], 1, "takes no more signals", id="signal-finished-run"),
-    pytest.param(["runs", "signal", PARKED, "go", "--payload", "{x"], 2, "--payload is not valid JSON",
-                 id="signal-payload-not-json"),
-    pytest.param(["--database-url", "mysql://db/keel", "runs", "list"], 2, "unsupported database URL scheme",
-                 id="bad-database-url"),
+    pytest.param(
+        ["runs", "signal", PARKED, "go", "--payload", "{x"],
+        2,
+        "--payload is not valid JSON",
+        id="signal-payload-not-json",
+    ),
+    pytest.param(
+        ["--database-url", "mysql://db/keel", "runs", "list"],
+        2,
+        "unsupported database URL scheme",
+        id="bad-database-url",
+    ),
 ]
 
 

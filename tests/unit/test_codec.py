@@ -39,7 +39,9 @@ def test_dumps_is_compact_json() -> None:
 def test_dumps_models_dataclasses_and_datetimes() -> None:
     assert json.loads(codec.dumps(Item(name="pen", qty=3), what="v")) == {"name": "pen", "qty": 3}
     assert json.loads(codec.dumps([Point(1, 2)], what="v")) == [{"x": 1, "y": 2}]
-    assert json.loads(codec.dumps({"when": dt.datetime(2026, 1, 2, 3, 4, 5)}, what="v")) == {"when": "2026-01-02T03:04:05"}
+    assert json.loads(codec.dumps({"when": dt.datetime(2026, 1, 2, 3, 4, 5)}, what="v")) == {
+        "when": "2026-01-02T03:04:05"
+    }
 
 
 @pytest.mark.parametrize(

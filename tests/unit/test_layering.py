@@ -1,12 +1,12 @@
 """Keel's dependency direction, enforced on the source (every import, wherever it appears).
 
-    level 0  keel.errors, keel.types, keel.config   nothing of keel (config may use errors)
-    level 1  keel.store, keel.observe               level 0 and themselves
-    level 2  keel.engine                            levels 0-1 and itself
-    level 3  keel.app, keel.testing                 levels 0-2
-             keel (the package facade)              anything but keel.cli
-    top      keel.cli                               anything
-    Nothing but keel.cli itself imports keel.cli.
+level 0  keel.errors, keel.types, keel.config   nothing of keel (config may use errors)
+level 1  keel.store, keel.observe               level 0 and themselves
+level 2  keel.engine                            levels 0-1 and itself
+level 3  keel.app, keel.testing                 levels 0-2
+         keel (the package facade)              anything but keel.cli
+top      keel.cli                               anything
+Nothing but keel.cli itself imports keel.cli.
 """
 
 from __future__ import annotations
@@ -113,7 +113,10 @@ def test_dependency_direction() -> None:
         ("keel.observe.metrics", "from keel.store import Store"),
         ("keel.engine.worker", "from keel.app import App"),
         ("keel.engine.worker", "from keel import RetryPolicy"),
-        ("keel.engine.context", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from keel.testing import SkippingClock\n"),
+        (
+            "keel.engine.context",
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from keel.testing import SkippingClock\n",
+        ),
         ("keel.app", "from keel.testing import SkippingClock"),
         ("keel.app", "from keel.cli import main"),
         ("keel.testing", "import keel.cli._output"),

@@ -1,8 +1,8 @@
 """The public surface of `import keel` is deliberate: pinned here, changed only on purpose."""
 
 from __future__ import annotations
-
 import __future__
+
 import importlib.metadata
 import inspect
 import pickle
@@ -90,7 +90,9 @@ ERROR_CODES = {
 
 
 def test_every_error_is_a_keel_error_with_a_stable_code() -> None:
-    exported = {n for n in keel.__all__ if isinstance(getattr(keel, n), type) and issubclass(getattr(keel, n), BaseException)}
+    exported = {
+        n for n in keel.__all__ if isinstance(getattr(keel, n), type) and issubclass(getattr(keel, n), BaseException)
+    }
     assert exported == set(ERROR_CODES)
     for name, code in ERROR_CODES.items():
         cls = getattr(keel, name)
@@ -125,6 +127,13 @@ def test_errors_format_and_pickle_with_their_details() -> None:
 
 def test_run_status_values() -> None:
     assert [s.value for s in keel.RunStatus] == [
-        "pending", "running", "waiting", "succeeded", "failed", "dead_letter", "compensating", "cancelled",
+        "pending",
+        "running",
+        "waiting",
+        "succeeded",
+        "failed",
+        "dead_letter",
+        "compensating",
+        "cancelled",
     ]
     assert {s.value for s in keel.RunStatus if s.terminal} == {"succeeded", "failed", "cancelled"}
