@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("keel.engine")
 
+# Backoff jitter needs no per-run seed; seeding a Random per run costs more than a step.
+_RNG = random.Random()
+
 # Sleeps and retry waits this short are taken in-process, holding the lease; longer ones
 # release the run so that no worker is tied up while it waits.
 _INLINE_WAIT_S = 1.0
@@ -116,7 +119,7 @@ class RunExecution:
         self.listeners = listeners
         self.should_hold = should_hold
         self.solo = solo  # True while this is the only run its engine drives: commit inline
-        self.rng = rng or random.Random()
+        self.rng = rng or _RNG
         self._seq = 0
         self._buffered: list[dict[str, Any]] = []  # ctx.now() values, flushed with the next checkpoint
         self._nondeterminism: NonDeterminismError | None = None
