@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import threading
@@ -70,15 +71,19 @@ class RunHandle:
                 if claims:
                     await app.engine.drive(claims[0])
                     continue
-            wait = app.settings.poll_interval_s
-            if run.wake_at is not None and run.wake_at > now:
-                wait = min(max(run.wake_at - now, 0.01), 1.0)
+            poll, recheck = app.settings.poll_interval_s, 1.0
             if deadline is not None:
                 left = deadline - loop.time()
                 if left <= 0:
                     raise TimeoutError(f"run {self.run_id} did not finish within {timeout}s")
-                wait = min(wait, left)
-            await asyncio.sleep(wait)
+                poll, recheck = min(poll, left), min(recheck, left)
+            if run.wake_at is not None and run.wake_at > now:
+                # A durable timer: sleep on the app's clock (a test clock skips ahead at once),
+                # but look again within a second of real time for cancels and signals.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(app.clock.sleep(run.wake_at - now), recheck)
+                continue
+            await asyncio.sleep(poll)
 
 
 class App:

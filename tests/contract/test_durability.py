@@ -386,3 +386,27 @@ async def test_pause_workflow_stops_an_in_flight_run_at_its_next_step(make_app):
     finally:
         worker.stop()
         await asyncio.wait_for(task, 30)
+
+
+async def test_result_skips_timers_on_a_test_clock(make_app, clock):
+    """With a SkippingClock, result() lets a week of durable timers pass at once."""
+    app = make_app(clock=clock)
+    ran: list[int] = []
+
+    @app.step()
+    def mark(i: int) -> int:
+        ran.append(i)
+        return i
+
+    @app.workflow()
+    async def slow(ctx: keel.Context) -> int:
+        await ctx.run(mark, 1)
+        await ctx.sleep(3600)
+        await ctx.sleep(7 * 86400)
+        return await ctx.run(mark, 2)
+
+    start = clock.now
+    assert await app.run(slow) == 2
+    assert ran == [1, 2]
+    assert 3600.0 in clock.sleeps and 604800.0 in clock.sleeps
+    assert clock.now - start >= 3600 + 7 * 86400
