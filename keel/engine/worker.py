@@ -79,6 +79,7 @@ class Engine:
         self, claim: Claim, *, run: RunRecord | None = None, journal: list[StepRecord] | None = None
     ) -> RunExecution:
         """Execute a claimed run until it stops; `run` and `journal` skip the reads when known."""
+        run = run or claim.run
         if run is None:
             run = await asyncio.to_thread(self.store.get_run, claim.run_id)
         if journal is None:

@@ -92,6 +92,8 @@ class Claim:
     run_id: str
     fencing_token: int
     takeover: bool
+    # The run's row as the claim left it, so the engine need not read it back.
+    run: RunRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -534,26 +536,25 @@ class Store(abc.ABC):
             ).all()
             claims = []
             for row in rows:
-                token = conn.execute(
+                new_status = (
+                    RunStatus.COMPENSATING.value
+                    if row.status == RunStatus.COMPENSATING.value
+                    else RunStatus.RUNNING.value
+                )
+                claimed = conn.execute(
                     update(r)
                     .where(r.c.run_id == row.run_id)
                     .values(
                         lease_owner=worker_id,
                         lease_expires_at=now + lease_ttl,
                         fencing_token=r.c.fencing_token + 1,
-                        status=RunStatus.COMPENSATING.value
-                        if row.status == RunStatus.COMPENSATING.value
-                        else RunStatus.RUNNING.value,
+                        status=new_status,
                         updated_at=now,
                     )
-                    .returning(r.c.fencing_token)
-                ).scalar_one()
+                    .returning(*r.c)
+                ).one()
+                record = RunRecord(**claimed._mapping)
                 takeover = row.lease_owner is not None
-                new_status = (
-                    RunStatus.COMPENSATING.value
-                    if row.status == RunStatus.COMPENSATING.value
-                    else RunStatus.RUNNING.value
-                )
                 cause = (
                     f"lease of {row.lease_owner} expired; taken over by {worker_id}"
                     if takeover
@@ -561,7 +562,7 @@ class Store(abc.ABC):
                 )
                 if takeover or row.status != new_status:
                     _transition(conn, row.run_id, row.status, new_status, cause, now)
-                claims.append(Claim(row.run_id, token, takeover))
+                claims.append(Claim(row.run_id, record.fencing_token, takeover, record))
             return claims
 
         return self.write(op)
