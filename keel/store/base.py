@@ -512,21 +512,25 @@ class Store(abc.ABC):
         """Lease up to `limit` runnable runs of the given (workflow, version) pairs."""
         if limit <= 0 or not versions:
             return []
+        r = t.runs
+        paused_wfs = select(t.workflow_controls.c.workflow_name).where(t.workflow_controls.c.paused.is_(True))
+        cond = and_(
+            r.c.status.in_(_CLAIMABLE),
+            r.c.wake_at.is_not(None),
+            r.c.wake_at <= now,
+            or_(r.c.lease_expires_at.is_(None), r.c.lease_expires_at < now),
+            or_(r.c.paused.is_(False), r.c.control.is_not(None)),
+            r.c.workflow_name.not_in(paused_wfs),
+            tuple_(r.c.workflow_name, r.c.workflow_version).in_(list(versions)),
+        )
+        if run_id is not None:
+            cond = and_(cond, r.c.run_id == run_id)
+        # Look first with a read: an idle worker polls often, and a write transaction per poll
+        # would take SQLite's write lock (or a PostgreSQL transaction) for nothing.
+        if self.read(lambda c: c.execute(select(r.c.run_id).where(cond).limit(1)).first()) is None:
+            return []
 
         def op(conn: Connection) -> list[Claim]:
-            r = t.runs
-            paused_wfs = select(t.workflow_controls.c.workflow_name).where(t.workflow_controls.c.paused.is_(True))
-            cond = and_(
-                r.c.status.in_(_CLAIMABLE),
-                r.c.wake_at.is_not(None),
-                r.c.wake_at <= now,
-                or_(r.c.lease_expires_at.is_(None), r.c.lease_expires_at < now),
-                or_(r.c.paused.is_(False), r.c.control.is_not(None)),
-                r.c.workflow_name.not_in(paused_wfs),
-                tuple_(r.c.workflow_name, r.c.workflow_version).in_(list(versions)),
-            )
-            if run_id is not None:
-                cond = and_(cond, r.c.run_id == run_id)
             rows = conn.execute(
                 select(r.c.run_id, r.c.status, r.c.lease_owner)
                 .where(cond)
