@@ -113,6 +113,15 @@ class BreakerState:
     trial_until: float | None
 
 
+class Deferred:
+    """An op's result to be read once the whole batch has been sent (PostgreSQL pipelines it)."""
+
+    __slots__ = ("finish",)
+
+    def __init__(self, finish: Callable[[], Any]) -> None:
+        self.finish = finish
+
+
 class _Waiter:
     """Where a write's outcome goes: a concurrent future (sync callers) or an event loop's future."""
 
@@ -219,7 +228,8 @@ class _Committer:
 
     def _commit(self, batch: list[tuple[WriteOp, _Waiter]]) -> list[tuple[Any, BaseException | None]]:
         try:
-            results = self._store._in_write_txn(lambda conn: [op(conn) for op, _ in batch])
+            ops = [op for op, _ in batch]
+            results = self._store._in_write_txn(lambda conn: self._store._run_batch(conn, ops))
             return [(r, None) for r in results]
         except BaseException as exc:  # noqa: BLE001 - isolate the failing op below
             if len(batch) == 1:
@@ -293,6 +303,8 @@ class Store(abc.ABC):
         self._begin_raw(raw)
         try:
             result = op(conn)
+            if isinstance(result, Deferred):
+                result = result.finish()
         except BaseException:
             if conn.in_transaction():
                 conn.rollback()
@@ -304,6 +316,11 @@ class Store(abc.ABC):
         else:
             raw.commit()
         return result
+
+    def _run_batch(self, conn: Connection, ops: Sequence[WriteOp]) -> list[Any]:
+        """Run a committer batch in one transaction: every op sends, then deferred results are read."""
+        results = [op(conn) for op in ops]
+        return [r.finish() if isinstance(r, Deferred) else r for r in results]
 
     def _begin_raw(self, raw: Any) -> None:  # noqa: B027 - an optional hook
         """Open a write transaction on the DBAPI connection (PostgreSQL's driver does it itself)."""

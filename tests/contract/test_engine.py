@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import json
 import logging
@@ -584,3 +585,42 @@ async def test_a_cancelled_write_does_not_stop_the_store(make_app, clock):
         return await ctx.run(lambda: "ok")
 
     assert await asyncio.wait_for(app.run(still_works), 30) == "ok"
+
+
+async def test_a_failing_write_in_a_batch_fails_alone(make_app):
+    """One bad checkpoint in a group commit rolls back only itself (PostgreSQL pipelines the batch)."""
+    from keel.store import Claim
+    from keel.store.base import _Waiter
+
+    app = make_app()
+    store = app.store
+    claims = []
+    for n in range(3):
+        run_id = f"00000000-0000-0000-0000-00000000000{n}"
+        store.create_run(
+            run_id=run_id,
+            workflow_name="w",
+            workflow_version="1",
+            input_json="{}",
+            idempotency_key=None,
+            org_id=None,
+            user_id=None,
+            target=None,
+            now=1.0,
+            lease_owner="me",
+            lease_ttl=60.0,
+        )
+        claims.append(Claim(run_id, 1, False))
+    row = {"seq": 0, "name": "s", "kind": "step", "status": "succeeded", "result": "1", "attempts": 1}
+    ops = [store._step_checkpoint_op(c, [row], 1, 2.0, 60.0) for c in claims]
+    # The middle run already has a step 0: journaling it again violates the primary key.
+    store.write(store._step_checkpoint_op(claims[1], [row], 1, 2.0, 60.0))
+
+    waiters = [_Waiter(concurrent.futures.Future(), None) for _ in ops]
+    outcomes = store._committer._commit(list(zip(ops, waiters, strict=True)))
+
+    assert outcomes[0][1] is None and outcomes[2][1] is None
+    assert outcomes[1][1] is not None  # the duplicate failed...
+    for c in (claims[0], claims[2]):  # ...and the others are journaled
+        assert [s.seq for s in store.load_journal(c.run_id)] == [0]
+    assert len(store.load_journal(claims[1].run_id)) == 1
