@@ -16,6 +16,12 @@ def _early_stop(*_: object) -> None:
 
 signal.signal(signal.SIGTERM, _early_stop)
 
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+# Tell the test that SIGTERM is now handled (before this, it would kill the interpreter).
+Path(os.environ["CHAOS_READY_DIR"], str(os.getpid())).touch()
+
 import asyncio  # noqa: E402
 
 from chaos_app import app  # noqa: E402

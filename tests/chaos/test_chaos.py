@@ -47,6 +47,7 @@ def _chaos(database_url: str, tmp_path: Path) -> None:
         "KEEL_LEASE_TTL_S": "1.0",
         "KEEL_POLL_INTERVAL_S": "0.05",
         "PYTHONPATH": str(HERE),
+        "CHAOS_READY_DIR": str(tmp_path),
     }
     sys.path.insert(0, str(HERE))
     try:
@@ -81,6 +82,10 @@ def _chaos(database_url: str, tmp_path: Path) -> None:
                 killed.add(victim.pid)
                 workers.append(_spawn(env))
         for w in workers:
+            # A worker still starting up would die of SIGTERM before it could drain.
+            while not (tmp_path / str(w.pid)).exists():
+                assert time.monotonic() < deadline, f"worker {w.pid} never became ready"
+                time.sleep(0.05)
             w.send_signal(signal.SIGTERM)
         for w in workers:
             assert w.wait(timeout=60) == 0, "a worker did not drain cleanly on SIGTERM"
