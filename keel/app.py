@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import inspect
 import json
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -49,20 +48,34 @@ class RunHandle:
         nothing else. Raises RunFailedError if the run failed or was cancelled, StepFailedError
         if it was parked in the dead-letter queue, TimeoutError after `timeout` seconds.
         """
+        run = await self.drive(timeout=timeout)
+        if run.status == RunStatus.DEAD_LETTER.value:
+            err = json.loads(run.error or "{}")
+            raise StepFailedError(
+                f"run {run.run_id} is parked in the dead-letter queue: {err.get('message', 'step failed')} "
+                f"(resume it with `keel runs resume {run.run_id}`)",
+                run_id=run.run_id,
+            )
+        return self.app._outcome(run)
+
+    async def drive(
+        self, *, timeout: float | None = None, stop: asyncio.Event | None = None, return_when_held: bool = False
+    ) -> RunRecord:
+        """Drive the run here whenever it is claimable (else wait for whoever holds it) until it
+        ends or parks in the dead-letter queue; the run as it then is.
+
+        Returns early when `stop` is set, or with `return_when_held` while the run or its
+        workflow is paused (nothing would claim it). Raises TimeoutError after `timeout` seconds.
+        """
         app = self.app
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         while True:
             run = await asyncio.to_thread(app.store.get_run, self.run_id)
-            if run.status in (RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value):
-                return app._outcome(run)
-            if run.status == RunStatus.DEAD_LETTER.value:
-                err = json.loads(run.error or "{}")
-                raise StepFailedError(
-                    f"run {run.run_id} is parked in the dead-letter queue: {err.get('message', 'step failed')} "
-                    f"(resume it with `keel runs resume {run.run_id}`)",
-                    run_id=run.run_id,
-                )
+            if run.status in STOPPED or (stop is not None and stop.is_set()):
+                return run
+            if return_when_held and await asyncio.to_thread(self._held, run):
+                return run
             now = app.clock.time()
             if app.registry.workflow(run.workflow_name, run.workflow_version) is not None and (
                 run.wake_at is not None and run.wake_at <= now and (run.lease_expires_at or 0) < now
@@ -71,6 +84,7 @@ class RunHandle:
                 if claims:
                     await app.engine.drive(claims[0])
                     continue
+            # Not claimable yet: a durable timer, a signal, or another process holds the lease.
             poll, recheck = app.settings.poll_interval_s, 1.0
             if deadline is not None:
                 left = deadline - loop.time()
@@ -80,10 +94,30 @@ class RunHandle:
             if run.wake_at is not None and run.wake_at > now:
                 # A durable timer: sleep on the app's clock (a test clock skips ahead at once),
                 # but look again within a second of real time for cancels and signals.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(app.clock.sleep(run.wake_at - now), recheck)
-                continue
-            await asyncio.sleep(poll)
+                await _wait(app.clock.sleep(run.wake_at - now), recheck, stop)
+            else:
+                await _wait(asyncio.sleep(poll), poll, stop)
+
+    def _held(self, run: RunRecord) -> bool:
+        if run.paused and run.control is None:
+            return True
+        return run.workflow_name in self.app.store.paused_workflows()
+
+
+# Where driving a run stops: it ended, or it needs an operator (dead letter).
+STOPPED = frozenset(
+    {RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.DEAD_LETTER.value}
+)
+
+
+async def _wait(sleep: Awaitable[None], limit: float, stop: asyncio.Event | None) -> None:
+    """Await `sleep` for at most `limit` seconds, or until `stop` is set."""
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(sleep)]
+    if stop is not None:
+        waiters.append(asyncio.ensure_future(stop.wait()))
+    _, pending = await asyncio.wait(waiters, timeout=limit, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in pending:
+        waiter.cancel()
 
 
 class App:

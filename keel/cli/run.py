@@ -11,17 +11,12 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from keel.app import App
+from keel.app import STOPPED, App, RunHandle
 from keel.cli._output import StepPrinter, console, error_message, note, print_json, short_id, status_text
 from keel.cli._target import CliState, load_workflow, split_target
 from keel.errors import InputValidationError, UsageError
 from keel.store import RunRecord
 from keel.types import RunStatus
-
-# Where inline driving stops: the run ended, or it needs an operator (dead letter).
-STOPPED = frozenset(
-    {RunStatus.SUCCEEDED.value, RunStatus.FAILED.value, RunStatus.CANCELLED.value, RunStatus.DEAD_LETTER.value}
-)
 
 
 def parse_input(raw: str | None) -> tuple[list[Any], dict[str, Any]]:
@@ -72,37 +67,12 @@ async def drive_inline(app: App, run_id: str) -> tuple[RunRecord, bool]:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, interrupt)
     try:
-        while True:
-            run = await asyncio.to_thread(app.store.get_run, run_id)
-            if run.status in STOPPED:
-                return run, False
-            if stop.is_set():
-                return run, True
-            if await asyncio.to_thread(_held, app, run):
-                return run, False
-            now = app.clock.time()
-            if run.wake_at is not None and run.wake_at <= now and (run.lease_expires_at or 0) < now:
-                claims = await app.engine.claim(1, run_id=run_id)
-                if claims:
-                    await app.engine.drive(claims[0])
-                    continue
-            # Not claimable yet: a durable timer, a signal, or another process holds the lease.
-            wait = app.settings.poll_interval_s
-            if run.wake_at is not None and run.wake_at > now:
-                wait = min(max(run.wake_at - now, 0.01), 1.0)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
+        run = await RunHandle(app, run_id).drive(stop=stop, return_when_held=True)
+        return run, stop.is_set() and run.status not in STOPPED
     finally:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
-
-
-def _held(app: App, run: RunRecord) -> bool:
-    """Paused runs and runs of paused workflows are not claimed: waiting for them would hang."""
-    if run.paused and run.control is None:
-        return True
-    return run.workflow_name in app.store.paused_workflows()
 
 
 def drive(app: App, run_id: str, *, json_out: bool) -> tuple[RunRecord, bool]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from keel.app import App
+from keel.app import STOPPED, App
 from keel.cli._output import (
     console,
     dlq_json,
@@ -22,7 +22,7 @@ from keel.cli._output import (
     transition_json,
 )
 from keel.cli._target import CliState, load_app
-from keel.cli.run import STOPPED, drive, ensure_drivable, report, source_of
+from keel.cli.run import drive, ensure_drivable, report, source_of
 from keel.store import RunRecord
 from keel.types import RunStatus
 
