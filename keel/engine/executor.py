@@ -78,7 +78,7 @@ class _Interrupt(BaseException):
         self.step = step
 
 
-def error_json(exc: BaseException) -> str:
+def encode_error(exc: BaseException) -> str:
     code = exc.code if isinstance(exc, KeelError) else None
     message = exc.message if isinstance(exc, KeelError) else str(exc)
     return json.dumps(
@@ -353,7 +353,7 @@ class RunExecution:
                     raise _Interrupt("park", str(failed), failed, step.name) from exc
                 METRICS.retries.labels(self.run.workflow_name, step.name).inc()
                 delay = policy.backoff(attempt, self.rng)
-                await self._checkpoint(run_values=dict(attempt=attempt, failed_step=step.name, error=error_json(exc)))
+                await self._checkpoint(run_values=dict(attempt=attempt, failed_step=step.name, error=encode_error(exc)))
                 log.warning(
                     "step failed, retrying",
                     extra={
@@ -562,14 +562,14 @@ class RunExecution:
         if intr.kind == "park":
             assert intr.error is not None
             if workflow.on_failure == "compensate":
-                await self._checkpoint(run_values=dict(control="abort", error=error_json(intr.error)))
+                await self._checkpoint(run_values=dict(control="abort", error=encode_error(intr.error)))
                 try:
                     await self._compensate("abort", intr.cause)
                 except _Interrupt as inner:  # held, suspended or lease lost while compensating
                     await self._on_interrupt(inner, workflow)
                 return
             await self._checkpoint(
-                run_values=dict(error=error_json(intr.error), failed_step=intr.step, wake_at=None),
+                run_values=dict(error=encode_error(intr.error), failed_step=intr.step, wake_at=None),
                 status=RunStatus.DEAD_LETTER.value,
                 cause=intr.cause,
                 release=True,
@@ -586,7 +586,7 @@ class RunExecution:
     async def _finish(
         self, status: str, *, cause: str, result: str | None = None, error: BaseException | None = None
     ) -> None:
-        self.result_json, self.error_json = result, error_json(error) if error else None
+        self.result_json, self.error_json = result, encode_error(error) if error else None
         await self._checkpoint(
             run_values=dict(result=result, error=self.error_json, wake_at=None, control=None),
             status=status,
@@ -633,7 +633,7 @@ class RunExecution:
                 # A compensation that cannot succeed parks the run; resuming retries it.
                 await self._checkpoint(
                     run_values=dict(
-                        error=error_json(intr.error) if intr.error else None, failed_step=comp.name, wake_at=None
+                        error=encode_error(intr.error) if intr.error else None, failed_step=comp.name, wake_at=None
                     ),
                     status=RunStatus.DEAD_LETTER.value,
                     cause=f"compensation failed: {intr.cause}",

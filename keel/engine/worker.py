@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -163,10 +164,8 @@ class Worker:
                 if claims and len(claims) == free:
                     continue
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), eng.settings.poll_interval_s)
-                except TimeoutError:
-                    pass
         finally:
             eng.draining = True
             if self._active:
