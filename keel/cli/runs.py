@@ -31,6 +31,8 @@ dlq_app = typer.Typer(help="The dead-letter queue: runs parked after a step fail
 
 RunId = Annotated[str, typer.Argument(metavar="ID", help="Run id, or an unambiguous prefix of it.")]
 JsonOut = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+WorkflowFilter = Annotated[str | None, typer.Option("--workflow", "-w", help="Only runs of this workflow.")]
+Limit = Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")]
 AppOption = Annotated[
     str | None,
     typer.Option(
@@ -65,8 +67,8 @@ _CONTROLS: dict[str, tuple[Callable[[App, str], RunRecord], str, str]] = {
 def list_command(
     ctx: typer.Context,
     status: Annotated[RunStatus | None, typer.Option("--status", "-s", help="Only runs in this status.")] = None,
-    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="Only runs of this workflow.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")] = 50,
+    workflow: WorkflowFilter = None,
+    limit: Limit = 50,
     json_out: JsonOut = False,
 ) -> None:
     """List runs, newest first."""
@@ -231,8 +233,8 @@ def signal_command(
 @dlq_app.command("list")
 def dlq_list_command(
     ctx: typer.Context,
-    workflow: Annotated[str | None, typer.Option("--workflow", "-w", help="Only runs of this workflow.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")] = 50,
+    workflow: WorkflowFilter = None,
+    limit: Limit = 50,
     json_out: JsonOut = False,
 ) -> None:
     """List parked runs with the step that failed and its error."""
