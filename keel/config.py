@@ -36,6 +36,18 @@ def _int(name: str, default: int) -> int:
     return value
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}", key=name)
+
+
 def resolve_database_url(database_url: str | None = None) -> str:
     """The explicit URL, else KEEL_DATABASE_URL, else the embedded SQLite file ./.keel/keel.db."""
     url = database_url or os.environ.get("KEEL_DATABASE_URL") or f"sqlite:///{DEFAULT_SQLITE_PATH}"
@@ -62,3 +74,19 @@ class EngineSettings:
             poll_interval_s=_float("KEEL_POLL_INTERVAL_S", cls.poll_interval_s),
             blob_threshold_bytes=_int("KEEL_BLOB_THRESHOLD_BYTES", cls.blob_threshold_bytes),
         )
+
+
+@dataclass(frozen=True)
+class TraceSettings:
+    """What Keel traces: spans into its own database (KEEL_TRACING), prompts on spans (KEEL_TRACE_CONTENT).
+
+    Export to a collector is configured with the standard OTEL_* variables (OTEL_TRACES_EXPORTER,
+    OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...).
+    """
+
+    enabled: bool = True
+    content: bool = False
+
+    @classmethod
+    def from_env(cls) -> TraceSettings:
+        return cls(enabled=_bool("KEEL_TRACING", cls.enabled), content=_bool("KEEL_TRACE_CONTENT", cls.content))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keel.config import resolve_database_url
-from keel.store.base import BreakerState, CheckpointResult, Claim, RunRecord, StepRecord, Store
+from keel.store.base import BreakerState, CheckpointResult, Claim, RunRecord, SpanRecord, StepRecord, Store
 
 
 def open_store(url: str | None = None, *, migrate: bool | None = None) -> Store:
@@ -35,4 +35,4 @@ def open_store(url: str | None = None, *, migrate: bool | None = None) -> Store:
     return store
 
 
-__all__ = ["BreakerState", "CheckpointResult", "Claim", "RunRecord", "StepRecord", "Store", "open_store"]
+__all__ = ["BreakerState", "CheckpointResult", "Claim", "RunRecord", "SpanRecord", "StepRecord", "Store", "open_store"]

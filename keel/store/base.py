@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import functools
 import hashlib
+import json
 import logging
 import queue
 import threading
@@ -64,6 +65,9 @@ class RunRecord:
     failed_step: str | None
     paused: bool
     control: str | None
+    trace_id: str | None = None
+    span_id: str | None = None
+    parent_span_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,25 @@ class StepRecord:
     wake_at: float | None
     started_at: float | None
     finished_at: float | None
+    tokens_input: int | None = None
+    tokens_output: int | None = None
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class SpanRecord:
+    """One finished span in Keel's built-in span store; attributes and events as decoded JSON."""
+
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    run_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int
+    status: str
+    attributes: dict[str, Any]
+    events: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -292,7 +315,10 @@ class Store(abc.ABC):
                 attempts += 1
                 if attempts >= 5 or not self._transient(exc):
                     raise
-                log.warning("store write failed transiently, retrying", extra={"error": str(exc.orig)})
+                log.warning(
+                    "store write failed transiently, retrying",
+                    extra={"event_type": "store.write_retry", "error_type": type(exc.orig).__name__},
+                )
                 time.sleep(0.05 * attempts)
 
     def _transact(self, conn: Connection, op: Callable[[Connection], T]) -> T:
@@ -419,6 +445,9 @@ class Store(abc.ABC):
         now: float,
         lease_owner: str | None = None,
         lease_ttl: float = 0.0,
+        trace_id: str | None = None,
+        span_id: str | None = None,
+        parent_span_id: str | None = None,
     ) -> WriteOp:
         # With `lease_owner`, a new run is created already leased to it (fencing token 1), so
         # a process that starts a run to drive it saves the claim's transaction.
@@ -443,6 +472,9 @@ class Store(abc.ABC):
             step_count=0,
             attempt=0,
             paused=False,
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent_span_id,
         )
         insert_sql = self._sql(_insert_run_sql(tuple(values)))
         transition_sql = self._sql(_INSERT_TRANSITION_SQL)
@@ -967,6 +999,60 @@ class Store(abc.ABC):
             raise StoreError(f"blob {blob_id} is missing", blob_id=blob_id)
         return bytes(data)
 
+    # -- spans ---------------------------------------------------------------------------
+
+    def submit_spans(self, rows: Sequence[dict[str, Any]]) -> concurrent.futures.Future[Any]:
+        """Queue finished spans (keel_spans rows) to be written with the next group commit."""
+        sql = self._sql(_INSERT_SPAN_SQL)
+        batch = [{c: r.get(c) for c in SPAN_COLUMNS} for r in rows]
+
+        def op(conn: Connection) -> None:
+            cur = _cursor(conn)
+            try:
+                cur.executemany(sql, batch)
+            finally:
+                cur.close()
+
+        return self._committer.submit(op)
+
+    def spans_for_trace(self, trace_id: str) -> list[SpanRecord]:
+        """Every stored span of a trace, in start order."""
+        stmt = select(t.spans).where(t.spans.c.trace_id == trace_id).order_by(t.spans.c.start_ns)
+        rows = self.read(lambda c: c.execute(stmt).all())
+        return [
+            SpanRecord(
+                **{
+                    **r._mapping,
+                    "attributes": json.loads(r.attributes or "{}"),
+                    "events": json.loads(r.events or "[]"),
+                }
+            )
+            for r in rows
+        ]
+
+    def queue_stats(self, now: float) -> dict[str, int]:
+        """Run counts for the metrics endpoint: `queued` (claimable now), `waiting`, `dead_letter`.
+
+        A paused run counts as waiting, not queued: no worker takes it, and counting it as backlog
+        would keep a queue-depth alert firing for as long as an operator holds it.
+        """
+        r = t.runs
+        paused_wfs = select(t.workflow_controls.c.workflow_name).where(t.workflow_controls.c.paused.is_(True))
+        claimable = r.c.status.in_(_CLAIMABLE)
+        held = or_(and_(r.c.paused.is_(True), r.c.control.is_(None)), r.c.workflow_name.in_(paused_wfs))
+        stmt = select(
+            func.count().filter(
+                claimable,
+                r.c.wake_at <= now,
+                or_(r.c.lease_expires_at.is_(None), r.c.lease_expires_at < now),
+                ~held,
+            ),
+            func.count().filter(claimable, or_(r.c.wake_at.is_(None), r.c.wake_at > now, held)),
+            func.count().filter(r.c.status == RunStatus.DEAD_LETTER.value),
+        ).where(r.c.status.in_(_ACTIVE))
+        queued, waiting, dead = self.read(lambda c: c.execute(stmt).one())
+        return {"queued": int(queued), "waiting": int(waiting), "dead_letter": int(dead)}
+
 
 STEP_COLUMNS = (
     "run_id",
@@ -982,10 +1068,30 @@ STEP_COLUMNS = (
     "wake_at",
     "started_at",
     "finished_at",
+    "tokens_input",
+    "tokens_output",
+    "cost_usd",
 )
 
 _INSERT_STEP_SQL = (
     f"INSERT INTO keel_steps ({', '.join(STEP_COLUMNS)}) VALUES ({', '.join(':' + c for c in STEP_COLUMNS)})"
+)
+SPAN_COLUMNS = (
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "run_id",
+    "name",
+    "start_ns",
+    "end_ns",
+    "status",
+    "attributes",
+    "events",
+)
+# A span exported twice (a retried export) is the same span: keep the first.
+_INSERT_SPAN_SQL = (
+    f"INSERT INTO keel_spans ({', '.join(SPAN_COLUMNS)}) VALUES ({', '.join(':' + c for c in SPAN_COLUMNS)}) "
+    "ON CONFLICT (trace_id, span_id) DO NOTHING"
 )
 _INSERT_TRANSITION_SQL = (
     "INSERT INTO keel_transitions (run_id, from_status, to_status, cause, at) "

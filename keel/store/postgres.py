@@ -19,6 +19,9 @@ _STEP_TYPES = {
     "wake_at": "float8",
     "started_at": "float8",
     "finished_at": "float8",
+    "tokens_input": "integer",
+    "tokens_output": "integer",
+    "cost_usd": "float8",
 }
 
 # One statement, one round trip: advance the run (fenced) and journal the step only if the

@@ -48,6 +48,11 @@ runs = Table(
     Column("paused", Boolean, nullable=False, default=False),
     # An operator's request handled by the worker that holds the run: "cancel" or "abort".
     Column("control", String(20)),
+    # The run's trace: its `workflow.run` span, and the span it was started under, if any.
+    # Stored so every worker that drives the run, before or after a crash, joins one trace.
+    Column("trace_id", String(32)),
+    Column("span_id", String(16)),
+    Column("parent_span_id", String(16)),
     Index("ix_keel_runs_claim", "status", "wake_at"),
     # Partial: most runs have no key, and an index entry per run is a page write per start.
     Index(
@@ -78,6 +83,10 @@ steps = Table(
     Column("wake_at", Float),
     Column("started_at", Float),
     Column("finished_at", Float),
+    # Model usage of the step's calls, so `keel runs explain` works without the span store.
+    Column("tokens_input", Integer),
+    Column("tokens_output", Integer),
+    Column("cost_usd", Float),
     # Clustered on (run_id, seq): one B-tree to write per journal entry, not a table and an index.
     sqlite_with_rowid=False,
 )
@@ -133,4 +142,22 @@ workflow_controls = Table(
     Column("workflow_name", String(200), primary_key=True),
     Column("paused", Boolean, nullable=False, default=False),
     Column("updated_at", Float, nullable=False),
+)
+
+spans = Table(
+    "keel_spans",
+    metadata,
+    Column("trace_id", String(32), primary_key=True),
+    Column("span_id", String(16), primary_key=True),
+    Column("parent_span_id", String(16)),
+    Column("run_id", String(36)),
+    Column("name", String(300), nullable=False),
+    Column("start_ns", BigInteger, nullable=False),
+    Column("end_ns", BigInteger, nullable=False),
+    # ok | error | unset
+    Column("status", String(10), nullable=False),
+    Column("attributes", Text, nullable=False),  # JSON object
+    Column("events", Text),  # JSON list of {name, time_ns, attributes}
+    # Clustered by trace: `keel trace` reads one contiguous range.
+    sqlite_with_rowid=False,
 )
