@@ -1,7 +1,7 @@
 """Keel: a production-grade runtime for AI agents."""
 
 from keel.app import App, RunHandle
-from keel.config import EngineSettings
+from keel.config import EngineSettings, TraceSettings
 from keel.engine import CircuitBreaker, Context, RetryPolicy, RunEvent, StepEvent, Worker
 from keel.errors import (
     ConfigError,
@@ -47,6 +47,7 @@ __all__ = [
     "StepFailedError",
     "StepTimeoutError",
     "StoreError",
+    "TraceSettings",
     "UsageError",
     "Worker",
     "WorkflowError",

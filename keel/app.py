@@ -11,13 +11,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from keel.config import EngineSettings, resolve_database_url
+from keel.config import EngineSettings, TraceSettings, resolve_database_url
 from keel.engine import codec
 from keel.engine.executor import Listener
 from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.engine.worker import Engine, Worker
 from keel.errors import RunFailedError, StepFailedError, UsageError
+from keel.observe.tracing import Tracing, new_run_trace
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
 
@@ -130,12 +131,15 @@ class App:
         *,
         clock: Clock | None = None,
         settings: EngineSettings | None = None,
+        trace_settings: TraceSettings | None = None,
     ) -> None:
         self.name = name
         self.database_url = resolve_database_url(database_url)
         self.registry = Registry()
         self.clock: Clock = clock or SystemClock()
         self.settings = settings or EngineSettings.from_env()
+        self.trace_settings = trace_settings or TraceSettings.from_env()
+        self._tracing: Tracing | None = None
         self.listeners: list[Listener] = []
         self._store: Store | None = None
         self._engine: Engine | None = None
@@ -152,6 +156,13 @@ class App:
         return self._store
 
     @property
+    def tracing(self) -> Tracing | None:
+        """This app's tracer provider (span store + OTEL_* exporters); None with KEEL_TRACING=false."""
+        if self._tracing is None and self.trace_settings.enabled:
+            self._tracing = Tracing(sink=self.store.submit_spans, content=self.trace_settings.content)
+        return self._tracing
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = Engine(
@@ -160,10 +171,15 @@ class App:
                 clock=self.clock,
                 settings=self.settings,
                 listeners=self.listeners,
+                tracing=self.tracing,
             )
         return self._engine
 
     def close(self) -> None:
+        if self._tracing is not None:
+            # Flush the last spans through the store before it closes.
+            self._tracing.shutdown()
+            self._tracing = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -274,8 +290,13 @@ class App:
         input_json = codec.dumps({"args": args, "kwargs": kwargs}, what=f"the input of workflow {wf.name!r}")
         if idempotency_key is not None and not idempotency_key:
             raise UsageError("idempotency_key must not be empty")
+        run_id = str(uuid.uuid4())
+        trace_id, span_id, parent_span_id = new_run_trace(run_id)
         return wf, dict(
-            run_id=str(uuid.uuid4()),
+            run_id=run_id,
+            trace_id=trace_id,
+            span_id=span_id,
+            parent_span_id=parent_span_id,
             workflow_name=wf.name,
             workflow_version=wf.version,
             input_json=input_json,
@@ -337,6 +358,9 @@ class App:
                 failed_step=None,
                 paused=False,
                 control=None,
+                trace_id=fields["trace_id"],
+                span_id=fields["span_id"],
+                parent_span_id=fields["parent_span_id"],
             )
             execution = await engine.execute(Claim(run_id, 1, False), run=record, journal=[])
             if RunStatus(execution.status).terminal:

@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
+
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from keel.errors import UsageError
+from keel.observe.tracing import Tracing
+
+
+class _Traced(Protocol):
+    @property
+    def tracing(self) -> Tracing | None: ...
 
 
 class SkippingClock:
@@ -28,4 +40,14 @@ class SkippingClock:
         self.now += seconds
 
 
-__all__ = ["SkippingClock"]
+def capture_spans(app: _Traced) -> InMemorySpanExporter:
+    """Collect every span `app` emits from now on, in memory: `capture_spans(app).get_finished_spans()`."""
+    tracing = app.tracing
+    if tracing is None:
+        raise UsageError("tracing is off for this app (KEEL_TRACING=false): there are no spans to capture")
+    exporter = InMemorySpanExporter()
+    tracing.add_processor(SimpleSpanProcessor(exporter))
+    return exporter
+
+
+__all__ = ["SkippingClock", "capture_spans"]

@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry import context as otel_context
+
 from keel.engine import codec
 from keel.engine.context import Context
 from keel.engine.registry import Registry, StepDef, WorkflowDef
@@ -24,6 +26,9 @@ from keel.errors import (
     UsageError,
 )
 from keel.observe import METRICS
+from keel.observe import context as obs_context
+from keel.observe.context import RunScope, Usage
+from keel.observe.tracing import RunTrace, StepSpan, Tracing
 from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store
 from keel.store.base import STEP_COLUMNS
 from keel.types import Clock, RunStatus
@@ -70,8 +75,11 @@ Listener = Callable[[StepEvent | RunEvent], None]
 class _Interrupt(BaseException):
     """Unwinds the workflow coroutine; a BaseException so `except Exception` cannot swallow it."""
 
-    def __init__(self, kind: str, cause: str = "", error: BaseException | None = None, step: str | None = None) -> None:
+    def __init__(
+        self, kind: str, cause: str = "", error: BaseException | None = None, step: str | None = None, attempts: int = 0
+    ) -> None:
         super().__init__(kind)
+        self.attempts = attempts
         self.kind = kind  # suspended | lease_lost | park | compensate | control | hold
         self.cause = cause
         self.error = error
@@ -108,6 +116,8 @@ class RunExecution:
         should_hold: Callable[[RunRecord], str | None],
         rng: random.Random | None = None,
         solo: Callable[[], bool] = lambda: False,
+        tracing: Tracing | None = None,
+        worker_id: str | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -130,6 +140,24 @@ class RunExecution:
         self.error_json: str | None = None
         self.lease_lost = False
         self._steps_metric = METRICS.steps.labels(run.workflow_name, "step")
+        self.scope = RunScope(
+            run_id=run.run_id,
+            workflow=run.workflow_name,
+            version=run.workflow_version,
+            org_id=run.org_id,
+            user_id=run.user_id,
+            tracer=tracing.tracer if tracing is not None else None,
+            clock=clock,
+            capture_content=tracing.content if tracing is not None else False,
+        )
+        self.trace = RunTrace(
+            tracing,
+            self.scope,
+            trace_id=run.trace_id,
+            span_id=run.span_id,
+            parent_span_id=run.parent_span_id,
+            worker_id=worker_id,
+        )
 
     # -- events ----------------------------------------------------------------------------
 
@@ -138,7 +166,7 @@ class RunExecution:
             try:
                 listener(event)
             except Exception:  # noqa: BLE001 - a broken listener must not break a run
-                log.exception("run event listener failed")
+                log.exception("run event listener failed", extra={"event_type": "engine.listener_failed"})
 
     def _step_event(
         self, seq: int, name: str, kind: str, status: str, attempt: int, duration: float, error: str | None = None
@@ -219,7 +247,7 @@ class RunExecution:
         except Exception as exc:
             # The store failed, not the workflow: never blame the run for it. The lease
             # lapses and the run is resumed from its journal once the store is back.
-            log.exception("checkpoint failed", extra={"run_id": self.run.run_id})
+            log.exception("checkpoint failed", extra={"event_type": "run.checkpoint_failed", "run_id": self.run.run_id})
             raise _Interrupt("store_error", f"checkpoint failed: {type(exc).__name__}", exc) from exc
         if result is None:
             self.lease_lost = True
@@ -290,7 +318,7 @@ class RunExecution:
         args_json = None
         if step.compensate is not None:
             args_json = codec.dumps({"args": list(args), "kwargs": kwargs}, what=f"arguments of step {step.name!r}")
-        encoded, attempts, started = await self._call_with_retries(step, seq, args, kwargs)
+        encoded, attempts, started, usage = await self._call_with_retries(step, seq, args, kwargs)
         text, ref, replayed = await self._store_result(encoded)
         now = self.clock.time()
         row = dict(
@@ -304,6 +332,7 @@ class RunExecution:
             attempts=attempts,
             started_at=started,
             finished_at=now,
+            **_usage_columns(usage),
         )
         await self._checkpoint_step(row, step_count=seq + 1, now=now)
         self._steps_metric.inc()
@@ -312,20 +341,49 @@ class RunExecution:
 
     async def _call_with_retries(
         self, step: StepDef, seq: int, args: tuple[Any, ...], kwargs: dict[str, Any], *, kind: str = "step"
-    ) -> tuple[str, int, float]:
-        """Call the step until it succeeds; returns its result as JSON, the attempts, the start time."""
+    ) -> tuple[str, int, float, Usage]:
+        """Call the step until it succeeds; its result as JSON, the attempts, the start time, model usage."""
+        started = self.clock.time()
+        usage = Usage()
+        span = self.trace.start_step(step.name, seq, kind, started)
+        try:
+            encoded, attempt = await self._attempts(step, seq, args, kwargs, kind, usage, span)
+        except _Interrupt as intr:
+            now = self.clock.time()
+            if intr.kind == "park" and intr.error is not None:
+                self.trace.end_step(
+                    span, attempts=intr.attempts, started=started, now=now, error=intr.error, usage=usage
+                )
+            else:  # stopped between attempts (held, cancelled, lease lost): the step did not end here
+                self.trace.end_step(
+                    span, attempts=intr.attempts, started=started, now=now, usage=usage, interrupted=intr.kind
+                )
+            raise
+        self.trace.end_step(span, attempts=attempt, started=started, now=self.clock.time(), usage=usage)
+        return encoded, attempt, started, usage
+
+    async def _attempts(
+        self,
+        step: StepDef,
+        seq: int,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        kind: str,
+        usage: Usage,
+        span: StepSpan | None,
+    ) -> tuple[str, int]:
         policy = step.retry
         attempt = self.run.attempt if (self.run.failed_step == step.name and seq == self.run.step_count) else 0
         key = f"{self.run.run_id}:{seq}"
         breaker_key = (step.breaker.key or step.name) if step.breaker else None
-        started = self.clock.time()
+        scope = self.scope.for_step(step.name, usage)
         while True:
             if step.breaker is not None and breaker_key is not None:
                 await self._wait_for_breaker(step, breaker_key)
             attempt += 1
             t0 = self.clock.time()
             try:
-                value = await self._invoke(step, args, kwargs, key)
+                value = await self._invoke(step, args, kwargs, key, scope, span)
                 # Encoded here so a non-JSON value fails at the step that made it (not retried).
                 encoded = codec.dumps(value, what=f"the result of {kind} {step.name!r}")
             except Exception as exc:  # noqa: BLE001 - every failure is classified below
@@ -334,6 +392,8 @@ class RunExecution:
                         breaker_key, success=False, threshold=step.breaker.failure_threshold, now=self.clock.time()
                     )
                 retry = policy.retryable(exc) and attempt < policy.max_attempts
+                delay = policy.backoff(attempt, self.rng) if retry else 0.0
+                self.trace.attempt_failed(span, attempt, exc, self.clock.time(), delay if retry else None)
                 self._step_event(
                     seq,
                     step.name,
@@ -350,16 +410,20 @@ class RunExecution:
                         attempts=attempt,
                     )
                     failed.__cause__ = exc
-                    raise _Interrupt("park", str(failed), failed, step.name) from exc
+                    raise _Interrupt("park", str(failed), failed, step.name, attempts=attempt) from exc
                 METRICS.retries.labels(self.run.workflow_name, step.name).inc()
-                delay = policy.backoff(attempt, self.rng)
                 await self._checkpoint(run_values=dict(attempt=attempt, failed_step=step.name, error=encode_error(exc)))
                 log.warning(
-                    "step failed, retrying",
+                    "step %s failed (attempt %d), retrying in %.3fs",
+                    step.name,
+                    attempt,
+                    delay,
                     extra={
+                        "event_type": "step.retry",
                         "run_id": self.run.run_id,
                         "step": step.name,
                         "attempt": attempt,
+                        "error_type": type(exc).__name__,
                         "delay_s": round(delay, 3),
                     },
                 )
@@ -370,7 +434,7 @@ class RunExecution:
                 await self.store.abreaker_record(
                     breaker_key, success=True, threshold=step.breaker.failure_threshold, now=self.clock.time()
                 )
-            return encoded, attempt, started
+            return encoded, attempt
 
     async def _wait_for_breaker(self, step: StepDef, key: str) -> None:
         assert step.breaker is not None
@@ -386,20 +450,37 @@ class RunExecution:
             await self.clock.sleep(min(wait, self.settings.lease_ttl_s / 3))
             await self._before_new_work()
 
-    async def _invoke(self, step: StepDef, args: tuple[Any, ...], kwargs: dict[str, Any], key: str) -> Any:
+    async def _invoke(
+        self,
+        step: StepDef,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        key: str,
+        scope: RunScope,
+        span: StepSpan | None,
+    ) -> Any:
         if step.wants_idempotency_key:
             kwargs = {**kwargs, "idempotency_key": key}
-        if step.is_async:
-            call = step.fn(*args, **kwargs)
-        else:
-            call = asyncio.to_thread(step.fn, *args, **kwargs)
-        if step.timeout is None:
-            return await call
+        # The step's code (and whatever it calls: the gateway, tools, its own spans and logs) sees
+        # its run and step span; set before the call is made, since threads and tasks copy them.
+        scope_token = obs_context._current.set(scope)
+        span_token = otel_context.attach(span.context) if span is not None else None
         try:
-            return await asyncio.wait_for(call, step.timeout)
-        except TimeoutError:
-            # A sync step's thread cannot be killed; it is abandoned and its result ignored.
-            raise StepTimeoutError(f"step {step.name!r} timed out after {step.timeout}s", step=step.name) from None
+            if step.is_async:
+                call = step.fn(*args, **kwargs)
+            else:
+                call = asyncio.to_thread(step.fn, *args, **kwargs)
+            if step.timeout is None:
+                return await call
+            try:
+                return await asyncio.wait_for(call, step.timeout)
+            except TimeoutError:
+                # A sync step's thread cannot be killed; it is abandoned and its result ignored.
+                raise StepTimeoutError(f"step {step.name!r} timed out after {step.timeout}s", step=step.name) from None
+        finally:
+            if span_token is not None:
+                otel_context.detach(span_token)
+            obs_context._current.reset(scope_token)
 
     # -- ctx.now / sleep / signals ----------------------------------------------------------
 
@@ -447,7 +528,10 @@ class RunExecution:
             await self.clock.sleep(wake_at - now)
         done = self.clock.time()
         await self._checkpoint(updated_rows=[dict(seq=seq, status="succeeded", finished_at=done)])
-        self.journal[seq] = _record(self.run.run_id, {**_row_of(self.journal[seq]), "status": "succeeded"})
+        entry = self.journal[seq]
+        self.journal[seq] = _record(self.run.run_id, {**_row_of(entry), "status": "succeeded", "finished_at": done})
+        slept_from = entry.started_at if entry.started_at is not None else now
+        self.trace.wait_span("sleep", slept_from, done, **{"step.seq": seq, "sleep.seconds": seconds})
         self._step_event(seq, "keel.sleep", "sleep", "succeeded", 1, done - now)
 
     async def wait_for_signal(self, name: str, timeout: float | None) -> Any:
@@ -477,6 +561,10 @@ class RunExecution:
                     updated_rows=[dict(seq=seq, **done)], consume_signal_id=found[0] if found else None
                 )
             self.journal[seq] = _record(self.run.run_id, {**base, **done})
+            waited_from = rec.started_at if rec is not None and rec.started_at is not None else now
+            self.trace.wait_span(
+                "signal.wait", waited_from, now, **{"step.seq": seq, "signal.name": name, "timed_out": found is None}
+            )
             self._step_event(seq, step_name, "signal", "succeeded", 1, 0.0)
             if found is None:
                 raise SignalTimeoutError(f"no signal {name!r} within {timeout}s", signal=name)
@@ -518,6 +606,17 @@ class RunExecution:
 
     async def execute(self, workflow: WorkflowDef) -> None:
         """Drive the run until it ends, suspends, parks, or loses its lease."""
+        # The workflow's own code (outside steps) sees its run, and its spans join the run's trace.
+        token = obs_context._current.set(self.scope)
+        span_token = otel_context.attach(self.trace.context) if self.trace.tracing is not None else None
+        try:
+            await self._execute(workflow)
+        finally:
+            if span_token is not None:
+                otel_context.detach(span_token)
+            obs_context._current.reset(token)
+
+    async def _execute(self, workflow: WorkflowDef) -> None:
         try:
             if self._control in ("cancel", "abort") or self.status == RunStatus.COMPENSATING.value:
                 await self._compensate(self._control or "abort", "operator request")
@@ -551,7 +650,10 @@ class RunExecution:
     async def _on_interrupt(self, intr: _Interrupt, workflow: WorkflowDef) -> None:
         if intr.kind in ("suspended", "lease_lost", "store_error"):
             if intr.kind == "lease_lost":
-                log.warning("lease lost; another worker continues the run", extra={"run_id": self.run.run_id})
+                log.warning(
+                    "lease lost; another worker continues the run",
+                    extra={"event_type": "run.lease_lost", "run_id": self.run.run_id},
+                )
             return
         if intr.kind == "hold":
             await self._release(intr.cause)
@@ -575,6 +677,12 @@ class RunExecution:
                 release=True,
             )
             METRICS.dead_letters.labels(self.run.workflow_name).inc()
+            log.warning(
+                "run %s parked in the dead-letter queue: step %s failed",
+                self.run.run_id,
+                intr.step,
+                extra={"event_type": "run.dead_letter", "run_id": self.run.run_id, "step": intr.step},
+            )
             self._emit(RunEvent(self.run.run_id, self.run.workflow_name, RunStatus.DEAD_LETTER.value, intr.cause))
 
     async def _release(self, cause: str) -> None:
@@ -594,7 +702,42 @@ class RunExecution:
             release=True,
         )
         METRICS.runs_finished.labels(self.run.workflow_name, status).inc()
+        self._run_finished(status, error)
         self._emit(RunEvent(self.run.run_id, self.run.workflow_name, status, cause))
+
+    def _run_finished(self, status: str, error: BaseException | None) -> None:
+        """The run's own span and metrics, from the whole journal (every worker's share of it)."""
+        now = self.clock.time()
+        total = Usage()
+        for rec in self.journal.values():
+            total.add(rec.tokens_input or 0, rec.tokens_output or 0, rec.cost_usd or 0.0)
+        cause = (error.__cause__ or error) if error is not None else None
+        self.trace.finish_run(
+            status=status,
+            created_at=self.run.created_at,
+            now=now,
+            usage=total,
+            error_type=type(cause).__name__ if cause is not None else None,
+        )
+        org = self.run.org_id or "none"
+        success = "true" if status == RunStatus.SUCCEEDED.value else "false"
+        METRICS.run_duration.labels(self.run.workflow_name, org, success).observe(max(0.0, now - self.run.created_at))
+        METRICS.run_cost.labels(self.run.workflow_name, org).observe(total.cost_usd)
+        log.info(
+            "run %s %s",
+            self.run.run_id,
+            status,
+            extra={
+                "event_type": "run.finished",
+                "run_id": self.run.run_id,
+                "workflow": self.run.workflow_name,
+                "status": status,
+                "duration_s": round(now - self.run.created_at, 3),
+                "cost_usd": round(total.cost_usd, 6),
+                "tokens_input": total.input_tokens,
+                "tokens_output": total.output_tokens,
+            },
+        )
 
     async def _compensate(self, control: str, cause: str) -> None:
         """Run the compensations of completed steps in reverse order, each a durable step."""
@@ -624,7 +767,7 @@ class RunExecution:
             seq = next_seq
             next_seq += 1
             try:
-                encoded, attempts, started = await self._call_with_retries(
+                encoded, attempts, started, usage = await self._call_with_retries(
                     comp, seq, tuple(original["args"]), kwargs, kind="compensation"
                 )
             except _Interrupt as intr:
@@ -656,6 +799,7 @@ class RunExecution:
                         attempts=attempts,
                         started_at=started,
                         finished_at=now,
+                        **_usage_columns(usage),
                     )
                 ],
                 run_values=dict(attempt=0, failed_step=None),
@@ -681,6 +825,12 @@ _ROW_FIELDS = STEP_COLUMNS[1:]  # a journal row, without its run_id
 
 def _record(run_id: str, row: dict[str, Any]) -> StepRecord:
     return StepRecord(run_id=run_id, **{f: row.get(f) for f in _ROW_FIELDS})  # type: ignore[arg-type]
+
+
+def _usage_columns(usage: Usage) -> dict[str, Any]:
+    if not (usage.input_tokens or usage.output_tokens or usage.cost_usd):
+        return {}
+    return {"tokens_input": usage.input_tokens, "tokens_output": usage.output_tokens, "cost_usd": usage.cost_usd}
 
 
 def _row_of(rec: StepRecord) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from keel.config import EngineSettings
 from keel.engine.executor import Listener, RunExecution
 from keel.engine.registry import Registry
 from keel.observe import METRICS
+from keel.observe.tracing import Tracing
 from keel.store import Claim, RunRecord, StepRecord, Store
 from keel.types import Clock, RunStatus
 
@@ -37,6 +38,7 @@ class Engine:
         settings: EngineSettings,
         listeners: list[Listener],
         rng: random.Random | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -44,6 +46,7 @@ class Engine:
         self.settings = settings
         self.listeners = listeners
         self.rng = rng
+        self.tracing = tracing
         self.worker_id = new_worker_id()
         self.draining = False
         self.paused_workflows: set[str] = set()
@@ -70,6 +73,11 @@ class Engine:
         for c in claims:
             if c.takeover:
                 METRICS.lease_takeovers.inc()
+                log.info(
+                    "took over run %s after its lease lapsed",
+                    c.run_id,
+                    extra={"event_type": "lease.takeover", "run_id": c.run_id, "worker_id": self.worker_id},
+                )
         return claims
 
     async def drive(self, claim: Claim) -> str:
@@ -100,6 +108,8 @@ class Engine:
             should_hold=self._hold_reason,
             rng=self.rng,
             solo=lambda: self.in_flight <= 1,
+            tracing=self.tracing,
+            worker_id=self.worker_id,
         )
         heartbeat = asyncio.create_task(self._heartbeat(claim, execution))
         self.in_flight += 1
@@ -119,11 +129,13 @@ class Engine:
                     [claim], worker_id=self.worker_id, now=self.clock.time(), lease_ttl=self.settings.lease_ttl_s
                 )
             except Exception:  # noqa: BLE001 - a failed renewal is retried; the fence protects the journal
-                log.exception("lease renewal failed", extra={"run_id": claim.run_id})
+                log.exception(
+                    "lease renewal failed", extra={"event_type": "lease.renew_failed", "run_id": claim.run_id}
+                )
                 continue
             if lost:
                 execution.lease_lost = True
-                log.warning("lease lost", extra={"run_id": claim.run_id})
+                log.warning("lease lost", extra={"event_type": "lease.lost", "run_id": claim.run_id})
                 return
 
 
@@ -151,7 +163,10 @@ class Worker:
 
     async def run(self) -> None:
         eng = self.engine
-        log.info("worker started", extra={"worker_id": eng.worker_id, "concurrency": self.concurrency})
+        log.info(
+            "worker started",
+            extra={"event_type": "worker.started", "worker_id": eng.worker_id, "concurrency": self.concurrency},
+        )
         try:
             while not self._stop.is_set():
                 await self._refresh_controls()
@@ -173,12 +188,16 @@ class Worker:
             # Drained: the engine is shared by the app (and any later worker), so it must not
             # keep holding every run it drives at its first step boundary.
             eng.draining = False
-            log.info("worker stopped", extra={"worker_id": eng.worker_id})
+            log.info("worker stopped", extra={"event_type": "worker.stopped", "worker_id": eng.worker_id})
 
     def _done(self, run_id: str, task: asyncio.Task[str]) -> None:
         self._active.pop(run_id, None)
         if not task.cancelled() and task.exception() is not None:
-            log.error("run execution crashed", exc_info=task.exception(), extra={"run_id": run_id})
+            log.error(
+                "run execution crashed",
+                exc_info=task.exception(),
+                extra={"event_type": "run.crashed", "run_id": run_id},
+            )
         self._wake.set()
 
     async def _refresh_controls(self) -> None:
@@ -197,7 +216,7 @@ class Worker:
                     name,
                     version,
                     version,
-                    extra={"workflow": name, "version": version, "runs": count},
+                    extra={"event_type": "worker.version_missing", "workflow": name, "version": version, "runs": count},
                 )
 
 

@@ -34,6 +34,7 @@ PUBLIC_API = [
     "StepFailedError",
     "StepTimeoutError",
     "StoreError",
+    "TraceSettings",
     "UsageError",
     "Worker",
     "WorkflowError",

@@ -1,0 +1,478 @@
+"""Tracing: one OpenTelemetry trace per run, exported to Keel's own span store and to OTEL_* exporters.
+
+A run outlives the processes that drive it, but an OpenTelemetry span lives in one process.
+So the run's `workflow.run` span has ids fixed when the run is created (stored with the run),
+every worker that drives the run parents its spans on those ids, and the worker that finishes
+the run emits the `workflow.run` span itself, with those same ids and the run's creation as
+its start. Replayed steps emit nothing: their spans were emitted when they executed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
+
+from keel.errors import ConfigError
+from keel.observe import context as obs_context
+from keel.observe.context import RunScope, Usage
+from keel.observe.metrics import METRICS
+from keel.observe.redact import scrub
+
+log = logging.getLogger("keel.observe")
+
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+
+
+def new_run_trace(run_id: str) -> tuple[str, str, str | None]:
+    """(trace_id, span_id, parent_span_id) for a new run, as hex.
+
+    A run started inside a traced request joins that trace under the request's span;
+    otherwise the trace id is the run id's 128 bits, so one can be found from the other.
+    """
+    parent = trace.get_current_span().get_span_context()
+    span_id = f"{random.getrandbits(64) or 1:016x}"
+    if parent.is_valid:
+        return f"{parent.trace_id:032x}", span_id, f"{parent.span_id:016x}"
+    return run_id.replace("-", "").lower(), span_id, None
+
+
+def run_span_ids(run_id: str, trace_id: str | None, span_id: str | None) -> tuple[int, int]:
+    """The run's trace and root span ids; runs created before tracing get ids derived from their id."""
+    if trace_id and span_id:
+        return int(trace_id, 16), int(span_id, 16)
+    digits = run_id.replace("-", "").lower()
+    return int(digits, 16) or 1, int(digits[:16], 16) or 1
+
+
+# -- the span store ------------------------------------------------------------------------
+
+
+_STATUS = {StatusCode.OK: "ok", StatusCode.ERROR: "error", StatusCode.UNSET: "unset"}
+# One encoder for every row: json.dumps(..., default=str) builds a new one per call.
+_JSON = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
+def span_row(span: ReadableSpan) -> dict[str, Any]:
+    """A finished span as a keel_spans row."""
+    ctx = span.context
+    assert ctx is not None  # every SDK span has a context
+    attrs = dict(span.attributes) if span.attributes else {}
+    if span.status.description:
+        attrs.setdefault("error.message", span.status.description)  # the store has no column for it
+    parent = span.parent
+    events = span.events
+    return {
+        "trace_id": f"{ctx.trace_id:032x}",
+        "span_id": f"{ctx.span_id:016x}",
+        "parent_span_id": f"{parent.span_id:016x}" if parent is not None else None,
+        "run_id": attrs.get("run.id"),
+        "name": span.name,
+        "start_ns": span.start_time or 0,
+        "end_ns": span.end_time or span.start_time or 0,
+        "status": _STATUS[span.status.status_code],
+        "attributes": _JSON.encode(attrs),
+        "events": _JSON.encode(
+            [{"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})} for e in events]
+        )
+        if events
+        else None,
+    }
+
+
+class StoreSpanExporter(SpanExporter):
+    """Writes finished spans into Keel's database (keel_spans), batched with the engine's commits."""
+
+    def __init__(self, sink: Callable[[Sequence[dict[str, Any]]], Any], timeout_s: float = 30.0) -> None:
+        self._sink = sink
+        self._timeout_s = timeout_s
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        try:
+            pending = self._sink([span_row(s) for s in spans])
+            if hasattr(pending, "result"):
+                pending.result(timeout=self._timeout_s)
+        except Exception:  # noqa: BLE001 - losing spans must never fail a run; say so instead
+            log.warning(
+                "could not store %d span(s)", len(spans), exc_info=True, extra={"event_type": "trace.export_failed"}
+            )
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+
+def exporters_from_env() -> list[SpanExporter]:
+    """The exporters OTEL_TRACES_EXPORTER names (otlp, console, none; default none)."""
+    names = [n.strip().lower() for n in os.environ.get("OTEL_TRACES_EXPORTER", "none").split(",") if n.strip()]
+    exporters: list[SpanExporter] = []
+    for name in names:
+        if name == "none":
+            continue
+        if name == "console":
+            exporters.append(ConsoleSpanExporter())
+        elif name == "otlp":
+            protocol = os.environ.get(
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+            )
+            if protocol != "http/protobuf":
+                raise ConfigError(
+                    f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not supported: Keel exports OTLP over "
+                    "http/protobuf (port 4318 on a collector)",
+                    key="OTEL_EXPORTER_OTLP_PROTOCOL",
+                )
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            # Endpoint, headers, timeout and compression come from the OTEL_EXPORTER_OTLP_* variables.
+            exporters.append(OTLPSpanExporter())
+        else:
+            raise ConfigError(
+                f"OTEL_TRACES_EXPORTER names {name!r}: Keel supports otlp, console and none",
+                key="OTEL_TRACES_EXPORTER",
+            )
+    return exporters
+
+
+class Tracing:
+    """One App's tracer provider: the span store, the OTEL_* exporters, the run span helpers."""
+
+    def __init__(
+        self,
+        *,
+        sink: Callable[[Sequence[dict[str, Any]]], Any] | None = None,
+        exporters: Sequence[SpanExporter] | None = None,
+        content: bool = False,
+    ) -> None:
+        resource = Resource.create()
+        if str(resource.attributes.get("service.name", "")).startswith("unknown_service"):
+            resource = resource.merge(Resource({"service.name": "keel"}))
+        self.resource = resource
+        self.scope = InstrumentationScope("keel")
+        self.provider = TracerProvider(resource=resource)
+        self._processors: list[SpanProcessor] = []
+        if sink is not None:
+            self.add_processor(
+                # A queue deep enough for bursts: a full queue drops spans (the SDK logs it).
+                BatchSpanProcessor(
+                    StoreSpanExporter(sink),
+                    max_queue_size=16384,
+                    schedule_delay_millis=500,
+                    max_export_batch_size=512,
+                )
+            )
+        for exporter in exporters_from_env() if exporters is None else exporters:
+            self.add_processor(BatchSpanProcessor(exporter))
+        self.tracer = self.provider.get_tracer("keel")
+        self.content = content
+
+    def add_processor(self, processor: SpanProcessor) -> None:
+        """Hand every span of this app to `processor` too (spans emitted directly and SDK spans)."""
+        self._processors.append(processor)
+        self.provider.add_span_processor(processor)
+
+    def emit(self, span: ReadableSpan) -> None:
+        """Hand a finished span straight to the processors.
+
+        The engine's own spans (steps, waits, runs) have all their data known when they end, so
+        they skip the SDK's live-span machinery (sampler, attribute validation and locks per
+        attribute), which costs more than the rest of a step; `bench/engine.py` measures it.
+        """
+        for processor in self._processors:
+            processor.on_end(span)
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        return self.provider.force_flush(int(timeout_s * 1000))
+
+    def shutdown(self) -> None:
+        self.provider.shutdown()
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)
+
+
+_OK = Status(StatusCode.OK)
+
+
+class StepSpan:
+    """A step's span while the step runs: its ids (children parent on them), then its data."""
+
+    __slots__ = ("attributes", "context", "events", "span_id", "start_ns")
+
+    def __init__(self, span_id: int, start_ns: int, attributes: dict[str, Any], context: Context) -> None:
+        self.span_id = span_id
+        self.start_ns = start_ns
+        self.attributes = attributes
+        self.events: list[Event] = []
+        self.context = context  # the OpenTelemetry context to run the step's code in
+
+
+class RunTrace:
+    """The spans of one execution of a run; every method is cheap to call when tracing is off."""
+
+    def __init__(
+        self,
+        tracing: Tracing | None,
+        scope: RunScope,
+        *,
+        trace_id: str | None,
+        span_id: str | None,
+        parent_span_id: str | None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.tracing = tracing
+        self.scope = scope
+        self.base = scope.attributes()
+        # Step and wait spans say which worker ran them; the run span is anyone's to emit.
+        self.step_base = {**self.base, "worker.id": worker_id} if worker_id else self.base
+        self._trace_id, self._span_id = run_span_ids(scope.run_id, trace_id, span_id)
+        self._parent_span_id = int(parent_span_id, 16) if parent_span_id else None
+        self._root = SpanContext(self._trace_id, self._span_id, is_remote=True, trace_flags=_SAMPLED)
+        # The OpenTelemetry context the workflow's own code runs in: under the run's span.
+        self.context = trace.set_span_in_context(NonRecordingSpan(self._root), Context())
+
+    @property
+    def trace_id(self) -> str:
+        return f"{self._trace_id:032x}"
+
+    def _emit(
+        self,
+        name: str,
+        span_id: int,
+        parent: SpanContext | None,
+        start_ns: int,
+        end_ns: int,
+        attributes: dict[str, Any],
+        status: Status,
+        events: Sequence[Event] = (),
+    ) -> None:
+        assert self.tracing is not None
+        self.tracing.emit(
+            ReadableSpan(
+                name,
+                context=SpanContext(self._trace_id, span_id, is_remote=False, trace_flags=_SAMPLED),
+                parent=parent,
+                resource=self.tracing.resource,
+                attributes=attributes,
+                events=events,
+                status=status,
+                start_time=start_ns,
+                end_time=end_ns,
+                instrumentation_scope=self.tracing.scope,
+            )
+        )
+
+    def start_step(self, name: str, seq: int, kind: str, now: float) -> StepSpan | None:
+        if self.tracing is None:
+            return None
+        span_id = random.getrandbits(64) or 1
+        current = NonRecordingSpan(SpanContext(self._trace_id, span_id, is_remote=False, trace_flags=_SAMPLED))
+        return StepSpan(
+            span_id,
+            _ns(now),
+            {**self.step_base, "step.name": name, "step.seq": seq, "step.kind": kind},
+            trace.set_span_in_context(current, Context()),
+        )
+
+    def attempt_failed(
+        self, span: StepSpan | None, attempt: int, exc: BaseException, now: float, retry_delay: float | None
+    ) -> None:
+        """An attempt failed; `retry_delay` is the backoff before the next one (None: no retry)."""
+        if span is None:
+            return
+        attrs: dict[str, Any] = {
+            "step.attempt": attempt,
+            "error.type": type(exc).__name__,
+            "error.message": scrub(str(exc), 500),
+        }
+        if retry_delay is not None:
+            attrs["retry.delay_s"] = round(retry_delay, 6)
+        span.events.append(Event("retry" if retry_delay is not None else "attempt failed", attrs, _ns(now)))
+
+    def end_step(
+        self,
+        span: StepSpan | None,
+        *,
+        attempts: int,
+        started: float,
+        now: float,
+        error: BaseException | None = None,
+        usage: Usage | None = None,
+        interrupted: str | None = None,
+    ) -> None:
+        if span is None:
+            return
+        attrs = span.attributes
+        attrs["step.attempt"] = attempts
+        attrs["step.retries"] = max(0, attempts - 1)
+        attrs["latency.ms"] = round((now - started) * 1000, 3)
+        attrs["success"] = error is None and interrupted is None
+        if usage is not None and (usage.input_tokens or usage.output_tokens or usage.cost_usd):
+            attrs.update(usage_attributes(usage))
+        status = _OK
+        if error is not None:
+            cause = error.__cause__ or error
+            attrs["error.type"] = type(cause).__name__
+            status = Status(StatusCode.ERROR, scrub(str(cause), 500))
+        elif interrupted is not None:
+            attrs["step.interrupted"] = interrupted
+            status = Status(StatusCode.UNSET)
+        kind = attrs.get("step.kind")
+        name = f"{'compensate' if kind == 'compensation' else 'step'} {attrs.get('step.name')}"
+        self._emit(name, span.span_id, self._root, span.start_ns, _ns(now), attrs, status, span.events)
+
+    def wait_span(self, name: str, started: float, now: float, **attributes: Any) -> None:
+        """A finished durable wait (`sleep`, `signal.wait`), which may have spanned several workers."""
+        if self.tracing is None:
+            return
+        attrs = {**self.step_base, **attributes, "latency.ms": round((now - started) * 1000, 3), "success": True}
+        self._emit(name, random.getrandbits(64) or 1, self._root, _ns(started), _ns(now), attrs, _OK)
+
+    def finish_run(self, *, status: str, created_at: float, now: float, usage: Usage, error_type: str | None) -> None:
+        """Emit the run's `workflow.run` span, with the ids every worker parented its spans on."""
+        if self.tracing is None:
+            return
+        parent = None
+        if self._parent_span_id is not None:
+            parent = SpanContext(self._trace_id, self._parent_span_id, is_remote=True, trace_flags=_SAMPLED)
+        attrs: dict[str, Any] = {
+            **self.base,
+            "run.status": status,
+            "success": status == "succeeded",
+            "latency.ms": round((now - created_at) * 1000, 3),
+            **usage_attributes(usage),
+        }
+        if error_type is not None:
+            attrs["error.type"] = error_type
+        run_status = _OK if status == "succeeded" else Status(StatusCode.ERROR, f"run {status}")
+        self._emit("workflow.run", self._span_id, parent, _ns(created_at), _ns(now), attrs, run_status)
+
+
+def usage_attributes(usage: Usage) -> dict[str, Any]:
+    return {
+        "tokens.input": usage.input_tokens,
+        "tokens.output": usage.output_tokens,
+        "cost.usd": round(usage.cost_usd, 6),
+    }
+
+
+# -- what later layers call ------------------------------------------------------------------
+
+
+def _now_ns(scope: RunScope | None) -> int | None:
+    # Spans inside a run follow the engine's clock, so a test clock gives a coherent trace.
+    if scope is not None and scope.clock is not None:
+        return _ns(scope.clock.time())
+    return None
+
+
+@contextmanager
+def span(name: str, **attributes: Any) -> Iterator[Span]:
+    """A child span of whatever runs now (a step of a run, usually); failures mark it `success=false`."""
+    scope = obs_context.current()
+    tracer = scope.tracer if scope is not None and scope.tracer is not None else trace.get_tracer("keel")
+    attrs = {**(scope.attributes() if scope is not None else {}), **attributes}
+    start = _now_ns(scope)
+    current = tracer.start_span(name, attributes=attrs, start_time=start)
+    try:
+        with trace.use_span(current, end_on_exit=False, record_exception=False, set_status_on_exception=False):
+            yield current
+    except BaseException as exc:
+        current.set_attributes({"success": False, "error.type": type(exc).__name__})
+        current.set_status(StatusCode.ERROR, scrub(str(exc), 500))
+        raise
+    else:
+        attrs_now = getattr(current, "attributes", None) or {}
+        if "success" not in attrs_now:
+            current.set_attribute("success", True)
+            current.set_status(StatusCode.OK)
+    finally:
+        end = _now_ns(scope)
+        if start is not None and end is not None:
+            current.set_attribute("latency.ms", round((end - start) / 1e6, 3))
+        current.end(end_time=end)
+
+
+class LlmCall:
+    """What a model call records on its span: usage (always) and content (redacted, when enabled)."""
+
+    def __init__(self, span: Span, model: str, system: str) -> None:
+        self.span = span
+        self.model = model
+        self.system = system
+
+    def usage(
+        self, *, input_tokens: int, output_tokens: int, cost_usd: float, response_model: str | None = None
+    ) -> None:
+        scope = obs_context.current()
+        org = (scope.org_id if scope is not None else None) or "none"
+        workflow = scope.workflow if scope is not None else "none"
+        if scope is not None:
+            scope.usage.add(input_tokens, output_tokens, cost_usd)
+        self.span.set_attributes(
+            {
+                "tokens.input": input_tokens,
+                "tokens.output": output_tokens,
+                "cost.usd": round(cost_usd, 6),
+                "gen_ai.usage.input_tokens": input_tokens,
+                "gen_ai.usage.output_tokens": output_tokens,
+                "gen_ai.response.model": response_model or self.model,
+            }
+        )
+        METRICS.tokens.labels(self.model, org, "input").inc(input_tokens)
+        METRICS.tokens.labels(self.model, org, "output").inc(output_tokens)
+        METRICS.cost.labels(workflow, org).inc(cost_usd)
+
+    def content(self, *, prompt: str | None = None, completion: str | None = None) -> None:
+        """Put the prompt and the completion on the span, scrubbed, only if KEEL_TRACE_CONTENT is on."""
+        scope = obs_context.current()
+        if scope is None or not scope.capture_content:
+            return
+        if prompt is not None:
+            self.span.set_attribute("gen_ai.prompt", scrub(prompt))
+        if completion is not None:
+            self.span.set_attribute("gen_ai.completion", scrub(completion))
+
+
+@contextmanager
+def llm_call(model: str, *, system: str, operation: str = "chat", **attributes: Any) -> Iterator[LlmCall]:
+    """Trace one model call: `with llm_call("gpt-4o", system="openai") as call: ...; call.usage(...)`."""
+    with span(
+        "llm.call",
+        **{
+            "model.name": model,
+            "gen_ai.system": system,
+            "gen_ai.operation.name": operation,
+            "gen_ai.request.model": model,
+            **attributes,
+        },
+    ) as current:
+        yield LlmCall(current, model, system)
+
+
+@contextmanager
+def tool_call(tool: str, **attributes: Any) -> Iterator[Span]:
+    """Trace one tool call and record its duration and errors as metrics."""
+    t0 = time.perf_counter()
+    try:
+        with span("tool.call", **{"tool.name": tool, **attributes}) as current:
+            yield current
+    except BaseException as exc:
+        METRICS.tool_errors.labels(tool, type(exc).__name__).inc()
+        raise
+    finally:
+        METRICS.tool_duration.labels(tool).observe(time.perf_counter() - t0)
