@@ -12,10 +12,11 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from keel.cli import db, runs, workflows
+from keel.cli import db, observe, runs, workflows
 from keel.cli._output import setup_logging
 from keel.cli._target import CliState
 from keel.cli.run import run_command
+from keel.cli.trace import trace_command
 from keel.cli.worker import worker_command
 from keel.errors import ConfigError, KeelError, UsageError
 
@@ -44,21 +45,35 @@ def root(
         str | None,
         typer.Option("--log-level", help="debug, info, warning or error [default: info for `worker`, else error]"),
     ] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            envvar="KEEL_LOG_FORMAT",
+            show_envvar=True,
+            help="json (one object per line) or console [default: json for `worker`, else console]",
+        ),
+    ] = None,
 ) -> None:
     """Keel: durable workflows for AI agents."""
     if log_level is not None and log_level.lower() not in ("debug", "info", "warning", "error", "critical"):
         raise UsageError(f"--log-level must be debug, info, warning or error, got {log_level!r}")
+    log_format = log_format.lower() if log_format else None  # an empty KEEL_LOG_FORMAT means unset
+    if log_format is not None and log_format not in ("json", "console"):
+        raise UsageError(f"--log-format must be json or console, got {log_format!r}")
     # Progress is printed by the commands themselves; the engine's log lines would repeat it.
-    setup_logging(log_level or "error")
-    ctx.obj = CliState(database_url=database_url or None, log_level=log_level)
+    setup_logging(log_level or "error", log_format or "console")
+    ctx.obj = CliState(database_url=database_url or None, log_level=log_level, log_format=log_format)
 
 
 app.command("run", no_args_is_help=True)(run_command)
 app.command("worker", no_args_is_help=True)(worker_command)
+app.command("trace", no_args_is_help=True)(trace_command)
 app.add_typer(runs.app, name="runs")
 app.add_typer(runs.dlq_app, name="dlq")
 app.add_typer(workflows.app, name="workflows")
 app.add_typer(db.app, name="db")
+app.add_typer(observe.app, name="observe")
 
 # The one place where errors become exit codes: 2 when the command was called wrongly, 1 otherwise.
 EXIT_CODES: tuple[tuple[type[KeelError], int], ...] = (

@@ -13,6 +13,8 @@ from rich.table import Table
 from rich.text import Text
 
 from keel.engine.executor import RunEvent, StepEvent
+from keel.errors import UsageError
+from keel.observe.logging import LogFormat, configure_logging
 from keel.store import RunRecord, StepRecord
 
 console = Console(highlight=False)
@@ -325,13 +327,19 @@ class StepLogger:
                 level,
                 "run %s",
                 event.status,
-                extra={"run_id": event.run_id, "workflow": event.workflow, "cause": event.cause},
+                extra={
+                    "event_type": f"run.{event.status}",
+                    "run_id": event.run_id,
+                    "workflow": event.workflow,
+                    "cause": event.cause,
+                },
             )
             return
         if event.status == "retrying":
             return  # the engine logs each retry itself, with its delay
         level = logging.WARNING if event.status == "failed" else logging.INFO
         extra: dict[str, Any] = {
+            "event_type": f"step.{event.status}",
             "run_id": event.run_id,
             "workflow": event.workflow,
             "seq": event.seq,
@@ -344,35 +352,13 @@ class StepLogger:
         self.log.log(level, "step %s", event.status, extra=extra)
 
 
-_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_LOG_FORMATS: dict[str, LogFormat] = {"json": "json", "console": "console"}
 
 
-class KeyValueFormatter(logging.Formatter):
-    """`time level logger: message key=value ...`, one line per record, extras included."""
-
-    def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-
-    def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
-        extras = {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
-        if extras:
-            line += " " + " ".join(f"{k}={_kv(v)}" for k, v in extras.items())
-        # Keep one record on one line, tracebacks included, so log collectors see one event.
-        return line.replace("\n", "\\n")
-
-
-def _kv(value: Any) -> str:
-    text = str(value)
-    return json.dumps(text) if (" " in text or "=" in text or not text) else text
-
-
-def setup_logging(level: str) -> None:
-    """Log records to stderr, one line each; the library itself never prints."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(KeyValueFormatter())
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
+def setup_logging(level: str, fmt: str = "console") -> None:
+    """Log records to stderr, one line each (JSON for machines, or for people); the library never prints."""
+    if fmt not in _LOG_FORMATS:
+        raise UsageError(f"--log-format must be json or console, got {fmt!r}")
+    configure_logging(level, _LOG_FORMATS[fmt])
     # Alembic narrates every migration check at INFO; only its problems matter here.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -45,6 +45,7 @@ class CliState:
 
     database_url: str | None = None
     log_level: str | None = None
+    log_format: str | None = None
 
     def resolved_url(self) -> str:
         return resolve_database_url(self.database_url)

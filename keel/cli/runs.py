@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -23,6 +24,8 @@ from keel.cli._output import (
 )
 from keel.cli._target import CliState, load_app
 from keel.cli.run import drive, ensure_drivable, report, source_of
+from keel.cli.trace import SortKey, explain, explanation_json, load_records, render_explanation
+from keel.errors import UsageError
 from keel.store import RunRecord
 from keel.types import RunStatus
 
@@ -101,6 +104,34 @@ def show_command(ctx: typer.Context, run_id: RunId, json_out: JsonOut = False) -
         )
     else:
         render_run(run, steps, transitions)
+
+
+@app.command("explain")
+def explain_command(
+    ctx: typer.Context,
+    run_id: RunId,
+    sort: Annotated[
+        str,
+        typer.Option(
+            "--sort",
+            metavar="share|time|cost",
+            help="Order by the larger of the time and cost shares (share), by time, or by cost.",
+        ),
+    ] = "share",
+    json_out: JsonOut = False,
+) -> None:
+    """Where a run's time and money went, step by step, largest share first."""
+    if sort not in ("share", "time", "cost"):
+        raise UsageError(f"--sort must be share, time or cost, got {sort!r}")
+    order: SortKey = "time" if sort == "time" else "cost" if sort == "cost" else "share"
+    state: CliState = ctx.obj
+    with state.store() as store:
+        records = load_records(store, run_id)
+    explanation = explain(records, now=time.time(), sort=order)
+    if json_out:
+        print_json(explanation_json(explanation))
+    else:
+        render_explanation(explanation)
 
 
 @contextlib.contextmanager

@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from typing import Annotated
 
 import typer
 from sqlalchemy.engine import make_url
 
+from keel.app import App
 from keel.cli._output import StepLogger, setup_logging
 from keel.cli._target import CliError, CliState, load_app
 from keel.engine.worker import Worker
 from keel.errors import UsageError
+from keel.observe import metrics
 
 log = logging.getLogger("keel.cli.worker")
 
@@ -26,7 +29,11 @@ async def serve(worker: Worker) -> None:
     loop = asyncio.get_running_loop()
 
     def drain(sig: signal.Signals) -> None:
-        log.info("received %s: draining (current steps finish, runs are released at the next step boundary)", sig.name)
+        log.info(
+            "received %s: draining (current steps finish, runs are released at the next step boundary)",
+            sig.name,
+            extra={"event_type": "worker.draining", "signal": sig.name},
+        )
         worker.stop()
         for s in _SIGNALS:
             loop.remove_signal_handler(s)  # a second signal gets the default behaviour
@@ -35,6 +42,15 @@ async def serve(worker: Worker) -> None:
         for s in _SIGNALS:
             loop.add_signal_handler(s, drain, s)
     await worker.run()
+
+
+def _serve_metrics(app: App, port: int) -> metrics.MetricsServer:
+    """Serve the metrics of every worker of this host sharing `port`, whichever of them answers."""
+    queue = metrics.QueueCollector(lambda: app.store.queue_stats(time.time()))
+    try:
+        return metrics.serve(port, collectors=[queue])
+    except OSError as exc:
+        raise CliError(f"cannot serve metrics on port {port}: {exc.strerror or exc}") from None
 
 
 def worker_command(
@@ -53,20 +69,20 @@ def worker_command(
 ) -> None:
     """Claim queued runs of an App's workflows and drive them; SIGTERM drains and exits 0."""
     state: CliState = ctx.obj
-    setup_logging(state.log_level or "info")
+    if metrics_port is not None:
+        # First of all: a metric used before this (by the app's module, say) would keep its values
+        # in this process only, out of the sum every worker on the port serves.
+        metrics.use_multiprocess_dir(metrics.default_multiprocess_dir(metrics_port))
+    setup_logging(state.log_level or "info", state.log_format or "json")  # JSON lines: a worker runs in production
     app, where = load_app(source, state)
     versions = app.registry.versions()
     if not versions:
         raise UsageError(f"app {app.name!r} in {where} registers no workflows")
+    metrics_server: metrics.MetricsServer | None = None
     try:
         app.store  # noqa: B018 - open now, so a bad URL or an old schema fails before "serving"
         if metrics_port is not None:
-            from prometheus_client import start_http_server
-
-            try:
-                start_http_server(metrics_port)
-            except OSError as exc:
-                raise CliError(f"cannot serve metrics on port {metrics_port}: {exc.strerror or exc}") from None
+            metrics_server = _serve_metrics(app, metrics_port)
         app.listeners.append(StepLogger())
         worker = app.worker(concurrency)
         log.info(
@@ -74,6 +90,7 @@ def worker_command(
             ", ".join(f"{name} v{version}" for name, version in versions),
             where,
             extra={
+                "event_type": "worker.serving",
                 "app": app.name,
                 "worker_id": app.engine.worker_id,
                 "concurrency": concurrency,
@@ -83,8 +100,13 @@ def worker_command(
         try:
             asyncio.run(serve(worker))
         except KeyboardInterrupt:
-            log.warning("stopped without draining: runs in flight are taken over when their leases lapse")
+            log.warning(
+                "stopped without draining: runs in flight are taken over when their leases lapse",
+                extra={"event_type": "worker.interrupted"},
+            )
             raise typer.Exit(130) from None
     finally:
+        if metrics_server is not None:
+            metrics_server.close()  # before the store closes, so no scrape reads a closed store
         app.close()
-    log.info("worker exited cleanly")
+    log.info("worker exited cleanly", extra={"event_type": "worker.exited"})

@@ -214,7 +214,7 @@ def test_worker_runs_an_enqueued_run_and_drains_on_sigterm(cli: Cli) -> None:
     log_path = cli.cwd / "worker.log"
     with log_path.open("w") as log:
         worker = subprocess.Popen(
-            cli.argv("worker", QUICKSTART, "--concurrency", "2"),
+            cli.argv("--log-format", "console", "worker", QUICKSTART, "--concurrency", "2"),
             cwd=cli.cwd,
             env=cli.env,
             stdout=subprocess.DEVNULL,
@@ -475,3 +475,53 @@ def test_bad_input_exits_with_one_line_and_changes_nothing(
     assert lines[0].startswith("error: ") and message in lines[0], lines[0]
     assert proc.stdout == ""
     assert cli.snapshot() == before
+
+
+# -- structured logs -------------------------------------------------------------------------------
+
+LOG_KEYS = {"timestamp", "level", "event_type", "message", "logger", "run_id", "trace_id", "span_id"}
+
+
+def test_worker_logs_only_json_lines_by_default(cli: Cli) -> None:
+    run_id = cli.ok("run", ONBOARD, "--input", '{"customer": "Ada"}', "--enqueue").stdout.strip()
+    env = {k: v for k, v in cli.env.items() if k != "KEEL_LOG_FORMAT"}
+    log_path = cli.cwd / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            cli.argv("worker", QUICKSTART), cwd=cli.cwd, env=env, stdout=subprocess.DEVNULL, stderr=log
+        )
+        try:
+            wait_for(lambda: cli.show(run_id)["status"] == "succeeded", "the worker to finish the run")
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=HANG_GUARD_S) == 0
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]  # every line, nothing but JSON
+    for record in records:
+        assert LOG_KEYS <= set(record), record
+        assert isinstance(record["event_type"], str) and record["event_type"], record
+
+    def having(**fields: Any) -> list[dict[str, Any]]:
+        return [r for r in records if all(r.get(k) == v for k, v in fields.items())]
+
+    [serving] = having(event_type="worker.serving")
+    assert serving["message"].startswith("serving onboard v1") and serving["concurrency"] == 8
+    [started] = having(message="worker started", logger="keel.worker")
+    assert started["worker_id"] == serving["worker_id"]
+    steps = having(event_type="step.succeeded", run_id=run_id)
+    names = [s["step"] for s in steps if not s["step"].startswith("keel.")]  # keel.sleep is the durable sleep
+    assert names == ["check_customer", "create_workspace", "send_welcome_email", "activate_account"]
+    assert having(event_type="run.succeeded", run_id=run_id)
+    assert having(event_type="worker.draining", signal="SIGTERM")
+    assert records[-1]["event_type"] == "worker.exited"
+
+
+def test_a_bad_log_format_is_refused_in_one_line(cli: Cli) -> None:
+    by_option = cli("--log-format", "xml", "runs", "list")
+    cli.env["KEEL_LOG_FORMAT"] = "xml"
+    by_envvar = cli("runs", "list")
+    for proc in (by_option, by_envvar):
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.splitlines() == ["error: --log-format must be json or console, got 'xml'"]
