@@ -26,6 +26,10 @@ PRAGMAs, its own default being the rollback journal; PostgreSQL in a fresh
 AsyncSqliteSaver on an aiosqlite connection set to WAL + synchronous=FULL, or
 AsyncPostgresSaver.from_conn_string). A peer that cannot run is skipped with the reason printed.
 
+Keel is measured twice: "keel" with tracing off, "keel+trace" with every span written to
+Keel's span store and handed to an in-memory exporter (the last batch's flush is timed).
+trace_overhead is the median over rounds of 1 - (keel+trace / floor) / (keel / floor).
+
 PostgreSQL: postgresql://postgres@127.0.0.1:5432/test, or KEEL_BENCH_POSTGRES_URL.
 """
 
@@ -58,7 +62,7 @@ except ImportError:  # run from a checkout without `pip install -e .`
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 MODES = {"seq": 1, "conc8": 8}
-ENGINES = ("keel", "dbos", "langgraph")
+ENGINES = ("keel", "keel+trace", "dbos", "langgraph")
 
 
 def log(msg: str) -> None:
@@ -254,12 +258,25 @@ def measure_floor(db: Fresh, *, workflows: int, steps: int) -> float:
 # -- Keel ---------------------------------------------------------------------------------------
 
 
-def measure_keel(db: Fresh, *, workflows: int, steps: int, concurrency: int, step_kind: str) -> float:
+def measure_keel(
+    db: Fresh, *, workflows: int, steps: int, concurrency: int, step_kind: str, traced: bool = False
+) -> float:
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
     from keel.store import open_store
 
     if db.kind == "postgres":
         open_store(db.url, migrate=True).close()  # PostgreSQL migrations are an operator step
-    app = keel.App("bench", database_url=db.url)
+    # "keel" has tracing off; "keel+trace" stores every span in the database and also hands it
+    # to an in-memory exporter, standing in for an OTLP exporter without a network in the way.
+    app = keel.App("bench", database_url=db.url, trace_settings=keel.TraceSettings(enabled=traced))
+    spans = None
+    if traced:
+        # Batched, as an OTLP exporter would be (keel.testing.capture_spans exports synchronously).
+        spans = InMemorySpanExporter()
+        assert app.tracing is not None
+        app.tracing.add_processor(BatchSpanProcessor(spans, schedule_delay_millis=500))
     if step_kind == "async":
 
         @app.step(name="bench.step")
@@ -289,11 +306,22 @@ def measure_keel(db: Fresh, *, workflows: int, steps: int, concurrency: int, ste
                 expected=sum(range(steps)),
             )
         )
+        if app.tracing is not None:
+            # The span store's last batch is part of the cost: wait for it, on the clock.
+            t0 = time.perf_counter()
+            app.tracing.flush()
+            elapsed += time.perf_counter() - t0
         journaled = app.store.read(
             lambda c: c.exec_driver_sql("SELECT count(*) FROM keel_steps WHERE status = 'succeeded'").scalar_one()
         )
         if journaled != (workflows + 1) * steps:
             raise RuntimeError(f"keel journaled {journaled} steps, expected {(workflows + 1) * steps}")
+        if spans is not None:
+            expected_spans = (workflows + 1) * (steps + 1)  # a span per step and one per run
+            stored = app.store.read(lambda c: c.exec_driver_sql("SELECT count(*) FROM keel_spans").scalar_one())
+            exported = len(spans.get_finished_spans())
+            if stored != expected_spans or exported != expected_spans:
+                raise RuntimeError(f"keel stored {stored} and exported {exported} spans, expected {expected_spans}")
         return elapsed
     finally:
         app.close()
@@ -469,14 +497,15 @@ def run_database(db: Database, args: argparse.Namespace, engines: list[str], ski
                 try:
                     with db.fresh(f"{engine}-{mode}") as fresh:
                         kw = dict(workflows=args.workflows, steps=args.steps, concurrency=concurrency)
-                        if engine == "keel":
-                            elapsed = measure_keel(fresh, step_kind=args.keel_steps, **kw)
+                        if engine in ("keel", "keel+trace"):
+                            traced = engine == "keel+trace"
+                            elapsed = measure_keel(fresh, step_kind=args.keel_steps, traced=traced, **kw)
                         elif engine == "dbos":
                             elapsed = measure_dbos(fresh, **kw)
                         else:
                             elapsed = measure_langgraph(fresh, **kw)
                 except Exception as exc:
-                    if engine == "keel":
+                    if engine.startswith("keel"):
                         raise  # the subject of the benchmark failing is an error, not a skip
                     reason = f"failed on {db.kind} {mode}: {type(exc).__name__}: {exc}"
                     skipped[engine] = reason
@@ -506,6 +535,13 @@ def summarize(samples: Samples, engines: list[str], skipped: dict[str, str]) -> 
             if engine in skipped or not pairs:
                 continue
             row[f"{engine}_over_floor"] = round(statistics.median(rate / f for rate, f in pairs), 3)
+        plain, traced = samples.engine.get(("keel", mode)), samples.engine.get(("keel+trace", mode))
+        if plain and traced:
+            # Per round, both against their own floors, so the disk's drift cancels out.
+            row["trace_overhead"] = round(
+                statistics.median(1 - (t / tf) / (k / kf) for (t, tf), (k, kf) in zip(traced, plain, strict=False)),
+                3,
+            )
         out[mode] = row
     return out
 
@@ -554,6 +590,15 @@ def print_table(
             table.add_row(*cells)
         console.print(table)
         console.print(f"  keel ({args.keel_steps} def steps): {'; '.join(verdicts)}")
+        overheads = {m: res[m]["trace_overhead"] for m in MODES if "trace_overhead" in res[m]}
+        if overheads:
+            parts = [
+                f"{m} {o:+.1%} ({'[green]within[/]' if o <= 0.15 else '[red]OVER[/]'} 15%)"
+                for m, o in overheads.items()
+            ]
+            console.print(
+                "  tracing on (span store + in-memory exporter) costs, against tracing off: " + "; ".join(parts)
+            )
         console.print(
             "  floor = one raw INSERT+COMMIT per step, one writer; x floor = median over rounds of "
             "(engine / the floor sampled around it); conc8 is compared with the same one-writer floor"
@@ -596,7 +641,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    engines = ["keel"] if args.no_peers else list(ENGINES)
+    engines = ["keel", "keel+trace"] if args.no_peers else list(ENGINES)
     skipped = peer_problems(engines)
     for engine, reason in skipped.items():
         log(f"{engine}: SKIPPED, {reason}")
