@@ -291,7 +291,8 @@ class App:
         if idempotency_key is not None and not idempotency_key:
             raise UsageError("idempotency_key must not be empty")
         run_id = str(uuid.uuid4())
-        trace_id, span_id, parent_span_id = new_run_trace(run_id)
+        # Tracing off: no trace context, so no worker records spans for the run under one.
+        trace_id, span_id, parent_span_id = new_run_trace(run_id) if self.trace_settings.enabled else (None, None, None)
         return wf, dict(
             run_id=run_id,
             trace_id=trace_id,

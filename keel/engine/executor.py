@@ -16,6 +16,7 @@ from opentelemetry import context as otel_context
 from keel.engine import codec
 from keel.engine.context import Context
 from keel.engine.registry import Registry, StepDef, WorkflowDef
+from keel.engine.tracing import RunTrace, StepSpan
 from keel.errors import (
     KeelError,
     NonDeterminismError,
@@ -28,9 +29,10 @@ from keel.errors import (
 from keel.observe import METRICS
 from keel.observe import context as obs_context
 from keel.observe.context import RunScope, Usage
-from keel.observe.tracing import RunTrace, StepSpan, Tracing
+from keel.observe.tracing import Tracing
 from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store
 from keel.store.base import STEP_COLUMNS
+from keel.store.spans import journal_totals
 from keel.types import Clock, RunStatus
 
 if TYPE_CHECKING:
@@ -150,14 +152,7 @@ class RunExecution:
             clock=clock,
             capture_content=tracing.content if tracing is not None else False,
         )
-        self.trace = RunTrace(
-            tracing,
-            self.scope,
-            trace_id=run.trace_id,
-            span_id=run.span_id,
-            parent_span_id=run.parent_span_id,
-            worker_id=worker_id,
-        )
+        self.trace = RunTrace(tracing, run, worker_id=worker_id)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -188,8 +183,9 @@ class RunExecution:
         cause: str = "",
         consume_signal_id: int | None = None,
         release: bool = False,
+        now: float | None = None,
     ) -> CheckpointResult:
-        now = self.clock.time()
+        now = self.clock.time() if now is None else now
         rows = self._buffered + (new_rows or [])
         values = dict(run_values or {})
         # The step checkpoint may leave the counter alone (SQLite's does); every other
@@ -215,6 +211,7 @@ class RunExecution:
                 transition=transition,
                 consume_signal_id=consume_signal_id,
                 now=now,
+                spans=self.trace.take_rows(),
                 inline=self.solo(),
             ),
             rows,
@@ -233,6 +230,7 @@ class RunExecution:
                 step_count=step_count,
                 now=now,
                 lease_expires_at=now + self.settings.lease_ttl_s,
+                spans=self.trace.take_rows(),
                 inline=self.solo(),
             ),
             rows,
@@ -253,6 +251,7 @@ class RunExecution:
             self.lease_lost = True
             raise _Interrupt("lease_lost", "another worker holds the run now")
         self._buffered = []
+        self.trace.committed()
         for row in rows:
             self.journal[row["seq"]] = _record(self.run.run_id, row)
         self._paused, self._control = result.paused, result.control
@@ -318,7 +317,7 @@ class RunExecution:
         args_json = None
         if step.compensate is not None:
             args_json = codec.dumps({"args": list(args), "kwargs": kwargs}, what=f"arguments of step {step.name!r}")
-        encoded, attempts, started, usage = await self._call_with_retries(step, seq, args, kwargs)
+        encoded, attempts, started, usage, span_columns = await self._call_with_retries(step, seq, args, kwargs)
         text, ref, replayed = await self._store_result(encoded)
         now = self.clock.time()
         row = dict(
@@ -333,7 +332,9 @@ class RunExecution:
             started_at=started,
             finished_at=now,
             **_usage_columns(usage),
+            **span_columns,
         )
+        self.trace.entry_done(row)
         await self._checkpoint_step(row, step_count=seq + 1, now=now)
         self._steps_metric.inc()
         self._step_event(seq, step.name, "step", "succeeded", attempts, now - started)
@@ -341,26 +342,34 @@ class RunExecution:
 
     async def _call_with_retries(
         self, step: StepDef, seq: int, args: tuple[Any, ...], kwargs: dict[str, Any], *, kind: str = "step"
-    ) -> tuple[str, int, float, Usage]:
-        """Call the step until it succeeds; its result as JSON, the attempts, the start time, model usage."""
+    ) -> tuple[str, int, float, Usage, dict[str, Any]]:
+        """Call the step until it succeeds.
+
+        Returns its result as JSON, the attempts, the start time, its model usage, and the span
+        columns of its journal entry.
+        """
         started = self.clock.time()
         usage = Usage()
-        span = self.trace.start_step(step.name, seq, kind, started)
+        span = self.trace.start_step(started)
         try:
             encoded, attempt = await self._attempts(step, seq, args, kwargs, kind, usage, span)
         except _Interrupt as intr:
-            now = self.clock.time()
-            if intr.kind == "park" and intr.error is not None:
-                self.trace.end_step(
-                    span, attempts=intr.attempts, started=started, now=now, error=intr.error, usage=usage
-                )
-            else:  # stopped between attempts (held, cancelled, lease lost): the step did not end here
-                self.trace.end_step(
-                    span, attempts=intr.attempts, started=started, now=now, usage=usage, interrupted=intr.kind
-                )
+            # Failed for good, or stopped between attempts (held, cancelled, lease lost).
+            parked = intr.kind == "park" and intr.error is not None
+            self.trace.step_not_done(
+                span,
+                name=step.name,
+                seq=seq,
+                kind=kind,
+                attempts=intr.attempts,
+                started=started,
+                now=self.clock.time(),
+                usage=usage,
+                error=intr.error if parked else None,
+                interrupted=None if parked else intr.kind,
+            )
             raise
-        self.trace.end_step(span, attempts=attempt, started=started, now=self.clock.time(), usage=usage)
-        return encoded, attempt, started, usage
+        return encoded, attempt, started, usage, self.trace.entry_columns(span)
 
     async def _attempts(
         self,
@@ -527,11 +536,12 @@ class RunExecution:
                 await self._suspend(wake_at=wake_at, cause="sleeping")
             await self.clock.sleep(wake_at - now)
         done = self.clock.time()
-        await self._checkpoint(updated_rows=[dict(seq=seq, status="succeeded", finished_at=done)])
         entry = self.journal[seq]
-        self.journal[seq] = _record(self.run.run_id, {**_row_of(entry), "status": "succeeded", "finished_at": done})
-        slept_from = entry.started_at if entry.started_at is not None else now
-        self.trace.wait_span("sleep", slept_from, done, **{"step.seq": seq, "sleep.seconds": seconds})
+        update = dict(seq=seq, status="succeeded", finished_at=done, **self.trace.entry_columns())
+        completed = {**_row_of(entry), **update}
+        self.trace.entry_done(completed)
+        await self._checkpoint(updated_rows=[update])
+        self.journal[seq] = _record(self.run.run_id, completed)
         self._step_event(seq, "keel.sleep", "sleep", "succeeded", 1, done - now)
 
     async def wait_for_signal(self, name: str, timeout: float | None) -> Any:
@@ -553,7 +563,10 @@ class RunExecution:
                 result = json.dumps({"payload": codec.loads(found[1])})
             else:
                 result = json.dumps({"timed_out": True})
-            done = dict(status="succeeded", result=result, finished_at=now)
+            done = dict(status="succeeded", result=result, finished_at=now, **self.trace.entry_columns())
+            if rec is not None:
+                base["started_at"] = rec.started_at
+            self.trace.entry_done({**base, **done})
             if rec is None:
                 await self._checkpoint(new_rows=[{**base, **done}], consume_signal_id=found[0] if found else None)
             else:
@@ -561,10 +574,6 @@ class RunExecution:
                     updated_rows=[dict(seq=seq, **done)], consume_signal_id=found[0] if found else None
                 )
             self.journal[seq] = _record(self.run.run_id, {**base, **done})
-            waited_from = rec.started_at if rec is not None and rec.started_at is not None else now
-            self.trace.wait_span(
-                "signal.wait", waited_from, now, **{"step.seq": seq, "signal.name": name, "timed_out": found is None}
-            )
             self._step_event(seq, step_name, "signal", "succeeded", 1, 0.0)
             if found is None:
                 raise SignalTimeoutError(f"no signal {name!r} within {timeout}s", signal=name)
@@ -615,6 +624,16 @@ class RunExecution:
             if span_token is not None:
                 otel_context.detach(span_token)
             obs_context._current.reset(token)
+            if self.trace.tracing is not None:
+                self._store_leftover_spans()
+
+    def _store_leftover_spans(self) -> None:
+        rows = self.trace.leftovers()
+        if rows:
+            try:
+                self.store.submit_spans(rows)  # not awaited: nothing depends on it
+            except Exception:  # noqa: BLE001 - the store may be what failed; the spans are lost then
+                log.warning("could not store %d span(s)", len(rows), extra={"event_type": "trace.store_failed"})
 
     async def _execute(self, workflow: WorkflowDef) -> None:
         try:
@@ -695,30 +714,31 @@ class RunExecution:
         self, status: str, *, cause: str, result: str | None = None, error: BaseException | None = None
     ) -> None:
         self.result_json, self.error_json = result, encode_error(error) if error else None
+        # The run's span is its row: it ends at the run's last update, with the totals of the
+        # whole journal (every worker's share of it). Exported only once the end has committed.
+        now = self.clock.time()
+        totals = journal_totals(self.journal.values())
+        total = Usage(*totals)
+        self.trace.finish_run(
+            status=status,
+            created_at=self.run.created_at,
+            now=now,
+            totals=totals,
+            error_type=type(error).__name__ if error is not None else None,
+        )
         await self._checkpoint(
             run_values=dict(result=result, error=self.error_json, wake_at=None, control=None),
             status=status,
             cause=cause,
             release=True,
+            now=now,
         )
         METRICS.runs_finished.labels(self.run.workflow_name, status).inc()
-        self._run_finished(status, error)
+        self._run_finished(status, now, total)
         self._emit(RunEvent(self.run.run_id, self.run.workflow_name, status, cause))
 
-    def _run_finished(self, status: str, error: BaseException | None) -> None:
-        """The run's own span and metrics, from the whole journal (every worker's share of it)."""
-        now = self.clock.time()
-        total = Usage()
-        for rec in self.journal.values():
-            total.add(rec.tokens_input or 0, rec.tokens_output or 0, rec.cost_usd or 0.0)
-        cause = (error.__cause__ or error) if error is not None else None
-        self.trace.finish_run(
-            status=status,
-            created_at=self.run.created_at,
-            now=now,
-            usage=total,
-            error_type=type(cause).__name__ if cause is not None else None,
-        )
+    def _run_finished(self, status: str, now: float, total: Usage) -> None:
+        """Metrics and the log line of a run that ended."""
         org = self.run.org_id or "none"
         success = "true" if status == RunStatus.SUCCEEDED.value else "false"
         METRICS.run_duration.labels(self.run.workflow_name, org, success).observe(max(0.0, now - self.run.created_at))
@@ -767,7 +787,7 @@ class RunExecution:
             seq = next_seq
             next_seq += 1
             try:
-                encoded, attempts, started, usage = await self._call_with_retries(
+                encoded, attempts, started, usage, span_columns = await self._call_with_retries(
                     comp, seq, tuple(original["args"]), kwargs, kind="compensation"
                 )
             except _Interrupt as intr:
@@ -786,24 +806,22 @@ class RunExecution:
                 return
             text, ref, _ = await self._store_result(encoded)
             now = self.clock.time()
-            await self._checkpoint(
-                new_rows=[
-                    dict(
-                        seq=seq,
-                        name=comp.name,
-                        kind="compensation",
-                        status="succeeded",
-                        result=text,
-                        result_ref=ref,
-                        args=json.dumps({"for_seq": rec.seq}),
-                        attempts=attempts,
-                        started_at=started,
-                        finished_at=now,
-                        **_usage_columns(usage),
-                    )
-                ],
-                run_values=dict(attempt=0, failed_step=None),
+            entry = dict(
+                seq=seq,
+                name=comp.name,
+                kind="compensation",
+                status="succeeded",
+                result=text,
+                result_ref=ref,
+                args=json.dumps({"for_seq": rec.seq}),
+                attempts=attempts,
+                started_at=started,
+                finished_at=now,
+                **_usage_columns(usage),
+                **span_columns,
             )
+            self.trace.entry_done(entry)
+            await self._checkpoint(new_rows=[entry], run_values=dict(attempt=0, failed_step=None))
             self._step_event(seq, comp.name, "compensation", "succeeded", attempts, now - started)
         final = RunStatus.CANCELLED.value if control == "cancel" else RunStatus.FAILED.value
         await self._finish(

@@ -19,22 +19,21 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
+from opentelemetry.trace import Span, StatusCode, TraceFlags
 
 from keel.errors import ConfigError
 from keel.observe import context as obs_context
-from keel.observe.context import RunScope, Usage
+from keel.observe.context import RunScope
 from keel.observe.metrics import METRICS
 from keel.observe.redact import scrub
 
 log = logging.getLogger("keel.observe")
 
-_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+SAMPLED = TraceFlags(TraceFlags.SAMPLED)
 
 
 def new_run_trace(run_id: str) -> tuple[str, str, str | None]:
@@ -61,9 +60,9 @@ def run_span_ids(run_id: str, trace_id: str | None, span_id: str | None) -> tupl
 # -- the span store ------------------------------------------------------------------------
 
 
-_STATUS = {StatusCode.OK: "ok", StatusCode.ERROR: "error", StatusCode.UNSET: "unset"}
+STATUS_NAMES = {StatusCode.OK: "ok", StatusCode.ERROR: "error", StatusCode.UNSET: "unset"}
 # One encoder for every row: json.dumps(..., default=str) builds a new one per call.
-_JSON = json.JSONEncoder(default=str, separators=(",", ":"))
+JSON = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
 def span_row(span: ReadableSpan) -> dict[str, Any]:
@@ -83,9 +82,9 @@ def span_row(span: ReadableSpan) -> dict[str, Any]:
         "name": span.name,
         "start_ns": span.start_time or 0,
         "end_ns": span.end_time or span.start_time or 0,
-        "status": _STATUS[span.status.status_code],
-        "attributes": _JSON.encode(attrs),
-        "events": _JSON.encode(
+        "status": STATUS_NAMES[span.status.status_code],
+        "attributes": JSON.encode(attrs),
+        "events": JSON.encode(
             [{"name": e.name, "time_ns": e.timestamp, "attributes": dict(e.attributes or {})} for e in events]
         )
         if events
@@ -148,7 +147,13 @@ def exporters_from_env() -> list[SpanExporter]:
 
 
 class Tracing:
-    """One App's tracer provider: the span store, the OTEL_* exporters, the run span helpers."""
+    """One App's tracing: the span store, the OTEL_* exporters, and the provider for other spans.
+
+    The engine's own spans (steps, waits, runs) are written to the span store by the engine, in
+    the same transaction as the checkpoint they belong to; spans made through the SDK (model
+    and tool calls, user spans) reach the store through a batch processor. Both kinds go to
+    every exporter.
+    """
 
     def __init__(
         self,
@@ -163,9 +168,10 @@ class Tracing:
         self.resource = resource
         self.scope = InstrumentationScope("keel")
         self.provider = TracerProvider(resource=resource)
-        self._processors: list[SpanProcessor] = []
+        self.sink = sink
+        self.exporting: list[SpanProcessor] = []
         if sink is not None:
-            self.add_processor(
+            self.provider.add_span_processor(
                 # A queue deep enough for bursts: a full queue drops spans (the SDK logs it).
                 BatchSpanProcessor(
                     StoreSpanExporter(sink),
@@ -180,18 +186,13 @@ class Tracing:
         self.content = content
 
     def add_processor(self, processor: SpanProcessor) -> None:
-        """Hand every span of this app to `processor` too (spans emitted directly and SDK spans)."""
-        self._processors.append(processor)
+        """Hand every span of this app to `processor` too (the engine's and the SDK's)."""
+        self.exporting.append(processor)
         self.provider.add_span_processor(processor)
 
     def emit(self, span: ReadableSpan) -> None:
-        """Hand a finished span straight to the processors.
-
-        The engine's own spans (steps, waits, runs) have all their data known when they end, so
-        they skip the SDK's live-span machinery (sampler, attribute validation and locks per
-        attribute), which costs more than the rest of a step; `bench/engine.py` measures it.
-        """
-        for processor in self._processors:
+        """Hand a finished engine span to the exporters (the store gets it with its checkpoint)."""
+        for processor in self.exporting:
             processor.on_end(span)
 
     def flush(self, timeout_s: float = 30.0) -> bool:
@@ -201,176 +202,11 @@ class Tracing:
         self.provider.shutdown()
 
 
+# -- what later layers call ------------------------------------------------------------------
+
+
 def _ns(seconds: float) -> int:
     return int(seconds * 1_000_000_000)
-
-
-_OK = Status(StatusCode.OK)
-
-
-class StepSpan:
-    """A step's span while the step runs: its ids (children parent on them), then its data."""
-
-    __slots__ = ("attributes", "context", "events", "span_id", "start_ns")
-
-    def __init__(self, span_id: int, start_ns: int, attributes: dict[str, Any], context: Context) -> None:
-        self.span_id = span_id
-        self.start_ns = start_ns
-        self.attributes = attributes
-        self.events: list[Event] = []
-        self.context = context  # the OpenTelemetry context to run the step's code in
-
-
-class RunTrace:
-    """The spans of one execution of a run; every method is cheap to call when tracing is off."""
-
-    def __init__(
-        self,
-        tracing: Tracing | None,
-        scope: RunScope,
-        *,
-        trace_id: str | None,
-        span_id: str | None,
-        parent_span_id: str | None,
-        worker_id: str | None = None,
-    ) -> None:
-        self.tracing = tracing
-        self.scope = scope
-        self.base = scope.attributes()
-        # Step and wait spans say which worker ran them; the run span is anyone's to emit.
-        self.step_base = {**self.base, "worker.id": worker_id} if worker_id else self.base
-        self._trace_id, self._span_id = run_span_ids(scope.run_id, trace_id, span_id)
-        self._parent_span_id = int(parent_span_id, 16) if parent_span_id else None
-        self._root = SpanContext(self._trace_id, self._span_id, is_remote=True, trace_flags=_SAMPLED)
-        # The OpenTelemetry context the workflow's own code runs in: under the run's span.
-        self.context = trace.set_span_in_context(NonRecordingSpan(self._root), Context())
-
-    @property
-    def trace_id(self) -> str:
-        return f"{self._trace_id:032x}"
-
-    def _emit(
-        self,
-        name: str,
-        span_id: int,
-        parent: SpanContext | None,
-        start_ns: int,
-        end_ns: int,
-        attributes: dict[str, Any],
-        status: Status,
-        events: Sequence[Event] = (),
-    ) -> None:
-        assert self.tracing is not None
-        self.tracing.emit(
-            ReadableSpan(
-                name,
-                context=SpanContext(self._trace_id, span_id, is_remote=False, trace_flags=_SAMPLED),
-                parent=parent,
-                resource=self.tracing.resource,
-                attributes=attributes,
-                events=events,
-                status=status,
-                start_time=start_ns,
-                end_time=end_ns,
-                instrumentation_scope=self.tracing.scope,
-            )
-        )
-
-    def start_step(self, name: str, seq: int, kind: str, now: float) -> StepSpan | None:
-        if self.tracing is None:
-            return None
-        span_id = random.getrandbits(64) or 1
-        current = NonRecordingSpan(SpanContext(self._trace_id, span_id, is_remote=False, trace_flags=_SAMPLED))
-        return StepSpan(
-            span_id,
-            _ns(now),
-            {**self.step_base, "step.name": name, "step.seq": seq, "step.kind": kind},
-            trace.set_span_in_context(current, Context()),
-        )
-
-    def attempt_failed(
-        self, span: StepSpan | None, attempt: int, exc: BaseException, now: float, retry_delay: float | None
-    ) -> None:
-        """An attempt failed; `retry_delay` is the backoff before the next one (None: no retry)."""
-        if span is None:
-            return
-        attrs: dict[str, Any] = {
-            "step.attempt": attempt,
-            "error.type": type(exc).__name__,
-            "error.message": scrub(str(exc), 500),
-        }
-        if retry_delay is not None:
-            attrs["retry.delay_s"] = round(retry_delay, 6)
-        span.events.append(Event("retry" if retry_delay is not None else "attempt failed", attrs, _ns(now)))
-
-    def end_step(
-        self,
-        span: StepSpan | None,
-        *,
-        attempts: int,
-        started: float,
-        now: float,
-        error: BaseException | None = None,
-        usage: Usage | None = None,
-        interrupted: str | None = None,
-    ) -> None:
-        if span is None:
-            return
-        attrs = span.attributes
-        attrs["step.attempt"] = attempts
-        attrs["step.retries"] = max(0, attempts - 1)
-        attrs["latency.ms"] = round((now - started) * 1000, 3)
-        attrs["success"] = error is None and interrupted is None
-        if usage is not None and (usage.input_tokens or usage.output_tokens or usage.cost_usd):
-            attrs.update(usage_attributes(usage))
-        status = _OK
-        if error is not None:
-            cause = error.__cause__ or error
-            attrs["error.type"] = type(cause).__name__
-            status = Status(StatusCode.ERROR, scrub(str(cause), 500))
-        elif interrupted is not None:
-            attrs["step.interrupted"] = interrupted
-            status = Status(StatusCode.UNSET)
-        kind = attrs.get("step.kind")
-        name = f"{'compensate' if kind == 'compensation' else 'step'} {attrs.get('step.name')}"
-        self._emit(name, span.span_id, self._root, span.start_ns, _ns(now), attrs, status, span.events)
-
-    def wait_span(self, name: str, started: float, now: float, **attributes: Any) -> None:
-        """A finished durable wait (`sleep`, `signal.wait`), which may have spanned several workers."""
-        if self.tracing is None:
-            return
-        attrs = {**self.step_base, **attributes, "latency.ms": round((now - started) * 1000, 3), "success": True}
-        self._emit(name, random.getrandbits(64) or 1, self._root, _ns(started), _ns(now), attrs, _OK)
-
-    def finish_run(self, *, status: str, created_at: float, now: float, usage: Usage, error_type: str | None) -> None:
-        """Emit the run's `workflow.run` span, with the ids every worker parented its spans on."""
-        if self.tracing is None:
-            return
-        parent = None
-        if self._parent_span_id is not None:
-            parent = SpanContext(self._trace_id, self._parent_span_id, is_remote=True, trace_flags=_SAMPLED)
-        attrs: dict[str, Any] = {
-            **self.base,
-            "run.status": status,
-            "success": status == "succeeded",
-            "latency.ms": round((now - created_at) * 1000, 3),
-            **usage_attributes(usage),
-        }
-        if error_type is not None:
-            attrs["error.type"] = error_type
-        run_status = _OK if status == "succeeded" else Status(StatusCode.ERROR, f"run {status}")
-        self._emit("workflow.run", self._span_id, parent, _ns(created_at), _ns(now), attrs, run_status)
-
-
-def usage_attributes(usage: Usage) -> dict[str, Any]:
-    return {
-        "tokens.input": usage.input_tokens,
-        "tokens.output": usage.output_tokens,
-        "cost.usd": round(usage.cost_usd, 6),
-    }
-
-
-# -- what later layers call ------------------------------------------------------------------
 
 
 def _now_ns(scope: RunScope | None) -> int | None:

@@ -90,6 +90,9 @@ class StepRecord:
     tokens_input: int | None = None
     tokens_output: int | None = None
     cost_usd: float | None = None
+    span_id: str | None = None
+    worker_id: str | None = None
+    events: str | None = None
 
 
 @dataclass(frozen=True)
@@ -653,9 +656,14 @@ class Store(abc.ABC):
         transition: tuple[str, str, str] | None = None,
         consume_signal_id: int | None = None,
         now: float,
+        spans: Sequence[dict[str, Any]] = (),
         inline: bool = False,
     ) -> CheckpointResult | None:
-        """Commit journal rows and advance the run, only while `claim` is current; None if lost."""
+        """Commit journal rows and advance the run, only while `claim` is current; None if lost.
+
+        `spans` (keel_spans rows) are committed in the same transaction, so the span of a step
+        is stored exactly when the step is.
+        """
         return await self.awrite(
             self._checkpoint_op(
                 claim,
@@ -665,6 +673,7 @@ class Store(abc.ABC):
                 transition=transition,
                 consume_signal_id=consume_signal_id,
                 now=now,
+                spans=spans,
             ),
             inline=inline,
         )
@@ -679,6 +688,7 @@ class Store(abc.ABC):
         transition: tuple[str, str, str] | None = None,
         consume_signal_id: int | None = None,
         now: float,
+        spans: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
         # Checkpoints are the hot path, so they are written as SQL on the DBAPI cursor:
         # building and cache-keying the equivalent Core statements costs ~200 us per
@@ -727,6 +737,8 @@ class Store(abc.ABC):
                     cur.execute(self._sql("UPDATE keel_signals SET consumed_seq = :seq WHERE id = :id"), consumed)
                 if moved is not None:
                     cur.execute(self._sql(_INSERT_TRANSITION_SQL), moved)
+                if spans:
+                    cur.executemany(self._sql(_INSERT_SPAN_SQL), spans)
                 return CheckpointResult(paused=bool(row[0]), control=row[1])
             finally:
                 cur.close()
@@ -745,15 +757,22 @@ class Store(abc.ABC):
         step_count: int,
         now: float,
         lease_expires_at: float,
+        spans: Sequence[dict[str, Any]] = (),
         inline: bool = False,
     ) -> CheckpointResult | None:
-        """The hot path of `acheckpoint`: journal rows plus the step counter, nothing else."""
+        """The hot path of `acheckpoint`: journal rows plus the step counter (and spans), nothing else."""
         return await self.awrite(
-            self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at), inline=inline
+            self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans), inline=inline
         )
 
     def _step_checkpoint_op(
-        self, claim: Claim, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
+        self,
+        claim: Claim,
+        rows: Sequence[dict[str, Any]],
+        step_count: int,
+        now: float,
+        lease_expires_at: float,
+        spans: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
         return self._checkpoint_op(
             claim,
@@ -765,6 +784,7 @@ class Store(abc.ABC):
                 "failed_step": None,
             },
             now=now,
+            spans=spans,
         )
 
     # -- signals -------------------------------------------------------------------------
@@ -1016,10 +1036,20 @@ class Store(abc.ABC):
         return self._committer.submit(op)
 
     def spans_for_trace(self, trace_id: str) -> list[SpanRecord]:
-        """Every stored span of a trace, in start order."""
-        stmt = select(t.spans).where(t.spans.c.trace_id == trace_id).order_by(t.spans.c.start_ns)
-        rows = self.read(lambda c: c.execute(stmt).all())
-        return [
+        """Every span of a trace, in start order: from keel_spans, and from its runs' journals."""
+        from keel.store.spans import journal_spans  # spans.py builds on this module's records
+
+        stored = select(t.spans).where(t.spans.c.trace_id == trace_id)
+        runs = select(t.runs).where(t.runs.c.trace_id == trace_id)
+
+        def read(conn: Connection) -> tuple[Sequence[Any], Sequence[Any], Sequence[Any]]:
+            run_rows = conn.execute(runs).all()
+            ids = [r.run_id for r in run_rows]
+            steps = conn.execute(select(t.steps).where(t.steps.c.run_id.in_(ids))).all() if ids else []
+            return conn.execute(stored).all(), run_rows, steps
+
+        span_rows, run_rows, step_rows = self.read(read)
+        spans = [
             SpanRecord(
                 **{
                     **r._mapping,
@@ -1027,8 +1057,15 @@ class Store(abc.ABC):
                     "events": json.loads(r.events or "[]"),
                 }
             )
-            for r in rows
+            for r in span_rows
         ]
+        journals: dict[str, list[StepRecord]] = {}
+        for r in step_rows:
+            journals.setdefault(r.run_id, []).append(StepRecord(**r._mapping))
+        for r in run_rows:
+            run = RunRecord(**r._mapping)
+            spans.extend(journal_spans(run, sorted(journals.get(run.run_id, []), key=lambda e: e.seq)))
+        return sorted(spans, key=lambda s: (s.start_ns, s.end_ns))
 
     def queue_stats(self, now: float) -> dict[str, int]:
         """Run counts for the metrics endpoint: `queued` (claimable now), `waiting`, `dead_letter`.
@@ -1071,6 +1108,9 @@ STEP_COLUMNS = (
     "tokens_input",
     "tokens_output",
     "cost_usd",
+    "span_id",
+    "worker_id",
+    "events",
 )
 
 _INSERT_STEP_SQL = (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +12,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import make_url
 
-from keel.store.base import STEP_COLUMNS, CheckpointResult, Claim, Deferred, Store, WriteOp, _cursor
+from keel.store.base import SPAN_COLUMNS, STEP_COLUMNS, CheckpointResult, Claim, Deferred, Store, WriteOp, _cursor
 
 _STEP_TYPES = {
     "seq": "integer",
@@ -33,6 +34,13 @@ _CHECKPOINT_ONE_SQL = (
     f"i AS (INSERT INTO keel_steps ({', '.join(STEP_COLUMNS)}) SELECT "
     + ", ".join(f"%(r_{c})s::{_STEP_TYPES.get(c, 'text')}" for c in STEP_COLUMNS)
     + " FROM u) SELECT paused, control FROM u"
+)
+# The same with the step's spans, inserted only if the fence held; still one statement.
+_CHECKPOINT_ONE_WITH_SPANS_SQL = _CHECKPOINT_ONE_SQL.replace(
+    " SELECT paused, control FROM u",
+    f", s AS (INSERT INTO keel_spans ({', '.join(SPAN_COLUMNS)}) SELECT {', '.join(SPAN_COLUMNS)} "
+    "FROM json_populate_recordset(NULL::keel_spans, %(spans)s::json) WHERE EXISTS (SELECT 1 FROM u) "
+    "ON CONFLICT DO NOTHING) SELECT paused, control FROM u",
 )
 # An arbitrary constant naming Keel's migration lock among the server's advisory locks.
 _MIGRATION_LOCK_ID = 0x6B65656C
@@ -67,10 +75,16 @@ class PostgresStore(Store):
         return pg_insert(table)
 
     def _step_checkpoint_op(
-        self, claim: Claim, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
+        self,
+        claim: Claim,
+        rows: Sequence[dict[str, Any]],
+        step_count: int,
+        now: float,
+        lease_expires_at: float,
+        spans: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
         if len(rows) != 1:
-            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at)
+            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans)
         params: dict[str, Any] = {
             "now": now,
             "lease_expires_at": lease_expires_at,
@@ -80,11 +94,15 @@ class PostgresStore(Store):
             **{f"r_{c}": rows[0].get(c) for c in STEP_COLUMNS[1:]},
             "r_run_id": claim.run_id,
         }
+        sql = _CHECKPOINT_ONE_SQL
+        if spans:
+            sql = _CHECKPOINT_ONE_WITH_SPANS_SQL
+            params["spans"] = json.dumps(list(spans))
 
         def op(conn: Connection) -> Deferred:
             cur = _cursor(conn)
             try:
-                cur.execute(_CHECKPOINT_ONE_SQL, params)
+                cur.execute(sql, params)
             except BaseException:
                 cur.close()
                 raise

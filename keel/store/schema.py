@@ -63,6 +63,7 @@ runs = Table(
         postgresql_where=text("idempotency_key IS NOT NULL"),
     ),
     Index("ix_keel_runs_workflow", "workflow_name", "workflow_version"),
+    Index("ix_keel_runs_trace", "trace_id"),
 )
 
 steps = Table(
@@ -87,6 +88,11 @@ steps = Table(
     Column("tokens_input", Integer),
     Column("tokens_output", Integer),
     Column("cost_usd", Float),
+    # The entry is also its span: the span's id (its model and tool calls are its children in
+    # keel_spans), the worker that ran it, and its failed attempts (JSON), if any.
+    Column("span_id", String(16)),
+    Column("worker_id", String(120)),
+    Column("events", Text),
     # Clustered on (run_id, seq): one B-tree to write per journal entry, not a table and an index.
     sqlite_with_rowid=False,
 )
@@ -158,6 +164,7 @@ spans = Table(
     Column("status", String(10), nullable=False),
     Column("attributes", Text, nullable=False),  # JSON object
     Column("events", Text),  # JSON list of {name, time_ns, attributes}
-    # Clustered by trace: `keel trace` reads one contiguous range.
-    sqlite_with_rowid=False,
+    # Only spans the journal cannot give: model, tool and user spans, failed or interrupted
+    # steps. A completed step's or wait's span is its journal entry, a run's span its row.
+    Index("ix_keel_spans_run", "run_id"),
 )

@@ -10,7 +10,16 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
-from keel.store.base import _INSERT_STEP_SQL, STEP_COLUMNS, CheckpointResult, Claim, Store, WriteOp, _cursor
+from keel.store.base import (
+    _INSERT_SPAN_SQL,
+    _INSERT_STEP_SQL,
+    STEP_COLUMNS,
+    CheckpointResult,
+    Claim,
+    Store,
+    WriteOp,
+    _cursor,
+)
 
 
 def _configure(engine: Engine, begin: str) -> None:
@@ -57,7 +66,13 @@ class SQLiteStore(Store):
         raw.execute("BEGIN IMMEDIATE")
 
     def _step_checkpoint_op(
-        self, claim: Claim, rows: Sequence[dict[str, Any]], step_count: int, now: float, lease_expires_at: float
+        self,
+        claim: Claim,
+        rows: Sequence[dict[str, Any]],
+        step_count: int,
+        now: float,
+        lease_expires_at: float,
+        spans: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
         # Check the fence with a SELECT instead of an UPDATE: under BEGIN IMMEDIATE no other
         # writer can move the token before COMMIT, and leaving the run's row untouched saves
@@ -66,7 +81,7 @@ class SQLiteStore(Store):
         if any((r.get("attempts") or 1) > 1 for r in rows):
             # A retried step left its used attempts on the run's row (attempt, failed_step):
             # they must be cleared, or a later call of the same step would inherit them.
-            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at)
+            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans)
         params = {"run_id": claim.run_id, "token": claim.fencing_token}
         step_rows = [{"run_id": claim.run_id, **{c: r.get(c) for c in STEP_COLUMNS[1:]}} for r in rows]
 
@@ -78,6 +93,8 @@ class SQLiteStore(Store):
                 if row is None:
                     return None
                 cur.executemany(_INSERT_STEP_SQL, step_rows)
+                if spans:
+                    cur.executemany(_INSERT_SPAN_SQL, spans)
                 return CheckpointResult(paused=bool(row[0]), control=row[1])
             finally:
                 cur.close()

@@ -13,6 +13,22 @@ from keel.observe.tracing import llm_call, tool_call
 from keel.testing import capture_spans
 
 
+def _digest(spans: list[Any]) -> list[tuple[Any, ...]]:
+    rows = [s if isinstance(s, dict) else {**vars(s), "events": [e["name"] for e in s.events]} for s in spans]
+    return sorted(
+        (
+            r["name"],
+            r["span_id"],
+            r["parent_span_id"],
+            r["start_ns"],
+            r["end_ns"],
+            sorted(r["attributes"].items()),
+            r["events"],
+        )
+        for r in rows
+    )
+
+
 def _by_name(spans: list[Any]) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     for s in spans:
@@ -112,6 +128,21 @@ async def test_span_tree_of_a_run_with_retries_model_calls_and_a_sleep(make_app,
     assert app.tracing is not None and app.tracing.flush()
     stored = app.store.spans_for_trace(run.trace_id)
     assert sorted(s.name for s in stored) == sorted(s.name for s in finished)
+    # Identical, whether exported or read back (the journal's spans are derived, not copied).
+    assert _digest(stored) == _digest(
+        [
+            {
+                "name": s.name,
+                "span_id": f"{s.context.span_id:016x}",
+                "parent_span_id": f"{s.parent.span_id:016x}" if s.parent else None,
+                "start_ns": s.start_time,
+                "end_ns": s.end_time,
+                "attributes": dict(s.attributes),
+                "events": [e.name for e in s.events],
+            }
+            for s in finished
+        ]
+    )
     stored_root = next(s for s in stored if s.name == "workflow.run")
     assert stored_root.span_id == run.span_id and stored_root.parent_span_id is None
     assert stored_root.status == "ok" and stored_root.run_id == run.run_id
@@ -233,7 +264,8 @@ async def test_tracing_off_emits_nothing_and_runs_still_account_usage(db_url, cl
         assert await app.run(wf) == 1
         assert app.tracing is None
         run = app.store.list_runs(limit=1)[0]
-        assert app.store.spans_for_trace(run.trace_id) == []
+        assert run.trace_id is None
+        assert app.store.spans_for_trace(run.run_id.replace("-", "")) == []
         (step,) = app.store.load_journal(run.run_id)
         assert (step.tokens_input, step.tokens_output, step.cost_usd) == (3, 4, 0.5)
         with pytest.raises(keel.UsageError):
@@ -307,3 +339,27 @@ async def test_log_lines_inside_a_step_carry_its_trace_span_and_run(make_app, cl
     assert charge["run_id"] == run.run_id and charge["amount"] == 5
     (finished,) = [line for line in lines if line["event_type"] == "run.finished"]
     assert finished["run_id"] == run.run_id and finished["status"] == "succeeded"
+
+
+async def test_engine_spans_are_committed_with_their_checkpoints(make_app, clock, drive_once):
+    app = make_app(clock=clock)
+
+    @app.step(name="a")
+    def a() -> int:
+        return 1
+
+    @app.workflow()
+    async def wf(ctx: keel.Context) -> int:
+        x = await ctx.run(a)
+        await ctx.sleep(3600)
+        return x
+
+    handle = app.start(wf)
+    assert await drive_once(app, handle.run_id) == "waiting"
+    run = handle.get()
+    # No flush: step `a`'s span was written in the same transaction as step `a` itself.
+    assert [s.name for s in app.store.spans_for_trace(run.trace_id)] == ["step a"]
+    clock.advance(3601)
+    assert await drive_once(app, handle.run_id) == "succeeded"
+    names = sorted(s.name for s in app.store.spans_for_trace(run.trace_id))
+    assert names == ["sleep", "step a", "workflow.run"]

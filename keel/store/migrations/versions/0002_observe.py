@@ -20,10 +20,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("trace_id", sa.String(32)))
         batch.add_column(sa.Column("span_id", sa.String(16)))
         batch.add_column(sa.Column("parent_span_id", sa.String(16)))
+    op.create_index("ix_keel_runs_trace", "keel_runs", ["trace_id"])
     with op.batch_alter_table("keel_steps") as batch:
         batch.add_column(sa.Column("tokens_input", sa.Integer))
         batch.add_column(sa.Column("tokens_output", sa.Integer))
         batch.add_column(sa.Column("cost_usd", sa.Float))
+        batch.add_column(sa.Column("span_id", sa.String(16)))
+        batch.add_column(sa.Column("worker_id", sa.String(120)))
+        batch.add_column(sa.Column("events", sa.Text))
     op.create_table(
         "keel_spans",
         sa.Column("trace_id", sa.String(32), primary_key=True),
@@ -36,16 +40,20 @@ def upgrade() -> None:
         sa.Column("status", sa.String(10), nullable=False),
         sa.Column("attributes", sa.Text, nullable=False),
         sa.Column("events", sa.Text),
-        sqlite_with_rowid=False,
     )
+    op.create_index("ix_keel_spans_run", "keel_spans", ["run_id"])
 
 
 def downgrade() -> None:
     op.drop_table("keel_spans")
     with op.batch_alter_table("keel_steps") as batch:
+        batch.drop_column("events")
+        batch.drop_column("worker_id")
+        batch.drop_column("span_id")
         batch.drop_column("cost_usd")
         batch.drop_column("tokens_output")
         batch.drop_column("tokens_input")
+    op.drop_index("ix_keel_runs_trace", "keel_runs")
     with op.batch_alter_table("keel_runs") as batch:
         batch.drop_column("parent_span_id")
         batch.drop_column("span_id")
