@@ -153,6 +153,7 @@ class RunExecution:
             capture_content=tracing.content if tracing is not None else False,
         )
         self.trace = RunTrace(tracing, run, worker_id=worker_id)
+        self.scope.trace_id = int(self.trace.trace_id, 16)
 
     # -- events ----------------------------------------------------------------------------
 
@@ -385,7 +386,7 @@ class RunExecution:
         attempt = self.run.attempt if (self.run.failed_step == step.name and seq == self.run.step_count) else 0
         key = f"{self.run.run_id}:{seq}"
         breaker_key = (step.breaker.key or step.name) if step.breaker else None
-        scope = self.scope.for_step(step.name, usage)
+        scope = self.scope.for_step(step.name, usage, span.span_id if span is not None else 0)
         while True:
             if step.breaker is not None and breaker_key is not None:
                 await self._wait_for_breaker(step, breaker_key)
@@ -473,7 +474,6 @@ class RunExecution:
         # The step's code (and whatever it calls: the gateway, tools, its own spans and logs) sees
         # its run and step span; set before the call is made, since threads and tasks copy them.
         scope_token = obs_context._current.set(scope)
-        span_token = otel_context.attach(span.context) if span is not None else None
         try:
             if step.is_async:
                 call = step.fn(*args, **kwargs)
@@ -487,8 +487,6 @@ class RunExecution:
                 # A sync step's thread cannot be killed; it is abandoned and its result ignored.
                 raise StepTimeoutError(f"step {step.name!r} timed out after {step.timeout}s", step=step.name) from None
         finally:
-            if span_token is not None:
-                otel_context.detach(span_token)
             obs_context._current.reset(scope_token)
 
     # -- ctx.now / sleep / signals ----------------------------------------------------------

@@ -41,13 +41,12 @@ _UNSET = Status(StatusCode.UNSET)
 class StepSpan:
     """A step's span while the step runs: its id (children parent on it) and failed attempts."""
 
-    __slots__ = ("context", "events", "span_id", "start_ns")
+    __slots__ = ("events", "span_id", "start_ns")
 
-    def __init__(self, span_id: int, start_ns: int, context: Context) -> None:
+    def __init__(self, span_id: int, start_ns: int) -> None:
         self.span_id = span_id
         self.start_ns = start_ns
         self.events: list[dict[str, Any]] = []
-        self.context = context  # the OpenTelemetry context the step's code runs in
 
 
 _Pending = tuple[dict[str, Any] | None, ReadableSpan | None]
@@ -64,9 +63,9 @@ class RunTrace:
         self._trace_id, self._span_id = run_span_ids(run.run_id, run.trace_id, run.span_id)
         self._trace_hex = f"{self._trace_id:032x}"
         self._parent_span_id = int(run.parent_span_id, 16) if run.parent_span_id else None
-        root = SpanContext(self._trace_id, self._span_id, is_remote=True, trace_flags=SAMPLED)
-        # The OpenTelemetry context the workflow's own code runs in: under the run's span.
-        self.context = trace.set_span_in_context(NonRecordingSpan(root), Context())
+        self._root = SpanContext(self._trace_id, self._span_id, is_remote=True, trace_flags=SAMPLED)
+        # The OpenTelemetry context the run's code runs in: under the run's span.
+        self.context = trace.set_span_in_context(NonRecordingSpan(self._root), Context())
         self._store = tracing is not None and tracing.sink is not None
         self._exporting = tracing is not None and bool(tracing.exporting)
         self._pending: list[_Pending] = []
@@ -128,7 +127,13 @@ class RunTrace:
         return ReadableSpan(
             name,
             context=SpanContext(self._trace_id, span_id, is_remote=False, trace_flags=SAMPLED),
-            parent=SpanContext(self._trace_id, parent, is_remote=True, trace_flags=SAMPLED) if parent else None,
+            parent=(
+                self._root
+                if parent == self._span_id
+                else SpanContext(self._trace_id, parent, is_remote=True, trace_flags=SAMPLED)
+                if parent
+                else None
+            ),
             resource=self.tracing.resource,
             attributes=attributes,
             events=[Event(e["name"], e["attributes"], e["time_ns"]) for e in events],
@@ -143,9 +148,7 @@ class RunTrace:
     def start_step(self, now: float) -> StepSpan | None:
         if self.tracing is None:
             return None
-        span_id = random.getrandbits(64) or 1
-        current = NonRecordingSpan(SpanContext(self._trace_id, span_id, is_remote=False, trace_flags=SAMPLED))
-        return StepSpan(span_id, ns(now), trace.set_span_in_context(current, Context()))
+        return StepSpan(random.getrandbits(64) or 1, ns(now))
 
     def attempt_failed(
         self, span: StepSpan | None, attempt: int, exc: BaseException, now: float, retry_delay: float | None

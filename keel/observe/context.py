@@ -6,6 +6,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry import trace
+from opentelemetry.trace import SpanContext, TraceFlags
+
 
 @dataclass
 class Usage:
@@ -35,13 +38,16 @@ class RunScope:
     capture_content: bool = False  # KEEL_TRACE_CONTENT: prompts and completions on spans, scrubbed
     step: str | None = None
     usage: Usage = field(default_factory=Usage)
+    trace_id: int = 0  # the run's trace, and the running step's span: parents of spans made inside it
+    step_span_id: int = 0
 
-    def for_step(self, step: str, usage: Usage) -> RunScope:
+    def for_step(self, step: str, usage: Usage, span_id: int = 0) -> RunScope:
         """This scope for one step's code (dataclasses.replace costs several times more)."""
         scope = object.__new__(RunScope)
         scope.__dict__.update(self.__dict__)
         scope.step = step
         scope.usage = usage
+        scope.step_span_id = span_id
         return scope
 
     def attributes(self) -> dict[str, Any]:
@@ -64,6 +70,22 @@ _current: ContextVar[RunScope | None] = ContextVar("keel_run_scope", default=Non
 def current() -> RunScope | None:
     """The run (and step) the calling code works for, or None outside any run."""
     return _current.get()
+
+
+def active_span_context() -> SpanContext:
+    """The span the calling code runs under: an open span, else the running step's, else the run's.
+
+    The engine does not make each step's span current (that would cost every step, traced or
+    not); it records the step's span id in the run scope instead, and it counts here.
+    """
+    current = trace.get_current_span()
+    ctx = current.get_span_context()
+    scope = _current.get()
+    if scope is None or not scope.step_span_id or not scope.trace_id:
+        return ctx
+    if current.is_recording() and ctx.trace_id == scope.trace_id:
+        return ctx  # a span opened inside the step
+    return SpanContext(scope.trace_id, scope.step_span_id, is_remote=False, trace_flags=TraceFlags(TraceFlags.SAMPLED))
 
 
 def current_run_id() -> str | None:

@@ -16,10 +16,9 @@ from collections.abc import Mapping
 from typing import Any, Literal, TextIO
 
 import structlog
-from opentelemetry import trace
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-from keel.observe.context import current_run_id
+from keel.observe.context import active_span_context, current_run_id
 from keel.observe.redact import scrub
 
 LogFormat = Literal["json", "console"]
@@ -124,7 +123,7 @@ def _event_type(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
 
 def _correlation(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     # An explicit extra wins: a worker logs about runs it is not executing in its own context.
-    span = trace.get_current_span().get_span_context()
+    span = active_span_context()
     if span.is_valid:
         event_dict.setdefault("trace_id", format(span.trace_id, "032x"))
         event_dict.setdefault("span_id", format(span.span_id, "016x"))

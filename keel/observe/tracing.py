@@ -19,11 +19,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Span, StatusCode, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, Span, StatusCode, TraceFlags
 
 from keel.errors import ConfigError
 from keel.observe import context as obs_context
@@ -42,7 +43,7 @@ def new_run_trace(run_id: str) -> tuple[str, str, str | None]:
     A run started inside a traced request joins that trace under the request's span;
     otherwise the trace id is the run id's 128 bits, so one can be found from the other.
     """
-    parent = trace.get_current_span().get_span_context()
+    parent = obs_context.active_span_context()
     span_id = f"{random.getrandbits(64) or 1:016x}"
     if parent.is_valid:
         return f"{parent.trace_id:032x}", span_id, f"{parent.span_id:016x}"
@@ -205,6 +206,20 @@ class Tracing:
 # -- what later layers call ------------------------------------------------------------------
 
 
+def _parent(scope: RunScope | None) -> Context | None:
+    """Inside a step, spans parent on the step's span unless one of them is open already.
+
+    The engine does not make each step's span current (that costs every step, traced or not);
+    it records the step's span id in the run scope, and the span is built here when needed.
+    """
+    if scope is None or not scope.step_span_id:
+        return None  # the current context: the run's span, or the host's own
+    active = obs_context.active_span_context()
+    if active.span_id != scope.step_span_id:
+        return None  # a span of this step's is open: nest under it
+    return trace.set_span_in_context(NonRecordingSpan(active), Context())
+
+
 def _ns(seconds: float) -> int:
     return int(seconds * 1_000_000_000)
 
@@ -223,7 +238,7 @@ def span(name: str, **attributes: Any) -> Iterator[Span]:
     tracer = scope.tracer if scope is not None and scope.tracer is not None else trace.get_tracer("keel")
     attrs = {**(scope.attributes() if scope is not None else {}), **attributes}
     start = _now_ns(scope)
-    current = tracer.start_span(name, attributes=attrs, start_time=start)
+    current = tracer.start_span(name, context=_parent(scope), attributes=attrs, start_time=start)
     try:
         with trace.use_span(current, end_on_exit=False, record_exception=False, set_status_on_exception=False):
             yield current

@@ -363,3 +363,35 @@ async def test_engine_spans_are_committed_with_their_checkpoints(make_app, clock
     assert await drive_once(app, handle.run_id) == "succeeded"
     names = sorted(s.name for s in app.store.spans_for_trace(run.trace_id))
     assert names == ["sleep", "step a", "workflow.run"]
+
+
+async def test_spans_opened_inside_a_step_nest(make_app, clock):
+    from keel.observe import span
+
+    app = make_app(clock=clock)
+    spans = capture_spans(app)
+
+    @app.step(name="plan")
+    async def plan() -> int:
+        with span("agent.plan", attempt=1):
+            with llm_call("m", system="openai") as call:
+                call.usage(input_tokens=1, output_tokens=1, cost_usd=0.001)
+        with tool_call("search"):
+            pass
+        return 1
+
+    @app.workflow()
+    async def wf(ctx: keel.Context) -> int:
+        with span("workflow.code"):  # the workflow's own code, outside steps
+            pass
+        return await ctx.run(plan)
+
+    await app.run(wf)
+    names = _by_name(list(spans.get_finished_spans()))
+    step, outer = names["step plan"][0], names["agent.plan"][0]
+    root = names["workflow.run"][0]
+    assert outer.parent.span_id == step.context.span_id
+    assert names["llm.call"][0].parent.span_id == outer.context.span_id
+    assert names["tool.call"][0].parent.span_id == step.context.span_id
+    assert names["workflow.code"][0].parent.span_id == root.context.span_id
+    assert {s.context.trace_id for s in spans.get_finished_spans()} == {root.context.trace_id}
