@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
@@ -45,9 +46,21 @@ def capture_spans(app: _Traced) -> InMemorySpanExporter:
     tracing = app.tracing
     if tracing is None:
         raise UsageError("tracing is off for this app (KEEL_TRACING=false): there are no spans to capture")
-    exporter = InMemorySpanExporter()
+    exporter = _Capture(tracing)
     tracing.add_processor(SimpleSpanProcessor(exporter))
     return exporter
+
+
+class _Capture(InMemorySpanExporter):
+    """Spans in memory; reading them first hands over the engine spans still queued for export."""
+
+    def __init__(self, tracing: Tracing) -> None:
+        super().__init__()
+        self._tracing = tracing
+
+    def get_finished_spans(self) -> tuple[ReadableSpan, ...]:
+        self._tracing.flush()
+        return super().get_finished_spans()
 
 
 __all__ = ["SkippingClock", "capture_spans"]

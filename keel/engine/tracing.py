@@ -11,6 +11,7 @@ of a step: every field is known when the span ends. `bench/engine.py` measures t
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, Status, StatusCod
 
 from keel.observe.context import Usage
 from keel.observe.redact import scrub
-from keel.observe.tracing import JSON, SAMPLED, STATUS_NAMES, Tracing, run_span_ids
+from keel.observe.tracing import JSON, SAMPLED, STATUS_NAMES, SpanSource, Tracing, run_span_ids
 from keel.store import RunRecord
 from keel.store.spans import (
     entry_span_attributes,
@@ -49,7 +50,9 @@ class StepSpan:
         self.events: list[dict[str, Any]] = []
 
 
-_Pending = tuple[dict[str, Any] | None, ReadableSpan | None]
+# A keel_spans row to commit with the next checkpoint, and/or a span to export once it has
+# committed; `True` marks the run's own span, which only the worker that ends the run may export.
+_Pending = tuple[dict[str, Any] | None, SpanSource | None, bool]
 
 
 class RunTrace:
@@ -83,15 +86,15 @@ class RunTrace:
             return []
         self._inflight.extend(self._pending)
         self._pending = []
-        return [row for row, _ in self._inflight if row is not None]
+        return [row for row, _, _ in self._inflight if row is not None]
 
     def committed(self) -> None:
         """The checkpoint carrying what was pending committed: export those spans."""
         if self._inflight:
             assert self.tracing is not None
-            for _, readable in self._inflight:
-                if readable is not None:
-                    self.tracing.emit(readable)
+            for _, source, _ in self._inflight:
+                if source is not None:
+                    self.tracing.emit(source)
             self._inflight = []
 
     def leftovers(self) -> list[dict[str, Any]]:
@@ -103,11 +106,11 @@ class RunTrace:
         left = [*self._inflight, *self._pending]
         self._pending, self._inflight = [], []
         rows: list[dict[str, Any]] = []
-        for row, readable in left:
-            if readable is not None and readable.name == "workflow.run":
+        for row, source, is_run in left:
+            if is_run:
                 continue
-            if readable is not None and self.tracing is not None:
-                self.tracing.emit(readable)
+            if source is not None and self.tracing is not None:
+                self.tracing.emit(source)
             if row is not None:
                 rows.append(row)
         return rows
@@ -177,12 +180,13 @@ class RunTrace:
 
     def entry_done(self, entry: Mapping[str, Any]) -> None:
         """A journal entry with span columns is being committed: export its span once it is."""
-        if not self._exporting or entry.get("span_id") is None:
-            return
-        name = entry_span_name(entry["kind"], entry["name"])
-        if name is None:
-            return
-        readable = self._readable(
+        if self._exporting and entry.get("span_id") is not None:
+            # Built on the export thread: the entry is not changed after its checkpoint.
+            self._pending.append((None, functools.partial(self._entry_readable, entry), False))
+
+    def _entry_readable(self, entry: Mapping[str, Any]) -> ReadableSpan:
+        name = entry_span_name(entry["kind"], entry["name"]) or entry["name"]
+        return self._readable(
             name,
             int(entry["span_id"], 16),
             self._span_id,
@@ -192,7 +196,6 @@ class RunTrace:
             _OK,
             json.loads(entry["events"]) if entry.get("events") else (),
         )
-        self._pending.append((None, readable))
 
     def step_not_done(
         self,
@@ -256,7 +259,7 @@ class RunTrace:
             readable = self._readable(
                 span_name, span.span_id, self._span_id, span.start_ns, end, attrs, status, span.events
             )
-        self._pending.append((row, readable))
+        self._pending.append((row, readable, False))
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -273,4 +276,4 @@ class RunTrace:
         readable = self._readable(
             "workflow.run", self._span_id, self._parent_span_id, ns(created_at), ns(now), attrs, run_status
         )
-        self._pending.append((None, readable))
+        self._pending.append((None, readable, True))

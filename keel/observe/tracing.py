@@ -9,10 +9,12 @@ its start. Replayed steps emit nothing: their spans were emitted when they execu
 
 from __future__ import annotations
 
+import collections
 import json
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -147,13 +149,17 @@ def exporters_from_env() -> list[SpanExporter]:
     return exporters
 
 
+# An engine span, or what builds it: built on the export thread, off the engine's hot path.
+SpanSource = ReadableSpan | Callable[[], ReadableSpan]
+
+
 class Tracing:
     """One App's tracing: the span store, the OTEL_* exporters, and the provider for other spans.
 
-    The engine's own spans (steps, waits, runs) are written to the span store by the engine, in
-    the same transaction as the checkpoint they belong to; spans made through the SDK (model
-    and tool calls, user spans) reach the store through a batch processor. Both kinds go to
-    every exporter.
+    The engine's own spans (steps, waits, runs) are read from the journal by the span store (see
+    keel.store.spans) and handed to the exporters through `emit`; spans made through the SDK
+    (model and tool calls, user spans) reach the store through a batch processor. Both kinds go
+    to every exporter.
     """
 
     def __init__(
@@ -185,22 +191,73 @@ class Tracing:
             self.add_processor(BatchSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("keel")
         self.content = content
+        self._outbox: collections.deque[SpanSource] = collections.deque()
+        self._wake = threading.Event()
+        self._drain_lock = threading.Lock()
+        self._stopped = False
+        self._thread: threading.Thread | None = None
 
     def add_processor(self, processor: SpanProcessor) -> None:
         """Hand every span of this app to `processor` too (the engine's and the SDK's)."""
         self.exporting.append(processor)
         self.provider.add_span_processor(processor)
 
-    def emit(self, span: ReadableSpan) -> None:
-        """Hand a finished engine span to the exporters (the store gets it with its checkpoint)."""
-        for processor in self.exporting:
-            processor.on_end(span)
+    def emit(self, span: SpanSource) -> None:
+        """Queue a finished engine span for the exporters; the export thread builds and hands it on.
+
+        Building spans (attributes, SDK objects) costs as much as a quarter of a trivial step, and
+        the engine's thread is the bottleneck of a busy worker: the export thread does it instead,
+        mostly while the engine waits for its commits.
+        """
+        if not self.exporting:
+            return
+        self._outbox.append(span)
+        if self._thread is None:
+            self._start()
+        elif len(self._outbox) >= _OUTBOX_WAKE:
+            self._wake.set()
+
+    def _start(self) -> None:
+        with self._drain_lock:
+            if self._thread is None and not self._stopped:
+                self._thread = threading.Thread(target=self._loop, name="keel-span-export", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stopped:
+            self._wake.wait(_OUTBOX_INTERVAL_S)
+            self._wake.clear()
+            self._drain()
+
+    def _drain(self) -> None:
+        with self._drain_lock:
+            while self._outbox:
+                try:
+                    source = self._outbox.popleft()
+                    span = source if isinstance(source, ReadableSpan) else source()
+                    for processor in self.exporting:
+                        processor.on_end(span)
+                except IndexError:
+                    return
+                except Exception:  # noqa: BLE001 - a broken exporter must not stop the others
+                    log.warning("span export failed", exc_info=True, extra={"event_type": "trace.export_failed"})
 
     def flush(self, timeout_s: float = 30.0) -> bool:
+        """Hand every queued span to the exporters and wait until they have exported it."""
+        self._drain()
         return self.provider.force_flush(int(timeout_s * 1000))
 
     def shutdown(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self._drain()
         self.provider.shutdown()
+
+
+_OUTBOX_WAKE = 1024  # queued engine spans that wake the export thread before its interval
+_OUTBOX_INTERVAL_S = 0.2
 
 
 # -- what later layers call ------------------------------------------------------------------
