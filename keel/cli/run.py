@@ -141,6 +141,7 @@ def report(
             console.print(
                 json.dumps(json.loads(run.result or "null"), indent=2, ensure_ascii=False), soft_wrap=True, markup=False
             )
+        note(f"see where the time went: keel trace {short_id(rid)}  ·  keel runs explain {short_id(rid)}")
     elif run.status == RunStatus.DEAD_LETTER.value:
         note(
             f"error: run {rid} is parked in the dead-letter queue: {error_message(run)} "

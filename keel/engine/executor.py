@@ -431,6 +431,7 @@ class RunExecution:
                     extra={
                         "event_type": "step.retry",
                         "run_id": self.run.run_id,
+                        **({"span_id": f"{span.span_id:016x}"} if span is not None else {}),
                         "step": step.name,
                         "attempt": attempt,
                         "error_type": type(exc).__name__,
