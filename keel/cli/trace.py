@@ -268,7 +268,7 @@ def _root_node(run: RunRecord, end: float | None, now: float) -> Node:
 
 
 def _journal_node(rec: StepRecord, now: float) -> Node:
-    """A journaled step or wait that has no span: recorded by the engine, never exported."""
+    """A journaled step or wait that has no span: run by a worker with tracing off."""
     if rec.kind in _WAIT_SPANS:
         name = _WAIT_SPANS[rec.kind]
         detail = rec.name.removeprefix("keel.signal:") if rec.kind == "signal" else None
@@ -373,8 +373,8 @@ def build_trace(records: RunRecords, *, now: float) -> TraceView:
             root.children.append(node)
         # Anything else belongs to another run whose place in the trace is unknown: left out.
 
-    # The journal is the truth about what completed: a step it holds without a span (the worker
-    # died before its spans were exported, or tracing was off) still gets its line.
+    # The journal is the truth about what completed: a step it holds without a span (run by a
+    # worker with tracing off) still gets its line.
     by_key: dict[tuple[str, int], Node] = {}
     for node in root.children:
         key = _match_key(node)
@@ -570,15 +570,19 @@ def _grow(tree: Tree, node: Node, run_start: float, own_run: str) -> None:
         _grow(tree.add(_label(child, run_start, own_run)), child, run_start, own_run)
 
 
-def render_trace(view: TraceView) -> None:
-    """`keel trace`: a header with the run's totals, then its span tree."""
-    run = view.run
+def _print_run_header(run: RunRecord) -> None:
     header = Text()
     header.append("run ", style="bold")
     header.append(run.run_id)
     header.append(f"  {run.workflow_name}@{run.workflow_version}  ")
     header.append(status_text(run.status))
     console.print(header, soft_wrap=True)
+
+
+def render_trace(view: TraceView) -> None:
+    """`keel trace`: a header with the run's totals, then its span tree."""
+    run = view.run
+    _print_run_header(run)
     totals = Text(f"trace {view.trace_id}", style="dim")
     totals.append(f"  ·  {human_duration(view.duration_s)}", style="")
     totals.append(f"  ·  {view.tokens_input:,} in / {view.tokens_output:,} out tokens")
@@ -604,8 +608,8 @@ def render_trace(view: TraceView) -> None:
         s = "s" if view.missing != 1 else ""
         console.print()
         console.print(
-            f"{view.missing} step{s} or wait{s} without a span: the worker that ran them stopped "
-            "before exporting its spans; their durations and usage come from the journal",
+            f"{view.missing} step{s} or wait{s} without a span (run by a worker with tracing off): "
+            "their durations and usage come from the journal",
             style="yellow",
             markup=False,
         )
@@ -949,12 +953,7 @@ def summary(exp: Explanation) -> str:
 def render_explanation(exp: Explanation) -> None:
     """`keel runs explain`: the table, largest share first, then the summary paragraph."""
     run = exp.run
-    header = Text()
-    header.append("run ", style="bold")
-    header.append(run.run_id)
-    header.append(f"  {run.workflow_name}@{run.workflow_version}  ")
-    header.append(status_text(run.status))
-    console.print(header, soft_wrap=True)
+    _print_run_header(run)
     console.print()
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("STEP")
