@@ -9,6 +9,7 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from keel.config import EngineSettings, TraceSettings, resolve_database_url
@@ -18,6 +19,8 @@ from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.engine.worker import Engine, Worker
 from keel.errors import RunFailedError, StepFailedError, UsageError
+from keel.gateway.config import GatewayConfig, load_config
+from keel.gateway.gateway import Gateway
 from keel.observe.tracing import Tracing, new_run_trace
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
@@ -132,6 +135,7 @@ class App:
         clock: Clock | None = None,
         settings: EngineSettings | None = None,
         trace_settings: TraceSettings | None = None,
+        gateway: Gateway | GatewayConfig | str | Path | None = None,
     ) -> None:
         self.name = name
         self.database_url = resolve_database_url(database_url)
@@ -140,6 +144,10 @@ class App:
         self.settings = settings or EngineSettings.from_env()
         self.trace_settings = trace_settings or TraceSettings.from_env()
         self._tracing: Tracing | None = None
+        # A Gateway, its config, or a keel.toml path; None: keel.toml / KEEL_CONFIG when first needed.
+        self._gateway_source = gateway
+        self._gateway: Gateway | None = gateway if isinstance(gateway, Gateway) else None
+        self._gateway_loaded = self._gateway is not None
         self.listeners: list[Listener] = []
         self._store: Store | None = None
         self._engine: Engine | None = None
@@ -163,6 +171,22 @@ class App:
         return self._tracing
 
     @property
+    def gateway(self) -> Gateway | None:
+        """The model gateway serving `ctx.llm`, from keel.toml; None when nothing configures one."""
+        if not self._gateway_loaded:
+            with self._lock:
+                if not self._gateway_loaded:
+                    source = self._gateway_source
+                    if isinstance(source, GatewayConfig):
+                        config: GatewayConfig | None = source
+                    else:
+                        config = load_config(None if isinstance(source, Gateway) else source)
+                    if config is not None:
+                        self._gateway = Gateway(config, store=self.store, clock=self.clock)
+                    self._gateway_loaded = True
+        return self._gateway
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = Engine(
@@ -172,6 +196,7 @@ class App:
                 settings=self.settings,
                 listeners=self.listeners,
                 tracing=self.tracing,
+                llm=self.gateway,
             )
         return self._engine
 

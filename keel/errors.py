@@ -7,13 +7,21 @@
     ├── StoreError                 "store.error"
     │   └── RunNotFoundError       "store.run_not_found"
     ├── SerializationError         "workflow.serialization"  a value that is not JSON (never pickled)
-    └── WorkflowError              "workflow.error"
-        ├── NonDeterminismError    "workflow.non_determinism"  journal mismatch at a step position
-        ├── StepFailedError        "workflow.step_failed"      retries exhausted
-        ├── StepTimeoutError       "workflow.step_timeout"
-        ├── SignalTimeoutError     "workflow.signal_timeout"
-        ├── RunFailedError         "workflow.run_failed"       what RunHandle.result() raises
-        └── InvalidStateError      "workflow.invalid_state"    e.g. resuming a run that is not parked
+    ├── WorkflowError              "workflow.error"
+    │   ├── NonDeterminismError    "workflow.non_determinism"  journal mismatch at a step position
+    │   ├── StepFailedError        "workflow.step_failed"      retries exhausted
+    │   ├── StepTimeoutError       "workflow.step_timeout"
+    │   ├── SignalTimeoutError     "workflow.signal_timeout"
+    │   ├── RunFailedError         "workflow.run_failed"       what RunHandle.result() raises
+    │   └── InvalidStateError      "workflow.invalid_state"    e.g. resuming a run that is not parked
+    └── GatewayError               "gateway.error"
+        ├── AllModelsFailed        "gateway.all_models_failed"  every model of a route failed or was skipped
+        ├── SchemaValidationError  "gateway.schema_invalid"     an answer off-schema after corrections
+        └── ProviderError          "gateway.provider_error"     a model provider call failed
+            ├── ProviderUnavailable   "gateway.provider_unavailable"  5xx, connection, timeout
+            ├── RateLimited           "gateway.rate_limited"        429 (retry_after_s when given)
+            ├── MalformedResponse     "gateway.malformed_response"  a 2xx body off-protocol
+            └── ProviderRequestError  "gateway.request_rejected"    other 4xx: no fallback helps
     NonRetryableError              "step.non_retryable"  raised by a step to stop its retries
 
 Errors are journaled, so each carries only JSON-safe fields and ``str(err)`` never holds secrets.
@@ -97,6 +105,62 @@ class InvalidStateError(WorkflowError):
     code = "workflow.invalid_state"
 
 
+class GatewayError(KeelError):
+    """The model gateway could not serve a call."""
+
+    code = "gateway.error"
+
+
+class ProviderError(GatewayError):
+    """A provider call failed."""
+
+    code = "gateway.provider_error"
+    # Whether another model may be tried: the provider failed, not our request.
+    fallback: ClassVar[bool] = True
+
+
+class ProviderUnavailable(ProviderError):
+    """5xx, connection refused or reset, timeout: the provider is down or overloaded."""
+
+    code = "gateway.provider_unavailable"
+
+
+class RateLimited(ProviderError):
+    """429: the provider asks us to slow down, for `retry_after_s` when it says so."""
+
+    code = "gateway.rate_limited"
+
+    @property
+    def retry_after_s(self) -> float | None:
+        value = self.details.get("retry_after_s")
+        return float(value) if value is not None else None
+
+
+class MalformedResponse(ProviderError):
+    """The provider answered 2xx with a body that is not what its protocol promises."""
+
+    code = "gateway.malformed_response"
+
+
+class ProviderRequestError(ProviderError):
+    """A 4xx other than 429: our request was wrong (bad model, bad key, too long); no fallback helps."""
+
+    code = "gateway.request_rejected"
+    fallback: ClassVar[bool] = False
+
+
+class AllModelsFailed(GatewayError):
+    """Every model of the route failed or was skipped; the call may be retried later."""
+
+    code = "gateway.all_models_failed"
+
+
+class SchemaValidationError(GatewayError):
+    """The model's answer did not match the schema, even after corrections."""
+
+    code = "gateway.schema_invalid"
+
+
 class NonRetryableError(KeelError):
     """Raise from a step to fail it at once, without using the remaining attempts."""
 
@@ -104,7 +168,14 @@ class NonRetryableError(KeelError):
 
 
 __all__ = [
+    "AllModelsFailed",
     "ConfigError",
+    "GatewayError",
+    "MalformedResponse",
+    "ProviderError",
+    "ProviderRequestError",
+    "ProviderUnavailable",
+    "RateLimited",
     "InputValidationError",
     "InvalidStateError",
     "KeelError",
@@ -112,6 +183,7 @@ __all__ = [
     "NonRetryableError",
     "RunFailedError",
     "RunNotFoundError",
+    "SchemaValidationError",
     "SerializationError",
     "SignalTimeoutError",
     "StepFailedError",

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import uuid as uuidlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from keel.engine.ports import LlmRequest, LlmResult
+from keel.errors import UsageError
 
 if TYPE_CHECKING:
     from keel.engine.executor import RunExecution
@@ -57,6 +63,49 @@ class Context:
         if isinstance(timeout, dt.timedelta):
             timeout = timeout.total_seconds()
         return await self._x.wait_for_signal(name, timeout)
+
+    async def llm(
+        self,
+        task: str,
+        prompt: str | None = None,
+        *,
+        system: str | None = None,
+        messages: list[dict[str, str]] | None = None,
+        schema: type[BaseModel] | None = None,
+        max_tokens: int = 1024,
+        temperature: float | None = None,
+    ) -> LlmResult:
+        """Call a model for `task` (a route of keel.toml) as a durable step; replays never call again.
+
+        Give a `prompt` (one user message) or `messages`. With `schema` (a pydantic model), the
+        answer is asked for as JSON, validated (a wrong answer is sent back for correction, at
+        most twice) and returned as `.data`, an instance of the model.
+        """
+        if (prompt is None) == (messages is None):
+            raise UsageError("ctx.llm needs exactly one of prompt= or messages=")
+        turns = [{"role": "user", "content": prompt}] if prompt is not None else list(messages or [])
+        for turn in turns:
+            if set(turn) != {"role", "content"} or turn["role"] not in ("system", "user", "assistant"):
+                raise UsageError('each message must be {"role": "system" | "user" | "assistant", "content": str}')
+            if not isinstance(turn["content"], str):
+                raise UsageError("message content must be a string")
+        if system is not None:
+            turns.insert(0, {"role": "system", "content": system})
+        if max_tokens < 1:
+            raise UsageError("max_tokens must be at least 1")
+        validate = None
+        json_schema = None
+        if schema is not None:
+            if not (isinstance(schema, type) and issubclass(schema, BaseModel)):
+                raise UsageError("schema= must be a pydantic model class")
+            json_schema = schema.model_json_schema()
+            validate = schema.model_validate_json
+        request = LlmRequest(messages=turns, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema)
+        result = await self._x.run_llm(task, request, validate)
+        if schema is not None and not isinstance(result.data, schema):
+            # From the journal: the answer was validated when it was made; type it again.
+            result = dataclasses.replace(result, data=schema.model_validate(result.data))
+        return result
 
     def now(self) -> dt.datetime:
         """The current UTC time, recorded on first execution and the same on every replay."""

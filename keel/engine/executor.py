@@ -15,7 +15,9 @@ from opentelemetry import context as otel_context
 
 from keel.engine import codec
 from keel.engine.context import Context
+from keel.engine.ports import LlmRequest, LlmResult, ModelGateway
 from keel.engine.registry import Registry, StepDef, WorkflowDef
+from keel.engine.retry import RetryPolicy
 from keel.engine.tracing import RunTrace, StepSpan
 from keel.errors import (
     KeelError,
@@ -120,6 +122,7 @@ class RunExecution:
         solo: Callable[[], bool] = lambda: False,
         tracing: Tracing | None = None,
         worker_id: str | None = None,
+        llm: ModelGateway | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -152,6 +155,7 @@ class RunExecution:
             clock=clock,
             capture_content=tracing.content if tracing is not None else False,
         )
+        self.llm = llm
         self.trace = RunTrace(tracing, run, worker_id=worker_id)
         self.scope.trace_id = int(self.trace.trace_id, 16)
 
@@ -307,8 +311,10 @@ class RunExecution:
 
     # -- ctx.run ---------------------------------------------------------------------------
 
-    async def run_step(self, fn: Callable[..., Any] | str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        step = self.registry.step_for(fn)
+    async def run_step(
+        self, fn: Callable[..., Any] | str | StepDef, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        step = fn if isinstance(fn, StepDef) else self.registry.step_for(fn)
         seq, rec = self._next(step.name, "step")
         if rec is not None:
             value = await self._decode_result(rec)
@@ -489,6 +495,31 @@ class RunExecution:
                 raise StepTimeoutError(f"step {step.name!r} timed out after {step.timeout}s", step=step.name) from None
         finally:
             obs_context._current.reset(scope_token)
+
+    # -- ctx.llm ---------------------------------------------------------------------------
+
+    async def run_llm(self, task: str, request: LlmRequest, validate: Callable[[str], Any] | None) -> LlmResult:
+        """A model call as a durable step `llm:<task>`: journaled, and replayed with no network call."""
+        gateway = self.llm
+        if gateway is None:
+            raise UsageError(
+                "ctx.llm needs the model gateway: describe providers, models and routes in keel.toml "
+                "(or KEEL_CONFIG); see docs/gateway.md"
+            )
+        run = self.run
+
+        async def call(request: LlmRequest) -> LlmResult:
+            return await gateway.complete(task, request, org_id=run.org_id, user_id=run.user_id, validate=validate)
+
+        # Falling back between models happens inside the call; a retry of the whole call (with
+        # backoff) is for when every model of the route failed for the moment.
+        step = StepDef(
+            fn=call,
+            name=f"llm:{task}",
+            retry=RetryPolicy(max_attempts=3, initial_backoff=2.0, non_retryable=gateway.retry_exempt()),
+        )
+        result: LlmResult = await self.run_step(step, (request,), {})
+        return result
 
     # -- ctx.now / sleep / signals ----------------------------------------------------------
 

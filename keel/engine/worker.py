@@ -13,6 +13,7 @@ import uuid
 
 from keel.config import EngineSettings
 from keel.engine.executor import Listener, RunExecution
+from keel.engine.ports import ModelGateway
 from keel.engine.registry import Registry
 from keel.observe import METRICS
 from keel.observe.tracing import Tracing
@@ -39,6 +40,7 @@ class Engine:
         listeners: list[Listener],
         rng: random.Random | None = None,
         tracing: Tracing | None = None,
+        llm: ModelGateway | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -47,6 +49,7 @@ class Engine:
         self.listeners = listeners
         self.rng = rng
         self.tracing = tracing
+        self.llm = llm
         self.worker_id = new_worker_id()
         self.draining = False
         self.paused_workflows: set[str] = set()
@@ -110,6 +113,7 @@ class Engine:
             solo=lambda: self.in_flight <= 1,
             tracing=self.tracing,
             worker_id=self.worker_id,
+            llm=self.llm,
         )
         heartbeat = asyncio.create_task(self._heartbeat(claim, execution))
         self.in_flight += 1

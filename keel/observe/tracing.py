@@ -345,6 +345,11 @@ class LlmCall:
         METRICS.tokens.labels(self.model, org, "output").inc(output_tokens)
         METRICS.cost.labels(workflow, org).inc(cost_usd)
 
+    def failed(self, error: BaseException) -> None:
+        """Mark the call failed without raising (a gateway that goes on to another model)."""
+        self.span.set_attributes({"success": False, "error.type": type(error).__name__})
+        self.span.set_status(StatusCode.ERROR, scrub(str(error), 500))
+
     def content(self, *, prompt: str | None = None, completion: str | None = None) -> None:
         """Put the prompt and the completion on the span, scrubbed, only if KEEL_TRACE_CONTENT is on."""
         scope = obs_context.current()

@@ -2,8 +2,9 @@
 
 level 0  keel.errors, keel.types, keel.config   nothing of keel (config may use errors)
 level 1  keel.store, keel.observe               level 0 and themselves
-level 2  keel.engine                            levels 0-1 and itself
-level 3  keel.app, keel.testing                 levels 0-2
+level 2  keel.engine                            levels 0-1 and itself (services only through engine.ports)
+level 3  services: keel.gateway                 levels 0-2; never another service
+level 4  keel.app, keel.testing                 levels 0-3
          keel (the package facade)              anything but keel.cli
 top      keel.cli                               anything
 Nothing but keel.cli itself imports keel.cli.
@@ -22,6 +23,7 @@ PACKAGE_DIR = Path(keel.__file__).parent
 
 LEVEL0 = ("keel.errors", "keel.types", "keel.config")
 LEVEL1 = ("keel.store", "keel.observe")
+SERVICES = ("keel.gateway",)
 
 # (module prefix, what modules under it may import besides themselves); first match wins.
 RULES: list[tuple[str, tuple[str, ...]]] = [
@@ -31,11 +33,12 @@ RULES: list[tuple[str, tuple[str, ...]]] = [
     ("keel.store", LEVEL0),
     ("keel.observe", LEVEL0),
     ("keel.engine", (*LEVEL0, *LEVEL1)),
-    ("keel.app", (*LEVEL0, *LEVEL1, "keel.engine")),
-    ("keel.testing", (*LEVEL0, *LEVEL1, "keel.engine")),
+    *((service, (*LEVEL0, *LEVEL1, "keel.engine")) for service in SERVICES),
+    ("keel.app", (*LEVEL0, *LEVEL1, "keel.engine", *SERVICES)),
+    ("keel.testing", (*LEVEL0, *LEVEL1, "keel.engine", *SERVICES)),
     ("keel.cli", ("keel",)),
 ]
-FACADE_MAY_IMPORT = (*LEVEL0, *LEVEL1, "keel.engine", "keel.app", "keel.testing")
+FACADE_MAY_IMPORT = (*LEVEL0, *LEVEL1, "keel.engine", *SERVICES, "keel.app", "keel.testing")
 
 
 def _within(name: str, prefix: str) -> bool:

@@ -1,0 +1,58 @@
+"""What the engine needs from the services above it, as Protocols: the App plugs implementations in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class LlmRequest:
+    """A model call as a workflow asks for it: a task (a route), not a model."""
+
+    messages: list[dict[str, str]]  # [{"role": "system" | "user" | "assistant", "content": ...}]
+    max_tokens: int = 1024
+    temperature: float | None = None
+    json_schema: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class LlmResult:
+    """What `ctx.llm` returns, and what the journal keeps of the call (replayed without a network call)."""
+
+    text: str
+    model: str
+    provider: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    route: str
+    request_hash: str
+    latency_ms: float
+    cached: bool = False
+    data: Any = None  # the validated answer when a schema was given
+    # Every model tried, in order: {"model", "provider", "outcome": ok|failed|skipped, "reason", "latency_ms"}.
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
+
+
+class ModelGateway(Protocol):
+    """Serves `ctx.llm`: picks a model for the task, falls back, prices and records the call."""
+
+    async def complete(
+        self,
+        task: str,
+        request: LlmRequest,
+        *,
+        org_id: str | None,
+        user_id: str | None,
+        validate: Callable[[str], Any] | None = None,
+    ) -> LlmResult: ...
+
+    def retry_exempt(self) -> tuple[type[BaseException], ...]:
+        """Errors that retrying the whole call cannot fix (the request was wrong)."""
+        ...

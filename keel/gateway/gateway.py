@@ -1,0 +1,306 @@
+"""The model gateway: a task's route to a model, fallbacks, circuit breakers, pricing, and what is recorded.
+
+One `Gateway` per App serves every `ctx.llm` call. For a task it tries the route's primary model
+and then its fallbacks in order. It falls back on what the provider got wrong (5xx, timeouts,
+connection errors, 429, malformed answers, an open circuit), never on what we got wrong (any
+other 4xx). Every model tried is one `llm.call` span and one entry of `LlmResult.decisions`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from keel.engine.ports import LlmRequest, LlmResult
+from keel.errors import (
+    AllModelsFailed,
+    ConfigError,
+    ProviderError,
+    ProviderRequestError,
+    RateLimited,
+    SchemaValidationError,
+    UsageError,
+)
+from keel.gateway.config import GatewayConfig
+from keel.gateway.providers import build_provider
+from keel.gateway.types import ChatRequest, ChatResponse, Message, Provider
+from keel.observe import llm_call
+from keel.store import Store
+from keel.types import Clock, SystemClock
+
+log = logging.getLogger("keel.gateway")
+
+# A provider/model whose calls failed this many times in a row is skipped for RESET_S seconds,
+# then tried once (half-open). Kept in the database, so every worker sees the same breaker.
+BREAKER_THRESHOLD = 5
+BREAKER_RESET_S = 30.0
+# A 429 whose Retry-After is at most this long is waited out when no other model is left.
+MAX_RETRY_AFTER_WAIT_S = 30.0
+# Corrections asked for when an answer does not match its schema, before giving up.
+MAX_CORRECTIONS = 2
+
+
+def request_hash(task: str, request: LlmRequest) -> str:
+    """A stable hash of what was asked (the cache key, and what the journal records)."""
+    canonical = json.dumps(
+        {
+            "task": task,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "json_schema": request.json_schema,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Gateway:
+    """Serves `ctx.llm` from the providers, models and routes of a `GatewayConfig`."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        providers: dict[str, Provider] | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self._providers: dict[str, Provider] = dict(providers or {})
+        # provider/model -> when its Retry-After ends (this process's view; a 429 is short-lived).
+        self._cooldown: dict[str, float] = {}
+        if config.budgets.model_dump(exclude_defaults=True):
+            log.warning(
+                "keel.toml sets [budgets], which this version of Keel validates but does not enforce",
+                extra={"event_type": "gateway.budgets_not_enforced"},
+            )
+
+    def retry_exempt(self) -> tuple[type[BaseException], ...]:
+        return (ProviderRequestError, SchemaValidationError, UsageError, ConfigError)
+
+    def provider(self, name: str) -> Provider:
+        found = self._providers.get(name)
+        if found is None:
+            cfg = self.config.providers[name]
+            found = build_provider(
+                name,
+                cfg.kind,
+                base_url=cfg.base_url,
+                api_key=cfg.api_key(),
+                timeout_s=cfg.timeout_s,
+                fixtures=cfg.fixtures,
+                remote=cfg.is_remote,
+            )
+            self._providers[name] = found
+        return found
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            await provider.aclose()
+
+    async def complete(
+        self,
+        task: str,
+        request: LlmRequest,
+        *,
+        org_id: str | None,
+        user_id: str | None,
+        validate: Callable[[str], Any] | None = None,
+    ) -> LlmResult:
+        route = self.config.routes.get(task)
+        if route is None:
+            known = ", ".join(sorted(self.config.routes)) or "none"
+            raise UsageError(f"no route {task!r} in keel.toml [routes] (configured: {known})")
+        started = time.perf_counter()
+        decisions: list[dict[str, Any]] = []
+        candidates = [route.primary, *route.fallbacks]
+        limited: list[tuple[float, str]] = []
+        last_error: ProviderError | None = None
+        for model in candidates:
+            outcome = await self._try(model, request, route.timeout_s, decisions, validate)
+            if isinstance(outcome, LlmResult):
+                return self._result(outcome, task, request, decisions, started)
+            last_error = outcome
+            if isinstance(outcome, RateLimited) and outcome.retry_after_s is not None:
+                limited.append((outcome.retry_after_s, model))
+        # Every model failed. A short Retry-After is worth waiting for once, rather than failing.
+        waits = sorted(w for w in limited if w[0] <= MAX_RETRY_AFTER_WAIT_S)
+        if waits:
+            delay, model = waits[0]
+            await self.clock.sleep(delay)
+            outcome = await self._try(model, request, route.timeout_s, decisions, validate, honour_cooldown=False)
+            if isinstance(outcome, LlmResult):
+                return self._result(outcome, task, request, decisions, started)
+            last_error = outcome
+        tried = "; ".join(f"{d['model']}: {d['outcome']} ({d['reason']})" for d in decisions)
+        raise AllModelsFailed(
+            f"every model of route {task!r} failed: {tried}",
+            route=task,
+            decisions=decisions,
+            last_error=type(last_error).__name__ if last_error else None,
+        )
+
+    def _result(
+        self, partial: LlmResult, task: str, request: LlmRequest, decisions: list[dict[str, Any]], started: float
+    ) -> LlmResult:
+        return LlmResult(
+            text=partial.text,
+            model=partial.model,
+            provider=partial.provider,
+            input_tokens=partial.input_tokens,
+            output_tokens=partial.output_tokens,
+            cost_usd=partial.cost_usd,
+            route=task,
+            request_hash=request_hash(task, request),
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            cached=False,
+            data=partial.data,
+            decisions=decisions,
+        )
+
+    async def _try(
+        self,
+        model: str,
+        request: LlmRequest,
+        timeout_s: float | None,
+        decisions: list[dict[str, Any]],
+        validate: Callable[[str], Any] | None,
+        *,
+        honour_cooldown: bool = True,
+    ) -> LlmResult | ProviderError:
+        """One model of the route: an LlmResult, or the error that sends the call to the next model."""
+        model_cfg = self.config.models[model]
+        provider_name = model_cfg.provider
+        key = f"{provider_name}/{model}"
+        now = self.clock.time()
+        if honour_cooldown and self._cooldown.get(key, 0.0) > now:
+            decisions.append(_decision(model, provider_name, "skipped", "rate limited (Retry-After)", 0.0))
+            return RateLimited(f"{key} is rate limited", retry_after_s=self._cooldown[key] - now)
+        if not await self._breaker_allows(key):
+            decisions.append(_decision(model, provider_name, "skipped", "circuit open", 0.0))
+            return ProviderError(f"circuit for {key} is open", provider=provider_name, model=model)
+        provider = self.provider(provider_name)
+        messages = tuple(Message(m["role"], m["content"]) for m in request.messages)
+        timeout = timeout_s or self.config.providers[provider_name].timeout_s
+        spent_in = spent_out = spent_cached = 0
+        t0 = time.perf_counter()
+        for correction in range(MAX_CORRECTIONS + 1):
+            chat = ChatRequest(
+                model=model,
+                messages=messages,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                json_schema=request.json_schema,
+                timeout_s=timeout,
+            )
+            with llm_call(model, system=provider.kind, provider=provider_name) as call:
+                try:
+                    response: ChatResponse = await provider.chat(chat)
+                except ProviderError as exc:
+                    call.failed(exc)
+                    latency = (time.perf_counter() - t0) * 1000
+                    if exc.fallback:
+                        await self._breaker_record(key, success=False)
+                    if isinstance(exc, RateLimited) and exc.retry_after_s is not None:
+                        self._cooldown[key] = self.clock.time() + exc.retry_after_s
+                    decisions.append(_decision(model, provider_name, "failed", _reason(exc), latency))
+                    if not exc.fallback:
+                        raise
+                    return exc
+                cost = model_cfg.cost_usd(response.input_tokens, response.output_tokens, response.cached_input_tokens)
+                call.usage(
+                    input_tokens=response.input_tokens,
+                    output_tokens=response.output_tokens,
+                    cost_usd=cost,
+                    response_model=response.model,
+                )
+                call.content(prompt=messages[-1].content, completion=response.text)
+            spent_in += response.input_tokens
+            spent_out += response.output_tokens
+            spent_cached += response.cached_input_tokens
+            await self._breaker_record(key, success=True)
+            data = None
+            if validate is not None:
+                try:
+                    data = validate(response.text)
+                except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                    if correction == MAX_CORRECTIONS:
+                        decisions.append(
+                            _decision(model, provider_name, "failed", "answer did not match the schema", 0.0)
+                        )
+                        raise SchemaValidationError(
+                            f"the answer of {model} did not match the schema after {MAX_CORRECTIONS} corrections",
+                            model=model,
+                        ) from None
+                    # Ask again, showing the model its answer and what was wrong with it.
+                    messages = (
+                        *messages,
+                        Message("assistant", response.text),
+                        Message(
+                            "user",
+                            "That answer is not valid JSON for the required schema: "
+                            f"{_brief(exc)}. Reply again with only the corrected JSON.",
+                        ),
+                    )
+                    continue
+            latency = (time.perf_counter() - t0) * 1000
+            decisions.append(_decision(model, provider_name, "ok", "answered", latency))
+            return LlmResult(
+                text=response.text,
+                model=response.model or model,
+                provider=provider_name,
+                input_tokens=spent_in,
+                output_tokens=spent_out,
+                cost_usd=model_cfg.cost_usd(spent_in, spent_out, spent_cached),
+                route="",
+                request_hash="",
+                latency_ms=latency,
+                data=data,
+            )
+        raise AssertionError("unreachable: the correction loop returns or raises")
+
+    async def _breaker_allows(self, key: str) -> bool:
+        if self.store is None:
+            return True
+        wait = await self.store.abreaker_acquire(
+            f"gateway:{key}", now=self.clock.time(), reset_timeout=BREAKER_RESET_S, trial_ttl=120.0
+        )
+        return wait is None
+
+    async def _breaker_record(self, key: str, *, success: bool) -> None:
+        if self.store is not None:
+            await self.store.abreaker_record(
+                f"gateway:{key}", success=success, threshold=BREAKER_THRESHOLD, now=self.clock.time()
+            )
+
+
+def _decision(model: str, provider: str, outcome: str, reason: str, latency_ms: float) -> dict[str, Any]:
+    return {
+        "model": model,
+        "provider": provider,
+        "outcome": outcome,
+        "reason": reason,
+        "latency_ms": round(latency_ms, 3),
+    }
+
+
+def _reason(exc: ProviderError) -> str:
+    status = exc.details.get("status")
+    name = type(exc).__name__
+    return f"{name} {status}" if status is not None else name
+
+
+def _brief(exc: Exception) -> str:
+    text = str(exc).replace("\n", " ")
+    return text if len(text) <= 500 else text[:500] + "…"
+
+
+__all__ = ["Gateway", "request_hash"]

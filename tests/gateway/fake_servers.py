@@ -1,0 +1,403 @@
+"""Real HTTP servers on loopback that speak the OpenAI and Anthropic wire formats, scripted per test.
+
+Each server runs its own asyncio loop in a thread, so sync tests, async tests and benchmarks can
+all use it, and a delayed answer holds no thread. Usage::
+
+    with FakeOpenAIServer() as server:              # or `async with`; or the conftest fixtures
+        provider = OpenAIProvider("main", base_url=server.base_url, api_key="k")
+        server.script(server.error(503, "overloaded"), server.answer("hi", input_tokens=3))
+        ...
+        assert server.request_count == 2
+        assert server.requests[0].json()["model"] == "gpt-4o-2024-08-06"
+
+Replies queued with `script` are used in order, one per request to the wire endpoint; when the
+queue is empty, `respond_with`'s handler answers, else a well-formed answer echoing the
+requested model with `default_text`. A request to any other path gets a wire-shaped 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import itertools
+import json
+import socket
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import Any, Self
+
+__all__ = [
+    "FakeAnthropicServer",
+    "FakeOpenAIServer",
+    "FakeServer",
+    "ReceivedRequest",
+    "Reply",
+    "http_date",
+    "refused_url",
+]
+
+
+@dataclass
+class Reply:
+    """What the server answers to one request."""
+
+    status: int = 200
+    json: Any = None  # the body, encoded as JSON
+    body: bytes | str | None = None  # a raw body instead (malformed answers)
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0  # wait this long first (a timeout when longer than the client's)
+    close: bool = False  # drop the connection without answering
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+    connection: int = 0  # which TCP connection carried it, numbered from 1 (keep-alive shows as reuse)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+Handler = Callable[[ReceivedRequest], Reply]
+
+
+def http_date(seconds_from_now: float) -> str:
+    """An HTTP date (for Retry-After) this many seconds from now."""
+    import time
+
+    return formatdate(time.time() + seconds_from_now, usegmt=True)
+
+
+def refused_url(path: str = "") -> str:
+    """A loopback URL on a port nothing listens on: connecting is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
+
+
+def _estimate(text: str) -> int:
+    return -(-len(text) // 4)
+
+
+class FakeServer:
+    """The transport, recording and scripting; subclasses give the wire format."""
+
+    endpoint = "/"
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, default_text: str = "ok") -> None:
+        self.host = host
+        self.port = port
+        self.default_text = default_text
+        self._lock = threading.Lock()
+        self._queue: deque[Reply | Handler] = deque()
+        self._handler: Handler | None = None
+        self._received: list[ReceivedRequest] = []
+        self._ids = itertools.count(1)
+        self._connections = itertools.count(1)
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._startup_error: BaseException | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name=type(self).__name__, daemon=True)
+        self._thread.start()
+        if not ready.wait(10):
+            raise RuntimeError(f"{type(self).__name__} did not start")
+        if self._startup_error is not None:
+            raise self._startup_error
+        return self
+
+    def stop(self) -> None:
+        if self._thread is None:
+            return
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)
+        self._thread.join(10)
+        self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        return self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """What a provider is configured with."""
+        return self.url
+
+    # -- scripting and recording ---------------------------------------------------------------
+
+    def script(self, *replies: Reply | Handler) -> None:
+        """Queue replies (or per-request handlers) for the next requests, in order."""
+        with self._lock:
+            self._queue.extend(replies)
+
+    def respond_with(self, handler: Handler | None) -> None:
+        """Answer every request with `handler` once the script is used up (None: the default answer)."""
+        self._handler = handler
+
+    def reset(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._received.clear()
+        self._handler = None
+
+    @property
+    def requests(self) -> list[ReceivedRequest]:
+        with self._lock:
+            return list(self._received)
+
+    @property
+    def request_count(self) -> int:
+        with self._lock:
+            return len(self._received)
+
+    @property
+    def last_request(self) -> ReceivedRequest:
+        with self._lock:
+            return self._received[-1]
+
+    # -- the wire format (subclasses) ------------------------------------------------------------
+
+    def answer(self, text: str, **kwargs: Any) -> Reply:
+        raise NotImplementedError
+
+    def error(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
+        raise NotImplementedError
+
+    def _default(self, request: ReceivedRequest) -> Reply:
+        try:
+            body = request.json()
+            model = body["model"]
+            prompt = " ".join(str(m.get("content", "")) for m in body.get("messages", []))
+            prompt += str(body.get("system", ""))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return self.error(400, "the request body is not a valid request")
+        return self.answer(self.default_text, model=model, input_tokens=max(1, _estimate(prompt)))
+
+    def next_id(self) -> int:
+        return next(self._ids)
+
+    # -- the server ------------------------------------------------------------------------------
+
+    def _reply_for(self, request: ReceivedRequest) -> Reply:
+        with self._lock:
+            self._received.append(request)
+            if request.path.split("?", 1)[0] != self.endpoint:
+                return self.error(404, f"no route for {request.method} {request.path}")
+            scripted = self._queue.popleft() if self._queue else None
+        if scripted is None:
+            scripted = self._handler or self._default
+        return scripted if isinstance(scripted, Reply) else scripted(request)
+
+    def _run(self, ready: threading.Event) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(ready))
+        except BaseException as exc:  # noqa: BLE001 - reported to start() in the test's thread
+            self._startup_error = exc
+            ready.set()
+        finally:
+            loop.close()
+
+    async def _main(self, ready: threading.Event) -> None:
+        self._stopping = asyncio.Event()
+        connections: set[asyncio.Task[None]] = set()
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            connections.add(task)
+            try:
+                await self._connection(reader, writer)
+            except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+                pass
+            except asyncio.CancelledError:
+                # Only stop() cancels; ending quietly keeps asyncio from logging each open connection.
+                pass
+            finally:
+                connections.discard(task)
+                writer.close()
+
+        server = await asyncio.start_server(serve, self.host, self.port)
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        await self._stopping.wait()
+        server.close()
+        for task in list(connections):
+            task.cancel()
+        await asyncio.gather(*connections, return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await server.wait_closed()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = next(self._connections)
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                return  # the client closed its keep-alive connection
+            lines = head.decode("latin-1").split("\r\n")
+            method, target, _version = lines[0].split(" ", 2)
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                if line:
+                    name, _, value = line.partition(":")
+                    headers[name.strip().lower()] = value.strip()
+            length = int(headers.get("content-length", "0"))
+            body = await reader.readexactly(length) if length else b""
+            reply = self._reply_for(ReceivedRequest(method, target, headers, body, connection))
+            if reply.delay_s:
+                await asyncio.sleep(reply.delay_s)
+            if reply.close:
+                return
+            writer.write(_encode(reply))
+            await writer.drain()
+            if headers.get("connection", "").lower() == "close":
+                return
+
+
+def _encode(reply: Reply) -> bytes:
+    if reply.body is not None:
+        payload = reply.body.encode() if isinstance(reply.body, str) else reply.body
+        content_type = "text/plain; charset=utf-8"
+    else:
+        payload = json.dumps(reply.json).encode() if reply.json is not None else b""
+        content_type = "application/json"
+    try:
+        reason = http.HTTPStatus(reply.status).phrase
+    except ValueError:
+        reason = "Unknown"
+    headers = {"content-type": content_type, **{k.lower(): v for k, v in reply.headers.items()}}
+    headers["content-length"] = str(len(payload))
+    lines = [f"HTTP/1.1 {reply.status} {reason}", *(f"{k}: {v}" for k, v in headers.items())]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
+class FakeOpenAIServer(FakeServer):
+    """POST /v1/chat/completions, answered in the OpenAI chat completions format."""
+
+    endpoint = "/v1/chat/completions"
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    @staticmethod
+    def completion(
+        text: str | None,
+        *,
+        model: str = "gpt-4o-2024-08-06",
+        input_tokens: int = 10,
+        output_tokens: int | None = None,
+        cached_tokens: int | None = None,
+        finish_reason: str = "stop",
+        id: str = "chatcmpl-fake",
+    ) -> dict[str, Any]:
+        """A chat.completion body."""
+        usage: dict[str, Any] = {
+            "prompt_tokens": input_tokens,
+            "completion_tokens": _estimate(text or "") if output_tokens is None else output_tokens,
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        if cached_tokens is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
+        return {
+            "id": id,
+            "object": "chat.completion",
+            "created": 1_700_000_000,
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "finish_reason": finish_reason,
+                    "logprobs": None,
+                }
+            ],
+            "usage": usage,
+        }
+
+    def answer(self, text: str, **kwargs: Any) -> Reply:
+        """A 200 chat.completion; keyword arguments as for `completion`."""
+        kwargs.setdefault("id", f"chatcmpl-fake-{self.next_id()}")
+        return Reply(json=self.completion(text, **kwargs))
+
+    def error(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
+        kind = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status, "invalid_request_error")
+        body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+        return Reply(status=status, json=body, headers=dict(headers or {}))
+
+
+class FakeAnthropicServer(FakeServer):
+    """POST /v1/messages, answered in the Anthropic messages format."""
+
+    endpoint = "/v1/messages"
+
+    @staticmethod
+    def message(
+        text: str,
+        *,
+        model: str = "claude-3-5-sonnet-20241022",
+        input_tokens: int = 10,
+        output_tokens: int | None = None,
+        cache_read_input_tokens: int = 0,
+        cache_creation_input_tokens: int = 0,
+        stop_reason: str = "end_turn",
+        id: str = "msg_fake",
+    ) -> dict[str, Any]:
+        """A messages API body."""
+        return {
+            "id": id,
+            "type": "message",
+            "role": "assistant",
+            "model": model,
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": input_tokens,
+                "output_tokens": _estimate(text) if output_tokens is None else output_tokens,
+                "cache_read_input_tokens": cache_read_input_tokens,
+                "cache_creation_input_tokens": cache_creation_input_tokens,
+            },
+        }
+
+    def answer(self, text: str, **kwargs: Any) -> Reply:
+        """A 200 message; keyword arguments as for `message`."""
+        kwargs.setdefault("id", f"msg_fake_{self.next_id()}")
+        return Reply(json=self.message(text, **kwargs))
+
+    def error(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
+        kind = {
+            401: "authentication_error",
+            404: "not_found_error",
+            429: "rate_limit_error",
+            529: "overloaded_error",
+        }.get(status, "api_error" if status >= 500 else "invalid_request_error")
+        body = {"type": "error", "error": {"type": kind, "message": message}}
+        return Reply(status=status, json=body, headers=dict(headers or {}))
