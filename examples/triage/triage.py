@@ -1,6 +1,6 @@
 """Ticket triage: a model classifies the ticket (with a fallback model), a step routes it.
 
-    cd examples/triage && keel run triage.py:triage --input '{"ticket": "I was charged twice"}'
+cd examples/triage && keel run triage.py:triage --input '{"ticket": "I was charged twice"}'
 """
 
 from __future__ import annotations
