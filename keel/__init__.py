@@ -3,6 +3,7 @@
 from keel.app import App, RunHandle
 from keel.config import EngineSettings, TraceSettings
 from keel.engine import CircuitBreaker, Context, RetryPolicy, RunEvent, StepEvent, Worker
+from keel.engine.ports import LlmResult
 from keel.errors import (
     ConfigError,
     InputValidationError,
@@ -33,6 +34,7 @@ __all__ = [
     "InputValidationError",
     "InvalidStateError",
     "KeelError",
+    "LlmResult",
     "NonDeterminismError",
     "NonRetryableError",
     "RetryPolicy",

@@ -20,6 +20,7 @@ PUBLIC_API = [
     "InputValidationError",
     "InvalidStateError",
     "KeelError",
+    "LlmResult",
     "NonDeterminismError",
     "NonRetryableError",
     "RetryPolicy",
