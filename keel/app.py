@@ -21,6 +21,7 @@ from keel.engine.worker import Engine, Worker
 from keel.errors import RunFailedError, StepFailedError, UsageError
 from keel.gateway.config import GatewayConfig, load_config
 from keel.gateway.gateway import Gateway
+from keel.gateway.prompts import PromptLibrary
 from keel.observe.tracing import Tracing, new_run_trace
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
@@ -182,7 +183,9 @@ class App:
                     else:
                         config = load_config(None if isinstance(source, Gateway) else source)
                     if config is not None:
-                        self._gateway = Gateway(config, store=self.store, clock=self.clock)
+                        self._gateway = Gateway(
+                            config, store=self.store, clock=self.clock, prompts=PromptLibrary.from_env()
+                        )
                     self._gateway_loaded = True
         return self._gateway
 
@@ -218,15 +221,27 @@ class App:
 
     # -- decorators --------------------------------------------------------------------------
 
-    def workflow(self, name: str | None = None, version: str = "1", on_failure: OnFailure = "park") -> Callable[[F], F]:
-        """Register an `async def f(ctx, ...)` as a durable workflow."""
+    def workflow(
+        self,
+        name: str | None = None,
+        version: str = "1",
+        on_failure: OnFailure = "park",
+        prompts: dict[str, str] | None = None,
+    ) -> Callable[[F], F]:
+        """Register an `async def f(ctx, ...)` as a durable workflow.
+
+        `prompts` pins the prompt template versions this workflow version uses: {"triage": "2"}.
+        """
         if on_failure not in ("park", "compensate"):
             raise UsageError(f"on_failure must be 'park' or 'compensate', got {on_failure!r}")
+        pins = dict(prompts or {})
+        if not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in pins.items()):
+            raise UsageError('prompts= maps template names to versions, both strings: {"triage": "2"}')
 
         def decorate(fn: F) -> F:
             if not inspect.iscoroutinefunction(fn):
                 raise UsageError(f"workflow {step_name(fn)} must be an `async def` taking ctx first")
-            wf = WorkflowDef(fn=fn, name=name or fn.__name__, version=str(version), on_failure=on_failure)
+            wf = WorkflowDef(fn=fn, name=name or fn.__name__, version=str(version), on_failure=on_failure, prompts=pins)
             self.registry.add_workflow(wf)
             fn.__keel_workflow__ = wf  # type: ignore[attr-defined]
             return fn

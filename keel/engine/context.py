@@ -74,15 +74,21 @@ class Context:
         schema: type[BaseModel] | None = None,
         max_tokens: int = 1024,
         temperature: float | None = None,
+        template: str | None = None,
+        vars: dict[str, Any] | None = None,
     ) -> LlmResult:
         """Call a model for `task` (a route of keel.toml) as a durable step; replays never call again.
 
-        Give a `prompt` (one user message) or `messages`. With `schema` (a pydantic model), the
-        answer is asked for as JSON, validated (a wrong answer is sent back for correction, at
-        most twice) and returned as `.data`, an instance of the model.
+        Give a `prompt` (one user message), `messages`, or a versioned prompt `template` rendered
+        with `vars` (the version the workflow pins with `@app.workflow(prompts={...})`, or
+        "name@version"). With `schema` (a pydantic model), the answer is asked for as JSON,
+        validated (a wrong answer is sent back for correction, at most twice) and returned as
+        `.data`, an instance of the model.
         """
-        if (prompt is None) == (messages is None):
-            raise UsageError("ctx.llm needs exactly one of prompt= or messages=")
+        if sum(x is not None for x in (prompt, messages, template)) != 1:
+            raise UsageError("ctx.llm needs exactly one of prompt=, messages= or template=")
+        if vars is not None and template is None:
+            raise UsageError("vars= goes with template=")
         turns = [{"role": "user", "content": prompt}] if prompt is not None else list(messages or [])
         for turn in turns:
             if set(turn) != {"role", "content"} or turn["role"] not in ("system", "user", "assistant"):
@@ -100,12 +106,31 @@ class Context:
                 raise UsageError("schema= must be a pydantic model class")
             json_schema = schema.model_json_schema()
             validate = schema.model_validate_json
-        request = LlmRequest(messages=turns, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema)
+        pinned = None
+        if template is not None:
+            pinned = self._template(template, vars or {})
+        request = LlmRequest(
+            messages=turns, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema, template=pinned
+        )
         result = await self._x.run_llm(task, request, validate)
         if schema is not None and not isinstance(result.data, schema):
             # From the journal: the answer was validated when it was made; type it again.
             result = dataclasses.replace(result, data=schema.model_validate(result.data))
         return result
+
+    def _template(self, template: str, variables: dict[str, Any]) -> dict[str, Any]:
+        name, _, version = template.partition("@")
+        if not version:
+            workflow = self._x.workflow
+            pins = workflow.prompts if workflow is not None else {}
+            if name not in pins:
+                raise UsageError(
+                    f"prompt template {name!r} is not pinned by workflow {self.workflow_name!r} "
+                    f'version {self.workflow_version!r}: pin it with @app.workflow(prompts={{"{name}": "VERSION"}}) '
+                    f'or ask for "{name}@VERSION"'
+                )
+            version = pins[name]
+        return {"name": name, "version": version, "vars": variables}
 
     def now(self) -> dt.datetime:
         """The current UTC time, recorded on first execution and the same on every replay."""

@@ -156,6 +156,7 @@ class RunExecution:
             capture_content=tracing.content if tracing is not None else False,
         )
         self.llm = llm
+        self.workflow: WorkflowDef | None = None  # set when execution starts
         self.trace = RunTrace(tracing, run, worker_id=worker_id)
         self.scope.trace_id = int(self.trace.trace_id, 16)
 
@@ -645,6 +646,7 @@ class RunExecution:
 
     async def execute(self, workflow: WorkflowDef) -> None:
         """Drive the run until it ends, suspends, parks, or loses its lease."""
+        self.workflow = workflow
         # The workflow's own code (outside steps) sees its run, and its spans join the run's trace.
         token = obs_context._current.set(self.scope)
         span_token = otel_context.attach(self.trace.context) if self.trace.tracing is not None else None

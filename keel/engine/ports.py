@@ -15,6 +15,8 @@ class LlmRequest:
     max_tokens: int = 1024
     temperature: float | None = None
     json_schema: dict[str, Any] | None = None
+    # A versioned prompt template to render as the last user message: {"name", "version", "vars"}.
+    template: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class LlmResult:
     data: Any = None  # the validated answer when a schema was given
     # Every model tried, in order: {"model", "provider", "outcome": ok|failed|skipped, "reason", "latency_ms"}.
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    # The prompt template used, if any: {"name", "version", "sha256"}.
+    prompt: dict[str, str] | None = None
 
     @property
     def usage(self) -> dict[str, int]:

@@ -50,6 +50,8 @@ class WorkflowDef:
     name: str
     version: str
     on_failure: OnFailure = "park"
+    # Prompt template versions this workflow version uses: {"triage": "2"}.
+    prompts: dict[str, str] = field(default_factory=dict)
 
 
 class Registry:

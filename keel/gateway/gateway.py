@@ -8,6 +8,7 @@ other 4xx). Every model tried is one `llm.call` span and one entry of `LlmResult
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -26,6 +27,7 @@ from keel.errors import (
     UsageError,
 )
 from keel.gateway.config import GatewayConfig
+from keel.gateway.prompts import PromptLibrary
 from keel.gateway.providers import build_provider
 from keel.gateway.types import ChatRequest, ChatResponse, Message, Provider
 from keel.observe import llm_call
@@ -70,8 +72,10 @@ class Gateway:
         store: Store | None = None,
         clock: Clock | None = None,
         providers: dict[str, Provider] | None = None,
+        prompts: PromptLibrary | None = None,
     ) -> None:
         self.config = config
+        self.prompts = prompts
         self.store = store
         self.clock: Clock = clock or SystemClock()
         self._providers: dict[str, Provider] = dict(providers or {})
@@ -120,6 +124,9 @@ class Gateway:
             known = ", ".join(sorted(self.config.routes)) or "none"
             raise UsageError(f"no route {task!r} in keel.toml [routes] (configured: {known})")
         started = time.perf_counter()
+        prompt_record = None
+        if request.template is not None:
+            request, prompt_record = self._render(request)
         decisions: list[dict[str, Any]] = []
         candidates = [route.primary, *route.fallbacks]
         limited: list[tuple[float, str]] = []
@@ -127,7 +134,7 @@ class Gateway:
         for model in candidates:
             outcome = await self._try(model, request, route.timeout_s, decisions, validate)
             if isinstance(outcome, LlmResult):
-                return self._result(outcome, task, request, decisions, started)
+                return self._result(outcome, task, request, decisions, started, prompt_record)
             last_error = outcome
             if isinstance(outcome, RateLimited) and outcome.retry_after_s is not None:
                 limited.append((outcome.retry_after_s, model))
@@ -138,7 +145,7 @@ class Gateway:
             await self.clock.sleep(delay)
             outcome = await self._try(model, request, route.timeout_s, decisions, validate, honour_cooldown=False)
             if isinstance(outcome, LlmResult):
-                return self._result(outcome, task, request, decisions, started)
+                return self._result(outcome, task, request, decisions, started, prompt_record)
             last_error = outcome
         tried = "; ".join(f"{d['model']}: {d['outcome']} ({d['reason']})" for d in decisions)
         raise AllModelsFailed(
@@ -148,8 +155,26 @@ class Gateway:
             last_error=type(last_error).__name__ if last_error else None,
         )
 
+    def _render(self, request: LlmRequest) -> tuple[LlmRequest, dict[str, str]]:
+        """Render the request's prompt template as its last user message, inside the step."""
+        template = request.template or {}
+        if self.prompts is None:
+            raise UsageError(
+                f"prompt template {template.get('name')!r} asked for, but there is no prompts directory "
+                "(./prompts, or KEEL_PROMPTS_DIR)"
+            )
+        rendered = self.prompts.get(template["name"], template["version"]).render(template.get("vars") or {})
+        messages = [*request.messages, {"role": "user", "content": rendered.text}]
+        return dataclasses.replace(request, messages=messages), rendered.as_record()
+
     def _result(
-        self, partial: LlmResult, task: str, request: LlmRequest, decisions: list[dict[str, Any]], started: float
+        self,
+        partial: LlmResult,
+        task: str,
+        request: LlmRequest,
+        decisions: list[dict[str, Any]],
+        started: float,
+        prompt: dict[str, str] | None = None,
     ) -> LlmResult:
         return LlmResult(
             text=partial.text,
@@ -164,6 +189,7 @@ class Gateway:
             cached=False,
             data=partial.data,
             decisions=decisions,
+            prompt=prompt,
         )
 
     async def _try(

@@ -260,6 +260,50 @@ def test_ctx_llm_rejects_bad_arguments(app: keel.App) -> None:
     async def bad(ctx: keel.Context) -> str:
         return (await ctx.llm("triage")).text
 
-    with pytest.raises(keel.RunFailedError, match="exactly one of prompt= or messages=") as caught:
+    with pytest.raises(keel.RunFailedError, match="exactly one of prompt=, messages= or template=") as caught:
         app.run_sync(bad)
     assert caught.value.details["error_type"] == UsageError.__name__
+
+
+def test_a_pinned_prompt_template_is_rendered_and_recorded(
+    tmp_path: Path, app: keel.App, openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "classify@1.j2").write_text('{# vars = { ticket = "str" } #}\nOld wording: {{ ticket }}')
+    (prompts / "classify@2.j2").write_text('{# vars = { ticket = "str" } #}\nClassify the ticket: {{ ticket }}')
+    monkeypatch.setenv("KEEL_PROMPTS_DIR", str(prompts))
+    # A fresh app, so its gateway picks the prompts directory up.
+    pinned = keel.App(
+        "gw2",
+        f"sqlite:///{tmp_path / 'pinned.db'}",
+        clock=SkippingClock(),
+        gateway=tmp_path / "keel.toml",
+    )
+    try:
+
+        @pinned.workflow(version="7", prompts={"classify": "2"})
+        async def classify(ctx: keel.Context, ticket: str) -> dict[str, Any]:
+            result = await ctx.llm("triage", template="classify", vars={"ticket": ticket}, system="Be brief.")
+            assert result.prompt is not None
+            return result.prompt
+
+        record = pinned.run_sync(classify, "{{ 7*7 }} refund")
+        sent = openai_server.last_request.json()["messages"]
+        assert sent == [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Classify the ticket: {{ 7*7 }} refund"},  # a value is never a template
+        ]
+        import hashlib
+
+        expected = hashlib.sha256((prompts / "classify@2.j2").read_bytes()).hexdigest()
+        assert record == {"name": "classify", "version": "2", "sha256": expected}
+
+        @pinned.workflow(name="unpinned")
+        async def unpinned(ctx: keel.Context) -> str:
+            return (await ctx.llm("triage", template="classify", vars={"ticket": "x"})).text
+
+        with pytest.raises(keel.RunFailedError, match="not pinned by workflow 'unpinned'"):
+            pinned.run_sync(unpinned)
+    finally:
+        pinned.close()
