@@ -38,6 +38,7 @@ test-fast: $(STAMP) ## Unit and contract tests only
 bench: $(VENV)/.installed-bench ## Engine throughput against the raw-commit floor (with DBOS and LangGraph), and recovery time
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/recovery.py
+	$(BIN)/python bench/gateway.py
 
 clean: ## Remove the virtualenv and the embedded database
 	rm -rf $(VENV) .keel

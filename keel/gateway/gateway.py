@@ -8,6 +8,7 @@ other 4xx). Every model tried is one `llm.call` span and one entry of `LlmResult
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -40,6 +41,9 @@ log = logging.getLogger("keel.gateway")
 # then tried once (half-open). Kept in the database, so every worker sees the same breaker.
 BREAKER_THRESHOLD = 5
 BREAKER_RESET_S = 30.0
+# How long a breaker seen closed with no failures is trusted before it is read again: the
+# longest a worker goes on calling a model whose circuit another worker just opened.
+CLEAN_RECHECK_S = 1.0
 # A 429 whose Retry-After is at most this long is waited out when no other model is left.
 MAX_RETRY_AFTER_WAIT_S = 30.0
 # Corrections asked for when an answer does not match its schema, before giving up.
@@ -81,6 +85,7 @@ class Gateway:
         self._providers: dict[str, Provider] = dict(providers or {})
         # provider/model -> when its Retry-After ends (this process's view; a 429 is short-lived).
         self._cooldown: dict[str, float] = {}
+        self._clean: dict[str, float] = {}  # provider/model -> when its breaker was last read clean
         if config.budgets.model_dump(exclude_defaults=True):
             log.warning(
                 "keel.toml sets [budgets], which this version of Keel validates but does not enforce",
@@ -294,18 +299,33 @@ class Gateway:
         raise AssertionError("unreachable: the correction loop returns or raises")
 
     async def _breaker_allows(self, key: str) -> bool:
+        # The breaker's row is read (no write) at most once a second while it is closed and
+        # clean; only a breaker with failures, open or half-open, takes the write transaction
+        # that grants half-open trials. Two commits per call cost more than the call itself.
         if self.store is None:
             return True
+        now = self.clock.time()
+        seen = self._clean.get(key)
+        if seen is not None and now - seen < CLEAN_RECHECK_S:
+            return True
+        state = await asyncio.to_thread(self.store.get_breaker, f"gateway:{key}")
+        if state is None or (state.state == "closed" and state.failures == 0):
+            self._clean[key] = now
+            return True
+        self._clean.pop(key, None)
         wait = await self.store.abreaker_acquire(
-            f"gateway:{key}", now=self.clock.time(), reset_timeout=BREAKER_RESET_S, trial_ttl=120.0
+            f"gateway:{key}", now=now, reset_timeout=BREAKER_RESET_S, trial_ttl=120.0
         )
         return wait is None
 
     async def _breaker_record(self, key: str, *, success: bool) -> None:
-        if self.store is not None:
-            await self.store.abreaker_record(
-                f"gateway:{key}", success=success, threshold=BREAKER_THRESHOLD, now=self.clock.time()
-            )
+        if self.store is None or (success and key in self._clean):
+            return  # a success on a clean, closed breaker changes nothing
+        if not success:
+            self._clean.pop(key, None)
+        await self.store.abreaker_record(
+            f"gateway:{key}", success=success, threshold=BREAKER_THRESHOLD, now=self.clock.time()
+        )
 
 
 def _decision(model: str, provider: str, outcome: str, reason: str, latency_ms: float) -> dict[str, Any]:
