@@ -35,7 +35,7 @@ lint: $(STAMP) ## ruff (lint and format check) and mypy --strict over keel/
 test-fast: $(STAMP) ## Unit and contract tests only
 	$(BIN)/pytest tests/unit tests/contract -q
 
-bench: $(VENV)/.installed-bench ## Engine throughput against the raw-commit floor (with DBOS and LangGraph), and recovery time
+bench: $(VENV)/.installed-bench ## Engine throughput against the raw-commit floor (with DBOS and LangGraph), recovery time, gateway latency
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/recovery.py
 	$(BIN)/python bench/gateway.py
