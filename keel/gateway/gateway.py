@@ -29,7 +29,7 @@ from keel.errors import (
 )
 from keel.gateway.config import GatewayConfig
 from keel.gateway.prompts import PromptLibrary
-from keel.gateway.providers import build_provider
+from keel.gateway.providers import build_provider, estimate_tokens
 from keel.gateway.types import ChatRequest, ChatResponse, Message, Provider
 from keel.observe import llm_call
 from keel.store import Store
@@ -133,11 +133,36 @@ class Gateway:
         if request.template is not None:
             request, prompt_record = self._render(request)
         decisions: list[dict[str, Any]] = []
-        candidates = [route.primary, *route.fallbacks]
+        candidates = []
+        for model in (route.primary, *route.fallbacks):
+            worst = self.max_cost_usd(model, request)
+            if route.max_cost_usd is not None and worst > route.max_cost_usd:
+                # Priced before sending: a model that could cost more than the route allows is not asked.
+                decisions.append(
+                    _decision(
+                        model,
+                        self.config.models[model].provider,
+                        "skipped",
+                        f"could cost ${worst:.4f}, over the route's max_cost_usd ${route.max_cost_usd:g}",
+                        0.0,
+                    )
+                )
+                continue
+            candidates.append(model)
+        if not candidates:
+            raise UsageError(
+                f"every model of route {task!r} could cost more than its max_cost_usd "
+                f"(${route.max_cost_usd:g}): lower max_tokens or raise the limit"
+            )
+        # A latency budget caps every attempt's timeout.
+        timeout_s = route.timeout_s
+        if route.max_latency_ms is not None:
+            cap = route.max_latency_ms / 1000
+            timeout_s = min(timeout_s, cap) if timeout_s is not None else cap
         limited: list[tuple[float, str]] = []
         last_error: ProviderError | None = None
         for model in candidates:
-            outcome = await self._try(model, request, route.timeout_s, decisions, validate)
+            outcome = await self._try(model, request, timeout_s, decisions, validate)
             if isinstance(outcome, LlmResult):
                 return self._result(outcome, task, request, decisions, started, prompt_record)
             last_error = outcome
@@ -148,7 +173,7 @@ class Gateway:
         if waits:
             delay, model = waits[0]
             await self.clock.sleep(delay)
-            outcome = await self._try(model, request, route.timeout_s, decisions, validate, honour_cooldown=False)
+            outcome = await self._try(model, request, timeout_s, decisions, validate, honour_cooldown=False)
             if isinstance(outcome, LlmResult):
                 return self._result(outcome, task, request, decisions, started, prompt_record)
             last_error = outcome
@@ -159,6 +184,11 @@ class Gateway:
             decisions=decisions,
             last_error=type(last_error).__name__ if last_error else None,
         )
+
+    def max_cost_usd(self, model: str, request: LlmRequest) -> float:
+        """The most a call can cost on `model`: its prompt, and every token it may answer with."""
+        prompt_tokens = sum(estimate_tokens(m["content"]) for m in request.messages) + 4 * len(request.messages)
+        return self.config.models[model].cost_usd(prompt_tokens, request.max_tokens)
 
     def _render(self, request: LlmRequest) -> tuple[LlmRequest, dict[str, str]]:
         """Render the request's prompt template as its last user message, inside the step."""

@@ -307,3 +307,76 @@ def test_a_pinned_prompt_template_is_rendered_and_recorded(
             pinned.run_sync(unpinned)
     finally:
         pinned.close()
+
+
+def _route_app(tmp_path: Path, openai: FakeOpenAIServer, anthropic: FakeAnthropicServer, extra: str) -> keel.App:
+    path = write_config(tmp_path, openai, anthropic)
+    path.write_text(path.read_text() + extra)
+    return keel.App("limits", f"sqlite:///{tmp_path / 'limits.db'}", clock=SkippingClock(), gateway=path)
+
+
+def test_a_route_cost_limit_skips_models_that_could_cost_more(
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    anthropic_server: FakeAnthropicServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_MAIN_KEY", "k1")
+    monkeypatch.setenv("TEST_BACKUP_KEY", "k2")
+    # 1000 answer tokens cost at most $0.010 on the primary ($10/Mtok) and $0.015 on the fallback.
+    app = _route_app(
+        tmp_path,
+        openai_server,
+        anthropic_server,
+        '\n[routes.cheap]\nprimary = "' + FALLBACK + '"\nfallbacks = ["' + PRIMARY + '"]\nmax_cost_usd = 0.012\n',
+    )
+    try:
+
+        @app.workflow()
+        async def wf(ctx: keel.Context) -> list[Any]:
+            return (await ctx.llm("cheap", "hi", max_tokens=1000)).decisions
+
+        decisions = app.run_sync(wf)
+        assert [(d["model"], d["outcome"]) for d in decisions] == [(FALLBACK, "skipped"), (PRIMARY, "ok")]
+        assert "max_cost_usd" in decisions[0]["reason"]
+        assert anthropic_server.request_count == 0
+
+        @app.workflow()
+        async def too_big(ctx: keel.Context) -> str:
+            return (await ctx.llm("cheap", "hi", max_tokens=100_000)).text
+
+        with pytest.raises(keel.StepFailedError, match="could cost more than its max_cost_usd"):
+            app.run_sync(too_big)
+        assert openai_server.request_count == 1
+    finally:
+        app.close()
+
+
+def test_a_route_latency_budget_caps_each_attempt(
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    anthropic_server: FakeAnthropicServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fake_servers import Reply
+
+    monkeypatch.setenv("TEST_MAIN_KEY", "k1")
+    monkeypatch.setenv("TEST_BACKUP_KEY", "k2")
+    app = _route_app(
+        tmp_path,
+        openai_server,
+        anthropic_server,
+        '\n[routes.fast]\nprimary = "' + PRIMARY + '"\nfallbacks = ["' + FALLBACK + '"]\nmax_latency_ms = 300\n',
+    )
+    try:
+        openai_server.script(Reply(delay_s=1.5, json=openai_server.completion("late")))
+
+        @app.workflow()
+        async def wf(ctx: keel.Context) -> list[Any]:
+            return (await ctx.llm("fast", "hi")).decisions
+
+        decisions = app.run_sync(wf)
+        assert [(d["model"], d["outcome"]) for d in decisions] == [(PRIMARY, "failed"), (FALLBACK, "ok")]
+        assert "ProviderUnavailable" in decisions[0]["reason"]
+    finally:
+        app.close()
