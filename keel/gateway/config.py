@@ -247,6 +247,8 @@ class RouteConfig(_Strict):
     timeout_s: float | None = Field(default=None, gt=0)
     max_latency_ms: float | None = Field(default=None, gt=0)
     max_cost_usd: float | None = Field(default=None, gt=0)
+    # Exact cache, opt-in: an identical request (per org) within this many seconds gets the stored answer.
+    cache_ttl_s: float | None = Field(default=None, gt=0)
 
     @property
     def models(self) -> tuple[str, ...]:

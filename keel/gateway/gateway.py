@@ -32,6 +32,7 @@ from keel.gateway.prompts import PromptLibrary
 from keel.gateway.providers import build_provider, estimate_tokens
 from keel.gateway.types import ChatRequest, ChatResponse, Message, Provider
 from keel.observe import llm_call
+from keel.observe.redact import scrub
 from keel.store import Store
 from keel.types import Clock, SystemClock
 
@@ -132,6 +133,12 @@ class Gateway:
         prompt_record = None
         if request.template is not None:
             request, prompt_record = self._render(request)
+        cache_key = None
+        if route.cache_ttl_s is not None and self.store is not None and not _holds_pii(request):
+            cache_key = (org_id or "", request_hash(task, request))
+            hit = await self._cached(task, request, cache_key, started, validate, prompt_record)
+            if hit is not None:
+                return hit
         decisions: list[dict[str, Any]] = []
         candidates = []
         for model in (route.primary, *route.fallbacks):
@@ -164,6 +171,8 @@ class Gateway:
         for model in candidates:
             outcome = await self._try(model, request, timeout_s, decisions, validate)
             if isinstance(outcome, LlmResult):
+                if cache_key is not None and route.cache_ttl_s is not None:
+                    await self._remember(task, cache_key, outcome, route.cache_ttl_s)
                 return self._result(outcome, task, request, decisions, started, prompt_record)
             last_error = outcome
             if isinstance(outcome, RateLimited) and outcome.retry_after_s is not None:
@@ -184,6 +193,52 @@ class Gateway:
             decisions=decisions,
             last_error=type(last_error).__name__ if last_error else None,
         )
+
+    async def _cached(
+        self,
+        task: str,
+        request: LlmRequest,
+        key: tuple[str, str],
+        started: float,
+        validate: Callable[[str], Any] | None,
+        prompt: dict[str, str] | None,
+    ) -> LlmResult | None:
+        assert self.store is not None
+        answer = await asyncio.to_thread(self.store.cache_get, key[0], key[1], now=self.clock.time())
+        if answer is None:
+            return None
+        stored = json.loads(answer)
+        try:
+            data = validate(stored["text"]) if validate is not None else None
+        except ValueError:
+            return None  # cached under an older schema: ask again
+        with llm_call(stored["model"], system="cache", provider=stored["provider"]) as call:
+            call.span.set_attribute("cache.hit", True)
+            call.usage(input_tokens=0, output_tokens=0, cost_usd=0.0, response_model=stored["model"])
+        latency = (time.perf_counter() - started) * 1000
+        return LlmResult(
+            text=stored["text"],
+            model=stored["model"],
+            provider=stored["provider"],
+            input_tokens=0,
+            output_tokens=0,
+            cost_usd=0.0,
+            route=task,
+            request_hash=key[1],
+            latency_ms=round(latency, 3),
+            cached=True,
+            data=data,
+            decisions=[_decision(stored["model"], stored["provider"], "cache", "exact cache hit", latency)],
+            prompt=prompt,
+        )
+
+    async def _remember(self, task: str, key: tuple[str, str], result: LlmResult, ttl_s: float) -> None:
+        assert self.store is not None
+        answer = json.dumps({"text": result.text, "model": result.model, "provider": result.provider})
+        try:
+            await self.store.acache_put(key[0], key[1], route=task, answer=answer, now=self.clock.time(), ttl_s=ttl_s)
+        except Exception:  # noqa: BLE001 - a cache that cannot be written is a miss next time, not a failure
+            log.warning("could not cache an answer", exc_info=True, extra={"event_type": "gateway.cache_write_failed"})
 
     def max_cost_usd(self, model: str, request: LlmRequest) -> float:
         """The most a call can cost on `model`: its prompt, and every token it may answer with."""
@@ -356,6 +411,11 @@ class Gateway:
         await self.store.abreaker_record(
             f"gateway:{key}", success=success, threshold=BREAKER_THRESHOLD, now=self.clock.time()
         )
+
+
+def _holds_pii(request: LlmRequest) -> bool:
+    """Whether any message holds PII (by the scrubbing floor, or the guard's redactor once installed)."""
+    return any(scrub(m["content"], limit=1 << 30) != m["content"] for m in request.messages)
 
 
 def _decision(model: str, provider: str, outcome: str, reason: str, latency_ms: float) -> dict[str, Any]:

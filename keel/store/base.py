@@ -1067,6 +1067,39 @@ class Store(abc.ABC):
             spans.extend(journal_spans(run, sorted(journals.get(run.run_id, []), key=lambda e: e.seq)))
         return sorted(spans, key=lambda s: (s.start_ns, s.end_ns))
 
+    # -- the model gateway's cache -------------------------------------------------------------
+
+    def cache_get(self, org_key: str, request_hash: str, *, now: float) -> str | None:
+        """A cached answer (JSON) that has not expired, or None."""
+        c = t.llm_cache.c
+        stmt = select(c.answer).where(c.org_key == org_key, c.request_hash == request_hash, c.expires_at > now)
+        answer = self.read(lambda conn: conn.execute(stmt).scalar_one_or_none())
+        return str(answer) if answer is not None else None
+
+    async def acache_put(
+        self, org_key: str, request_hash: str, *, route: str, answer: str, now: float, ttl_s: float
+    ) -> None:
+        """Store (or replace) an answer for `ttl_s` seconds."""
+        values = dict(
+            org_key=org_key,
+            request_hash=request_hash,
+            route=route,
+            answer=answer,
+            created_at=now,
+            expires_at=now + ttl_s,
+        )
+
+        def op(conn: Connection) -> None:
+            stmt = self._insert(t.llm_cache).values(**values)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["org_key", "request_hash"],
+                    set_={k: stmt.excluded[k] for k in ("route", "answer", "created_at", "expires_at")},
+                )
+            )
+
+        await self.awrite(op)
+
     def queue_stats(self, now: float) -> dict[str, int]:
         """Run counts for the metrics endpoint: `queued` (claimable now), `waiting`, `dead_letter`.
 

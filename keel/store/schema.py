@@ -168,3 +168,15 @@ spans = Table(
     # steps. A completed step's or wait's span is its journal entry, a run's span its row.
     Index("ix_keel_spans_run", "run_id"),
 )
+
+llm_cache = Table(
+    "keel_llm_cache",
+    metadata,
+    # The org the answer belongs to ("" for runs without one): a cache is never shared across orgs.
+    Column("org_key", String(200), primary_key=True),
+    Column("request_hash", String(64), primary_key=True),
+    Column("route", String(200), nullable=False),
+    Column("answer", Text, nullable=False),  # JSON: text, model, provider, tokens of the original call
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)

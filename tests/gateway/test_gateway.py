@@ -380,3 +380,54 @@ def test_a_route_latency_budget_caps_each_attempt(
         assert "ProviderUnavailable" in decisions[0]["reason"]
     finally:
         app.close()
+
+
+def test_the_exact_cache_serves_identical_requests_per_org_until_they_expire(
+    tmp_path: Path,
+    openai_server: FakeOpenAIServer,
+    anthropic_server: FakeAnthropicServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TEST_MAIN_KEY", "k1")
+    monkeypatch.setenv("TEST_BACKUP_KEY", "k2")
+    clock = SkippingClock()
+    path = write_config(tmp_path, openai_server, anthropic_server)
+    path.write_text(path.read_text() + f'\n[routes.faq]\nprimary = "{PRIMARY}"\ncache_ttl_s = 600\n')
+    app = keel.App("cache", f"sqlite:///{tmp_path / 'cache.db'}", clock=clock, gateway=path)
+    spans = capture_spans(app)
+    try:
+
+        @app.workflow()
+        async def ask(ctx: keel.Context, question: str) -> dict[str, Any]:
+            r = await ctx.llm("faq", question)
+            return {"text": r.text, "cached": r.cached, "cost": r.cost_usd, "in": r.input_tokens}
+
+        openai_server.respond_with(lambda request: openai_server.answer("42", input_tokens=50, output_tokens=2))
+        first = app.run_sync(ask, "what is the answer?", org_id="acme")
+        assert first["cached"] is False and first["cost"] > 0
+        second = app.run_sync(ask, "what is the answer?", org_id="acme")
+        assert second == {"text": "42", "cached": True, "cost": 0.0, "in": 0}
+        assert openai_server.request_count == 1
+        hit = [s for s in spans.get_finished_spans() if s.name == "llm.call"][-1]
+        assert hit.attributes["cache.hit"] is True and hit.attributes["cost.usd"] == 0
+
+        # Another org never sees acme's answers; a different question is a miss.
+        assert app.run_sync(ask, "what is the answer?", org_id="globex")["cached"] is False
+        assert app.run_sync(ask, "another question?", org_id="acme")["cached"] is False
+        assert openai_server.request_count == 3
+
+        # Expired after its TTL.
+        clock.advance(601)
+        assert app.run_sync(ask, "what is the answer?", org_id="acme")["cached"] is False
+        assert openai_server.request_count == 4
+
+        # Inputs holding PII are never cached, neither read nor written.
+        for _ in range(2):
+            assert app.run_sync(ask, "mail jane@example.com the answer", org_id="acme")["cached"] is False
+        assert openai_server.request_count == 6
+        # The journal marks the hit: the run that was served from the cache has a zero-cost entry.
+        run = next(r for r in app.store.list_runs(limit=50) if json.loads(r.result or "{}").get("cached"))
+        (entry,) = [e for e in app.store.load_journal(run.run_id) if e.name == "llm:faq"]
+        assert json.loads(entry.result or "{}")["cached"] is True and entry.cost_usd is None
+    finally:
+        app.close()
