@@ -54,6 +54,13 @@ fallbacks = ["{FALLBACK}"]
     return path
 
 
+@pytest.fixture(autouse=True)
+def _keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The providers' keys, from the environment as in production."""
+    monkeypatch.setenv("TEST_MAIN_KEY", "sk-main-test-key-000000000000")
+    monkeypatch.setenv("TEST_BACKUP_KEY", "sk-backup-test-key-00000000000")
+
+
 @pytest.fixture
 def app(
     tmp_path: Path,
@@ -61,8 +68,6 @@ def app(
     anthropic_server: FakeAnthropicServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Any:
-    monkeypatch.setenv("TEST_MAIN_KEY", "sk-main-test-key-000000000000")
-    monkeypatch.setenv("TEST_BACKUP_KEY", "sk-backup-test-key-00000000000")
     config = write_config(tmp_path, openai_server, anthropic_server)
     application = keel.App("gw", f"sqlite:///{tmp_path / 'keel.db'}", clock=SkippingClock(), gateway=config)
     yield application
@@ -321,8 +326,6 @@ def test_a_route_cost_limit_skips_models_that_could_cost_more(
     anthropic_server: FakeAnthropicServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TEST_MAIN_KEY", "k1")
-    monkeypatch.setenv("TEST_BACKUP_KEY", "k2")
     # 1000 answer tokens cost at most $0.010 on the primary ($10/Mtok) and $0.015 on the fallback.
     app = _route_app(
         tmp_path,
@@ -360,8 +363,6 @@ def test_a_route_latency_budget_caps_each_attempt(
 ) -> None:
     from fake_servers import Reply
 
-    monkeypatch.setenv("TEST_MAIN_KEY", "k1")
-    monkeypatch.setenv("TEST_BACKUP_KEY", "k2")
     app = _route_app(
         tmp_path,
         openai_server,
@@ -388,8 +389,6 @@ def test_the_exact_cache_serves_identical_requests_per_org_until_they_expire(
     anthropic_server: FakeAnthropicServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("TEST_MAIN_KEY", "k1")
-    monkeypatch.setenv("TEST_BACKUP_KEY", "k2")
     clock = SkippingClock()
     path = write_config(tmp_path, openai_server, anthropic_server)
     path.write_text(path.read_text() + f'\n[routes.faq]\nprimary = "{PRIMARY}"\ncache_ttl_s = 600\n')
