@@ -31,6 +31,7 @@ from keel.errors import (
 from keel.observe import METRICS
 from keel.observe import context as obs_context
 from keel.observe.context import RunScope, Usage
+from keel.observe.metrics import org_label
 from keel.observe.tracing import Tracing
 from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store
 from keel.store.base import STEP_COLUMNS
@@ -325,28 +326,41 @@ class RunExecution:
         args_json = None
         if step.compensate is not None:
             args_json = codec.dumps({"args": list(args), "kwargs": kwargs}, what=f"arguments of step {step.name!r}")
-        encoded, attempts, started, usage, span_columns = await self._call_with_retries(step, seq, args, kwargs)
+        outcome = await self._call_with_retries(step, seq, args, kwargs)
+        row, replayed = await self._completed_entry(seq, step.name, "step", args_json, outcome)
+        now = row["finished_at"]
+        await self._checkpoint_step(row, step_count=seq + 1, now=now)
+        self._steps_metric.inc()
+        self._step_event(seq, step.name, "step", "succeeded", row["attempts"], now - row["started_at"])
+        return codec.revive(replayed, codec.return_type(step.fn))
+
+    async def _completed_entry(
+        self,
+        seq: int,
+        name: str,
+        kind: str,
+        args_json: str | None,
+        outcome: tuple[str, int, float, Usage, dict[str, Any]],
+    ) -> tuple[dict[str, Any], Any]:
+        """The journal entry of a step or compensation that succeeded, and its value as replay sees it."""
+        encoded, attempts, started, usage, span_columns = outcome
         text, ref, replayed = await self._store_result(encoded)
-        now = self.clock.time()
-        row = dict(
+        entry = dict(
             seq=seq,
-            name=step.name,
-            kind="step",
+            name=name,
+            kind=kind,
             status="succeeded",
             result=text,
             result_ref=ref,
             args=args_json,
             attempts=attempts,
             started_at=started,
-            finished_at=now,
+            finished_at=self.clock.time(),
             **_usage_columns(usage),
             **span_columns,
         )
-        self.trace.entry_done(row)
-        await self._checkpoint_step(row, step_count=seq + 1, now=now)
-        self._steps_metric.inc()
-        self._step_event(seq, step.name, "step", "succeeded", attempts, now - started)
-        return codec.revive(replayed, codec.return_type(step.fn))
+        self.trace.entry_done(entry)
+        return entry, replayed
 
     async def _call_with_retries(
         self, step: StepDef, seq: int, args: tuple[Any, ...], kwargs: dict[str, Any], *, kind: str = "step"
@@ -771,10 +785,12 @@ class RunExecution:
 
     def _run_finished(self, status: str, now: float, total: Usage) -> None:
         """Metrics and the log line of a run that ended."""
-        org = self.run.org_id or "none"
+        org = org_label(self.run.org_id)
         success = "true" if status == RunStatus.SUCCEEDED.value else "false"
         METRICS.run_duration.labels(self.run.workflow_name, org, success).observe(max(0.0, now - self.run.created_at))
         METRICS.run_cost.labels(self.run.workflow_name, org).observe(total.cost_usd)
+        if not log.isEnabledFor(logging.INFO):
+            return  # the line's fields cost more to build than the check
         log.info(
             "run %s %s",
             self.run.run_id,
@@ -819,9 +835,7 @@ class RunExecution:
             seq = next_seq
             next_seq += 1
             try:
-                encoded, attempts, started, usage, span_columns = await self._call_with_retries(
-                    comp, seq, tuple(original["args"]), kwargs, kind="compensation"
-                )
+                outcome = await self._call_with_retries(comp, seq, tuple(original["args"]), kwargs, kind="compensation")
             except _Interrupt as intr:
                 if intr.kind != "park":
                     raise
@@ -836,25 +850,12 @@ class RunExecution:
                 )
                 METRICS.dead_letters.labels(self.run.workflow_name).inc()
                 return
-            text, ref, _ = await self._store_result(encoded)
-            now = self.clock.time()
-            entry = dict(
-                seq=seq,
-                name=comp.name,
-                kind="compensation",
-                status="succeeded",
-                result=text,
-                result_ref=ref,
-                args=json.dumps({"for_seq": rec.seq}),
-                attempts=attempts,
-                started_at=started,
-                finished_at=now,
-                **_usage_columns(usage),
-                **span_columns,
+            entry, _ = await self._completed_entry(
+                seq, comp.name, "compensation", json.dumps({"for_seq": rec.seq}), outcome
             )
-            self.trace.entry_done(entry)
             await self._checkpoint(new_rows=[entry], run_values=dict(attempt=0, failed_step=None))
-            self._step_event(seq, comp.name, "compensation", "succeeded", attempts, now - started)
+            elapsed = entry["finished_at"] - entry["started_at"]
+            self._step_event(seq, comp.name, "compensation", "succeeded", entry["attempts"], elapsed)
         final = RunStatus.CANCELLED.value if control == "cancel" else RunStatus.FAILED.value
         await self._finish(
             final,

@@ -8,6 +8,7 @@ whether the gateway falls back: connection errors, timeouts and 5xx are `Provide
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import ipaddress
 import json
@@ -157,7 +158,7 @@ async def _close_with_loop(client: httpx2.AsyncClient) -> AsyncGenerator[None, N
         await client.aclose()
 
 
-class _HTTPProvider:
+class _HTTPProvider(abc.ABC):
     """What the OpenAI and Anthropic providers share: one pooled client, the timeout and error classification."""
 
     kind: str = "http"
@@ -193,14 +194,14 @@ class _HTTPProvider:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base_url={self.base_url!r}, remote={self.remote})"
 
-    def _auth_headers(self, api_key: str | None) -> dict[str, str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _auth_headers(self, api_key: str | None) -> dict[str, str]: ...
 
-    def _encode(self, request: ChatRequest) -> dict[str, Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _encode(self, request: ChatRequest) -> dict[str, Any]: ...
 
-    def _decode(self, request: ChatRequest, data: Any, fields: _Path) -> ChatResponse:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _decode(self, request: ChatRequest, data: Any, fields: _Path) -> ChatResponse: ...
 
     async def _http(self) -> httpx2.AsyncClient:
         if not self._owns_client:

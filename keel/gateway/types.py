@@ -1,17 +1,9 @@
-"""What a model call is, whichever provider serves it: requests, responses, and provider failures."""
+"""What a model call is, whichever provider serves it (its failures are in keel.errors)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from keel.errors import (  # noqa: F401 - re-exported: the failures a Provider raises
-    MalformedResponse,
-    ProviderError,
-    ProviderRequestError,
-    ProviderUnavailable,
-    RateLimited,
-)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from opentelemetry.trace import NonRecordingSpan, Span, StatusCode, TraceFlags
 from keel.errors import ConfigError
 from keel.observe import context as obs_context
 from keel.observe.context import RunScope
-from keel.observe.metrics import METRICS
+from keel.observe.metrics import METRICS, org_label
 from keel.observe.redact import scrub
 
 log = logging.getLogger("keel.observe")
@@ -115,7 +115,7 @@ class StoreSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
-        pass
+        """Nothing to release: the store belongs to the App, which closes it."""
 
 
 def exporters_from_env() -> list[SpanExporter]:
@@ -327,7 +327,7 @@ class LlmCall:
         self, *, input_tokens: int, output_tokens: int, cost_usd: float, response_model: str | None = None
     ) -> None:
         scope = obs_context.current()
-        org = (scope.org_id if scope is not None else None) or "none"
+        org = org_label(scope.org_id if scope is not None else None)
         workflow = scope.workflow if scope is not None else "none"
         if scope is not None:
             scope.usage.add(input_tokens, output_tokens, cost_usd)
