@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import math
 import threading
 import uuid
 from collections.abc import Awaitable, Callable
@@ -14,11 +15,22 @@ from typing import Any, TypeVar
 
 from keel.config import EngineSettings, TraceSettings, resolve_database_url
 from keel.engine import codec
+from keel.engine.estimate import (
+    HISTORY_RUNS,
+    ApprovalRequiredError,
+    CostEstimate,
+    CostGate,
+    EstimateHook,
+    check_hook,
+    current_user,
+    estimate_input,
+    gate_for,
+)
 from keel.engine.executor import Listener
 from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.engine.worker import Engine, Worker
-from keel.errors import RunFailedError, StepFailedError, UsageError
+from keel.errors import InvalidStateError, RunFailedError, StepFailedError, UsageError
 from keel.gateway.config import GatewayConfig, load_config
 from keel.gateway.gateway import Gateway
 from keel.gateway.prompts import PromptLibrary
@@ -32,10 +44,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 class RunHandle:
     """A started run: its id, its state, and its result when it ends."""
 
-    def __init__(self, app: App, run_id: str, *, created: bool = True) -> None:
+    def __init__(self, app: App, run_id: str, *, created: bool = True, approval: str | None = None) -> None:
         self.app = app
         self.run_id = run_id
         self.created = created  # False when an idempotency key returned an existing run
+        # Why the run waits for cost approval (`confirm_above_usd`) when it was started; else None.
+        self.approval = approval
 
     def __repr__(self) -> str:
         return f"RunHandle({self.run_id!r})"
@@ -50,8 +64,9 @@ class RunHandle:
         """Wait for the run to end and return its result, typed as the workflow declares.
 
         With no worker running, this drives the run itself in this process, so scripts need
-        nothing else. Raises RunFailedError if the run failed or was cancelled, StepFailedError
-        if it was parked in the dead-letter queue, TimeoutError after `timeout` seconds.
+        nothing else; a run awaiting cost approval is waited for until someone approves it.
+        Raises RunFailedError if the run failed or was cancelled, StepFailedError if it was
+        parked in the dead-letter queue, TimeoutError after `timeout` seconds.
         """
         run = await self.drive(timeout=timeout)
         if run.status == RunStatus.DEAD_LETTER.value:
@@ -204,6 +219,8 @@ class App:
         return self._engine
 
     def close(self) -> None:
+        if self._gateway is not None:
+            self._gateway.close()
         if self._tracing is not None:
             # Flush the last spans through the store before it closes.
             self._tracing.shutdown()
@@ -227,21 +244,46 @@ class App:
         version: str = "1",
         on_failure: OnFailure = "park",
         prompts: dict[str, str] | None = None,
+        estimate: EstimateHook | None = None,
+        confirm_above_usd: float | None = None,
     ) -> Callable[[F], F]:
         """Register an `async def f(ctx, ...)` as a durable workflow.
 
         `prompts` pins the prompt template versions this workflow version uses: {"triage": "2"}.
+        `estimate` is `fn(...) -> CostEstimate | None`, called with the workflow's arguments
+        (without ctx) to predict a run's cost; without it (or when it returns None) the cost is
+        estimated from past runs of the same version. With `confirm_above_usd`, a run whose
+        estimated USD (the point estimate) is above it, or that cannot be estimated, is created
+        paused until approved (`app.approve`, `keel runs approve`).
         """
         if on_failure not in ("park", "compensate"):
             raise UsageError(f"on_failure must be 'park' or 'compensate', got {on_failure!r}")
         pins = dict(prompts or {})
         if not all(isinstance(k, str) and isinstance(v, str) and k and v for k, v in pins.items()):
             raise UsageError('prompts= maps template names to versions, both strings: {"triage": "2"}')
+        if confirm_above_usd is not None and (
+            isinstance(confirm_above_usd, bool)
+            or not isinstance(confirm_above_usd, (int, float))
+            or not math.isfinite(confirm_above_usd)
+            or confirm_above_usd < 0
+        ):
+            raise UsageError(f"confirm_above_usd must be a number of USD >= 0, got {confirm_above_usd!r}")
 
         def decorate(fn: F) -> F:
             if not inspect.iscoroutinefunction(fn):
                 raise UsageError(f"workflow {step_name(fn)} must be an `async def` taking ctx first")
-            wf = WorkflowDef(fn=fn, name=name or fn.__name__, version=str(version), on_failure=on_failure, prompts=pins)
+            wf_name = name or fn.__name__
+            if estimate is not None:
+                check_hook(estimate, fn, wf_name)
+            wf = WorkflowDef(
+                fn=fn,
+                name=wf_name,
+                version=str(version),
+                on_failure=on_failure,
+                prompts=pins,
+                estimate=estimate,
+                confirm_above_usd=None if confirm_above_usd is None else float(confirm_above_usd),
+            )
             self.registry.add_workflow(wf)
             fn.__keel_workflow__ = wf  # type: ignore[attr-defined]
             return fn
@@ -298,20 +340,53 @@ class App:
         idempotency_key: str | None = None,
         org_id: str | None = None,
         user_id: str | None = None,
+        approved_by: str | None = None,
         **kwargs: Any,
     ) -> RunHandle:
-        """Enqueue a run; with a used idempotency key, return the run that key started."""
+        """Enqueue a run; with a used idempotency key, return the run that key started.
+
+        A run of a workflow with `confirm_above_usd` whose estimate is above it is created
+        waiting for approval (`handle.approval` says why) unless `approved_by` names who
+        approves its cost up front.
+        """
         return self._start(
-            workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id, user_id=user_id, target=None
+            workflow,
+            list(args),
+            kwargs,
+            idempotency_key=idempotency_key,
+            org_id=org_id,
+            user_id=user_id,
+            target=None,
+            approved_by=approved_by,
         )
 
     def _start(
-        self, workflow: Callable[..., Any] | str | WorkflowDef, args: list[Any], kwargs: dict[str, Any], **start: Any
+        self,
+        workflow: Callable[..., Any] | str | WorkflowDef,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        *,
+        approved_by: str | None = None,
+        gate: CostGate | None = None,
+        **start: Any,
     ) -> RunHandle:
-        """`start` with the input as lists, and `target` (how to import the run's code) for the CLI."""
-        _, fields = self._new_run(workflow, args, kwargs, **start)
-        run_id, created = self.store.create_run(**fields)
-        return RunHandle(self, run_id, created=created)
+        """`start` with the input as lists, `target` (how to import the run's code) and an
+        already computed cost `gate` for the CLI."""
+        wf, fields = self._new_run(workflow, args, kwargs, **start)
+        if wf.confirm_above_usd is None:
+            run_id, created = self.store.create_run(**fields)
+            return RunHandle(self, run_id, created=created)
+        if gate is None:
+            gate = self._gate(wf, fields["input_json"])
+        if approved_by is not None and not approved_by.strip():
+            raise UsageError("approved_by must name who approves the cost")
+        note, hold = gate.note(approved_by)
+        run_id, created = self.store.create_run_gated(note=note, hold=hold, **fields)
+        if created:
+            approval = note if hold else None
+        else:  # an idempotency key returned an earlier run, which may itself be waiting
+            approval = self.store.awaiting_approval(run_id)
+        return RunHandle(self, run_id, created=created, approval=approval)
 
     def _new_run(
         self,
@@ -326,8 +401,7 @@ class App:
     ) -> tuple[WorkflowDef, dict[str, Any]]:
         """Validate a start request and build the new run's fields; bad input stores nothing."""
         wf = self._resolve_workflow(workflow)
-        codec.bind_input(wf.fn, args, kwargs, skip_first=True)
-        input_json = codec.dumps({"args": args, "kwargs": kwargs}, what=f"the input of workflow {wf.name!r}")
+        input_json = self._input_json(wf, args, kwargs)
         if idempotency_key is not None and not idempotency_key:
             raise UsageError("idempotency_key must not be empty")
         run_id = str(uuid.uuid4())
@@ -348,6 +422,12 @@ class App:
             now=self.clock.time(),
         )
 
+    @staticmethod
+    def _input_json(wf: WorkflowDef, args: list[Any], kwargs: dict[str, Any]) -> str:
+        """The input as stored on the run, after checking it against the workflow's parameters."""
+        codec.bind_input(wf.fn, args, kwargs, skip_first=True)
+        return codec.dumps({"args": args, "kwargs": kwargs}, what=f"the input of workflow {wf.name!r}")
+
     def handle(self, run_id: str) -> RunHandle:
         self.store.get_run(run_id)
         return RunHandle(self, run_id)
@@ -359,9 +439,30 @@ class App:
         idempotency_key: str | None = None,
         org_id: str | None = None,
         user_id: str | None = None,
+        approved_by: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Start a run and drive it here to its end (or wait for whoever holds it); its result."""
+        """Start a run and drive it here to its end (or wait for whoever holds it); its result.
+
+        A run that must wait for cost approval (`confirm_above_usd`) is created waiting and
+        ApprovalRequiredError is raised at once, with its `run_id` in `details`, instead of
+        waiting for an approver who may never come; `approved_by` approves it up front.
+        """
+        if self._resolve_workflow(workflow).confirm_above_usd is not None:
+            handle = await asyncio.to_thread(
+                self._start,
+                workflow,
+                list(args),
+                kwargs,
+                idempotency_key=idempotency_key,
+                org_id=org_id,
+                user_id=user_id,
+                target=None,
+                approved_by=approved_by,
+            )
+            if handle.approval is not None:
+                raise self._approval_required(handle.run_id, handle.approval)
+            return await handle.result()
         wf, fields = self._new_run(
             workflow, list(args), kwargs, idempotency_key=idempotency_key, org_id=org_id, user_id=user_id, target=None
         )
@@ -414,6 +515,67 @@ class App:
         """`run` for scripts that have no event loop."""
         return asyncio.run(self.run(workflow, *args, **kwargs))
 
+    # -- cost estimates and approval -----------------------------------------------------------
+
+    async def estimate(
+        self, workflow: Callable[..., Any] | str | WorkflowDef, *args: Any, **kwargs: Any
+    ) -> CostEstimate | None:
+        """What a run with this input is expected to cost (arguments as for `start`); None
+        when there is nothing to estimate from (no hook, no succeeded runs of this version)."""
+        return await asyncio.to_thread(self.estimate_sync, workflow, *args, **kwargs)
+
+    def estimate_sync(
+        self, workflow: Callable[..., Any] | str | WorkflowDef, *args: Any, **kwargs: Any
+    ) -> CostEstimate | None:
+        """`estimate` for code that has no event loop."""
+        return self._estimate(workflow, list(args), kwargs)[0]
+
+    def _estimate(
+        self,
+        workflow: Callable[..., Any] | str | WorkflowDef,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        *,
+        history_runs: int = HISTORY_RUNS,
+    ) -> tuple[CostEstimate | None, str]:
+        """(estimate or None, why there is none), the input validated as `start` validates it."""
+        wf = self._resolve_workflow(workflow)
+        input_json = self._input_json(wf, args, kwargs)
+        return estimate_input(self.store, wf, input_json, history_runs=history_runs)
+
+    def cost_gate(self, workflow: Callable[..., Any] | str | WorkflowDef, *args: Any, **kwargs: Any) -> CostGate | None:
+        """The `confirm_above_usd` decision a run with this input would get; None without a threshold."""
+        wf = self._resolve_workflow(workflow)
+        if wf.confirm_above_usd is None:
+            return None
+        return self._gate(wf, self._input_json(wf, list(args), kwargs))
+
+    def _gate(self, wf: WorkflowDef, input_json: str) -> CostGate:
+        estimate, reason = estimate_input(self.store, wf, input_json)
+        gate = gate_for(wf, estimate, reason)
+        assert gate is not None  # only called for workflows with confirm_above_usd
+        return gate
+
+    def approve(self, run_id: str, *, by: str | None = None) -> RunRecord:
+        """Approve the cost of a run waiting for it, recording who (default: the OS user); it
+        then starts like any queued run."""
+        who = by if by is not None else current_user()
+        if not who.strip():
+            raise UsageError("approve(by=...) must name who approves")
+        return self.store.approve_run(run_id, cause=f"{self.store.APPROVAL_GIVEN} by {who}", now=self.clock.time())
+
+    def awaiting_approval(self, run_id: str) -> str | None:
+        """Why a run waits for cost approval (the recorded cause); None when it does not."""
+        return self.store.awaiting_approval(run_id)
+
+    def _approval_required(self, run_id: str, cause: str) -> ApprovalRequiredError:
+        return ApprovalRequiredError(
+            f"run {run_id} was not started: {cause}. Approve it with app.approve({run_id!r}) or "
+            f"`keel runs approve {run_id}`, or pass approved_by= to approve the cost up front",
+            run_id=run_id,
+            cause=cause,
+        )
+
     def _outcome(self, run: RunRecord) -> Any:
         if run.status == RunStatus.SUCCEEDED.value:
             wf = self.registry.workflow(run.workflow_name, run.workflow_version)
@@ -460,6 +622,13 @@ class App:
         return self.store.set_paused(run_id, True, now=self.clock.time())
 
     def unpause(self, run_id: str) -> RunRecord:
+        # Deny by default: a run held for cost approval starts only with an approval on record.
+        if self.store.awaiting_approval(run_id) is not None:
+            raise InvalidStateError(
+                f"run {run_id} is awaiting cost approval, not paused by an operator: approve it "
+                f"(app.approve / `keel runs approve {run_id}`) or cancel it",
+                run_id=run_id,
+            )
         return self.store.set_paused(run_id, False, now=self.clock.time())
 
     def pause_workflow(self, name: str) -> None:

@@ -161,6 +161,21 @@ class SchemaValidationError(GatewayError):
     code = "gateway.schema_invalid"
 
 
+class BudgetExceeded(GatewayError):
+    """A budget has no room left for the call: a hard stop, which a workflow may catch.
+
+    `level` names the budget (run, user_daily, org_monthly, tag:NAME); `details` hold its key,
+    limits, what was spent and held, and what the call asked for. A workflow that catches it
+    and returns normally finishes with the run flagged `budget_exceeded`.
+    """
+
+    code = "gateway.budget_exceeded"
+
+    @property
+    def level(self) -> str:
+        return str(self.details.get("level", ""))
+
+
 class NonRetryableError(KeelError):
     """Raise from a step to fail it at once, without using the remaining attempts."""
 
@@ -169,6 +184,7 @@ class NonRetryableError(KeelError):
 
 __all__ = [
     "AllModelsFailed",
+    "BudgetExceeded",
     "ConfigError",
     "GatewayError",
     "MalformedResponse",

@@ -15,6 +15,8 @@ from typer._click.exceptions import UsageError as ClickUsageError
 from keel.cli import db, observe, runs, workflows
 from keel.cli._output import setup_logging
 from keel.cli._target import CliState
+from keel.cli.budgets import budgets_command
+from keel.cli.estimate import estimate_command
 from keel.cli.run import run_command
 from keel.cli.trace import trace_command
 from keel.cli.worker import worker_command
@@ -67,8 +69,10 @@ def root(
 
 
 app.command("run", no_args_is_help=True)(run_command)
+app.command("estimate", no_args_is_help=True)(estimate_command)
 app.command("worker", no_args_is_help=True)(worker_command)
 app.command("trace", no_args_is_help=True)(trace_command)
+app.command("budgets")(budgets_command)
 app.add_typer(runs.app, name="runs")
 app.add_typer(runs.dlq_app, name="dlq")
 app.add_typer(workflows.app, name="workflows")

@@ -127,6 +127,7 @@ def run_json(run: RunRecord) -> dict[str, Any]:
         "failed_step": run.failed_step,
         "paused": run.paused,
         "control": run.control,
+        "flags": run.flags.split(",") if run.flags else [],
     }
 
 
@@ -169,6 +170,8 @@ def runs_table(runs: list[RunRecord]) -> Table:
         status = status_text(run.status)
         if run.paused:
             status.append(" (paused)", style="yellow")
+        if run.flags:
+            status.append(f" ({run.flags})", style="yellow")
         table.add_row(
             short_id(run.run_id),
             f"{run.workflow_name} v{run.workflow_version}",
@@ -189,6 +192,9 @@ def render_run(run: RunRecord, steps: list[StepRecord], transitions: list[dict[s
         status.append(" (paused)", style="yellow")
     if run.control:
         status.append(f" ({run.control} requested)", style="magenta")
+    if run.flags:
+        # e.g. budget_exceeded: the workflow caught a hard stop and returned a partial result.
+        status.append(f" ({run.flags})", style="yellow")
     rows: list[tuple[str, str | Text | None]] = [
         ("run", run.run_id),
         ("workflow", f"{run.workflow_name} v{run.workflow_version}"),

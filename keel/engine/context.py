@@ -76,6 +76,7 @@ class Context:
         temperature: float | None = None,
         template: str | None = None,
         vars: dict[str, Any] | None = None,
+        tags: list[str] | tuple[str, ...] = (),
     ) -> LlmResult:
         """Call a model for `task` (a route of keel.toml) as a durable step; replays never call again.
 
@@ -83,7 +84,9 @@ class Context:
         with `vars` (the version the workflow pins with `@app.workflow(prompts={...})`, or
         "name@version"). With `schema` (a pydantic model), the answer is asked for as JSON,
         validated (a wrong answer is sent back for correction, at most twice) and returned as
-        `.data`, an instance of the model.
+        `.data`, an instance of the model. `tags` name budgets (`[budgets.tags.NAME]`) the call
+        counts against, besides the automatic workflow/route/model/org tags. A budget without room
+        raises BudgetExceeded (catch it to return a partial result; the run is flagged).
         """
         if sum(x is not None for x in (prompt, messages, template)) != 1:
             raise UsageError("ctx.llm needs exactly one of prompt=, messages= or template=")
@@ -99,6 +102,8 @@ class Context:
             turns.insert(0, {"role": "system", "content": system})
         if max_tokens < 1:
             raise UsageError("max_tokens must be at least 1")
+        if isinstance(tags, str) or not all(isinstance(tag, str) and tag for tag in tags):
+            raise UsageError('tags= is a list of non-empty strings: ["tool:search"]')
         validate = None
         json_schema = None
         if schema is not None:
@@ -112,7 +117,7 @@ class Context:
         request = LlmRequest(
             messages=turns, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema, template=pinned
         )
-        result = await self._x.run_llm(task, request, validate)
+        result = await self._x.run_llm(task, request, validate, tuple(tags))
         if schema is not None and not isinstance(result.data, schema):
             # From the journal: the answer was validated when it was made; type it again.
             result = dataclasses.replace(result, data=schema.model_validate(result.data))

@@ -15,11 +15,12 @@ from opentelemetry import context as otel_context
 
 from keel.engine import codec
 from keel.engine.context import Context
-from keel.engine.ports import LlmRequest, LlmResult, ModelGateway
+from keel.engine.ports import CallScope, LlmRequest, LlmResult, ModelGateway
 from keel.engine.registry import Registry, StepDef, WorkflowDef
 from keel.engine.retry import RetryPolicy
 from keel.engine.tracing import RunTrace, StepSpan
 from keel.errors import (
+    BudgetExceeded,
     KeelError,
     NonDeterminismError,
     SerializationError,
@@ -144,6 +145,9 @@ class RunExecution:
         self.status = run.status
         self.result_json: str | None = None  # set when the run ends
         self.error_json: str | None = None
+        # Marks the finished run carries ("budget_exceeded": a budget refused a call and the
+        # workflow went on to return, so its result is partial). Rebuilt by replay.
+        self.flags: set[str] = set()
         self.lease_lost = False
         self._steps_metric = METRICS.steps.labels(run.workflow_name, "step")
         self.scope = RunScope(
@@ -513,8 +517,14 @@ class RunExecution:
 
     # -- ctx.llm ---------------------------------------------------------------------------
 
-    async def run_llm(self, task: str, request: LlmRequest, validate: Callable[[str], Any] | None) -> LlmResult:
-        """A model call as a durable step `llm:<task>`: journaled, and replayed with no network call."""
+    async def run_llm(
+        self, task: str, request: LlmRequest, validate: Callable[[str], Any] | None, tags: tuple[str, ...] = ()
+    ) -> LlmResult:
+        """A model call as a durable step `llm:<task>`: journaled, and replayed with no network call.
+
+        A budget's refusal is journaled too (as the step's result), then raised as BudgetExceeded
+        in the workflow: a replay raises it again at the same point, without asking the budget.
+        """
         gateway = self.llm
         if gateway is None:
             raise UsageError(
@@ -522,9 +532,32 @@ class RunExecution:
                 "(or KEEL_CONFIG); see docs/gateway.md"
             )
         run = self.run
+        scope = CallScope(
+            run_id=run.run_id,
+            workflow=run.workflow_name,
+            workflow_version=run.workflow_version,
+            org_id=run.org_id,
+            user_id=run.user_id,
+            tags=tags,
+        )
 
         async def call(request: LlmRequest) -> LlmResult:
-            return await gateway.complete(task, request, org_id=run.org_id, user_id=run.user_id, validate=validate)
+            try:
+                return await gateway.complete(task, request, scope=scope, validate=validate)
+            except BudgetExceeded as exc:
+                return LlmResult(
+                    text="",
+                    model="",
+                    provider="",
+                    input_tokens=0,
+                    output_tokens=0,
+                    cost_usd=0.0,
+                    route=task,
+                    request_hash="",
+                    latency_ms=0.0,
+                    decisions=list(exc.details.pop("decisions", [])),
+                    budget_exceeded={"message": exc.message, **exc.details},
+                )
 
         # Falling back between models happens inside the call; a retry of the whole call (with
         # backoff) is for when every model of the route failed for the moment.
@@ -534,6 +567,10 @@ class RunExecution:
             retry=RetryPolicy(max_attempts=3, initial_backoff=2.0, non_retryable=gateway.retry_exempt()),
         )
         result: LlmResult = await self.run_step(step, (request,), {})
+        if result.budget_exceeded is not None:
+            self.flags.add("budget_exceeded")
+            details = dict(result.budget_exceeded)
+            raise BudgetExceeded(str(details.pop("message", "budget exceeded")), **details)
         return result
 
     # -- ctx.now / sleep / signals ----------------------------------------------------------
@@ -773,7 +810,13 @@ class RunExecution:
             error_type=type(error).__name__ if error is not None else None,
         )
         await self._checkpoint(
-            run_values=dict(result=result, error=self.error_json, wake_at=None, control=None),
+            run_values=dict(
+                result=result,
+                error=self.error_json,
+                wake_at=None,
+                control=None,
+                flags=",".join(sorted(self.flags)) or None,
+            ),
             status=status,
             cause=cause,
             release=True,

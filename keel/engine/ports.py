@@ -20,6 +20,19 @@ class LlmRequest:
 
 
 @dataclass(frozen=True)
+class CallScope:
+    """Who a model call is made for: what its budgets and cache are keyed on."""
+
+    run_id: str | None = None
+    workflow: str | None = None
+    workflow_version: str | None = None
+    org_id: str | None = None
+    user_id: str | None = None
+    # Budget tags the caller adds to the automatic ones (workflow:NAME, route:TASK, model:ID, ...).
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LlmResult:
     """What `ctx.llm` returns, and what the journal keeps of the call (replayed without a network call)."""
 
@@ -38,6 +51,9 @@ class LlmResult:
     decisions: list[dict[str, Any]] = field(default_factory=list)
     # The prompt template used, if any: {"name", "version", "sha256"}.
     prompt: dict[str, str] | None = None
+    # Set instead of an answer when a budget refused the call: BudgetExceeded's details. The
+    # journal keeps the refusal, so a replay raises the same BudgetExceeded at the same point.
+    budget_exceeded: dict[str, Any] | None = None
 
     @property
     def usage(self) -> dict[str, int]:
@@ -52,8 +68,7 @@ class ModelGateway(Protocol):
         task: str,
         request: LlmRequest,
         *,
-        org_id: str | None,
-        user_id: str | None,
+        scope: CallScope,
         validate: Callable[[str], Any] | None = None,
     ) -> LlmResult: ...
 

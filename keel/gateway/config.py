@@ -1,4 +1,4 @@
-"""The gateway's configuration, ``keel.toml``: providers, models with prices, routes, budgets.
+"""The gateway's configuration, ``keel.toml``: providers, models with prices, routes, budgets, the cache.
 
 Everything is checked at load time so a bad file fails at start-up, never on the first model
 call. Every problem is reported as ``dotted.key.path: message`` in one `ConfigError`.
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import (
     BaseModel,
@@ -35,6 +35,10 @@ DEFAULT_CONFIG_FILE = "keel.toml"
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 
 ProviderKind = Literal["openai", "anthropic", "scripted"]
+CacheBackend = Literal["database", "redis"]
+REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Providers whose kind has an embeddings API (Anthropic has none).
+EMBEDDING_KINDS = ("openai", "scripted")
 Period = Literal["run", "day", "month"]
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -249,6 +253,10 @@ class RouteConfig(_Strict):
     max_cost_usd: float | None = Field(default=None, gt=0)
     # Exact cache, opt-in: an identical request (per org) within this many seconds gets the stored answer.
     cache_ttl_s: float | None = Field(default=None, gt=0)
+    # Semantic cache, opt-in: a request whose embedding (by embedding_model) is at least this similar
+    # (cosine) to a cached one of the same org and route gets that answer. Shares cache_ttl_s.
+    semantic_threshold: float | None = Field(default=None, gt=0, le=1)
+    embedding_model: str | None = None
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -271,14 +279,145 @@ class TagBudget(_Strict):
 
 
 class BudgetsConfig(_Strict):
-    """The `[budgets]` table; every limit is optional."""
+    """The `[budgets]` table; every limit is optional, and only configured limits are enforced."""
 
     run_usd: float | None = Field(default=None, gt=0)
     run_tokens: int | None = Field(default=None, gt=0)
+    # Max tokens per run of any workflow version; a `workflow:NAME@VERSION` tag budget with
+    # period = "run" sets it for one version.
     workflow_version_max_tokens: int | None = Field(default=None, gt=0)
     user_daily_usd: float | None = Field(default=None, gt=0)
+    user_daily_tokens: int | None = Field(default=None, gt=0)
     org_monthly_usd: float | None = Field(default=None, gt=0)
+    org_monthly_tokens: int | None = Field(default=None, gt=0)
     tags: dict[str, TagBudget] = Field(default_factory=dict)
+    # Fractions of a limit at which an alert fires, once per budget and period.
+    alert_thresholds: tuple[float, ...] = Field(default=(0.5, 0.8, 0.95), strict=False, max_length=8)
+    # POSTed a JSON body for every alert; signed with HMAC-SHA256 when the secret's variable is set.
+    alert_webhook_url: str | None = None
+    alert_webhook_secret_env: str | None = None
+
+    @field_validator("alert_thresholds")
+    @classmethod
+    def _check_thresholds(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(not 0 < v < 1 for v in value):
+            raise ValueError("each threshold is a fraction of the limit, between 0 and 1 (e.g. 0.8)")
+        if list(value) != sorted(set(value)):
+            raise ValueError("thresholds must be increasing, each listed once")
+        return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _check_webhook(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("alert_webhook_secret_env")
+    @classmethod
+    def _check_secret_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.fullmatch(value):
+            raise ValueError("must be the name of an environment variable (letters, digits, _), not the secret itself")
+        return value
+
+    @property
+    def enforced(self) -> bool:
+        """Whether any limit is set (else calls reserve nothing)."""
+        return bool(
+            self.tags
+            or any(
+                getattr(self, name) is not None
+                for name in (
+                    "run_usd",
+                    "run_tokens",
+                    "workflow_version_max_tokens",
+                    "user_daily_usd",
+                    "user_daily_tokens",
+                    "org_monthly_usd",
+                    "org_monthly_tokens",
+                )
+            )
+        )
+
+
+def _redis_url_problem(url: str) -> str | None:
+    """What is wrong with a Redis URL, in words that never repeat it (it may hold a password)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme not in REDIS_SCHEMES:
+        return "must be a redis://, rediss:// or unix:// URL"
+    if parts.scheme == "unix":
+        if not parts.path:
+            return "a unix:// URL needs the socket's path (unix:///run/redis.sock)"
+    elif not parts.hostname:
+        return "must name a host (redis://HOST:6379/0)"
+    return None
+
+
+def _has_password(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.password is not None or "password" in parse_qs(parts.query)
+
+
+class CacheConfig(_Strict):
+    """The `[cache]` table: where the gateway keeps its exact and semantic cache entries."""
+
+    backend: CacheBackend = "database"
+    # Only for backend = "redis". A URL with a password goes through redis_url_env, so that the
+    # password is not written in keel.toml.
+    redis_url: str | None = None
+    redis_url_env: str | None = None
+    # Socket timeout of each Redis command: a slow or unreachable cache is a miss, not a slow call.
+    redis_timeout_s: float = Field(default=0.5, gt=0)
+    # The semantic cache compares a request with this many of its route's newest entries, one by one.
+    semantic_max_entries: int = Field(default=1000, gt=0, le=100_000)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = _redis_url_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        if _has_password(value):
+            raise ValueError(
+                "a password is not allowed in redis_url: put the whole URL in an environment variable "
+                "and name it in redis_url_env"
+            )
+        return value
+
+    @field_validator("redis_url_env")
+    @classmethod
+    def _check_redis_url_env(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.fullmatch(value):
+            raise ValueError("must be the name of an environment variable (letters, digits, _), not the URL itself")
+        return value
+
+    def redis_url_value(self) -> str:
+        """The Redis URL: redis_url, or read now from redis_url_env. Errors never repeat the URL."""
+        if self.redis_url is not None:
+            return self.redis_url
+        if self.redis_url_env is None:
+            raise ConfigError('cache.redis_url: required with backend = "redis"', key="cache.redis_url")
+        value = os.environ.get(self.redis_url_env, "").strip()
+        if not value:
+            raise ConfigError(
+                f"cache.redis_url_env: environment variable {self.redis_url_env} is not set or empty",
+                key="cache.redis_url_env",
+            )
+        problem = _redis_url_problem(value)
+        if problem is not None:
+            raise ConfigError(
+                f"cache.redis_url_env: the value of {self.redis_url_env}: {problem}", key="cache.redis_url_env"
+            )
+        return value
 
 
 class GatewayConfig(_Strict):
@@ -288,6 +427,7 @@ class GatewayConfig(_Strict):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
+    cache: CacheConfig = Field(default_factory=CacheConfig)
 
     _source: Path | None = PrivateAttr(default=None)
 
@@ -338,7 +478,68 @@ class GatewayConfig(_Strict):
                             'but the route is pii = "local-only"',
                         )
                     )
+            problems += self._semantic_problems(task, route)
+        problems += self._cache_problems()
         return problems
+
+    def _semantic_problems(self, task: str, route: RouteConfig) -> list[tuple[tuple[str | int, ...], str]]:
+        where: tuple[str | int, ...] = ("routes", task)
+        if route.semantic_threshold is None and route.embedding_model is None:
+            return []
+        if route.embedding_model is None:
+            return [((*where, "embedding_model"), "required with semantic_threshold: the model that embeds requests")]
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        if route.semantic_threshold is None:
+            problems.append(
+                (
+                    (*where, "semantic_threshold"),
+                    "required with embedding_model: the cosine similarity (0 to 1) of a hit",
+                )
+            )
+        if route.cache_ttl_s is None:
+            problems.append(
+                ((*where, "cache_ttl_s"), "required with the semantic cache: its entries expire after cache_ttl_s too")
+            )
+        name, loc = route.embedding_model, (*where, "embedding_model")
+        model = self.models.get(name)
+        provider = self.providers.get(model.provider) if model is not None else None
+        if model is None:
+            problems.append((loc, f'unknown model "{name}"'))
+        elif provider is not None and provider.kind not in EMBEDDING_KINDS:
+            problems.append(
+                (
+                    loc,
+                    f'model "{name}" is served by {provider.kind} provider "{model.provider}", which has no '
+                    "embeddings API: use a model of an openai or scripted provider",
+                )
+            )
+        elif provider is not None and route.pii == "local-only" and provider.is_remote:
+            problems.append(
+                (
+                    loc,
+                    f'model "{name}" is served by remote provider "{model.provider}", '
+                    'but the route is pii = "local-only" (its requests are embedded too)',
+                )
+            )
+        return problems
+
+    def _cache_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        cache = self.cache
+        if cache.backend == "redis":
+            if cache.redis_url is None and cache.redis_url_env is None:
+                return [
+                    (
+                        ("cache", "redis_url"),
+                        'required with backend = "redis" (or redis_url_env: an environment variable holding it)',
+                    )
+                ]
+            if cache.redis_url is not None and cache.redis_url_env is not None:
+                return [(("cache", "redis_url_env"), "give either redis_url or redis_url_env, not both")]
+            return []
+        for name in ("redis_url", "redis_url_env"):
+            if getattr(cache, name) is not None:
+                return [(("cache", name), 'only used with backend = "redis"')]
+        return []
 
     @property
     def source(self) -> Path | None:
@@ -456,7 +657,11 @@ def load_config(path: str | Path | None = None) -> GatewayConfig | None:
 __all__ = [
     "ANTHROPIC_BASE_URL",
     "CONFIG_ENV",
+    "EMBEDDING_KINDS",
+    "REDIS_SCHEMES",
     "BudgetsConfig",
+    "CacheBackend",
+    "CacheConfig",
     "GatewayConfig",
     "ModelConfig",
     "ProviderConfig",

@@ -17,9 +17,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from keel.engine.ports import LlmRequest, LlmResult
+from keel.engine.ports import CallScope, LlmRequest, LlmResult
 from keel.errors import (
     AllModelsFailed,
+    BudgetExceeded,
     ConfigError,
     ProviderError,
     ProviderRequestError,
@@ -27,6 +28,7 @@ from keel.errors import (
     SchemaValidationError,
     UsageError,
 )
+from keel.gateway.budgets import BudgetEvaluator, Hold
 from keel.gateway.config import GatewayConfig
 from keel.gateway.prompts import PromptLibrary
 from keel.gateway.providers import build_provider, estimate_tokens
@@ -87,14 +89,16 @@ class Gateway:
         # provider/model -> when its Retry-After ends (this process's view; a 429 is short-lived).
         self._cooldown: dict[str, float] = {}
         self._clean: dict[str, float] = {}  # provider/model -> when its breaker was last read clean
-        if config.budgets.model_dump(exclude_defaults=True):
-            log.warning(
-                "keel.toml sets [budgets], which this version of Keel validates but does not enforce",
-                extra={"event_type": "gateway.budgets_not_enforced"},
-            )
+        self.budgets: BudgetEvaluator | None = None
+        if config.budgets.enforced:
+            if store is None:
+                raise ConfigError(
+                    "keel.toml sets [budgets], which are kept in Keel's database: give the gateway a store"
+                )
+            self.budgets = BudgetEvaluator(config.budgets, store, self.clock)
 
     def retry_exempt(self) -> tuple[type[BaseException], ...]:
-        return (ProviderRequestError, SchemaValidationError, UsageError, ConfigError)
+        return (ProviderRequestError, SchemaValidationError, BudgetExceeded, UsageError, ConfigError)
 
     def provider(self, name: str) -> Provider:
         found = self._providers.get(name)
@@ -112,6 +116,11 @@ class Gateway:
             self._providers[name] = found
         return found
 
+    def close(self) -> None:
+        """Finish what outlives a call (budget alerts on their way to the webhook)."""
+        if self.budgets is not None:
+            self.budgets.close()
+
     async def aclose(self) -> None:
         for provider in self._providers.values():
             await provider.aclose()
@@ -121,10 +130,12 @@ class Gateway:
         task: str,
         request: LlmRequest,
         *,
-        org_id: str | None,
-        user_id: str | None,
+        scope: CallScope | None = None,
         validate: Callable[[str], Any] | None = None,
     ) -> LlmResult:
+        """Serve one call of `task`: the cache, then the route's models in order, within budgets."""
+        scope = scope or CallScope()
+        org_id = scope.org_id
         route = self.config.routes.get(task)
         if route is None:
             known = ", ".join(sorted(self.config.routes)) or "none"
@@ -168,8 +179,12 @@ class Gateway:
             timeout_s = min(timeout_s, cap) if timeout_s is not None else cap
         limited: list[tuple[float, str]] = []
         last_error: ProviderError | None = None
+        refused: BudgetExceeded | None = None
         for model in candidates:
-            outcome = await self._try(model, request, timeout_s, decisions, validate)
+            outcome = await self._try(model, task, scope, request, timeout_s, decisions, validate)
+            if isinstance(outcome, BudgetExceeded):
+                refused = refused or outcome
+                continue
             if isinstance(outcome, LlmResult):
                 if cache_key is not None and route.cache_ttl_s is not None:
                     await self._remember(task, cache_key, outcome, route.cache_ttl_s)
@@ -182,10 +197,19 @@ class Gateway:
         if waits:
             delay, model = waits[0]
             await self.clock.sleep(delay)
-            outcome = await self._try(model, request, timeout_s, decisions, validate, honour_cooldown=False)
+            outcome = await self._try(
+                model, task, scope, request, timeout_s, decisions, validate, honour_cooldown=False
+            )
             if isinstance(outcome, LlmResult):
                 return self._result(outcome, task, request, decisions, started, prompt_record)
-            last_error = outcome
+            if isinstance(outcome, BudgetExceeded):
+                refused = refused or outcome
+            else:
+                last_error = outcome
+        if refused is not None:
+            # A budget stopped a model that might have answered: a hard stop, not a failure to retry.
+            refused.details["decisions"] = decisions
+            raise refused
         tried = "; ".join(f"{d['model']}: {d['outcome']} ({d['reason']})" for d in decisions)
         raise AllModelsFailed(
             f"every model of route {task!r} failed: {tried}",
@@ -242,8 +266,31 @@ class Gateway:
 
     def max_cost_usd(self, model: str, request: LlmRequest) -> float:
         """The most a call can cost on `model`: its prompt, and every token it may answer with."""
-        prompt_tokens = sum(estimate_tokens(m["content"]) for m in request.messages) + 4 * len(request.messages)
-        return self.config.models[model].cost_usd(prompt_tokens, request.max_tokens)
+        return self.config.models[model].cost_usd(_prompt_tokens(request.messages), request.max_tokens)
+
+    async def _reserve(
+        self,
+        scope: CallScope,
+        task: str,
+        model: str,
+        messages: tuple[Message, ...],
+        max_tokens: int,
+        timeout_s: float,
+    ) -> Hold | None:
+        """Reserve one provider call's worst case on its budgets (None when no budget is set)."""
+        if self.budgets is None:
+            return None
+        tokens = _prompt_tokens([{"content": m.content} for m in messages]) + max_tokens
+        usd = self.config.models[model].cost_usd(tokens - max_tokens, max_tokens)
+        return await self.budgets.reserve(scope, task, model, usd=usd, tokens=tokens, timeout_s=timeout_s)
+
+    async def _settle(self, hold: Hold | None, usd: float, tokens: int) -> None:
+        if hold is None or self.budgets is None:
+            return
+        try:
+            await self.budgets.settle(hold, usd=usd, tokens=tokens)
+        except Exception:  # noqa: BLE001 - the call is done; its hold expires and is released later
+            log.warning("could not settle a budget hold", exc_info=True, extra={"event_type": "budget.settle_failed"})
 
     def _render(self, request: LlmRequest) -> tuple[LlmRequest, dict[str, str]]:
         """Render the request's prompt template as its last user message, inside the step."""
@@ -285,13 +332,15 @@ class Gateway:
     async def _try(
         self,
         model: str,
+        task: str,
+        scope: CallScope,
         request: LlmRequest,
         timeout_s: float | None,
         decisions: list[dict[str, Any]],
         validate: Callable[[str], Any] | None,
         *,
         honour_cooldown: bool = True,
-    ) -> LlmResult | ProviderError:
+    ) -> LlmResult | ProviderError | BudgetExceeded:
         """One model of the route: an LlmResult, or the error that sends the call to the next model."""
         model_cfg = self.config.models[model]
         provider_name = model_cfg.provider
@@ -317,10 +366,17 @@ class Gateway:
                 json_schema=request.json_schema,
                 timeout_s=timeout,
             )
+            try:
+                hold = await self._reserve(scope, task, model, messages, request.max_tokens, timeout)
+            except BudgetExceeded as exc:
+                decisions.append(_decision(model, provider_name, "skipped", f"budget {exc.level} has no room", 0.0))
+                return exc
+            # A call cancelled mid-flight leaves its hold to expire: whether it was billed is unknown.
             with llm_call(model, system=provider.kind, provider=provider_name) as call:
                 try:
                     response: ChatResponse = await provider.chat(chat)
                 except ProviderError as exc:
+                    await self._settle(hold, 0.0, 0)  # a failed call is not billed
                     call.failed(exc)
                     latency = (time.perf_counter() - t0) * 1000
                     if exc.fallback:
@@ -332,6 +388,7 @@ class Gateway:
                         raise
                     return exc
                 cost = model_cfg.cost_usd(response.input_tokens, response.output_tokens, response.cached_input_tokens)
+                await self._settle(hold, cost, response.input_tokens + response.output_tokens)
                 call.usage(
                     input_tokens=response.input_tokens,
                     output_tokens=response.output_tokens,
@@ -411,6 +468,11 @@ class Gateway:
         await self.store.abreaker_record(
             f"gateway:{key}", success=success, threshold=BREAKER_THRESHOLD, now=self.clock.time()
         )
+
+
+def _prompt_tokens(messages: list[dict[str, str]]) -> int:
+    """Tokens a prompt is estimated to take, with each message's framing."""
+    return sum(estimate_tokens(m["content"]) for m in messages) + 4 * len(messages)
 
 
 def _holds_pii(request: LlmRequest) -> bool:

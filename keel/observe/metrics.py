@@ -88,6 +88,10 @@ def _create() -> dict[str, Any]:
         ),
         pii_detections=Counter("agent_pii_detections_total", "PII entities detected", ["type"]),
         pii_scans=Counter("agent_pii_scans_total", "Texts scanned for PII"),
+        budget_alerts=Counter(
+            "agent_budget_alerts_total", "Budget alert thresholds crossed (once per budget period)", ["level", "percent"]
+        ),
+        budget_refusals=Counter("agent_budget_refusals_total", "Model calls refused by a budget", ["level"]),
     )
 
 
@@ -111,6 +115,8 @@ class _Metrics:
     kill_switch_active: Gauge
     pii_detections: Counter
     pii_scans: Counter
+    budget_alerts: Counter
+    budget_refusals: Counter
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

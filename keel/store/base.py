@@ -25,6 +25,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, sele
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from keel.errors import InvalidStateError, RunNotFoundError, StoreError
+from keel.store import budgets
 from keel.store import schema as t
 from keel.types import RunStatus
 
@@ -68,6 +69,7 @@ class RunRecord:
     trace_id: str | None = None
     span_id: str | None = None
     parent_span_id: str | None = None
+    flags: str | None = None  # comma-separated marks on a finished run, e.g. "budget_exceeded"
 
 
 @dataclass(frozen=True)
@@ -991,6 +993,45 @@ class Store(abc.ABC):
 
         return await self.awrite(op)
 
+    # -- budgets ---------------------------------------------------------------------------
+
+    async def abudget_reserve(
+        self,
+        hold_id: str,
+        ledgers: Sequence[budgets.Ledger],
+        *,
+        usd: float,
+        tokens: int,
+        run_id: str | None,
+        now: float,
+        expires_at: float,
+    ) -> budgets.Refusal | None:
+        """Hold `usd`/`tokens` on every ledger at once, or on none: then why not (see keel.store.budgets)."""
+        op = budgets.reserve_op(
+            hold_id,
+            ledgers,
+            usd=usd,
+            tokens=tokens,
+            run_id=run_id,
+            now=now,
+            expires_at=expires_at,
+            insert_ignore=self._insert,
+        )
+        return await self.awrite(op)
+
+    async def abudget_settle(
+        self, hold_id: str, keys: Sequence[str], *, usd: float, tokens: int, thresholds: Sequence[float], now: float
+    ) -> list[budgets.Crossed]:
+        """Charge a call's real usage, release its hold; returns alert thresholds crossed for the first time."""
+        return await self.awrite(
+            budgets.settle_op(hold_id, keys, usd=usd, tokens=tokens, thresholds=thresholds, now=now)
+        )
+
+    def budget_ledgers(self, prefix: str | None = None, limit: int = 200) -> list[budgets.LedgerState]:
+        """Budget ledgers, most recently used first (optionally those whose key starts with `prefix`)."""
+        stmt = budgets.ledgers_query(prefix, limit)
+        return [budgets.state_of(r) for r in self.read(lambda c: c.execute(stmt).all())]
+
     # -- blobs -----------------------------------------------------------------------------
 
     def blob_put_op(self, data: bytes, now: float) -> tuple[str, WriteOp]:
@@ -1100,6 +1141,50 @@ class Store(abc.ABC):
 
         await self.awrite(op)
 
+    def semcache_scan(self, org_key: str, route: str, *, now: float, limit: int) -> list[tuple[bytes, str]]:
+        """The semantic cache's unexpired entries of one org and route, newest first, at most `limit`.
+
+        Each is (vector, answer): the encoded embedding and the answer's JSON.
+        """
+        c = t.llm_semcache.c
+        stmt = (
+            select(c.vector, c.answer)
+            .where(c.org_key == org_key, c.route == route, c.expires_at > now)
+            .order_by(c.created_at.desc())
+            .limit(limit)
+        )
+        rows = self.read(lambda conn: conn.execute(stmt).all())
+        return [(bytes(vector), str(answer)) for vector, answer in rows]
+
+    async def asemcache_put(
+        self, org_key: str, route: str, request_hash: str, vector: bytes, *, answer: str, now: float, ttl_s: float
+    ) -> None:
+        """Store (or replace) a semantic cache entry for `ttl_s` seconds; drops its org and route's expired ones."""
+        c = t.llm_semcache.c
+        values = dict(
+            org_key=org_key,
+            route=route,
+            request_hash=request_hash,
+            vector=vector,
+            answer=answer,
+            created_at=now,
+            expires_at=now + ttl_s,
+        )
+
+        def op(conn: Connection) -> None:
+            # Prune first, then upsert: every writer locks expired rows in index order before its
+            # own row, so two PostgreSQL writers of one org and route cannot deadlock.
+            conn.execute(delete(t.llm_semcache).where(c.org_key == org_key, c.route == route, c.expires_at <= now))
+            stmt = self._insert(t.llm_semcache).values(**values)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["org_key", "route", "request_hash"],
+                    set_={k: stmt.excluded[k] for k in ("vector", "answer", "created_at", "expires_at")},
+                )
+            )
+
+        await self.awrite(op)
+
     def queue_stats(self, now: float) -> dict[str, int]:
         """Run counts for the metrics endpoint: `queued` (claimable now), `waiting`, `dead_letter`.
 
@@ -1122,6 +1207,117 @@ class Store(abc.ABC):
         ).where(r.c.status.in_(_ACTIVE))
         queued, waiting, dead = self.read(lambda c: c.execute(stmt).one())
         return {"queued": int(queued), "waiting": int(waiting), "dead_letter": int(dead)}
+
+    # -- estimates -------------------------------------------------------------------------
+
+    # Transition causes (prefixes) of the cost gate: a run held until its cost is approved, and
+    # the approval. The hold is the run's `paused` flag, so no claim query changes.
+    APPROVAL_HOLD = "awaiting approval"
+    APPROVAL_GIVEN = "cost approved"
+    _UNPAUSED = "operator unpaused"
+
+    def run_usage_history(self, workflow_name: str, workflow_version: str, *, limit: int) -> list[dict[str, Any]]:
+        """Model usage of the `limit` most recent succeeded runs of one workflow version, newest first.
+
+        One dict per run: `run_id`, `input_size` (characters of its input JSON), `calls` (its
+        `llm:` steps), and `tokens_input`, `tokens_output`, `cost_usd` summed over its journal.
+        """
+        r, s = t.runs, t.steps
+        # ix_keel_runs_workflow narrows the runs to this version; the journal is read by its
+        # primary key for the `limit` runs kept only.
+        recent = (
+            select(r.c.run_id, r.c.created_at, func.length(r.c.input).label("input_size"))
+            .where(
+                r.c.workflow_name == workflow_name,
+                r.c.workflow_version == workflow_version,
+                r.c.status == RunStatus.SUCCEEDED.value,
+            )
+            .order_by(r.c.created_at.desc())
+            .limit(limit)
+            .subquery()
+        )
+        is_call = and_(s.c.kind == "step", s.c.name.startswith("llm:"))
+        stmt = (
+            select(
+                recent.c.run_id,
+                recent.c.input_size,
+                func.count(s.c.seq).filter(is_call).label("calls"),
+                func.coalesce(func.sum(s.c.tokens_input), 0).label("tokens_input"),
+                func.coalesce(func.sum(s.c.tokens_output), 0).label("tokens_output"),
+                func.coalesce(func.sum(s.c.cost_usd), 0.0).label("cost_usd"),
+            )
+            .select_from(recent.outerjoin(s, s.c.run_id == recent.c.run_id))
+            .group_by(recent.c.run_id, recent.c.input_size, recent.c.created_at)
+            .order_by(recent.c.created_at.desc())
+        )
+        return [
+            {
+                "run_id": row.run_id,
+                "input_size": int(row.input_size or 0),
+                "calls": int(row.calls or 0),
+                "tokens_input": int(row.tokens_input or 0),
+                "tokens_output": int(row.tokens_output or 0),
+                "cost_usd": float(row.cost_usd or 0.0),
+            }
+            for row in self.read(lambda c: c.execute(stmt).all())
+        ]
+
+    def create_run_gated(self, *, note: str, hold: bool, **fields: Any) -> tuple[str, bool]:
+        """`create_run`, with the cost gate's decision recorded as a transition in the same transaction.
+
+        With `hold`, the new run is created paused, so no worker can claim it before
+        `approve_run`: pausing it after the insert would leave a window for a claim.
+        """
+        create = self._create_run_op(**fields)
+        status = RunStatus.RUNNING.value if fields.get("lease_owner") else RunStatus.PENDING.value
+        now = float(fields["now"])
+
+        def op(conn: Connection) -> tuple[str, bool]:
+            run_id, created = create(conn)
+            if created:
+                if hold:
+                    conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(paused=True))
+                _transition(conn, run_id, status, status, note, now)
+            return run_id, created
+
+        created: tuple[str, bool] = self.write(op)
+        return created
+
+    def awaiting_approval(self, run_id: str) -> str | None:
+        """The cause a live run is held with for cost approval; None when it is not held for it."""
+        return self.read(lambda conn: self._approval_hold(conn, run_id))
+
+    def approve_run(self, run_id: str, *, cause: str, now: float) -> RunRecord:
+        """Let a run held for cost approval start: unpause it and record `cause` (who approved)."""
+
+        def op(conn: Connection) -> None:
+            status = _locked_status(conn, run_id)
+            if self._approval_hold(conn, run_id) is None:
+                raise InvalidStateError(f"run {run_id} is {status} and not awaiting cost approval", run_id=run_id)
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.run_id == run_id)
+                .values(paused=False, wake_at=func.coalesce(t.runs.c.wake_at, now), updated_at=now)
+            )
+            _transition(conn, run_id, status, status, cause, now)
+
+        self.write(op)
+        return self.get_run(run_id)
+
+    def _approval_hold(self, conn: Connection, run_id: str) -> str | None:
+        r, tr = t.runs, t.transitions
+        run = conn.execute(select(r.c.status, r.c.paused).where(r.c.run_id == run_id)).first()
+        if run is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}", run_id=run_id)
+        if not run.paused or RunStatus(run.status).terminal:
+            return None
+        # Held for approval when the latest hold/approval/unpause mark is a hold (an operator's
+        # pause of a held run keeps it held).
+        marks = or_(*(tr.c.cause.startswith(p) for p in (self.APPROVAL_HOLD, self.APPROVAL_GIVEN, self._UNPAUSED)))
+        cause = conn.execute(
+            select(tr.c.cause).where(tr.c.run_id == run_id, marks).order_by(tr.c.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        return str(cause) if cause is not None and str(cause).startswith(self.APPROVAL_HOLD) else None
 
 
 STEP_COLUMNS = (

@@ -53,6 +53,8 @@ runs = Table(
     Column("trace_id", String(32)),
     Column("span_id", String(16)),
     Column("parent_span_id", String(16)),
+    # Comma-separated marks on a finished run, e.g. "budget_exceeded" (it returned a partial result).
+    Column("flags", String(200)),
     Index("ix_keel_runs_claim", "status", "wake_at"),
     # Partial: most runs have no key, and an index entry per run is a page write per start.
     Index(
@@ -179,4 +181,53 @@ llm_cache = Table(
     Column("answer", Text, nullable=False),  # JSON: text, model, provider, tokens of the original call
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False),
+)
+
+budgets = Table(
+    "keel_budgets",
+    metadata,
+    # One row per budget and period: "org:ACME:month:2026-11", "run:<run id>", ...
+    Column("key", String(400), primary_key=True),
+    Column("level", String(200), nullable=False),  # "org_monthly", "run", "tag:workflow:triage", ...
+    Column("limit_usd", Float),  # the configured limit when last used (kept for `keel budgets`)
+    Column("limit_tokens", BigInteger),
+    Column("spent_usd", Float, nullable=False, server_default="0"),
+    Column("spent_tokens", BigInteger, nullable=False, server_default="0"),
+    # Held by calls in flight: their worst case, released when they settle or their hold expires.
+    Column("reserved_usd", Float, nullable=False, server_default="0"),
+    Column("reserved_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("alerts", Integer, nullable=False, server_default="0"),  # bit i: threshold i fired
+    Column("calls", Integer, nullable=False, server_default="0"),
+    Column("refusals", Integer, nullable=False, server_default="0"),
+    Column("updated_at", Float, nullable=False),
+)
+
+budget_holds = Table(
+    "keel_budget_holds",
+    metadata,
+    Column("hold_id", String(36), primary_key=True),
+    Column("ledgers", Text, nullable=False),  # JSON list of keel_budgets keys
+    Column("usd", Float, nullable=False),
+    Column("tokens", BigInteger, nullable=False),
+    Column("run_id", String(36)),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Index("ix_keel_budget_holds_expires", "expires_at"),
+)
+
+llm_semcache = Table(
+    "keel_llm_semcache",
+    metadata,
+    # The gateway's semantic cache: an answer found by the similarity of its request's embedding,
+    # never shared across orgs or routes.
+    Column("org_key", String(200), primary_key=True),
+    Column("route", String(200), primary_key=True),
+    Column("request_hash", String(64), primary_key=True),
+    # The request's embedding, L2-normalised, as little-endian float32: 4 bytes a dimension.
+    Column("vector", LargeBinary, nullable=False),
+    Column("answer", Text, nullable=False),  # JSON, as in keel_llm_cache
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    # A lookup scans the unexpired entries of one org and route; a write prunes the expired ones.
+    Index("ix_keel_llm_semcache_scan", "org_key", "route", "expires_at"),
 )
