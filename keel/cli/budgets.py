@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from keel.cli._output import console, iso, print_json, when
+from keel.cli._output import console, iso, print_json, short_id
 from keel.cli._target import CliState
 from keel.store.budgets import LedgerState
 
@@ -32,8 +32,15 @@ def ledger_json(ledger: LedgerState) -> dict[str, Any]:
 def _amount(spent: float | int, limit: float | int | None, usd: bool) -> str:
     if limit is None:
         return "-"
-    fmt = (lambda v: f"${v:,.4f}") if usd else (lambda v: f"{int(v):,}")
-    return f"{fmt(spent)} / {fmt(limit)}"
+    if usd:
+        return f"${spent:,.4f}/${limit:,.2f}"
+    return f"{int(spent):,}/{int(limit):,}"
+
+
+def _short(key: str) -> str:
+    # Run ids are long; the table shows them as `keel runs list` does (--json has them whole).
+    kind, _, rest = key.partition(":")
+    return f"run:{short_id(rest)}" if kind == "run" else key
 
 
 def budgets_command(
@@ -45,7 +52,7 @@ def budgets_command(
     limit: Annotated[int, typer.Option("--limit", min=1, max=10_000, help="Most recently used first.")] = 50,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Show budgets: spent against each limit, held by calls in flight, calls refused."""
+    """Show budgets: spent of each limit, held by calls in flight, calls reserved and refused."""
     state: CliState = ctx.obj
     with state.store() as store:
         ledgers = store.budget_ledgers(prefix, limit)
@@ -56,24 +63,22 @@ def budgets_command(
         console.print("no budget has been used yet (set limits in keel.toml [budgets])", style="dim")
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
-    table.add_column("BUDGET", overflow="fold")
-    table.add_column("USD SPENT / LIMIT", justify="right")
-    table.add_column("TOKENS SPENT / LIMIT", justify="right")
+    table.add_column("BUDGET", no_wrap=True)
+    table.add_column("USD", justify="right", no_wrap=True)
+    table.add_column("TOKENS", justify="right", no_wrap=True)
     table.add_column("USED", justify="right")
     table.add_column("HELD", justify="right")
     table.add_column("CALLS", justify="right")
     table.add_column("REFUSED", justify="right")
-    table.add_column("UPDATED (UTC)", no_wrap=True)
     for ledger in ledgers:
         used = ledger.used_fraction()
         table.add_row(
-            ledger.key,
+            _short(ledger.key),
             _amount(ledger.spent_usd, ledger.limit_usd, usd=True),
             _amount(ledger.spent_tokens, ledger.limit_tokens, usd=False),
             f"[{'red' if used >= 1 else 'yellow' if used >= 0.8 else 'green'}]{used:.0%}[/]",
             f"${max(0.0, ledger.reserved_usd):,.4f}",
             str(ledger.calls),
             f"[red]{ledger.refusals}[/]" if ledger.refusals else "0",
-            when(ledger.updated_at),
         )
     console.print(table)
