@@ -161,6 +161,12 @@ class SchemaValidationError(GatewayError):
     code = "gateway.schema_invalid"
 
 
+class CacheError(GatewayError):
+    """The answer cache failed (unreachable, timed out, refused): a miss, never a failed model call."""
+
+    code = "gateway.cache_error"
+
+
 class BudgetExceeded(GatewayError):
     """A budget has no room left for the call: a hard stop, which a workflow may catch.
 
@@ -176,6 +182,64 @@ class BudgetExceeded(GatewayError):
         return str(self.details.get("level", ""))
 
 
+class ToolError(KeelError):
+    """A tool call failed: the tool raised, or its sandbox stopped it."""
+
+    code = "tool.error"
+
+
+class ToolNotAllowed(ToolError):
+    """The workflow's allowlist does not name this tool: refused, recorded, never executed."""
+
+    code = "tool.not_allowed"
+
+
+class ToolInputError(ToolError):
+    """The arguments do not match the tool's input schema."""
+
+    code = "tool.invalid_input"
+
+
+class ToolOutputError(ToolError):
+    """The tool returned something its output schema does not allow."""
+
+    code = "tool.invalid_output"
+
+
+class ToolTimeout(ToolError):
+    """The tool ran past its wall-clock timeout; its whole process tree was killed."""
+
+    code = "tool.timeout"
+
+
+class ToolResourceLimit(ToolError):
+    """The sandbox stopped the tool at a resource limit (CPU, memory, processes, file or output size)."""
+
+    code = "tool.resource_limit"
+
+
+class SandboxUnavailable(ToolError):
+    """No process isolation is possible here, so a sandboxed tool is refused rather than run bare."""
+
+    code = "tool.sandbox_unavailable"
+
+
+class CredentialError(KeelError):
+    """A tool credential was refused: `reason` says why (expired, scope, org, signature, revoked, malformed)."""
+
+    code = "tool.credential_refused"
+
+    @property
+    def reason(self) -> str:
+        return str(self.details.get("reason", ""))
+
+
+class CredentialQuotaExceeded(KeelError):
+    """An org minted more tool credentials than its quota allows in the current window."""
+
+    code = "tool.credential_quota"
+
+
 class NonRetryableError(KeelError):
     """Raise from a step to fail it at once, without using the remaining attempts."""
 
@@ -183,8 +247,18 @@ class NonRetryableError(KeelError):
 
 
 __all__ = [
+    "ToolError",
+    "ToolNotAllowed",
+    "ToolInputError",
+    "ToolOutputError",
+    "ToolTimeout",
+    "ToolResourceLimit",
+    "SandboxUnavailable",
+    "CredentialError",
+    "CredentialQuotaExceeded",
     "AllModelsFailed",
     "BudgetExceeded",
+    "CacheError",
     "ConfigError",
     "GatewayError",
     "MalformedResponse",

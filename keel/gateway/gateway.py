@@ -21,6 +21,7 @@ from keel.engine.ports import CallScope, LlmRequest, LlmResult
 from keel.errors import (
     AllModelsFailed,
     BudgetExceeded,
+    CacheError,
     ConfigError,
     ProviderError,
     ProviderRequestError,
@@ -29,10 +30,11 @@ from keel.errors import (
     UsageError,
 )
 from keel.gateway.budgets import BudgetEvaluator, Hold
+from keel.gateway.cache import AnswerCache, build_cache
 from keel.gateway.config import GatewayConfig
 from keel.gateway.prompts import PromptLibrary
 from keel.gateway.providers import build_provider, estimate_tokens
-from keel.gateway.types import ChatRequest, ChatResponse, Message, Provider
+from keel.gateway.types import ChatRequest, ChatResponse, EmbedRequest, Message, Provider
 from keel.observe import llm_call
 from keel.observe.redact import scrub
 from keel.store import Store
@@ -89,6 +91,7 @@ class Gateway:
         # provider/model -> when its Retry-After ends (this process's view; a 429 is short-lived).
         self._cooldown: dict[str, float] = {}
         self._clean: dict[str, float] = {}  # provider/model -> when its breaker was last read clean
+        self.cache: AnswerCache | None = build_cache(config.cache, store)
         self.budgets: BudgetEvaluator | None = None
         if config.budgets.enforced:
             if store is None:
@@ -124,6 +127,8 @@ class Gateway:
     async def aclose(self) -> None:
         for provider in self._providers.values():
             await provider.aclose()
+        if self.cache is not None:
+            await self.cache.aclose()
 
     async def complete(
         self,
@@ -145,11 +150,20 @@ class Gateway:
         if request.template is not None:
             request, prompt_record = self._render(request)
         cache_key = None
-        if route.cache_ttl_s is not None and self.store is not None and not _holds_pii(request):
+        semantic: _Semantic | None = None
+        if route.cache_ttl_s is not None and self.cache is not None and not _holds_pii(request):
             cache_key = (org_id or "", request_hash(task, request))
             hit = await self._cached(task, request, cache_key, started, validate, prompt_record)
             if hit is not None:
                 return hit
+            if route.semantic_threshold is not None and route.embedding_model is not None:
+                semantic = await self._embed(task, scope, route.embedding_model, request)
+                if semantic is not None:
+                    similar = await self._similar(cache_key, semantic, route.semantic_threshold)
+                    if similar is not None:
+                        hit = self._hit(similar, task, cache_key[1], started, validate, prompt_record, semantic)
+                        if hit is not None:
+                            return hit
         decisions: list[dict[str, Any]] = []
         candidates = []
         for model in (route.primary, *route.fallbacks):
@@ -187,7 +201,13 @@ class Gateway:
                 continue
             if isinstance(outcome, LlmResult):
                 if cache_key is not None and route.cache_ttl_s is not None:
-                    await self._remember(task, cache_key, outcome, route.cache_ttl_s)
+                    await self._remember(task, cache_key, outcome, route.cache_ttl_s, semantic)
+                if semantic is not None:
+                    outcome = dataclasses.replace(
+                        outcome,
+                        input_tokens=outcome.input_tokens + semantic.tokens,
+                        cost_usd=outcome.cost_usd + semantic.cost_usd,
+                    )
                 return self._result(outcome, task, request, decisions, started, prompt_record)
             last_error = outcome
             if isinstance(outcome, RateLimited) and outcome.retry_after_s is not None:
@@ -227,42 +247,125 @@ class Gateway:
         validate: Callable[[str], Any] | None,
         prompt: dict[str, str] | None,
     ) -> LlmResult | None:
-        assert self.store is not None
-        answer = await asyncio.to_thread(self.store.cache_get, key[0], key[1], now=self.clock.time())
+        assert self.cache is not None
+        try:
+            answer = await self.cache.get(key[0], key[1], now=self.clock.time())
+        except CacheError as exc:
+            _cache_failed("read", exc)
+            return None
         if answer is None:
             return None
+        return self._hit(answer, task, key[1], started, validate, prompt, None)
+
+    def _hit(
+        self,
+        answer: str,
+        task: str,
+        hashed: str,
+        started: float,
+        validate: Callable[[str], Any] | None,
+        prompt: dict[str, str] | None,
+        semantic: _Semantic | None,
+    ) -> LlmResult | None:
+        """A cached answer as the call's result, or None if it no longer fits (an older schema)."""
         stored = json.loads(answer)
         try:
             data = validate(stored["text"]) if validate is not None else None
         except ValueError:
             return None  # cached under an older schema: ask again
+        kind = "semantic" if semantic is not None else "exact"
         with llm_call(stored["model"], system="cache", provider=stored["provider"]) as call:
             call.span.set_attribute("cache.hit", True)
+            call.span.set_attribute("cache.kind", kind)
+            if semantic is not None:
+                call.span.set_attribute("cache.similarity", round(semantic.similarity, 4))
             call.usage(input_tokens=0, output_tokens=0, cost_usd=0.0, response_model=stored["model"])
         latency = (time.perf_counter() - started) * 1000
+        reason = "exact cache hit"
+        if semantic is not None:
+            reason = f"semantic cache hit (similarity {semantic.similarity:.3f})"
+        # A semantic hit still paid for its embedding: that is the call's whole cost.
+        tokens = semantic.tokens if semantic is not None else 0
+        cost = semantic.cost_usd if semantic is not None else 0.0
         return LlmResult(
             text=stored["text"],
             model=stored["model"],
             provider=stored["provider"],
-            input_tokens=0,
+            input_tokens=tokens,
             output_tokens=0,
-            cost_usd=0.0,
+            cost_usd=cost,
             route=task,
-            request_hash=key[1],
+            request_hash=hashed,
             latency_ms=round(latency, 3),
             cached=True,
             data=data,
-            decisions=[_decision(stored["model"], stored["provider"], "cache", "exact cache hit", latency)],
+            decisions=[_decision(stored["model"], stored["provider"], "cache", reason, latency)],
             prompt=prompt,
         )
 
-    async def _remember(self, task: str, key: tuple[str, str], result: LlmResult, ttl_s: float) -> None:
-        assert self.store is not None
-        answer = json.dumps({"text": result.text, "model": result.model, "provider": result.provider})
+    async def _embed(self, task: str, scope: CallScope, model: str, request: LlmRequest) -> _Semantic | None:
+        """The request's embedding for the semantic cache, paid for and budgeted like any call; None on failure."""
+        model_cfg = self.config.models[model]
+        provider = self.provider(model_cfg.provider)
+        text = "\n".join(f"{m['role']}: {m['content']}" for m in request.messages)
+        tokens = estimate_tokens(text)
+        timeout = self.config.providers[model_cfg.provider].timeout_s
         try:
-            await self.store.acache_put(key[0], key[1], route=task, answer=answer, now=self.clock.time(), ttl_s=ttl_s)
-        except Exception:  # noqa: BLE001 - a cache that cannot be written is a miss next time, not a failure
-            log.warning("could not cache an answer", exc_info=True, extra={"event_type": "gateway.cache_write_failed"})
+            hold = await self._reserve_tokens(scope, task, model, tokens, 0, timeout)
+        except BudgetExceeded:
+            return None  # no room even for the embedding: the call itself will say so
+        with llm_call(model, system=provider.kind, provider=model_cfg.provider, operation="embeddings") as call:
+            try:
+                response = await provider.embed(EmbedRequest(model=model, texts=(text,), timeout_s=timeout))
+            except ProviderError as exc:
+                await self._settle(hold, 0.0, 0)
+                call.failed(exc)
+                log.warning(
+                    "semantic cache skipped: the embedding call failed (%s)",
+                    type(exc).__name__,
+                    extra={"event_type": "gateway.embedding_failed", "model": model},
+                )
+                return None
+            cost = model_cfg.cost_usd(response.input_tokens, 0)
+            await self._settle(hold, cost, response.input_tokens)
+            call.usage(input_tokens=response.input_tokens, output_tokens=0, cost_usd=cost, response_model=model)
+        if not response.vectors:
+            return None
+        # Same route, same embedding model, same kind of answer: a vector of another model, or an
+        # answer written for another schema or length, is never compared.
+        shape = hashlib.sha256(
+            json.dumps([model, request.json_schema, request.max_tokens, request.temperature], sort_keys=True).encode()
+        ).hexdigest()[:16]
+        return _Semantic(f"{task}|{shape}", response.vectors[0], response.input_tokens, cost)
+
+    async def _similar(self, key: tuple[str, str], semantic: _Semantic, threshold: float) -> str | None:
+        assert self.cache is not None
+        try:
+            found = await self.cache.nearest(
+                key[0], semantic.route_key, semantic.vector, threshold=threshold, now=self.clock.time()
+            )
+        except CacheError as exc:
+            _cache_failed("read", exc)
+            return None
+        if found is None:
+            return None
+        semantic.similarity = found[1]
+        return found[0]
+
+    async def _remember(
+        self, task: str, key: tuple[str, str], result: LlmResult, ttl_s: float, semantic: _Semantic | None
+    ) -> None:
+        assert self.cache is not None
+        answer = json.dumps({"text": result.text, "model": result.model, "provider": result.provider})
+        now = self.clock.time()
+        try:
+            await self.cache.put(key[0], key[1], route=task, answer=answer, now=now, ttl_s=ttl_s)
+            if semantic is not None:
+                await self.cache.put_vector(
+                    key[0], semantic.route_key, key[1], semantic.vector, answer=answer, now=now, ttl_s=ttl_s
+                )
+        except CacheError as exc:  # a cache that cannot be written is a miss next time, not a failure
+            _cache_failed("write", exc)
 
     def max_cost_usd(self, model: str, request: LlmRequest) -> float:
         """The most a call can cost on `model`: its prompt, and every token it may answer with."""
@@ -278,11 +381,16 @@ class Gateway:
         timeout_s: float,
     ) -> Hold | None:
         """Reserve one provider call's worst case on its budgets (None when no budget is set)."""
+        prompt = _prompt_tokens([{"content": m.content} for m in messages])
+        return await self._reserve_tokens(scope, task, model, prompt, max_tokens, timeout_s)
+
+    async def _reserve_tokens(
+        self, scope: CallScope, task: str, model: str, prompt: int, max_tokens: int, timeout_s: float
+    ) -> Hold | None:
         if self.budgets is None:
             return None
-        tokens = _prompt_tokens([{"content": m.content} for m in messages]) + max_tokens
-        usd = self.config.models[model].cost_usd(tokens - max_tokens, max_tokens)
-        return await self.budgets.reserve(scope, task, model, usd=usd, tokens=tokens, timeout_s=timeout_s)
+        usd = self.config.models[model].cost_usd(prompt, max_tokens)
+        return await self.budgets.reserve(scope, task, model, usd=usd, tokens=prompt + max_tokens, timeout_s=timeout_s)
 
     async def _settle(self, hold: Hold | None, usd: float, tokens: int) -> None:
         if hold is None or self.budgets is None:
@@ -468,6 +576,26 @@ class Gateway:
         await self.store.abreaker_record(
             f"gateway:{key}", success=success, threshold=BREAKER_THRESHOLD, now=self.clock.time()
         )
+
+
+@dataclasses.dataclass
+class _Semantic:
+    """A request's embedding, where it is compared, and what computing it cost."""
+
+    route_key: str
+    vector: list[float]
+    tokens: int
+    cost_usd: float
+    similarity: float = 0.0
+
+
+def _cache_failed(what: str, exc: CacheError) -> None:
+    log.warning(
+        "answer cache %s failed; treated as a miss: %s",
+        what,
+        exc.message,
+        extra={"event_type": f"gateway.cache_{what}_failed"},
+    )
 
 
 def _prompt_tokens(messages: list[dict[str, str]]) -> int:

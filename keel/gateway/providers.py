@@ -1,5 +1,8 @@
 """Model providers, each spoken to through its own wire protocol: OpenAI chat completions, Anthropic messages, scripted.
 
+Providers also embed texts (the semantic cache's keys): OpenAI-compatible servers through
+``/embeddings``, the scripted provider with a hashed bag of words; Anthropic has no embeddings API.
+
 Every failure is classified into the ProviderError tree, because that classification decides
 whether the gateway falls back: connection errors, timeouts and 5xx are `ProviderUnavailable`,
 429 is `RateLimited`, a 2xx body off-protocol is `MalformedResponse`, any other 4xx is
@@ -10,9 +13,11 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import hashlib
 import ipaddress
 import json
 import math
+import re
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable, Mapping
@@ -31,13 +36,15 @@ from keel.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from keel.gateway.types import ChatRequest, ChatResponse, Message, Provider
+from keel.gateway.types import ChatRequest, ChatResponse, EmbedRequest, EmbedResponse, Message, Provider
 from keel.observe.redact import scrub
 
 ANTHROPIC_BASE_URL = "https://api.anthropic.com"
 ANTHROPIC_VERSION = "2023-06-01"
 # How much of a provider's own error message an exception carries.
 ERROR_MESSAGE_LIMIT = 300
+# The scripted provider's embeddings: this many dimensions, each word hashed into one of them.
+SCRIPTED_EMBEDDING_DIMS = 256
 # Generous pool: at 32+ calls in flight a small keep-alive pool would open and drop connections per call.
 _LIMITS = httpx2.Limits(max_connections=1000, max_keepalive_connections=100, keepalive_expiry=30.0)
 
@@ -47,9 +54,14 @@ __all__ = [
     "OpenAIProvider",
     "ScriptedProvider",
     "build_provider",
+    "estimate_tokens",
+    "hashed_embedding",
     "is_loopback_url",
     "parse_retry_after",
 ]
+
+# What a provider call is about, for its errors: a chat or an embedding request (both name a model).
+_Request = ChatRequest | EmbedRequest
 
 
 def is_loopback_url(url: str) -> bool:
@@ -106,7 +118,7 @@ def _name(path: Iterable[str | int]) -> str:
 class _Path:
     """Walks a decoded JSON body, raising MalformedResponse that names the missing field."""
 
-    def __init__(self, provider: _HTTPProvider, request: ChatRequest, status: int) -> None:
+    def __init__(self, provider: _HTTPProvider, request: _Request, status: int) -> None:
         self._provider = provider
         self._request = request
         self._status = status
@@ -242,14 +254,23 @@ class _HTTPProvider(abc.ABC):
 
     async def chat(self, request: ChatRequest) -> ChatResponse:
         """Send one chat request and return the parsed answer, or raise a classified ProviderError."""
-        body = json.dumps(self._encode(request), ensure_ascii=False, separators=(",", ":")).encode()
+        data, fields = await self._post(self._url, self._encode(request), request)
+        return self._decode(request, data, fields)
+
+    @abc.abstractmethod
+    async def embed(self, request: EmbedRequest) -> EmbedResponse:
+        """Embed texts, or raise a classified ProviderError."""
+
+    async def _post(self, url: str, payload: dict[str, Any], request: _Request) -> tuple[Any, _Path]:
+        """POST `payload` as JSON; the decoded 2xx body and its reader, or a classified ProviderError."""
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         timeout = min(request.timeout_s, self.timeout_s)
         client = await self._http()
         try:
             # httpx timeouts bound each read and write; this bounds the whole call, so a server that
             # trickles bytes cannot hold a call past its latency budget.
             async with asyncio.timeout(timeout):
-                response = await client.post(self._url, content=body, headers=self._headers, timeout=timeout)
+                response = await client.post(url, content=body, headers=self._headers, timeout=timeout)
         except (TimeoutError, httpx2.TimeoutException):
             raise self._error(ProviderUnavailable, f"no answer within {timeout:g} s", request, None) from None
         except httpx2.TransportError as exc:
@@ -264,7 +285,7 @@ class _HTTPProvider(abc.ABC):
                 data = json.loads(response.content)
             except (ValueError, UnicodeDecodeError):
                 fields.fail("is not JSON")
-            return self._decode(request, data, fields)
+            return data, fields
         message = self._provider_message(response)
         if status == 429:
             retry_after = _retry_after(response.headers)
@@ -304,7 +325,7 @@ class _HTTPProvider(abc.ABC):
         self,
         cls: type[ProviderError],
         message: str,
-        request: ChatRequest,
+        request: _Request,
         status: int | None,
         **extra: Any,
     ) -> ProviderError:
@@ -372,6 +393,49 @@ class OpenAIProvider(_HTTPProvider):
             cached_input_tokens=fields.count(data, "usage", "prompt_tokens_details", "cached_tokens", optional=True),
             raw=data,
         )
+
+    async def embed(self, request: EmbedRequest) -> EmbedResponse:
+        """POST ``{base_url}/embeddings`` (the OpenAI wire format) and return one vector per text, in order."""
+        if not request.texts:
+            return EmbedResponse(vectors=[], input_tokens=0, model=request.model)
+        payload = {"model": request.model, "input": list(request.texts)}
+        data, fields = await self._post(self.base_url + "/embeddings", payload, request)
+        items = fields.get(data, "data")
+        if not isinstance(items, list) or len(items) != len(request.texts):
+            fields.fail(f"has no list of {len(request.texts)} embeddings in data")
+        vectors: list[list[float] | None] = [None] * len(items)
+        for position, item in enumerate(items):
+            # `index` says which input a vector belongs to; servers may answer out of order.
+            index = item.get("index", position) if isinstance(item, dict) else position
+            if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(items):
+                fields.fail(f"has a bad data[{position}].index")
+            if vectors[index] is not None:
+                fields.fail(f"has two embeddings for input {index}")
+            vectors[index] = _vector(fields, fields.get(data, "data", position, "embedding"), position)
+        found = [v for v in vectors if v is not None]
+        if len({len(v) for v in found}) > 1:
+            fields.fail("has embeddings of different lengths")
+        usage = data.get("usage") if isinstance(data, dict) else None
+        if isinstance(usage, dict) and "prompt_tokens" in usage:
+            input_tokens = fields.count(data, "usage", "prompt_tokens")
+        else:
+            # Some OpenAI-compatible servers leave usage out of embeddings; estimate rather than fail.
+            input_tokens = sum(estimate_tokens(text) for text in request.texts)
+        return EmbedResponse(
+            vectors=found, input_tokens=input_tokens, model=fields.optional_text(data, "model") or request.model
+        )
+
+
+def _vector(fields: _Path, value: Any, position: int) -> list[float]:
+    if not isinstance(value, list) or not value:
+        fields.fail(f"has a non-list data[{position}].embedding (a base64 encoding_format is not asked for)")
+    vector: list[float] = []
+    for number in value:
+        # bool is an int subclass; and a NaN would make every similarity NaN.
+        if not isinstance(number, int | float) or isinstance(number, bool) or not math.isfinite(number):
+            fields.fail(f"has a non-number in data[{position}].embedding")
+        vector.append(float(number))
+    return vector
 
 
 class AnthropicProvider(_HTTPProvider):
@@ -444,6 +508,15 @@ class AnthropicProvider(_HTTPProvider):
             raw=data,
         )
 
+    async def embed(self, request: EmbedRequest) -> EmbedResponse:
+        """Always raises: Anthropic has no embeddings API (configuration refuses such an embedding_model)."""
+        raise self._error(
+            ProviderRequestError,
+            "Anthropic has no embeddings API: serve the route's embedding_model from an openai or scripted provider",
+            request,
+            None,
+        )
+
 
 def json_instruction(schema: Mapping[str, Any]) -> str:
     """The system-prompt instruction that asks a model without a JSON mode for JSON matching `schema`."""
@@ -480,6 +553,25 @@ _FIXTURE_ERRORS: dict[str, type[ProviderError]] = {
 def estimate_tokens(text: str) -> int:
     """A deterministic token estimate: about four characters per token."""
     return -(-len(text) // 4)
+
+
+_WORD = re.compile(r"\w+")
+
+
+def hashed_embedding(text: str, dims: int = SCRIPTED_EMBEDDING_DIMS) -> list[float]:
+    """A deterministic embedding with no model: a hashed bag of lower-cased words, L2-normalised.
+
+    Texts sharing most words are close (cosine near 1) and texts sharing none are not (near 0),
+    which is what a semantic cache needs from a test double. A text with no words is all zeros.
+    """
+    vector = [0.0] * dims
+    for word in _WORD.findall(text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        value = int.from_bytes(digest, "little")
+        # A signed hash: collisions between unrelated words cancel out on average instead of adding up.
+        vector[value % dims] += 1.0 if (value >> 63) & 1 else -1.0
+    norm = math.sqrt(sum(x * x for x in vector))
+    return [x / norm for x in vector] if norm else vector
 
 
 class ScriptedProvider:
@@ -520,6 +612,7 @@ class ScriptedProvider:
         self.remote = False
         # Bounded: a demo worker may run for days on scripted answers.
         self.requests: deque[ChatRequest] = deque(maxlen=10_000)
+        self.embed_requests: deque[EmbedRequest] = deque(maxlen=10_000)
         self._served = 0
         loaded: list[dict[str, Any]] = []
         for index, fixture in enumerate(responses or ()):
@@ -567,6 +660,15 @@ class ScriptedProvider:
             finish_reason=str(fixture.get("finish_reason", "stop")),
             response_id=f"scripted-{self._served}",
             raw=dict(fixture),
+        )
+
+    async def embed(self, request: EmbedRequest) -> EmbedResponse:
+        """Embed each text with `hashed_embedding`: deterministic, offline, no fixture needed."""
+        self.embed_requests.append(request)
+        return EmbedResponse(
+            vectors=[hashed_embedding(text) for text in request.texts],
+            input_tokens=sum(estimate_tokens(text) for text in request.texts),
+            model=request.model,
         )
 
     def _match(self, request: ChatRequest) -> int | None:

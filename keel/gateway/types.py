@@ -37,6 +37,22 @@ class ChatResponse:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class EmbedRequest:
+    """Texts to embed with one embedding model of a provider (the semantic cache's keys)."""
+
+    model: str
+    texts: tuple[str, ...]
+    timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
+class EmbedResponse:
+    vectors: list[list[float]]  # one per text, in the request's order
+    input_tokens: int
+    model: str  # the model the provider says answered
+
+
 class Provider(Protocol):
     """A model provider spoken to through its own wire protocol."""
 
@@ -45,5 +61,7 @@ class Provider(Protocol):
     remote: bool  # False only for providers on this machine (local-only PII routes)
 
     async def chat(self, request: ChatRequest) -> ChatResponse: ...
+
+    async def embed(self, request: EmbedRequest) -> EmbedResponse: ...
 
     async def aclose(self) -> None: ...

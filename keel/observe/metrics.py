@@ -89,7 +89,9 @@ def _create() -> dict[str, Any]:
         pii_detections=Counter("agent_pii_detections_total", "PII entities detected", ["type"]),
         pii_scans=Counter("agent_pii_scans_total", "Texts scanned for PII"),
         budget_alerts=Counter(
-            "agent_budget_alerts_total", "Budget alert thresholds crossed (once per budget period)", ["level", "percent"]
+            "agent_budget_alerts_total",
+            "Budget alert thresholds crossed (once per budget period)",
+            ["level", "percent"],
         ),
         budget_refusals=Counter("agent_budget_refusals_total", "Model calls refused by a budget", ["level"]),
     )

@@ -1032,6 +1032,123 @@ class Store(abc.ABC):
         stmt = budgets.ledgers_query(prefix, limit)
         return [budgets.state_of(r) for r in self.read(lambda c: c.execute(stmt).all())]
 
+    # -- tool credentials ------------------------------------------------------------------
+    # keel_tool_revocations keys: "*" and "org:<id>" count revoke-alls (a credential carries the
+    # counts it was minted under); "jti:<id>" is one revoked credential, "kid:<kid>" a retired key.
+
+    def credential_publish_key(self, kid: str, public_key: str, *, algorithm: str, now: float) -> None:
+        """Publish a signing key's public half under `kid`; publishing it again changes nothing."""
+        values = dict(kid=kid, algorithm=algorithm, public_key=public_key, created_at=now)
+        self.write(
+            lambda conn: conn.execute(
+                self._insert(t.tool_keys).values(**values).on_conflict_do_nothing(index_elements=["kid"])
+            )
+        )
+
+    def credential_public_key(self, kid: str) -> tuple[str, str] | None:
+        """(algorithm, public key) published under `kid`, or None."""
+        k = t.tool_keys.c
+        row = self.read(lambda conn: conn.execute(select(k.algorithm, k.public_key).where(k.kid == kid)).first())
+        return (str(row.algorithm), str(row.public_key)) if row is not None else None
+
+    def _credential_mint_op(
+        self, org_id: str, quota: int, window_start: float, now: float
+    ) -> Callable[[Connection], tuple[int, int] | None]:
+        from sqlalchemy import case
+
+        q = t.tool_quotas
+        stmt = self._insert(q).values(org_id=org_id, window_start=window_start, minted=1, updated_at=now)
+        # A fixed window per org in one conditional upsert, so concurrent workers can never
+        # overshoot: a later window restarts the count; in the current one (or an earlier one,
+        # seen by a worker whose clock lags) the count grows only while under the quota.
+        newer = stmt.excluded.window_start > q.c.window_start
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["org_id"],
+            set_={
+                "window_start": case((newer, stmt.excluded.window_start), else_=q.c.window_start),
+                "minted": case((newer, 1), else_=q.c.minted + 1),
+                "updated_at": now,
+            },
+            where=or_(newer, q.c.minted < quota),
+        ).returning(q.c.minted)
+
+        def op(conn: Connection) -> tuple[int, int] | None:
+            if conn.execute(stmt).first() is None:
+                return None
+            return self._credential_generations(conn, org_id)
+
+        return op
+
+    def _credential_generations(self, conn: Connection, org_id: str) -> tuple[int, int]:
+        r = t.tool_revocations.c
+        found = dict(conn.execute(select(r.key, r.generation).where(r.key.in_(("*", f"org:{org_id}")))).all())
+        return int(found.get("*", 0)), int(found.get(f"org:{org_id}", 0))
+
+    def credential_mint(
+        self, org_id: str, *, quota: int | None, window_start: float, now: float
+    ) -> tuple[int, int] | None:
+        """Before a credential for `org_id` is minted: count it against the org's quota and return the
+        revoke-all generations (of every org, of this org) it must carry; None if the quota is used up.
+
+        At most `quota` per window beginning at `window_start`; with `quota` None nothing is written.
+        """
+        if quota is None:
+            return self.read(lambda conn: self._credential_generations(conn, org_id))
+        return self.write(self._credential_mint_op(org_id, quota, window_start, now))
+
+    async def acredential_mint(
+        self, org_id: str, *, quota: int | None, window_start: float, now: float
+    ) -> tuple[int, int] | None:
+        """`credential_mint` for async callers."""
+        if quota is None:
+            return await self.aread(lambda conn: self._credential_generations(conn, org_id))
+        return await self.awrite(self._credential_mint_op(org_id, quota, window_start, now))
+
+    def credential_revocation(self, *, org_id: str, jti: str, kid: str) -> tuple[int, int, bool]:
+        """(revoke-all generation of every org, of `org_id`, whether `jti` or `kid` is revoked): one indexed read."""
+        r = t.tool_revocations.c
+        keys = ("*", f"org:{org_id}", f"jti:{jti}", f"kid:{kid}")
+        found = dict(self.read(lambda conn: conn.execute(select(r.key, r.generation).where(r.key.in_(keys))).all()))
+        return int(found.get("*", 0)), int(found.get(f"org:{org_id}", 0)), keys[2] in found or keys[3] in found
+
+    def credential_revoke(
+        self, *, jti: str | None = None, kid: str | None = None, now: float, expires_at: float | None = None
+    ) -> None:
+        """Refuse one credential (`jti`, until `expires_at`, after which it has expired anyway) or every
+        credential signed by a retired key (`kid`, for good)."""
+        if (jti is None) == (kid is None):
+            raise ValueError("revoke one credential (jti) or one key (kid)")
+        key = f"jti:{jti}" if jti is not None else f"kid:{kid}"
+        r = t.tool_revocations
+
+        def op(conn: Connection) -> None:
+            # Revoking is rare, so it is also when rows for credentials now expired are dropped.
+            conn.execute(delete(r).where(r.c.expires_at < now))
+            conn.execute(
+                self._insert(r)
+                .values(key=key, generation=0, revoked_at=now, expires_at=expires_at if jti is not None else None)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+
+        self.write(op)
+
+    def _credential_revoke_all_op(self, org_id: str | None, now: float) -> Callable[[Connection], int]:
+        r = t.tool_revocations
+        stmt = self._insert(r).values(key="*" if org_id is None else f"org:{org_id}", generation=1, revoked_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["key"], set_={"generation": r.c.generation + 1, "revoked_at": now}
+        ).returning(r.c.generation)
+        return lambda conn: int(conn.execute(stmt).scalar_one())
+
+    def credential_revoke_all(self, *, org_id: str | None = None, now: float) -> int:
+        """Refuse every credential minted until now, of one org or (None) of all: effective at the next
+        verification in any process on this database. Returns the new generation."""
+        return self.write(self._credential_revoke_all_op(org_id, now))
+
+    async def acredential_revoke_all(self, *, org_id: str | None = None, now: float) -> int:
+        """`credential_revoke_all` for async callers (the kill switch)."""
+        return await self.awrite(self._credential_revoke_all_op(org_id, now))
+
     # -- blobs -----------------------------------------------------------------------------
 
     def blob_put_op(self, data: bytes, now: float) -> tuple[str, WriteOp]:
@@ -1217,22 +1334,27 @@ class Store(abc.ABC):
     _UNPAUSED = "operator unpaused"
 
     def run_usage_history(self, workflow_name: str, workflow_version: str, *, limit: int) -> list[dict[str, Any]]:
-        """Model usage of the `limit` most recent succeeded runs of one workflow version, newest first.
+        """Model usage of up to `limit` recent succeeded runs of one workflow version, newest first.
 
-        One dict per run: `run_id`, `input_size` (characters of its input JSON), `calls` (its
-        `llm:` steps), and `tokens_input`, `tokens_output`, `cost_usd` summed over its journal.
+        Only the version's `20 * limit` most recent runs are looked at, so the read is bounded
+        however many runs the version has. One dict per run: `run_id`, `input_size` (characters
+        of its input JSON), `calls` (its `llm:` steps), and `tokens_input`, `tokens_output`,
+        `cost_usd` summed over its journal.
         """
         r, s = t.runs, t.steps
-        # ix_keel_runs_workflow narrows the runs to this version; the journal is read by its
-        # primary key for the `limit` runs kept only.
-        recent = (
-            select(r.c.run_id, r.c.created_at, func.length(r.c.input).label("input_size"))
-            .where(
-                r.c.workflow_name == workflow_name,
-                r.c.workflow_version == workflow_version,
-                r.c.status == RunStatus.SUCCEEDED.value,
-            )
+        # ix_keel_runs_workflow gives the version's runs; the journal is read by its primary key
+        # for the `limit` runs kept only, and each kept run's input is read once, for its size.
+        window = (
+            select(r.c.run_id, r.c.status, r.c.created_at)
+            .where(r.c.workflow_name == workflow_name, r.c.workflow_version == workflow_version)
             .order_by(r.c.created_at.desc())
+            .limit(20 * limit)
+            .subquery()
+        )
+        recent = (
+            select(window.c.run_id, window.c.created_at)
+            .where(window.c.status == RunStatus.SUCCEEDED.value)
+            .order_by(window.c.created_at.desc())
             .limit(limit)
             .subquery()
         )
@@ -1240,14 +1362,14 @@ class Store(abc.ABC):
         stmt = (
             select(
                 recent.c.run_id,
-                recent.c.input_size,
+                func.max(func.length(r.c.input)).label("input_size"),
                 func.count(s.c.seq).filter(is_call).label("calls"),
                 func.coalesce(func.sum(s.c.tokens_input), 0).label("tokens_input"),
                 func.coalesce(func.sum(s.c.tokens_output), 0).label("tokens_output"),
                 func.coalesce(func.sum(s.c.cost_usd), 0.0).label("cost_usd"),
             )
-            .select_from(recent.outerjoin(s, s.c.run_id == recent.c.run_id))
-            .group_by(recent.c.run_id, recent.c.input_size, recent.c.created_at)
+            .select_from(recent.join(r, r.c.run_id == recent.c.run_id).outerjoin(s, s.c.run_id == recent.c.run_id))
+            .group_by(recent.c.run_id, recent.c.created_at)
             .order_by(recent.c.created_at.desc())
         )
         return [

@@ -122,9 +122,7 @@ def release_expired(conn: Connection, now: float) -> int:
         # DELETE ... RETURNING decides who releases: of two workers that both saw the hold
         # expired, only the one whose DELETE took the row gives the amount back.
         row = conn.execute(
-            delete(t.budget_holds)
-            .where(h.hold_id == hold_id)
-            .returning(h.ledgers, h.usd, h.tokens)
+            delete(t.budget_holds).where(h.hold_id == hold_id).returning(h.ledgers, h.usd, h.tokens)
         ).first()
         if row is not None:
             _unhold(conn, json.loads(row.ledgers), float(row.usd), int(row.tokens), now)

@@ -231,3 +231,36 @@ llm_semcache = Table(
     # A lookup scans the unexpired entries of one org and route; a write prunes the expired ones.
     Index("ix_keel_llm_semcache_scan", "org_key", "route", "expires_at"),
 )
+
+tool_keys = Table(
+    "keel_tool_keys",
+    metadata,
+    # The public halves of the tool-credential signing keys, published so that a verifier in any
+    # process finds a token's key by its `kid`. Public keys only: private keys never enter the database.
+    Column("kid", String(64), primary_key=True),
+    Column("algorithm", String(20), nullable=False),  # "Ed25519"
+    Column("public_key", String(200), nullable=False),  # raw key, base64url
+    Column("created_at", Float, nullable=False),
+)
+
+tool_revocations = Table(
+    "keel_tool_revocations",
+    metadata,
+    # "*" (every credential) and "org:<id>": `generation` counts the revoke-alls, and a credential
+    # minted under an older generation is refused. "jti:<id>" (one credential) and "kid:<kid>" (a
+    # retired key): refused while the row exists; a jti row is pruned after `expires_at`.
+    Column("key", String(300), primary_key=True),
+    Column("generation", BigInteger, nullable=False, server_default="0"),
+    Column("revoked_at", Float, nullable=False),
+    Column("expires_at", Float),
+)
+
+tool_quotas = Table(
+    "keel_tool_quotas",
+    metadata,
+    # A fixed-window counter per org of the credentials minted, shared by every worker.
+    Column("org_id", String(200), primary_key=True),
+    Column("window_start", Float, nullable=False),
+    Column("minted", Integer, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

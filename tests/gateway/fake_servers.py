@@ -10,18 +10,25 @@ all use it, and a delayed answer holds no thread. Usage::
         assert server.request_count == 2
         assert server.requests[0].json()["model"] == "gpt-4o-2024-08-06"
 
-Replies queued with `script` are used in order, one per request to the wire endpoint; when the
+Replies queued with `script` are used in order, one per request to a wire endpoint; when the
 queue is empty, `respond_with`'s handler answers, else a well-formed answer echoing the
 requested model with `default_text`. A request to any other path gets a wire-shaped 404.
+
+The OpenAI server also answers POST /v1/embeddings (same script queue, same faults); by default
+with `FakeOpenAIServer.embedding(text)`, a hashed bag of words, so texts sharing most words get
+similar vectors and texts sharing none do not.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import http
 import itertools
 import json
+import math
+import re
 import socket
 import threading
 from collections import deque
@@ -91,6 +98,8 @@ class FakeServer:
     """The transport, recording and scripting; subclasses give the wire format."""
 
     endpoint = "/"
+    # Further paths served with the same script queue and faults (the default answer is the subclass's).
+    extra_endpoints: tuple[str, ...] = ()
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, default_text: str = "ok") -> None:
         self.host = host
@@ -206,7 +215,7 @@ class FakeServer:
     def _reply_for(self, request: ReceivedRequest) -> Reply:
         with self._lock:
             self._received.append(request)
-            if request.path.split("?", 1)[0] != self.endpoint:
+            if request.path.split("?", 1)[0] not in (self.endpoint, *self.extra_endpoints):
                 return self.error(404, f"no route for {request.method} {request.path}")
             scripted = self._queue.popleft() if self._queue else None
         if scripted is None:
@@ -299,9 +308,53 @@ def _encode(reply: Reply) -> bytes:
 
 
 class FakeOpenAIServer(FakeServer):
-    """POST /v1/chat/completions, answered in the OpenAI chat completions format."""
+    """POST /v1/chat/completions and /v1/embeddings, answered in the OpenAI formats."""
 
     endpoint = "/v1/chat/completions"
+    embeddings_endpoint = "/v1/embeddings"
+    extra_endpoints = (embeddings_endpoint,)
+    embedding_dims = 64
+
+    @classmethod
+    def embedding(cls, text: str) -> list[float]:
+        """A deterministic unit vector: each lower-cased word hashed into one of `embedding_dims` dimensions."""
+        vector = [0.0] * cls.embedding_dims
+        for word in re.findall(r"\w+", text.lower()):
+            value = int.from_bytes(hashlib.sha256(word.encode()).digest()[:8], "big")
+            vector[value % cls.embedding_dims] += 1.0 if value & 1 else -1.0
+        norm = math.sqrt(sum(x * x for x in vector))
+        return [x / norm for x in vector] if norm else vector
+
+    @staticmethod
+    def embeddings_body(
+        vectors: list[list[float]], *, model: str = "text-embedding-3-small", input_tokens: int = 8
+    ) -> dict[str, Any]:
+        """An embeddings list body."""
+        return {
+            "object": "list",
+            "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+            "model": model,
+            "usage": {"prompt_tokens": input_tokens, "total_tokens": input_tokens},
+        }
+
+    def embed_answer(self, vectors: list[list[float]], **kwargs: Any) -> Reply:
+        """A 200 embeddings list; keyword arguments as for `embeddings_body`."""
+        return Reply(json=self.embeddings_body(vectors, **kwargs))
+
+    def _default(self, request: ReceivedRequest) -> Reply:
+        if request.path.split("?", 1)[0] != self.embeddings_endpoint:
+            return super()._default(request)
+        try:
+            body = request.json()
+            model = body["model"]
+            texts = body["input"]
+            texts = [texts] if isinstance(texts, str) else list(texts)
+            if not all(isinstance(t, str) for t in texts):
+                raise TypeError("input")
+        except (ValueError, KeyError, TypeError):
+            return self.error(400, "the request body is not a valid embeddings request")
+        vectors = [self.embedding(t) for t in texts]
+        return self.embed_answer(vectors, model=model, input_tokens=sum(max(1, _estimate(t)) for t in texts))
 
     @property
     def base_url(self) -> str:

@@ -624,3 +624,187 @@ def test_the_example_in_the_docs_loads(tmp_path: Path) -> None:
     config = load(tmp_path, example)
     assert config.routes["redact"].pii == "local-only"
     assert config.providers["offline"].fixtures == tmp_path / "conf" / "fixtures" / "triage.json"
+
+
+# -- the [cache] table and the semantic cache's route keys -----------------------------------------
+
+REDIS_PASSWORD = "s3cret-redis-pw-DO-NOT-LEAK"
+EMBEDDER = """
+[models."text-embedding-3-small@2024-01-25"]
+provider = "main"
+input_usd_per_mtok = 0.02
+output_usd_per_mtok = 0.0
+"""
+SEMANTIC = (
+    PRICED
+    + EMBEDDER
+    + """
+[routes.faq]
+primary = "gpt-4o-2024-08-06"
+cache_ttl_s = 600
+semantic_threshold = 0.92
+embedding_model = "text-embedding-3-small@2024-01-25"
+"""
+)
+
+
+def test_the_cache_defaults_to_the_database(tmp_path: Path) -> None:
+    cache = load(tmp_path, "").cache
+    assert (cache.backend, cache.redis_url, cache.redis_url_env) == ("database", None, None)
+    assert (cache.semantic_max_entries, cache.redis_timeout_s) == (1000, 0.5)
+
+
+def test_a_redis_cache_and_a_semantic_route_load(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        SEMANTIC
+        + '[cache]\nbackend = "redis"\nredis_url = "redis://cache.internal:6380/2"\nsemantic_max_entries = 200\n',
+    )
+    assert (config.cache.backend, config.cache.redis_url_value()) == ("redis", "redis://cache.internal:6380/2")
+    assert config.cache.semantic_max_entries == 200
+    faq = config.routes["faq"]
+    assert (faq.semantic_threshold, faq.embedding_model, faq.cache_ttl_s) == (
+        0.92,
+        "text-embedding-3-small@2024-01-25",
+        600.0,
+    )
+    assert config.routes["faq"].semantic_threshold is not None
+    assert load(tmp_path, SEMANTIC.replace("0.92", "1")).routes["faq"].semantic_threshold == 1.0
+
+
+@pytest.mark.parametrize("url", ["rediss://cache.internal:6380/0", "unix:///run/redis/redis.sock?db=1", "redis://u@h"])
+def test_redis_url_schemes(tmp_path: Path, url: str) -> None:
+    config = load(tmp_path, f'[cache]\nbackend = "redis"\nredis_url = "{url}"\n')
+    assert config.cache.redis_url == url
+
+
+REDIS = '[cache]\nbackend = "redis"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[cache]\nbackend = 'memcached'\n", "cache.backend: must be 'database' or 'redis'"),
+        ("[cache]\nttl = 5\n", "cache.ttl: unknown key"),
+        (REDIS, 'cache.redis_url: required with backend = "redis"'),
+        (REDIS + "redis_url = 'http://cache:6379'\n", "cache.redis_url: must be a redis://, rediss:// or unix:// URL"),
+        (REDIS + "redis_url = 'redis://'\n", "cache.redis_url: must name a host"),
+        (REDIS + "redis_url = 'redis://h:port/0'\n", "cache.redis_url: is not a valid URL"),
+        (REDIS + "redis_url = 'unix://'\n", "cache.redis_url: a unix:// URL needs the socket's path"),
+        (REDIS + "redis_url = 6379\n", "cache.redis_url: must be a string"),
+        (REDIS + "redis_url_env = 'redis://h'\n", "cache.redis_url_env: must be the name of an environment variable"),
+        (
+            REDIS + "redis_url = 'redis://h'\nredis_url_env = 'REDIS_URL'\n",
+            "cache.redis_url_env: give either redis_url or redis_url_env, not both",
+        ),
+        ("[cache]\nredis_url = 'redis://h'\n", 'cache.redis_url: only used with backend = "redis"'),
+        ("[cache]\nredis_url_env = 'REDIS_URL'\n", 'cache.redis_url_env: only used with backend = "redis"'),
+        ("[cache]\nsemantic_max_entries = 0\n", "cache.semantic_max_entries: must be greater than 0"),
+        ("[cache]\nsemantic_max_entries = 1.5\n", "cache.semantic_max_entries: must be an integer"),
+        ("[cache]\nredis_timeout_s = 0\n", "cache.redis_timeout_s: must be greater than 0"),
+        (SEMANTIC.replace("0.92", "0"), "routes.faq.semantic_threshold: must be greater than 0"),
+        (SEMANTIC.replace("0.92", "1.5"), "routes.faq.semantic_threshold: must be less than or equal to 1"),
+        (SEMANTIC.replace("0.92", "'high'"), "routes.faq.semantic_threshold: must be a number"),
+        (
+            SEMANTIC.replace('embedding_model = "text-embedding-3-small@2024-01-25"\n', ""),
+            "routes.faq.embedding_model: required with semantic_threshold",
+        ),
+        (
+            SEMANTIC.replace("semantic_threshold = 0.92\n", ""),
+            "routes.faq.semantic_threshold: required with embedding_model",
+        ),
+        (SEMANTIC.replace("cache_ttl_s = 600\n", ""), "routes.faq.cache_ttl_s: required with the semantic cache"),
+        (
+            SEMANTIC.replace('embedding_model = "text-embedding-3-small@2024-01-25"', 'embedding_model = "emb-x@1"'),
+            'routes.faq.embedding_model: unknown model "emb-x@1"',
+        ),
+        (
+            SEMANTIC
+            + CLAUDE.replace("claude-3-5-sonnet-20241022", "claude-embed@1")
+            + "[routes.faq2]\nprimary = 'gpt-4o-2024-08-06'\ncache_ttl_s = 60\nsemantic_threshold = 0.9\nembedding_model = 'claude-embed@1'\n",
+            'routes.faq2.embedding_model: model "claude-embed@1" is served by anthropic provider "claude", which has no '
+            "embeddings API: use a model of an openai or scripted provider",
+        ),
+        (
+            SEMANTIC.replace("http://127.0.0.1:8001/v1", "https://api.openai.com/v1").replace(
+                'primary = "gpt-4o-2024-08-06"', 'primary = "llama3.1:8b"\npii = "local-only"'
+            )
+            + "[providers.local]\nkind = 'openai'\nbase_url = 'http://127.0.0.1:11434/v1'\n"
+            + "[models.'llama3.1:8b']\nprovider = 'local'\ninput_usd_per_mtok = 0.0\noutput_usd_per_mtok = 0.0\n",
+            'routes.faq.embedding_model: model "text-embedding-3-small@2024-01-25" is served by remote provider "main", '
+            'but the route is pii = "local-only" (its requests are embedded too)',
+        ),
+    ],
+)
+def test_each_cache_mistake_names_its_key(tmp_path: Path, text: str, expected: str) -> None:
+    err = error(tmp_path, text)
+    assert err.message.startswith(expected), err.message
+    assert err.details["key"] == expected.split(": ", 1)[0]
+    assert_clean(err)
+
+
+def test_a_local_only_route_may_embed_with_a_local_or_scripted_provider(tmp_path: Path) -> None:
+    config = load(
+        tmp_path,
+        PRICED
+        + """
+        [providers.offline]
+        kind = "scripted"
+        fixtures = "f.json"
+        [models."hash-embed@1"]
+        provider = "offline"
+        input_usd_per_mtok = 0.0
+        output_usd_per_mtok = 0.0
+        [routes.faq]
+        primary = "gpt-4o-2024-08-06"
+        pii = "local-only"
+        cache_ttl_s = 600
+        semantic_threshold = 0.9
+        embedding_model = "hash-embed@1"
+        """,
+    )
+    assert config.routes["faq"].embedding_model == "hash-embed@1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"redis://:{REDIS_PASSWORD}@cache.internal:6379/0",
+        f"rediss://default:{REDIS_PASSWORD}@cache.internal:6380",
+        f"redis://cache.internal:6379/0?password={REDIS_PASSWORD}",
+        f"unix:///run/redis.sock?password={REDIS_PASSWORD}",
+        f"ftp://:{REDIS_PASSWORD}@cache.internal",
+    ],
+)
+def test_a_password_in_redis_url_is_refused_without_repeating_it(tmp_path: Path, url: str) -> None:
+    err = error(tmp_path, f'[cache]\nbackend = "redis"\nredis_url = "{url}"\n')
+    assert err.details["key"] == "cache.redis_url"
+    if not url.startswith("ftp"):
+        assert "a password is not allowed in redis_url" in err.message
+        assert "redis_url_env" in err.message
+    assert REDIS_PASSWORD not in str(err) and REDIS_PASSWORD not in repr(err.details)
+    assert_clean(err)
+
+
+def test_redis_url_env_is_read_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load(tmp_path, REDIS + 'redis_url_env = "KEEL_TEST_CACHE_URL"\n')
+    monkeypatch.delenv("KEEL_TEST_CACHE_URL", raising=False)
+    with pytest.raises(
+        ConfigError, match="cache.redis_url_env: environment variable KEEL_TEST_CACHE_URL is not set"
+    ) as unset:
+        config.cache.redis_url_value()
+    assert unset.value.details["key"] == "cache.redis_url_env"
+
+    # A password is fine here: the variable is where it belongs.
+    url = f"redis://:{REDIS_PASSWORD}@cache.internal:6379/0"
+    monkeypatch.setenv("KEEL_TEST_CACHE_URL", url)
+    assert config.cache.redis_url_value() == url
+    assert REDIS_PASSWORD not in repr(config) and REDIS_PASSWORD not in config.model_dump_json()
+
+    monkeypatch.setenv("KEEL_TEST_CACHE_URL", f"http://:{REDIS_PASSWORD}@cache.internal")
+    with pytest.raises(ConfigError) as bad:
+        config.cache.redis_url_value()
+    assert bad.value.message == (
+        "cache.redis_url_env: the value of KEEL_TEST_CACHE_URL: must be a redis://, rediss:// or unix:// URL"
+    )
+    assert REDIS_PASSWORD not in str(bad.value)

@@ -1,0 +1,5 @@
+"""Tools: typed contracts, allowlists, a process sandbox, and short-lived scoped credentials."""
+
+from keel.tools.credentials import Claims, CredentialBroker, Verifier, averify, set_default_verifier, verify
+
+__all__ = ["Claims", "CredentialBroker", "Verifier", "averify", "set_default_verifier", "verify"]
