@@ -3,6 +3,7 @@
 from keel.app import App, RunHandle
 from keel.config import EngineSettings, TraceSettings
 from keel.engine import CircuitBreaker, Context, RetryPolicy, RunEvent, StepEvent, Worker
+from keel.engine.estimate import ApprovalRequiredError, CostEstimate
 from keel.engine.ports import LlmResult
 from keel.errors import (
     ConfigError,
@@ -27,9 +28,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "App",
+    "ApprovalRequiredError",
     "CircuitBreaker",
     "ConfigError",
     "Context",
+    "CostEstimate",
     "EngineSettings",
     "InputValidationError",
     "InvalidStateError",

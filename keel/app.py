@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
 from keel.config import EngineSettings, TraceSettings, resolve_database_url
 from keel.engine import codec
@@ -31,12 +31,15 @@ from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.engine.worker import Engine, Worker
 from keel.errors import InvalidStateError, RunFailedError, StepFailedError, UsageError
-from keel.gateway.config import GatewayConfig, load_config
-from keel.gateway.gateway import Gateway
-from keel.gateway.prompts import PromptLibrary
 from keel.observe.tracing import Tracing, new_run_trace
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
+
+if TYPE_CHECKING:
+    # Imported when first needed: the gateway (Jinja2, HTTP clients) is a fifth of `import keel`,
+    # and commands that start no model call (`keel estimate`, `keel runs ...`) should not pay it.
+    from keel.gateway.config import GatewayConfig
+    from keel.gateway.gateway import Gateway
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -162,7 +165,7 @@ class App:
         self._tracing: Tracing | None = None
         # A Gateway, its config, or a keel.toml path; None: keel.toml / KEEL_CONFIG when first needed.
         self._gateway_source = gateway
-        self._gateway: Gateway | None = gateway if isinstance(gateway, Gateway) else None
+        self._gateway: Gateway | None = gateway if _is_gateway(gateway) else None
         self._gateway_loaded = self._gateway is not None
         self.listeners: list[Listener] = []
         self._store: Store | None = None
@@ -192,6 +195,10 @@ class App:
         if not self._gateway_loaded:
             with self._lock:
                 if not self._gateway_loaded:
+                    from keel.gateway.config import GatewayConfig, load_config
+                    from keel.gateway.gateway import Gateway
+                    from keel.gateway.prompts import PromptLibrary
+
                     source = self._gateway_source
                     if isinstance(source, GatewayConfig):
                         config: GatewayConfig | None = source
@@ -545,10 +552,16 @@ class App:
 
     def cost_gate(self, workflow: Callable[..., Any] | str | WorkflowDef, *args: Any, **kwargs: Any) -> CostGate | None:
         """The `confirm_above_usd` decision a run with this input would get; None without a threshold."""
+        return self._cost_gate(workflow, list(args), kwargs)
+
+    def _cost_gate(
+        self, workflow: Callable[..., Any] | str | WorkflowDef, args: list[Any], kwargs: dict[str, Any]
+    ) -> CostGate | None:
+        """`cost_gate` with the input as lists (no argument name can clash with `workflow`)."""
         wf = self._resolve_workflow(workflow)
         if wf.confirm_above_usd is None:
             return None
-        return self._gate(wf, self._input_json(wf, list(args), kwargs))
+        return self._gate(wf, self._input_json(wf, args, kwargs))
 
     def _gate(self, wf: WorkflowDef, input_json: str) -> CostGate:
         estimate, reason = estimate_input(self.store, wf, input_json)
@@ -562,7 +575,16 @@ class App:
         who = by if by is not None else current_user()
         if not who.strip():
             raise UsageError("approve(by=...) must name who approves")
-        return self.store.approve_run(run_id, cause=f"{self.store.APPROVAL_GIVEN} by {who}", now=self.clock.time())
+        try:
+            return self.store.approve_run(run_id, cause=f"{self.store.APPROVAL_GIVEN} by {who}", now=self.clock.time())
+        except InvalidStateError:
+            run = self.store.get_run(run_id)
+            if run.paused and not RunStatus(run.status).terminal:
+                raise InvalidStateError(
+                    f"run {run_id} was paused by an operator, not held for cost approval: unpause it instead",
+                    run_id=run_id,
+                ) from None
+            raise
 
     def awaiting_approval(self, run_id: str) -> str | None:
         """Why a run waits for cost approval (the recorded cause); None when it does not."""
@@ -636,6 +658,14 @@ class App:
 
     def unpause_workflow(self, name: str) -> None:
         self.store.set_workflow_paused(name, False, now=self.clock.time())
+
+
+def _is_gateway(obj: object) -> TypeGuard[Gateway]:
+    if obj is None or isinstance(obj, (str, Path)):
+        return False  # nothing, or a keel.toml path: no need to import the gateway to know
+    from keel.gateway.gateway import Gateway
+
+    return isinstance(obj, Gateway)
 
 
 __all__ = ["App", "RunHandle"]

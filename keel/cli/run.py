@@ -1,4 +1,9 @@
-"""`keel run`: start a workflow and drive it here, printing each step as it completes."""
+"""`keel run`: start a workflow and drive it here, printing each step as it completes.
+
+Exit codes: 0 the run succeeded (or is queued behind a pause), 1 it failed, 2 the command was
+called wrongly, 3 the run was created but waits for its cost to be approved (the workflow's
+`confirm_above_usd`), 130 interrupted.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -14,9 +20,15 @@ from rich.text import Text
 from keel.app import STOPPED, App, RunHandle
 from keel.cli._output import StepPrinter, console, error_message, note, print_json, short_id, status_text
 from keel.cli._target import CliState, load_workflow, split_target
+from keel.engine.estimate import CostGate, current_user
 from keel.errors import InputValidationError, UsageError
 from keel.store import RunRecord
 from keel.types import RunStatus
+
+# Created, not started: its estimated cost waits for `keel runs approve`. Not 0, so that
+# `keel run ... && next` does not go on as if the run had happened; not 1, which scripts read as a
+# failure and retry (each retry would leave another run waiting for approval).
+AWAITING_APPROVAL = 3
 
 
 def parse_input(raw: str | None) -> tuple[list[Any], dict[str, Any]]:
@@ -96,11 +108,17 @@ def report(
     created: bool = True,
     interrupted: bool = False,
     expected: str = RunStatus.SUCCEEDED.value,
+    approval: str | None = None,
 ) -> int:
-    """Print where a run stopped; returns the exit code (0 when it reached `expected` or is held)."""
+    """Print where a run stopped; returns the exit code (0 when it reached `expected` or is held).
+
+    `approval`: why the run waits for cost approval, when it does (exit code 3).
+    """
     held = run.status not in STOPPED and not interrupted
     if interrupted:
         code = 130
+    elif held and approval is not None:
+        code = AWAITING_APPROVAL
     elif held:
         code = 0  # queued behind a pause: nothing went wrong
     else:
@@ -114,6 +132,7 @@ def report(
                 "result": json.loads(run.result) if run.result is not None else None,
                 "error": {"type": err.get("type"), "message": err.get("message")} if isinstance(err, dict) else None,
                 "created": created,
+                **({"awaiting_approval": approval, "approve_command": approve_command(run)} if approval else {}),
             }
         )
     rid = run.run_id
@@ -122,6 +141,13 @@ def report(
         note(
             f"stopped: run {rid} was released at a step boundary ({run.status}); "
             f"a worker (`keel worker {source_of(run)}`) continues it from its last checkpoint"
+        )
+    elif held and approval is not None:
+        note(
+            f"run {rid} is created but not started, {approval}.\n"
+            f"  approve it: {approve_command(run)}   (then a worker runs it: `keel worker {source_of(run)}`; "
+            f"or add `--app {source_of(run)}` to run it here)\n"
+            f"  or drop it: keel runs cancel {rid}"
         )
     elif held:
         if run.paused:
@@ -154,6 +180,38 @@ def report(
     return code
 
 
+def approve_command(run: RunRecord) -> str:
+    """The exact command that approves a run's cost."""
+    return f"keel runs approve {run.run_id}"
+
+
+def ask(question: str) -> bool:
+    """A yes/no question on the terminal (stderr, so stdout stays parseable); no by default."""
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer:
+        sys.stderr.write("\n")  # end of input: the answer is no
+    return answer.strip().lower() in ("y", "yes")
+
+
+def decide_approval(gate: CostGate | None, *, yes: bool) -> str | None:
+    """Who approves the run's cost up front: `--yes` or a "y" at the prompt; None leaves it waiting.
+
+    Asks only when stdin is a terminal. Answering no starts nothing (exit 1).
+    """
+    if gate is None or not gate.needs_approval:
+        return None
+    if yes:
+        return current_user()
+    if not sys.stdin.isatty():
+        return None  # nobody to ask: the run is created waiting for `keel runs approve`
+    if ask(gate.question()):
+        return current_user()
+    note(f"not started: {gate.summary()}")
+    raise typer.Exit(1)
+
+
 def run_command(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="module:workflow or path/to/file.py:workflow")],
@@ -170,24 +228,52 @@ def run_command(
     enqueue: Annotated[
         bool, typer.Option("--enqueue", help="Only queue the run for a worker; print its id and return.")
     ] = False,
+    yes: Annotated[
+        bool,
+        typer.Option(
+            "--yes", "-y", help="Approve the estimated cost up front (workflows with confirm_above_usd); don't ask."
+        ),
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of progress.")] = False,
 ) -> None:
-    """Start a workflow run and drive it here, step by step (or --enqueue it for a worker)."""
+    """Start a workflow run and drive it here, step by step (or --enqueue it for a worker).
+
+    A workflow with confirm_above_usd whose estimated cost is above it asks first when stdin is a
+    terminal; with --yes it does not ask; otherwise the run is created waiting for
+    `keel runs approve` and the command exits 3.
+    """
     state: CliState = ctx.obj
     args, kwargs = parse_input(input_json)
     loaded = load_workflow(target, state)
     app = loaded.app
     try:
+        gate = app._cost_gate(loaded.workflow, args, kwargs)
+        approved_by = decide_approval(gate, yes=yes)
         # The WorkflowDef itself (not its function or name) pins the exact version the TARGET named.
         handle = app._start(
-            loaded.workflow, args, kwargs, idempotency_key=idempotency_key, org_id=org, user_id=user, target=target
+            loaded.workflow,
+            args,
+            kwargs,
+            idempotency_key=idempotency_key,
+            org_id=org,
+            user_id=user,
+            target=target,
+            approved_by=approved_by,
+            gate=gate,
         )
         run = handle.get()
+        if approved_by is not None and handle.created and gate is not None:
+            note(f"cost approved by {approved_by}: {gate.summary()}")
         if not handle.created:
             note(
                 f"idempotency key {idempotency_key!r} already started run {run.run_id} "
                 f"({run.workflow_name} v{run.workflow_version}, {run.status}); not starting another"
             )
+        if handle.approval is not None:
+            if enqueue and not json_out:
+                console.print(run.run_id)  # --enqueue prints the id on stdout, waiting or not
+            code = report(run, json_out=json_out, created=handle.created, approval=handle.approval)
+            raise typer.Exit(code)
         if enqueue:
             if json_out:
                 print_json({"run_id": run.run_id, "status": run.status, "created": handle.created})

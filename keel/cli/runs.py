@@ -25,11 +25,14 @@ from keel.cli._output import (
 from keel.cli._target import CliState, load_app
 from keel.cli.run import drive, ensure_drivable, report, source_of
 from keel.cli.trace import SortKey, explain, explanation_json, load_records, render_explanation
+from keel.engine.estimate import current_user
 from keel.errors import UsageError
 from keel.store import RunRecord
 from keel.types import RunStatus
 
-app = typer.Typer(help="Inspect runs and act on them: resume, abort, cancel, pause, signal.", no_args_is_help=True)
+app = typer.Typer(
+    help="Inspect runs and act on them: resume, abort, cancel, pause, approve, signal.", no_args_is_help=True
+)
 dlq_app = typer.Typer(help="The dead-letter queue: runs parked after a step failed for good.", no_args_is_help=True)
 
 RunId = Annotated[str, typer.Argument(metavar="ID", help="Run id, or an unambiguous prefix of it.")]
@@ -94,16 +97,27 @@ def show_command(ctx: typer.Context, run_id: RunId, json_out: JsonOut = False) -
         run = store.find_run(run_id)
         steps = store.load_journal(run.run_id)
         transitions = store.transitions(run.run_id)
+        approval = store.awaiting_approval(run.run_id)
     if json_out:
         print_json(
             {
                 **run_json(run),
+                "awaiting_approval": approval,
                 "steps": [step_json(s) for s in steps],
                 "transitions": [transition_json(t) for t in transitions],
             }
         )
-    else:
-        render_run(run, steps, transitions)
+        return
+    render_run(run, steps, transitions)
+    if approval is not None:
+        console.print()
+        console.print(
+            f"not started, {approval}. Approve it with `keel runs approve {short_id(run.run_id)}` "
+            f"(or drop it: `keel runs cancel {short_id(run.run_id)}`)",
+            style="yellow",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @app.command("explain")
@@ -231,6 +245,44 @@ def pause_command(ctx: typer.Context, run_id: RunId, json_out: JsonOut = False) 
 def unpause_command(ctx: typer.Context, run_id: RunId, json_out: JsonOut = False) -> None:
     """Let a paused run continue."""
     _pause(ctx, run_id, False, json_out)
+
+
+@app.command("approve")
+def approve_command(
+    ctx: typer.Context,
+    run_id: RunId,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who approves, for the record [default: your login name].")
+    ] = None,
+    app_spec: AppOption = None,
+    json_out: JsonOut = False,
+) -> None:
+    """Approve the estimated cost of a run waiting for it (confirm_above_usd); it then starts."""
+    state: CliState = ctx.obj
+    who = by if by is not None else current_user()
+    with _operator_app(state, app_spec) as op_app:
+        run = op_app.store.find_run(run_id)
+        if app_spec is not None:
+            ensure_drivable(op_app, run)  # before approving: this app must be able to run it
+        run = op_app.approve(run.run_id, by=who)
+        if app_spec is None:
+            if json_out:
+                print_json(run_json(run))
+            else:
+                source = source_of(run)
+                console.print(
+                    f"run {run.run_id}: cost approved by {who}. A worker (`keel worker {source}`) starts it, "
+                    f"or add `--app {source}` to run it here.",
+                    soft_wrap=True,
+                    markup=False,
+                )
+            return
+        if not json_out:
+            console.print(f"run {run.run_id}: cost approved by {who}; running it here", soft_wrap=True, markup=False)
+        final, interrupted = drive(op_app, run.run_id, json_out=json_out)
+        code = report(final, json_out=json_out, interrupted=interrupted)
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command("signal")

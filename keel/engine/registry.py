@@ -52,6 +52,11 @@ class WorkflowDef:
     on_failure: OnFailure = "park"
     # Prompt template versions this workflow version uses: {"triage": "2"}.
     prompts: dict[str, str] = field(default_factory=dict)
+    # `fn(*args, **kwargs) -> CostEstimate | None` (the workflow's parameters without ctx), for
+    # `keel estimate` and the cost gate; None: estimate from past runs.
+    estimate: Callable[..., Any] | None = None
+    # A run whose estimated USD (the point estimate) is above this waits for approval.
+    confirm_above_usd: float | None = None
 
 
 class Registry:

@@ -1079,10 +1079,22 @@ class Store(abc.ABC):
 
         return op
 
+    def _credential_rows(self, conn: Connection, keys: dict[str, str]) -> dict[str, int]:
+        # Once per tool call and per verification, so SQL on the DBAPI cursor: Core's expanding
+        # IN is rendered again on every execution and cost three times the read itself.
+        sql = self._sql(
+            f"SELECT key, generation FROM keel_tool_revocations WHERE key IN ({', '.join(':' + k for k in keys)})"
+        )
+        cur = _cursor(conn)
+        try:
+            cur.execute(sql, keys)
+            return {str(key): int(generation) for key, generation in cur.fetchall()}
+        finally:
+            cur.close()
+
     def _credential_generations(self, conn: Connection, org_id: str) -> tuple[int, int]:
-        r = t.tool_revocations.c
-        found = dict(conn.execute(select(r.key, r.generation).where(r.key.in_(("*", f"org:{org_id}")))).all())
-        return int(found.get("*", 0)), int(found.get(f"org:{org_id}", 0))
+        found = self._credential_rows(conn, {"every": "*", "org": f"org:{org_id}"})
+        return found.get("*", 0), found.get(f"org:{org_id}", 0)
 
     def credential_mint(
         self, org_id: str, *, quota: int | None, window_start: float, now: float
@@ -1106,10 +1118,9 @@ class Store(abc.ABC):
 
     def credential_revocation(self, *, org_id: str, jti: str, kid: str) -> tuple[int, int, bool]:
         """(revoke-all generation of every org, of `org_id`, whether `jti` or `kid` is revoked): one indexed read."""
-        r = t.tool_revocations.c
-        keys = ("*", f"org:{org_id}", f"jti:{jti}", f"kid:{kid}")
-        found = dict(self.read(lambda conn: conn.execute(select(r.key, r.generation).where(r.key.in_(keys))).all()))
-        return int(found.get("*", 0)), int(found.get(f"org:{org_id}", 0)), keys[2] in found or keys[3] in found
+        keys = {"every": "*", "org": f"org:{org_id}", "jti": f"jti:{jti}", "kid": f"kid:{kid}"}
+        found = self.read(lambda conn: self._credential_rows(conn, keys))
+        return found.get("*", 0), found.get(keys["org"], 0), keys["jti"] in found or keys["kid"] in found
 
     def credential_revoke(
         self, *, jti: str | None = None, kid: str | None = None, now: float, expires_at: float | None = None

@@ -64,7 +64,8 @@ runs = Table(
         sqlite_where=text("idempotency_key IS NOT NULL"),
         postgresql_where=text("idempotency_key IS NOT NULL"),
     ),
-    Index("ix_keel_runs_workflow", "workflow_name", "workflow_version"),
+    # Ordered by creation too: `keel estimate` reads a version's most recent runs (0006).
+    Index("ix_keel_runs_workflow", "workflow_name", "workflow_version", "created_at"),
     Index("ix_keel_runs_trace", "trace_id"),
 )
 

@@ -13,9 +13,11 @@ import keel
 
 PUBLIC_API = [
     "App",
+    "ApprovalRequiredError",
     "CircuitBreaker",
     "ConfigError",
     "Context",
+    "CostEstimate",
     "EngineSettings",
     "InputValidationError",
     "InvalidStateError",
@@ -87,6 +89,7 @@ ERROR_CODES = {
     "SignalTimeoutError": "workflow.signal_timeout",
     "RunFailedError": "workflow.run_failed",
     "InvalidStateError": "workflow.invalid_state",
+    "ApprovalRequiredError": "workflow.approval_required",
     "NonRetryableError": "step.non_retryable",
 }
 
@@ -113,6 +116,7 @@ def test_every_error_is_a_keel_error_with_a_stable_code() -> None:
         ("SignalTimeoutError", "WorkflowError"),
         ("RunFailedError", "WorkflowError"),
         ("InvalidStateError", "WorkflowError"),
+        ("ApprovalRequiredError", "InvalidStateError"),
     ],
 )
 def test_error_tree(child: str, parent: str) -> None:
