@@ -25,6 +25,7 @@ demo: $(STAMP) ## Run the example workflow on embedded SQLite, showing each step
 
 test: $(STAMP) lint ## Lint and type-check, then the whole test suite (PostgreSQL at 127.0.0.1:5432; CI=true makes it mandatory)
 	@sh scripts/ensure-prometheus
+	@sh scripts/ensure-bubblewrap
 	$(BIN)/pytest
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy --strict over keel/

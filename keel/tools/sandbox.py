@@ -1,0 +1,1305 @@
+"""Run one tool call in a fresh, isolated process: `Sandbox.call(target, kwargs_json, limits=...)`.
+
+Each call starts ``python -I -B keel/tools/_runner.py`` (the worker's own interpreter) under bubblewrap:
+
+- namespaces: new mount, PID, network, IPC, UTS and cgroup namespaces. The network namespace holds only
+  a loopback interface: no network at all, unless `network` lists hosts; then the runner relays
+  127.0.0.1 to an `EgressProxy` (keel.tools._egress) on a Unix socket bound into the sandbox, which lets
+  through only those hosts and never link-local or metadata addresses.
+- filesystem: an empty root with read-only binds of /usr (and the /bin, /lib... links to it), the Python
+  installation (sys.base_prefix, sys.prefix, site-packages), the keel package, and the target's own
+  files and `sys_path` directories; in those, ``.keel``, ``.env`` and ``.git`` entries (and the SQLite
+  database) are masked. No /etc, /home, /root, /run or host /tmp. /proc is the sandbox's own; /dev is
+  the minimal set (null, zero, random, ...). One writable directory: /tmp (also HOME and TMPDIR), a
+  size-capped tmpfs that disappears with the sandbox, even when it is killed.
+- identity: no capabilities and no_new_privs. As a non-root worker, bubblewrap's user namespace (the
+  worker's uid inside, user namespaces disabled within). As root, the kernel exempts uid 0 from the
+  process limit, so bubblewrap sets up the namespaces without a user namespace and `setpriv` drops the
+  tool to a uid of its own (from a range no account uses), with no groups and an empty bounding set.
+- limits, set by the runner before it imports the tool: RLIMIT_CPU, RLIMIT_AS (memory_mb),
+  RLIMIT_FSIZE, RLIMIT_NPROC (max_processes, counted for the sandbox's own uid or user namespace), no
+  core files; a wall-clock timeout that SIGKILLs the process group, and with it the PID namespace's
+  init, which takes every process in the sandbox with it (bubblewrap's --die-with-parent covers a
+  worker that dies); and a cap on the result and on captured stdout+stderr (max_output_bytes each).
+- environment: only PATH, HOME, TMPDIR, LANG, PYTHONDONTWRITEBYTECODE, MALLOC_ARENA_MAX and the `env`
+  argument: never the worker's own environment.
+
+There is no seccomp filter: the tool reaches the kernel as any unprivileged process does. There is no
+fallback without bubblewrap: plain ``unshare`` would still leave the whole filesystem readable (uid 0
+could read /etc/shadow), and rebuilding bubblewrap's mount setup here is not worth the risk, so
+`isolation()` is None and sandboxed calls raise `SandboxUnavailable`. ``sandbox=False`` runs the same
+runner as a plain subprocess (timeout, CPU/memory/file limits, minimal environment, temp directory) and
+logs ``tool.unsandboxed`` at every call; it has the worker's network and filesystem, no process limit,
+and a tool that calls setsid() can outlive its timeout there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import functools
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import signal
+import site
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from keel.config import resolve_database_url
+from keel.errors import (
+    ConfigError,
+    SandboxUnavailable,
+    ToolError,
+    ToolInputError,
+    ToolOutputError,
+    ToolResourceLimit,
+    ToolTimeout,
+    UsageError,
+)
+from keel.tools._egress import Destination, EgressProxy, parse_network
+
+log = logging.getLogger("keel.tools.sandbox")
+
+RUNNER = str(Path(__file__).resolve().with_name("_runner.py"))
+KEEL_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
+SANDBOX_EGRESS_SOCKET = "/run/keel/egress.sock"
+SANDBOX_TMP = "/tmp"
+# Entries hidden inside every bound directory: Keel's SQLite directory, dotenv secrets, git credentials.
+HIDDEN_NAMES = (".keel", ".env", ".git")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The result channel carries one header line (an error's message and traceback) before the result.
+_HEADER_ALLOWANCE = 64 * 1024
+# After the tool's process exits, how long its pipes may take to drain (they close at once in a sandbox).
+_DRAIN_GRACE_S = 2.0
+# Warm pool defaults: sandboxes waiting per (target, limits, network, sandbox flag), and how long one may
+# wait before it is replaced (so code changes and anything the import leaked do not live forever).
+DEFAULT_POOL_SIZE = 1
+DEFAULT_POOL_MAX_IDLE_S = 300.0
+# CPU seconds a tool's import may use (or cpu_seconds, if more); the call's own budget starts after it.
+IMPORT_CPU_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Per-call limits; `tmp_mb` caps each of the sandbox's writable /tmp and /dev/shm (tmpfs: memory)."""
+
+    timeout_s: float = 30.0
+    memory_mb: int = 256
+    cpu_seconds: int = 10
+    max_output_bytes: int = 1 << 20
+    max_file_mb: int = 64
+    max_processes: int = 64
+    tmp_mb: int = 128
+
+    def __post_init__(self) -> None:
+        for name in ("timeout_s", "memory_mb", "cpu_seconds", "max_output_bytes", "max_file_mb", "tmp_mb"):
+            if not getattr(self, name) > 0:
+                raise UsageError(f"SandboxLimits.{name} must be positive, got {getattr(self, name)!r}")
+        # The runner's own interpreter and, with `network`, its relay thread count as processes too.
+        if self.max_processes < 4:
+            raise UsageError(f"SandboxLimits.max_processes must be at least 4, got {self.max_processes!r}")
+
+
+@dataclass(frozen=True)
+class ToolTarget:
+    """Where the child finds the tool function."""
+
+    module: str  # importable module name, e.g. "myapp.tools"
+    qualname: str  # attribute path in it, e.g. "lookup_order"
+    path: str | None = None  # a .py file to load as `module` instead of importing it by name
+    sys_path: tuple[str, ...] = ()  # directories put first on the child's sys.path (bound read-only)
+
+    @property
+    def name(self) -> str:
+        return f"{self.module}.{self.qualname}"
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """A call's result JSON, with what the tool printed and the egress the proxy refused."""
+
+    result: str
+    stdout: str = ""
+    stderr: str = ""
+    isolation: str | None = None
+    egress_refused: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class _Probe:
+    isolation: str | None
+    reason: str
+    bwrap: str | None = None
+    setpriv: str | None = None
+    uids: range | None = None
+
+
+class Sandbox:
+    """Runs tool calls each in a fresh isolated process; one instance can serve many concurrent calls.
+
+    Warm pool: with ``pool_size`` > 0 (default 1), sandboxes are started ahead of time, `pool_size` per
+    (target, limits, network, sandbox flag). Each is as fresh as a cold one; it imports its tool, waits for
+    one call, serves it and exits, and taking it starts its replacement in the background. A pool starts
+    at the first call of its target (which runs cold) or at `prewarm`; a sandbox idle for longer than
+    ``pool_max_idle_s`` is retired and replaced. `aclose` kills the sandboxes still waiting; calls made
+    after it run cold. ``pool_size=0`` turns pooling off: every call starts its sandbox then.
+    """
+
+    def __init__(
+        self,
+        *,
+        hidden: Sequence[str] = (),
+        pool_size: int = DEFAULT_POOL_SIZE,
+        pool_max_idle_s: float = DEFAULT_POOL_MAX_IDLE_S,
+    ) -> None:
+        _check_pool_size(pool_size)
+        if not pool_max_idle_s > 0:
+            raise UsageError(f"pool_max_idle_s must be positive, got {pool_max_idle_s!r}")
+        # Extra host paths to mask when a bound directory contains them (e.g. a secrets file).
+        self._hidden = tuple(str(Path(p).resolve()) for p in hidden)
+        self._uids_in_use: set[int] = set()
+        self._pool_size = pool_size
+        self._pool_max_idle_s = float(pool_max_idle_s)
+        self._pools: dict[_Key, _Pool] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    @staticmethod
+    def isolation() -> str | None:
+        """The isolation sandboxed calls get here: "bubblewrap", or None (probed once per process)."""
+        return _probe().isolation
+
+    @staticmethod
+    def unavailable_reason() -> str:
+        """Why `isolation()` is None ("" when it is not)."""
+        return _probe().reason
+
+    async def call(
+        self,
+        target: ToolTarget,
+        kwargs_json: str,
+        *,
+        limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen, so one shared default is safe
+        network: Sequence[str] = (),
+        env: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        sandbox: bool = True,
+    ) -> str:
+        """Run the tool once and return its JSON result; raises ToolTimeout, ToolResourceLimit, ToolError."""
+        outcome = await self.run(target, kwargs_json, limits=limits, network=network, env=env, sandbox=sandbox)
+        return outcome.result
+
+    async def run(
+        self,
+        target: ToolTarget,
+        kwargs_json: str,
+        *,
+        limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen, so one shared default is safe
+        network: Sequence[str] = (),
+        env: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        sandbox: bool = True,
+    ) -> SandboxResult:
+        """`call`, also returning what the tool printed and which egress was refused.
+
+        `env` reaches the tool with its call (set in its os.environ just before the tool runs), never
+        at the sandbox's start: a pooled sandbox is started before its call's credential exists.
+        """
+        destinations = parse_network(network)
+        _check_target(target)
+        _check_env(env)
+        if not isinstance(kwargs_json, str):
+            raise UsageError("kwargs_json must be a JSON text (str)")
+        probe = _probe_for(target, sandbox)
+        if probe is None:
+            log.warning(
+                "tool %s runs without a sandbox (sandbox=False)%s",
+                target.name,
+                "; its network list is not enforced" if destinations else "",
+                extra={"event_type": "tool.unsandboxed", "tool": target.name},
+            )
+        key = _Key(_canonical(target), limits, destinations, probe is not None)
+        call = {"kwargs": kwargs_json, "env": dict(env)}
+        pool = self._pool(key, probe)
+        raw: _Raw | None = None
+        if pool is not None and (child := pool.take()) is not None:
+            raw = await _serve(child, call)
+            if raw.unstarted:
+                # It died before taking the call (killed, or its import failed): nothing of the call ran.
+                log.info(
+                    "a pooled sandbox for tool %s ended before its call (%s); running the call cold",
+                    target.name,
+                    raw.describe_end(),
+                    extra={"event_type": "tool.sandbox_pool_fallback", "tool": target.name},
+                )
+                self._counts["fallback"] += 1
+                pool.failed()
+                raw = None
+            else:
+                self._counts["warm"] += 1
+        if raw is None:
+            raw = await _serve(await self._spawn(key, probe, pooled=False), call)
+            self._counts["cold"] += 1
+            if pool is not None:
+                pool.cold_outcome(raw)
+        return _interpret(raw, target, limits, isolation=probe.isolation if probe else None, refused=raw.refused)
+
+    async def prewarm(
+        self,
+        target: ToolTarget,
+        *,
+        limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen, so one shared default is safe
+        network: Sequence[str] = (),
+        sandbox: bool = True,
+        size: int | None = None,
+        timeout_s: float | None = None,
+    ) -> int:
+        """Start the pool for these call options (if not started yet) and wait until its sandboxes are ready.
+
+        `size` sets this pool's size (default: the Sandbox's `pool_size`). Waits at most `timeout_s`
+        (default: `limits.timeout_s`) for the tool's import; returns how many sandboxes have imported it
+        and wait (0 when pooling is off, or when the import failed: that is logged, and the next call
+        runs cold and raises the load error).
+        """
+        destinations = parse_network(network)
+        _check_target(target)
+        if size is not None:
+            _check_pool_size(size)
+        probe = _probe_for(target, sandbox)
+        key = _Key(_canonical(target), limits, destinations, probe is not None)
+        pool = self._pool(key, probe, size)
+        if pool is None:
+            return 0
+        return await pool.wait_ready(limits.timeout_s if timeout_s is None else timeout_s)
+
+    async def aclose(self) -> None:
+        """Kill every pooled sandbox (and its egress proxy); later calls still work, each one cold."""
+        self._closed = True
+        pools = list(self._pools.values())
+        self._pools.clear()
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            for pool in pools:
+                pool.abandon()
+            return
+        await asyncio.gather(*(pool.aclose() for pool in pools))
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def pool_stats(self) -> dict[str, int]:
+        """Counters: calls served warm / cold / cold after a pooled sandbox ended first ("fallback"),
+        pooled sandboxes started, retired when idle too long, ended on their own while idle, and those
+        now waiting ("idle") and ready (tool imported)."""
+        stats = {name: self._counts[name] for name in ("warm", "cold", "fallback", "started", "retired", "died_idle")}
+        stats["idle"] = sum(len(pool.idle) for pool in self._pools.values())
+        stats["ready"] = sum(1 for pool in self._pools.values() for child in pool.idle if child.is_ready)
+        return stats
+
+    def _pool(self, key: _Key, probe: _Probe | None, size: int | None = None) -> _Pool | None:
+        if self._closed:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            # Pools belong to one event loop; a Sandbox used from another one starts over.
+            for old in self._pools.values():
+                old.abandon()
+            self._pools.clear()
+            self._loop = loop
+        pool = self._pools.get(key)
+        if pool is None:
+            if (self._pool_size if size is None else size) == 0:
+                return None
+            pool = self._pools[key] = _Pool(self, key, probe, self._pool_size, self._pool_max_idle_s)
+        if size is not None:
+            pool.resize(size)
+        return pool
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _spawn(self, key: _Key, probe: _Probe | None, *, pooled: bool) -> _Child:
+        """Start a runner for `key`: it sets its limits and imports the tool, then waits for its call."""
+        target, limits = key.target, key.limits
+        child = _Child(key, sandboxed=probe is not None)
+        try:
+            socket_path: str | None = None
+            if probe is not None and key.network:
+                # A private directory: only the sandbox (through its bind) reaches the socket.
+                sock_dir = tempfile.mkdtemp(prefix="keel-egress-")
+                child.dirs.append(sock_dir)
+                socket_path = os.path.join(sock_dir, "egress.sock")
+                child.proxy = EgressProxy(key.network, label=target.name)
+                await child.proxy.start(socket_path)
+            boot: dict[str, Any] = {
+                "target": {
+                    "module": target.module,
+                    "qualname": target.qualname,
+                    "path": target.path,  # absolute, as bound: the child's working directory is its /tmp
+                    "sys_path": list(target.sys_path),
+                },
+                "limits": {
+                    "cpu_s": limits.cpu_seconds,
+                    "import_cpu_s": max(IMPORT_CPU_SECONDS, limits.cpu_seconds),
+                    "address_space": limits.memory_mb << 20,
+                    "file_size": limits.max_file_mb << 20,
+                    "processes": limits.max_processes if probe is not None else None,
+                },
+                "egress": SANDBOX_EGRESS_SOCKET if socket_path else None,
+            }
+            cwd: str | None
+            if probe is not None:
+                uid = self._claim_uid(probe)
+                if uid is not None:
+                    child.release = functools.partial(self._uids_in_use.discard, uid)
+                argv = self._sandbox_argv(probe, target, limits, socket_path, uid)
+                child_env = _child_env(SANDBOX_TMP, {})
+                cwd = None
+            else:
+                tmp = tempfile.mkdtemp(prefix="keel-tool-")
+                child.dirs.append(tmp)
+                argv = [sys.executable, "-I", "-B", RUNNER, target.name]
+                child_env = _child_env(tmp, {})
+                cwd = tmp
+            await child.start(argv, child_env, cwd, boot, pooled=pooled)
+        except BaseException:
+            await child.aclose()
+            raise
+        if pooled:
+            self._counts["started"] += 1
+        return child
+
+    def _claim_uid(self, probe: _Probe) -> int | None:
+        """A uid no other call of this sandbox is using (root only; None when bubblewrap maps the uid)."""
+        if probe.uids is None:
+            return None
+        while True:
+            uid = probe.uids[secrets.randbelow(len(probe.uids))]
+            if uid not in self._uids_in_use:
+                self._uids_in_use.add(uid)
+                return uid
+
+    def _sandbox_argv(
+        self, probe: _Probe, target: ToolTarget, limits: SandboxLimits, socket_path: str | None, uid: int | None
+    ) -> list[str]:
+        assert probe.bwrap is not None
+        binds = list(_runtime_binds())
+        user_binds: list[str] = []
+        if target.path:
+            binds.append(str(Path(target.path).resolve()))
+        for entry in target.sys_path:
+            user_binds.append(str(Path(entry).resolve()))
+        if uid is not None:
+            _check_readable_by_others(target, user_binds)
+        hidden = (*self._hidden, *_database_files())
+        mounts = _Mounts()
+        mounts.special("--proc", "/proc")
+        mounts.special("--dev", "/dev")
+        mounts.tmpfs(SANDBOX_TMP, limits.tmp_mb << 20)
+        mounts.tmpfs("/dev/shm", limits.tmp_mb << 20)  # POSIX semaphores: multiprocessing's locks and queues
+        mounts.system()
+        for path in _outermost([*binds, *user_binds]):
+            if os.path.exists(path):
+                mounts.ro_bind(path)
+                if os.path.isdir(path):
+                    mounts.hide_inside(path, hidden)
+        if socket_path is not None:
+            mounts.ro_bind(socket_path, SANDBOX_EGRESS_SOCKET)
+        argv = [
+            probe.bwrap,
+            "--die-with-parent",
+            *_namespace_args(uid is not None),
+            *mounts.args,
+            "--remount-ro",
+            "/",
+            "--chdir",
+            SANDBOX_TMP,
+        ]
+        if uid is not None:
+            assert probe.setpriv is not None
+            argv += _setpriv_args(probe.setpriv, uid)
+        # The tool's name is for `ps` only: the runner reads its request from stdin.
+        return [*argv, sys.executable, "-I", "-B", RUNNER, target.name]
+
+
+class _Mounts:
+    """bubblewrap mount arguments, creating each mount point's parents world-traversable."""
+
+    def __init__(self) -> None:
+        self.args: list[str] = []
+        self._made: set[str] = {"/"}
+        self._bound: list[str] = []
+
+    def _parents(self, dest: str) -> None:
+        # bubblewrap creates missing parents 0700 when it runs as root: a dropped uid could not reach
+        # /root/.pyenv/... or /run/keel through them.
+        parts = Path(dest).parent.parts
+        for i in range(2, len(parts) + 1):
+            parent = str(Path(*parts[:i]))
+            if parent in self._made or any(_within(parent, b) for b in self._bound):
+                continue
+            self.args += ["--perms", "0755", "--dir", parent]
+            self._made.add(parent)
+
+    def ro_bind(self, source: str, dest: str | None = None) -> None:
+        dest = dest or source
+        self._parents(dest)
+        self.args += ["--ro-bind", source, dest]
+        self._bound.append(dest)
+
+    def special(self, option: str, dest: str) -> None:
+        """A fresh /proc (--proc) or minimal /dev (--dev)."""
+        self.args += [option, dest]
+        self._made.add(dest)
+
+    def tmpfs(self, dest: str, size: int) -> None:
+        """A writable tmpfs for everyone (sticky, like /tmp), capped at `size` bytes."""
+        self._parents(dest)
+        self.args += ["--perms", "1777", "--size", str(size), "--tmpfs", dest]
+        self._made.add(dest)  # a later --dir on it would reset its mode to 0755
+
+    def system(self) -> None:
+        """/usr, and the top-level directories that merged-/usr systems keep as links into it."""
+        self.ro_bind("/usr")
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            path = Path("/", name)
+            if path.is_symlink():
+                self.args += ["--symlink", os.readlink(path), str(path)]
+            elif path.is_dir():
+                self.ro_bind(str(path))
+
+    def hide_inside(self, directory: str, hidden: Sequence[str]) -> None:
+        candidates = [os.path.join(directory, name) for name in HIDDEN_NAMES]
+        candidates += [h for h in hidden if _within(h, directory) and h != directory]
+        for path in candidates:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                continue
+            if stat.S_ISDIR(mode):
+                self.args += ["--tmpfs", path, "--remount-ro", path]
+            elif not stat.S_ISLNK(mode):
+                self.args += ["--ro-bind", "/dev/null", path]
+
+
+def _within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _outermost(paths: Sequence[str]) -> list[str]:
+    """Distinct paths, parents before children, without those already inside /usr."""
+    unique = sorted({p for p in paths if p and not _within(p, "/usr")}, key=lambda p: (p.count("/"), p))
+    kept: list[str] = []
+    for path in unique:
+        if not any(_within(path, k) for k in kept):
+            kept.append(path)
+    return kept
+
+
+@functools.cache
+def _runtime_binds() -> tuple[str, ...]:
+    """What the runner needs to start: the Python installation, its site-packages, and the keel package."""
+    paths = {sys.base_prefix, sys.prefix, sys.base_exec_prefix, sys.exec_prefix, KEEL_PACKAGE_DIR}
+    paths.update(site.getsitepackages())
+    executable = os.path.realpath(sys.executable)
+    paths.add(os.path.dirname(executable))
+    resolved = set()
+    for path in paths:
+        if path and os.path.exists(path):
+            resolved.add(os.path.realpath(path))
+            if os.path.realpath(path) != os.path.abspath(path):
+                resolved.add(os.path.abspath(path))  # a symlinked prefix: reachable by both names
+    return tuple(sorted(resolved))
+
+
+def _database_files() -> tuple[str, ...]:
+    """The SQLite database and its journal files, masked should a bound directory contain them."""
+    try:
+        url = resolve_database_url()
+    except ConfigError:
+        return ()
+    if not url.startswith("sqlite"):
+        return ()
+    path = url.split(":///", 1)[-1].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return ()
+    db = str(Path(path).resolve())
+    return (db, db + "-wal", db + "-shm", db + "-journal")
+
+
+def _namespace_args(drop_to_own_uid: bool) -> list[str]:
+    args = [
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-net",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--hostname",
+        "keel-tool",
+    ]
+    if drop_to_own_uid:
+        # Root: no user namespace (its uid 0 would still be exempt from RLIMIT_NPROC); keep only what
+        # setpriv needs to drop to the tool's own uid, which then clears every capability.
+        return [
+            *args,
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CAP_SETUID",
+            "--cap-add",
+            "CAP_SETGID",
+            "--cap-add",
+            "CAP_SETPCAP",
+        ]
+    return [*args, "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
+
+
+def _setpriv_args(setpriv: str, uid: int) -> list[str]:
+    return [
+        setpriv,
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+    ]
+
+
+def _child_env(tmp: str, extra: Mapping[str, str]) -> dict[str, str]:
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": tmp,
+        "TMPDIR": tmp,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        # RLIMIT_AS counts reserved address space: glibc's default of one 64 MB arena per thread would
+        # make a tool with a few threads hit memory_mb without using the memory.
+        "MALLOC_ARENA_MAX": "2",
+    }
+    env.update(extra)
+    return env
+
+
+def _check_target(target: ToolTarget) -> None:
+    if not target.module or not target.qualname:
+        raise UsageError("a ToolTarget needs a module and a qualname", target=repr(target))
+    if target.path is not None and not os.path.isfile(target.path):
+        raise UsageError(f"tool file {target.path!r} does not exist", target=target.name)
+    for entry in target.sys_path:
+        if not os.path.isdir(entry):
+            raise UsageError(f"sys_path entry {entry!r} of tool {target.name} is not a directory", target=target.name)
+        if Path(entry).resolve() == Path("/"):
+            raise UsageError(f"tool {target.name} cannot have / on its sys_path: it would see everything")
+
+
+def _check_readable_by_others(target: ToolTarget, directories: Sequence[str]) -> None:
+    """As root, the tool runs as a uid of its own: its files must be readable by others (o+r, dirs o+rx)."""
+    checks = [(d, stat.S_IROTH | stat.S_IXOTH) for d in directories]
+    if target.path:
+        checks.append((target.path, stat.S_IROTH))
+    for path, needed in checks:
+        if os.stat(path).st_mode & needed != needed:
+            raise UsageError(
+                f"{path} is not readable by other users, and tool {target.name} runs as an unprivileged uid of "
+                "its own in the sandbox: make it world-readable (chmod o+rX) or move it",
+                target=target.name,
+            )
+
+
+def _check_env(env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise UsageError(f"invalid environment variable name {name!r} for a tool")
+        if not isinstance(value, str) or "\0" in value:
+            raise UsageError(f"environment variable {name} for a tool must be a string without NUL bytes")
+
+
+def _remove_tree(path: str) -> None:
+    def writable_then_retry(function: Any, failed: str, _exc: BaseException) -> None:
+        # A tool may leave read-only directories behind; make them writable and try once more.
+        with contextlib.suppress(OSError):
+            os.chmod(os.path.dirname(failed), 0o700)
+            function(failed)
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=writable_then_retry)
+    else:
+        shutil.rmtree(path, onerror=lambda f, p, e: writable_then_retry(f, p, e[1]))
+
+
+# --- running the child ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Key:
+    """What makes two calls' sandboxes interchangeable: a pool holds sandboxes for one key."""
+
+    target: ToolTarget  # canonical: absolute paths, sys_path a tuple
+    limits: SandboxLimits
+    network: tuple[Destination, ...]
+    sandboxed: bool
+
+
+def _canonical(target: ToolTarget) -> ToolTarget:
+    return ToolTarget(
+        target.module,
+        target.qualname,
+        str(Path(target.path).resolve()) if target.path else None,
+        tuple(str(Path(p).resolve()) for p in target.sys_path),
+    )
+
+
+def _probe_for(target: ToolTarget, sandbox: bool) -> _Probe | None:
+    """The isolation probe for a sandboxed call (raising SandboxUnavailable without one), None for sandbox=False."""
+    if not sandbox:
+        return None
+    probe = _probe()
+    if probe.isolation is None:
+        raise SandboxUnavailable(
+            f"cannot run tool {target.name} in a sandbox: {probe.reason}. "
+            "Install bubblewrap, or declare the tool with sandbox=False to run it without isolation.",
+            tool=target.name,
+        )
+    return probe
+
+
+def _check_pool_size(size: int) -> None:
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise UsageError(f"a sandbox pool size must be an integer >= 0, got {size!r}")
+
+
+@dataclass
+class _Raw:
+    returncode: int | None
+    result: bytes
+    stdout: bytes
+    stderr: bytes
+    timed_out: bool = False
+    overflow: str | None = None  # "result" or "output"
+    sandboxed: bool = True
+    accepted: bool = True  # False: a pooled runner that never took its call
+    refused: tuple[str, ...] = ()
+
+    @property
+    def unstarted(self) -> bool:
+        """A pooled sandbox that ended on its own before its call began: run the call in a fresh one."""
+        return not self.accepted and not self.timed_out and self.overflow is None
+
+    def header(self) -> dict[str, Any] | None:
+        header_line, newline, _body = self.result.partition(b"\n")
+        if not newline:
+            return None
+        try:
+            header = json.loads(header_line)
+        except ValueError:
+            return None
+        return header if isinstance(header, dict) else None
+
+    def describe_end(self) -> str:
+        header = self.header()
+        if header is not None and header.get("ok") is not True:
+            return f"{header.get('kind')} error: {header.get('error_type')}: {str(header.get('message'))[:300]}"
+        signum = _signal_of(self)
+        how = f"killed by {signal.Signals(signum).name}" if signum else f"exit code {self.returncode}"
+        tail = self.stderr.decode("utf-8", "replace").strip()[-300:]
+        return f"{how}: {tail}" if tail else how
+
+
+class _Capture:
+    """Bytes up to a cap; past it, nothing more is kept and `overflow` is set (the caller kills the child)."""
+
+    def __init__(self, cap: int, overflow: asyncio.Event) -> None:
+        self.left = cap
+        self.exceeded = False
+        self._overflow = overflow
+
+    def add(self, sink: bytearray, data: bytes) -> None:
+        if self.exceeded:
+            return
+        if len(data) > self.left:
+            sink += data[: self.left]
+            self.left = 0
+            self.exceeded = True
+            self._overflow.set()
+            return
+        sink += data
+        self.left -= len(data)
+
+
+class _ChildProtocol(asyncio.SubprocessProtocol):
+    """The tool's stdout and stderr, captured under one shared cap, and its exit."""
+
+    def __init__(self, capture: _Capture) -> None:
+        loop = asyncio.get_running_loop()
+        self.capture = capture
+        self.stdout = bytearray()
+        self.stderr = bytearray()
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.pipes_closed: asyncio.Future[None] = loop.create_future()
+        self._open = {1, 2}
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self.capture.add(self.stdout if fd == 1 else self.stderr, data)
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        self._open.discard(fd)
+        if not self._open and not self.pipes_closed.done():
+            self.pipes_closed.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+
+class _ResultProtocol(asyncio.Protocol):
+    """The runner's result channel (its own pipe, so nothing the tool prints can forge or corrupt it)."""
+
+    def __init__(self, capture: _Capture) -> None:
+        self.capture = capture
+        self.data = bytearray()
+        self.closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def data_received(self, data: bytes) -> None:
+        self.capture.add(self.data, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+class _SignalProtocol(asyncio.Protocol):
+    """A pooled runner's signals: ``R`` when its tool is imported, ``A`` when it has taken its call."""
+
+    def __init__(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future[bool] = loop.create_future()
+        self.accepted = False
+        self.closed: asyncio.Future[None] = loop.create_future()
+
+    def data_received(self, data: bytes) -> None:
+        if b"R" in data and not self.ready.done():
+            self.ready.set_result(True)
+        if b"A" in data:
+            self.accepted = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ready.done():
+            self.ready.set_result(False)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+def _kill_tree(pid: int) -> None:
+    # The child leads its own process group (start_new_session). In a sandbox, bubblewrap's PID-namespace
+    # init is in it too, and its death takes every process of the namespace with it.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+class _Child:
+    """One runner process: started (cold: its call follows at once; pooled: it imports, then waits), handed
+    exactly one call, then killed with whatever it left running, its proxy, directories and uid released."""
+
+    def __init__(self, key: _Key, *, sandboxed: bool) -> None:
+        self.key = key
+        self.sandboxed = sandboxed
+        self.started_at = time.monotonic()
+        self.proxy: EgressProxy | None = None
+        self.dirs: list[str] = []  # removed when the child is closed
+        self.release: Callable[[], None] | None = None  # gives its uid back
+        self.pid = -1
+        self.overflow = asyncio.Event()
+        limits = key.limits
+        self._result_capture = _Capture(limits.max_output_bytes + _HEADER_ALLOWANCE, self.overflow)
+        self._log_capture = _Capture(limits.max_output_bytes, self.overflow)  # stdout and stderr together
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._protocol: _ChildProtocol | None = None
+        self._result_transport: asyncio.BaseTransport | None = None
+        self._results: _ResultProtocol | None = None
+        self._signal_transport: asyncio.BaseTransport | None = None
+        self._signals: _SignalProtocol | None = None
+        self._closed = False
+
+    @property
+    def exited(self) -> asyncio.Future[None]:
+        assert self._protocol is not None
+        return self._protocol.exited
+
+    @property
+    def ready(self) -> asyncio.Future[bool]:
+        assert self._signals is not None, "only pooled children signal readiness"
+        return self._signals.ready
+
+    @property
+    def is_ready(self) -> bool:
+        return self._signals is not None and self._signals.ready.done() and self._signals.ready.result()
+
+    @property
+    def alive(self) -> bool:
+        return (
+            self._transport is not None
+            and self._transport.get_returncode() is None
+            and not self.exited.done()
+            and not self.overflow.is_set()
+        )
+
+    async def start(
+        self, argv: list[str], env: dict[str, str], cwd: str | None, boot: dict[str, Any], *, pooled: bool
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        name = self.key.target.name
+        result_r, result_w = os.pipe()
+        ours, theirs = [result_r], [result_w]
+        boot["result_fd"], boot["ready_fd"] = result_w, None
+        if pooled:
+            ready_r, ready_w = os.pipe()
+            ours.append(ready_r)
+            theirs.append(ready_w)
+            boot["ready_fd"] = ready_w
+        try:
+            try:
+                transport, protocol = await loop.subprocess_exec(
+                    lambda: _ChildProtocol(self._log_capture),
+                    *argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env=env,
+                    cwd=cwd,
+                    pass_fds=theirs,
+                    start_new_session=True,
+                )
+            finally:
+                for fd in theirs:
+                    os.close(fd)
+        except BaseException as exc:
+            for fd in ours:
+                os.close(fd)
+            if isinstance(exc, OSError):
+                raise ToolError(f"could not start tool {name}: {exc}", tool=name) from None
+            raise
+        self._transport, self._protocol = transport, protocol
+        self.pid = transport.get_pid()
+        result_pipe: BinaryIO | None = os.fdopen(result_r, "rb", buffering=0)
+        ready_pipe: BinaryIO | None = os.fdopen(ours[1], "rb", buffering=0) if pooled else None
+        try:
+            self._result_transport, self._results = await loop.connect_read_pipe(
+                lambda: _ResultProtocol(self._result_capture), result_pipe
+            )
+            result_pipe = None  # the transport owns it now
+            if ready_pipe is not None:
+                self._signal_transport, self._signals = await loop.connect_read_pipe(_SignalProtocol, ready_pipe)
+                ready_pipe = None
+        finally:
+            for pipe in (result_pipe, ready_pipe):
+                if pipe is not None:
+                    pipe.close()
+        stdin = transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(json.dumps(boot).encode() + b"\n")
+
+    def hand_over(self, call: dict[str, Any]) -> None:
+        """Give the runner its call (a child that died first just makes the write go nowhere)."""
+        assert self._transport is not None
+        stdin = self._transport.get_pipe_transport(0)
+        assert isinstance(stdin, asyncio.WriteTransport)
+        stdin.write(json.dumps(call).encode())
+        stdin.close()  # EOF: the call is complete
+
+    async def finish(self) -> _Raw:
+        """Wait for the outcome of the call just handed over, under the timeout and the output cap."""
+        assert self._protocol is not None and self._results is not None and self._transport is not None
+        loop = asyncio.get_running_loop()
+        limits = self.key.limits
+        child, results = self._protocol, self._results
+        raw = _Raw(None, b"", b"", b"", sandboxed=self.sandboxed)
+        overflowed = loop.create_task(self.overflow.wait())
+        try:
+            waiters: set[asyncio.Future[Any]] = {child.exited, overflowed}
+            done, _ = await asyncio.wait(waiters, timeout=limits.timeout_s, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            overflowed.cancel()
+        if child.exited not in done:
+            raw.timed_out = not self.overflow.is_set()
+            _kill_tree(self.pid)
+            await asyncio.wait({child.exited}, timeout=_DRAIN_GRACE_S)
+        # Whatever the tool left running (a daemon, a fork bomb's remains) goes with the call.
+        _kill_tree(self.pid)
+        drained: set[asyncio.Future[None]] = {child.pipes_closed, results.closed}
+        if self._signals is not None:
+            drained.add(self._signals.closed)
+        await asyncio.wait(drained, timeout=_DRAIN_GRACE_S)
+        if self._result_capture.exceeded:
+            raw.overflow = "result"
+        elif self._log_capture.exceeded:
+            raw.overflow = "output"
+        raw.returncode = self._transport.get_returncode()
+        raw.result, raw.stdout, raw.stderr = bytes(results.data), bytes(child.stdout), bytes(child.stderr)
+        raw.accepted = self._signals is None or self._signals.accepted
+        raw.refused = tuple(self.proxy.refused) if self.proxy is not None else ()
+        return raw
+
+    async def idle_end(self) -> str:
+        """Why a pooled child that exited while waiting did (after its pipes drain)."""
+        assert self._protocol is not None and self._results is not None
+        await asyncio.wait({self._protocol.pipes_closed, self._results.closed}, timeout=_DRAIN_GRACE_S)
+        assert self._transport is not None
+        raw = _Raw(self._transport.get_returncode(), bytes(self._results.data), b"", bytes(self._protocol.stderr))
+        return raw.describe_end()
+
+    async def aclose(self) -> None:
+        """Kill the child's process tree and release what it held; safe to call more than once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self.pid > 0:
+                _kill_tree(self.pid)
+                if not self.exited.done():
+                    await asyncio.wait({self.exited}, timeout=_DRAIN_GRACE_S)
+            if self.proxy is not None:
+                await self.proxy.aclose()
+        finally:
+            self.abandon()
+
+    def abandon(self) -> None:
+        """What `aclose` does without waiting (for a child of an event loop that is gone)."""
+        self._closed = True
+        if self.pid > 0:
+            _kill_tree(self.pid)
+        for transport in (self._transport, self._result_transport, self._signal_transport):
+            if transport is not None:
+                with contextlib.suppress(RuntimeError):  # its event loop is closed
+                    transport.close()
+        for path in self.dirs:
+            _remove_tree(path)
+        self.dirs.clear()
+        if self.release is not None:
+            self.release()
+            self.release = None
+
+
+async def _serve(child: _Child, call: dict[str, Any]) -> _Raw:
+    """Hand the call to the child and wait for its outcome; the child is gone afterwards, whatever happens."""
+    try:
+        child.hand_over(call)
+        return await child.finish()
+    finally:
+        await child.aclose()
+
+
+class _Pool:
+    """Sandboxes started ahead of time for one key, each waiting for one call."""
+
+    def __init__(self, owner: Sandbox, key: _Key, probe: _Probe | None, size: int, max_idle_s: float) -> None:
+        self._owner = owner
+        self.key = key
+        self._probe = probe
+        self.size = size
+        self._max_idle_s = max_idle_s
+        self.idle: list[_Child] = []  # oldest first
+        self._watchers: dict[_Child, asyncio.Task[None]] = {}
+        self._filler: asyncio.Task[None] | None = None
+        # Set when a pooled sandbox ended on its own (its import failed, or it was killed): no new ones
+        # start until a cold call of the target gets past its import.
+        self._failing = False
+        self._closed = False
+
+    def take(self) -> _Child | None:
+        """A waiting sandbox (the oldest, maybe still importing), or None: the call then starts one cold."""
+        now = time.monotonic()
+        child: _Child | None = None
+        while self.idle and child is None:
+            candidate = self.idle.pop(0)
+            self._watchers.pop(candidate).cancel()
+            if candidate.alive and now - candidate.started_at < self._max_idle_s:
+                child = candidate
+            else:
+                self._owner._background(candidate.aclose())
+        self.refill()
+        return child
+
+    def failed(self) -> None:
+        """A taken sandbox ended before its call: stop refilling until a cold call loads the tool."""
+        self._failing = True
+
+    def cold_outcome(self, raw: _Raw) -> None:
+        header = raw.header()
+        if self._failing and not (header is not None and header.get("kind") == "load"):
+            self._failing = False
+            self.refill()
+
+    def resize(self, size: int) -> None:
+        self.size = size
+        while len(self.idle) > size:
+            child = self.idle.pop()
+            self._watchers.pop(child).cancel()
+            self._owner._background(child.aclose())
+        self.refill()
+
+    def refill(self) -> None:
+        if self._closed or self._failing or len(self.idle) >= self.size:
+            return
+        if self._filler is None or self._filler.done():
+            self._filler = asyncio.get_running_loop().create_task(self._fill())
+
+    async def _fill(self) -> None:
+        while not self._closed and not self._failing and len(self.idle) < self.size:
+            try:
+                child = await self._owner._spawn(self.key, self._probe, pooled=True)
+            except Exception as exc:  # noqa: BLE001 - calls run cold instead, and report the problem
+                log.warning(
+                    "could not start a pooled sandbox for tool %s (%s); its calls start cold",
+                    self.key.target.name,
+                    exc,
+                    extra={"event_type": "tool.sandbox_pool_failed", "tool": self.key.target.name},
+                )
+                self._failing = True
+                return
+            self.idle.append(child)
+            self._watchers[child] = asyncio.get_running_loop().create_task(self._watch(child))
+
+    async def _watch(self, child: _Child) -> None:
+        """While `child` waits in the pool: retire it when too old, drop it when it ends on its own."""
+        overflowed = asyncio.get_running_loop().create_task(child.overflow.wait())
+        try:
+            timeout = max(0.0, self._max_idle_s - (time.monotonic() - child.started_at))
+            ends: set[asyncio.Future[Any]] = {child.exited, overflowed}
+            await asyncio.wait(ends, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            overflowed.cancel()
+        # Still idle here: take() cancels this task before it hands the child out. What follows runs as
+        # a task of the Sandbox's own, which its aclose waits for.
+        self.idle.remove(child)
+        del self._watchers[child]
+        self._owner._background(self._retire(child))
+
+    async def _retire(self, child: _Child) -> None:
+        counts = self._owner._counts
+        name = self.key.target.name
+        if child.exited.done() or child.overflow.is_set():
+            self._failing = True
+            counts["died_idle"] += 1
+            why = "it printed more than max_output_bytes" if child.overflow.is_set() else await child.idle_end()
+            log.warning(
+                "a pooled sandbox for tool %s ended before any call (%s); its calls start cold until one loads it",
+                name,
+                why,
+                extra={"event_type": "tool.sandbox_pool_failed", "tool": name},
+            )
+        else:
+            counts["retired"] += 1
+        await child.aclose()
+        self.refill()
+
+    async def wait_ready(self, timeout_s: float) -> int:
+        """Fill the pool and wait (at most `timeout_s`) until its sandboxes have imported the tool."""
+        self.refill()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while True:
+            pending: list[asyncio.Future[Any]] = [child.ready for child in self.idle if not child.ready.done()]
+            if self._filler is not None and not self._filler.done():
+                pending.append(self._filler)
+            remaining = deadline - loop.time()
+            if not pending or remaining <= 0:
+                break
+            await asyncio.wait(pending, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.sleep(0)  # let a watcher drop a sandbox that just died
+        return sum(1 for child in self.idle if child.is_ready)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        tasks = [task for task in (self._filler, *self._watchers.values()) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        children, self.idle = self.idle, []
+        self._watchers.clear()
+        await asyncio.gather(*(child.aclose() for child in children))
+
+    def abandon(self) -> None:
+        """Kill the waiting sandboxes without awaiting anything (their event loop is gone)."""
+        self._closed = True
+        for child in self.idle:
+            child.abandon()
+        self.idle.clear()
+        self._watchers.clear()
+        self._filler = None
+
+
+def _signal_of(raw: _Raw) -> int | None:
+    code = raw.returncode
+    if code is None:
+        return None
+    if code < 0:
+        return -code
+    # bubblewrap exits with 128 + the signal that killed the command.
+    if raw.sandboxed and code > 128:
+        return code - 128
+    return None
+
+
+def _interpret(
+    raw: _Raw, target: ToolTarget, limits: SandboxLimits, *, isolation: str | None, refused: tuple[str, ...]
+) -> SandboxResult:
+    name = target.name
+    stdout = raw.stdout.decode("utf-8", "replace")
+    stderr = raw.stderr.decode("utf-8", "replace")
+    details: dict[str, Any] = {"tool": name}
+    if refused:
+        details["egress_refused"] = list(refused)
+    if raw.timed_out:
+        raise ToolTimeout(
+            f"tool {name} ran past its {limits.timeout_s:g}s timeout; its process tree was killed",
+            timeout_s=limits.timeout_s,
+            **details,
+        )
+    if raw.overflow == "result":
+        raise ToolResourceLimit(
+            f"tool {name} returned more than max_output_bytes ({limits.max_output_bytes}); it was killed",
+            limit="output",
+            **details,
+        )
+    if raw.overflow == "output":
+        raise ToolResourceLimit(
+            f"tool {name} printed more than max_output_bytes ({limits.max_output_bytes}) to stdout/stderr; "
+            "it was killed",
+            limit="output",
+            **details,
+        )
+    header = raw.header()
+    if header is not None:
+        if header.get("ok") is True:
+            body = raw.result.partition(b"\n")[2]
+            return SandboxResult(body.decode(), stdout, stderr, isolation, refused)
+        _raise_reported(header, target, limits, details)
+    tail = stderr[-2048:]
+    signum = _signal_of(raw)
+    if signum == signal.SIGXCPU:
+        raise ToolResourceLimit(
+            f"tool {name} used more than its {limits.cpu_seconds}s of CPU time", limit="cpu", **details
+        )
+    if signum == signal.SIGXFSZ:
+        raise ToolResourceLimit(
+            f"tool {name} wrote a file larger than {limits.max_file_mb} MB", limit="file_size", **details
+        )
+    if signum == signal.SIGKILL:
+        raise ToolResourceLimit(
+            f"tool {name} was killed (SIGKILL): its CPU time hard limit ({limits.cpu_seconds}s + 1s) "
+            "or the kernel's out-of-memory killer",
+            limit="killed",
+            stderr_tail=tail,
+            **details,
+        )
+    if raw.sandboxed and raw.returncode == 1 and stderr.startswith("bwrap:"):
+        raise SandboxUnavailable(f"bubblewrap could not set up the sandbox for tool {name}: {tail.strip()}", **details)
+    how = f"died of signal {signal.Signals(signum).name}" if signum else f"exited with code {raw.returncode}"
+    raise ToolError(f"tool {name} {how} without a result", stderr_tail=tail, **details)
+
+
+def _raise_reported(header: dict[str, Any], target: ToolTarget, limits: SandboxLimits, details: dict[str, Any]) -> None:
+    name = target.name
+    kind = header.get("kind")
+    error_type = str(header.get("error_type", "Exception"))
+    message = str(header.get("message", ""))
+    described = f"{error_type}: {message}" if message else error_type
+    details = {**details, "error_type": error_type}
+    if "traceback" in header:
+        details["traceback"] = str(header["traceback"])
+    if kind == "limit":
+        limit = str(header.get("limit"))
+        text = {
+            "memory": f"tool {name} ran out of memory (limit {limits.memory_mb} MB): {described}",
+            "processes": f"tool {name} hit its process limit ({limits.max_processes}): {described}",
+            "file_size": f"tool {name} wrote a file larger than {limits.max_file_mb} MB: {described}",
+            "cpu": f"tool {name} used more than its {limits.cpu_seconds}s of CPU time",
+        }.get(limit, f"tool {name} hit a resource limit ({limit}): {described}")
+        if limit == "cpu" and header.get("phase") == "load":
+            ceiling = max(IMPORT_CPU_SECONDS, limits.cpu_seconds)
+            text = f"could not load tool {name}: its import used more than {ceiling}s of CPU time"
+        raise ToolResourceLimit(text, limit=limit, **details)
+    if kind == "input":
+        raise ToolInputError(f"arguments for tool {name} are not a JSON object: {described}", **details)
+    if kind == "output":
+        raise ToolOutputError(f"tool {name} returned a value that is not JSON: {described}", **details)
+    if kind == "load":
+        raise ToolError(f"could not load tool {name}: {described}", **details)
+    raise ToolError(described, **details)
+
+
+# --- probing ---------------------------------------------------------------------------------------------
+
+
+def _uid_range() -> range | None:
+    """uids for root's sandboxes: a window no account uses, mapped in this (possibly container) namespace."""
+    windows = (range(2_000_000_000, 2_000_000_000 + (1 << 20)), range(40_000, 60_000))
+
+    def mapped(path: str) -> list[range]:
+        try:
+            lines = Path(path).read_text().splitlines()
+        except OSError:
+            return []
+        extents = []
+        for line in lines:
+            inside, _outside, count = (int(x) for x in line.split())
+            extents.append(range(inside, inside + count))
+        return extents
+
+    uid_extents, gid_extents = mapped("/proc/self/uid_map"), mapped("/proc/self/gid_map")
+    for window in windows:
+        if all(
+            any(e.start <= window.start and window.stop <= e.stop for e in extents)
+            for extents in (uid_extents, gid_extents)
+        ):
+            return window
+    return None
+
+
+@functools.cache
+def _probe() -> _Probe:
+    if not sys.platform.startswith("linux"):
+        return _Probe(None, "process sandboxing needs Linux namespaces")
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return _Probe(None, "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)")
+    setpriv: str | None = None
+    uids: range | None = None
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            return _Probe(None, "running as root, the sandbox needs setpriv (util-linux) to drop to a uid of its own")
+        uids = _uid_range()
+        if uids is None:
+            return _Probe(None, "running as root, no unused uid range is mapped for the sandbox's own uids")
+    true = shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
+    mounts = _Mounts()
+    mounts.special("--proc", "/proc")
+    mounts.special("--dev", "/dev")
+    mounts.tmpfs(SANDBOX_TMP, 1 << 20)
+    mounts.system()
+    argv = [bwrap, "--die-with-parent", *_namespace_args(uids is not None), *mounts.args, "--remount-ro", "/"]
+    if uids is not None and setpriv is not None:
+        argv += _setpriv_args(setpriv, uids.start)
+    try:
+        done = subprocess.run([*argv, true], capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return _Probe(None, f"bubblewrap could not be run: {exc}")
+    if done.returncode != 0:
+        why = done.stderr.decode("utf-8", "replace").strip()[-500:] or f"exit code {done.returncode}"
+        return _Probe(None, f"bubblewrap cannot create namespaces here ({why})")
+    return _Probe("bubblewrap", "", bwrap, setpriv, uids)
