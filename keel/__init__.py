@@ -3,9 +3,11 @@
 from keel.app import App, RunHandle
 from keel.config import EngineSettings, TraceSettings
 from keel.engine import CircuitBreaker, Context, RetryPolicy, RunEvent, StepEvent, Worker
+from keel.engine.agent import AgentResult
 from keel.engine.estimate import ApprovalRequiredError, CostEstimate
 from keel.engine.ports import LlmResult
 from keel.errors import (
+    BudgetExceeded,
     ConfigError,
     InputValidationError,
     InvalidStateError,
@@ -19,6 +21,9 @@ from keel.errors import (
     StepFailedError,
     StepTimeoutError,
     StoreError,
+    ToolError,
+    ToolInputError,
+    ToolNotAllowed,
     UsageError,
     WorkflowError,
 )
@@ -27,8 +32,10 @@ from keel.types import RunStatus
 __version__ = "0.1.0"
 
 __all__ = [
+    "AgentResult",
     "App",
     "ApprovalRequiredError",
+    "BudgetExceeded",
     "CircuitBreaker",
     "ConfigError",
     "Context",
@@ -52,6 +59,9 @@ __all__ = [
     "StepFailedError",
     "StepTimeoutError",
     "StoreError",
+    "ToolError",
+    "ToolInputError",
+    "ToolNotAllowed",
     "TraceSettings",
     "UsageError",
     "Worker",

@@ -8,7 +8,7 @@ import json
 import math
 import threading
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     # and commands that start no model call (`keel estimate`, `keel runs ...`) should not pay it.
     from keel.gateway.config import GatewayConfig
     from keel.gateway.gateway import Gateway
+    from keel.tools.toolbox import Toolbox
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -170,6 +171,7 @@ class App:
         self.listeners: list[Listener] = []
         self._store: Store | None = None
         self._engine: Engine | None = None
+        self._toolbox: Toolbox | None = None
         self._lock = threading.Lock()
 
     # -- wiring ----------------------------------------------------------------------------
@@ -222,6 +224,7 @@ class App:
                 listeners=self.listeners,
                 tracing=self.tracing,
                 llm=self.gateway,
+                tools=self._toolbox,
             )
         return self._engine
 
@@ -253,8 +256,12 @@ class App:
         prompts: dict[str, str] | None = None,
         estimate: EstimateHook | None = None,
         confirm_above_usd: float | None = None,
+        tools: Sequence[str] = (),
     ) -> Callable[[F], F]:
         """Register an `async def f(ctx, ...)` as a durable workflow.
+
+        `tools` names the tools (`@app.tool`) it may call, from its code or through a model;
+        any other is refused (deny by default).
 
         `prompts` pins the prompt template versions this workflow version uses: {"triage": "2"}.
         `estimate` is `fn(...) -> CostEstimate | None`, called with the workflow's arguments
@@ -275,6 +282,8 @@ class App:
             or confirm_above_usd < 0
         ):
             raise UsageError(f"confirm_above_usd must be a number of USD >= 0, got {confirm_above_usd!r}")
+        if isinstance(tools, str) or not all(isinstance(t, str) and t for t in tools):
+            raise UsageError('tools= is a list of tool names: tools=["lookup_order"]')
 
         def decorate(fn: F) -> F:
             if not inspect.iscoroutinefunction(fn):
@@ -290,12 +299,63 @@ class App:
                 prompts=pins,
                 estimate=estimate,
                 confirm_above_usd=None if confirm_above_usd is None else float(confirm_above_usd),
+                tools=tuple(dict.fromkeys(tools)),
             )
             self.registry.add_workflow(wf)
             fn.__keel_workflow__ = wf  # type: ignore[attr-defined]
             return fn
 
         return decorate
+
+    def tool(
+        self,
+        name: str | None = None,
+        *,
+        scopes: Sequence[str] = (),
+        timeout: float = 30.0,
+        sandbox: bool = True,
+        network: Sequence[str] = (),
+        compensate: str | Callable[..., Any] | None = None,
+        memory_mb: int = 256,
+        cpu_seconds: int = 10,
+        retry: RetryPolicy | None = None,
+    ) -> Callable[[F], F]:
+        """Register a function as a tool: typed (its hints are its schema), sandboxed, credentialed.
+
+        Each call runs in a fresh sandbox (bubblewrap: no network unless `network` lists hosts, a
+        read-only system, a temp dir, CPU/memory limits, `timeout` seconds), with a short-lived
+        credential for `scopes` bound to the run's org (the `creds` argument, when declared).
+        Workflows name the tools they may call: `@app.workflow(tools=["name"])`.
+        """
+        from keel.tools.contract import build_spec
+
+        def decorate(fn: F) -> F:
+            spec = build_spec(
+                fn,
+                name=name,
+                scopes=list(scopes),
+                network=list(network),
+                timeout_s=timeout,
+                sandbox=sandbox,
+                compensate=compensate,
+                memory_mb=memory_mb,
+                cpu_seconds=cpu_seconds,
+                retry=retry,
+            )
+            self.toolbox.add(spec)
+            fn.__keel_tool__ = spec  # type: ignore[attr-defined]
+            return fn
+
+        return decorate
+
+    @property
+    def toolbox(self) -> Toolbox:
+        """The tools registered with `@app.tool` (what `ctx.tool` calls)."""
+        if self._toolbox is None:
+            from keel.tools.toolbox import Toolbox
+
+            self._toolbox = Toolbox(lambda: self.store, self.clock)
+        return self._toolbox
 
     def step(
         self,

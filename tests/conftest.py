@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from fake_servers import FakeAnthropicServer, FakeOpenAIServer
 from needs import unavailable
 
 PG_URL = os.environ.get("KEEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -91,3 +92,17 @@ def db_url(request, tmp_path) -> Iterator[str]:
         return
     with migrated_postgres_url() as url:
         yield url
+
+
+@pytest.fixture
+def openai_server() -> Iterator[FakeOpenAIServer]:
+    """A local server speaking OpenAI's chat/embeddings wire format, one per test."""
+    with FakeOpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def anthropic_server() -> Iterator[FakeAnthropicServer]:
+    """A local server speaking Anthropic's messages wire format, one per test."""
+    with FakeAnthropicServer() as server:
+        yield server

@@ -6,11 +6,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import uuid as uuidlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from keel.engine.agent import AgentResult, run_agent
 from keel.engine.ports import LlmRequest, LlmResult
 from keel.errors import UsageError
 
@@ -121,6 +122,50 @@ class Context:
         if schema is not None and not isinstance(result.data, schema):
             # From the journal: the answer was validated when it was made; type it again.
             result = dataclasses.replace(result, data=schema.model_validate(result.data))
+        return result
+
+    async def tool(self, name: str, /, **args: Any) -> Any:
+        """Call tool `name` as a durable step: allowlisted, validated, credentialed, sandboxed.
+
+        Raises ToolNotAllowed (recorded, never executed) when the workflow's `tools=` does not
+        name it, ToolInputError when the arguments do not match its schema.
+        """
+        return await self._x.run_tool(name, args)
+
+    async def agent(
+        self,
+        instructions: str,
+        input: Any,
+        *,
+        tools: Sequence[str],
+        task: str,
+        max_turns: int = 8,
+        schema: type[BaseModel] | None = None,
+        max_tokens: int = 1024,
+        max_invalid: int = 3,
+        on_refused: str = "continue",
+    ) -> AgentResult:
+        """A bounded agent step: the model (route `task`) picks among `tools` until it answers.
+
+        Every model answer and tool call is journaled, so a crash mid-loop resumes without repeating
+        them. Stops at `max_turns`, at a budget's hard stop, or after `max_invalid` invalid replies,
+        with `.partial` set and `.stopped` saying why. A tool the model names outside `tools` is
+        refused and recorded; the model is told (or the loop stops, with on_refused="stop").
+        """
+        result = await run_agent(
+            self,
+            instructions,
+            input,
+            tools=tools,
+            task=task,
+            max_turns=max_turns,
+            schema=schema,
+            max_tokens=max_tokens,
+            max_invalid=max_invalid,
+            on_refused=on_refused,
+        )
+        if result.partial:
+            self._x.flags.add("agent_partial")
         return result
 
     def _template(self, template: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 import logging
 import random
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +15,7 @@ from opentelemetry import context as otel_context
 
 from keel.engine import codec
 from keel.engine.context import Context
-from keel.engine.ports import CallScope, LlmRequest, LlmResult, ModelGateway
+from keel.engine.ports import CallScope, LlmRequest, LlmResult, ModelGateway, ToolRunner
 from keel.engine.registry import Registry, StepDef, WorkflowDef
 from keel.engine.retry import RetryPolicy
 from keel.engine.tracing import RunTrace, StepSpan
@@ -27,6 +27,8 @@ from keel.errors import (
     SignalTimeoutError,
     StepFailedError,
     StepTimeoutError,
+    ToolError,
+    ToolNotAllowed,
     UsageError,
 )
 from keel.observe import METRICS
@@ -125,10 +127,12 @@ class RunExecution:
         tracing: Tracing | None = None,
         worker_id: str | None = None,
         llm: ModelGateway | None = None,
+        tools: ToolRunner | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.claim = claim
+        self.tools = tools
         self.run = run
         self.journal = {r.seq: r for r in journal}
         self.clock = clock
@@ -427,7 +431,8 @@ class RunExecution:
                         breaker_key, success=False, threshold=step.breaker.failure_threshold, now=self.clock.time()
                     )
                 retry = policy.retryable(exc) and attempt < policy.max_attempts
-                delay = policy.backoff(attempt, self.rng) if retry else 0.0
+                # A dependency that said when to come back (429/503 Retry-After) is not asked sooner.
+                delay = max(policy.backoff(attempt, self.rng), _retry_after(exc)) if retry else 0.0
                 self.trace.attempt_failed(span, attempt, exc, self.clock.time(), delay if retry else None)
                 self._step_event(
                     seq,
@@ -572,6 +577,84 @@ class RunExecution:
             details = dict(result.budget_exceeded)
             raise BudgetExceeded(str(details.pop("message", "budget exceeded")), **details)
         return result
+
+    # -- ctx.tool --------------------------------------------------------------------------
+
+    def tool_allowed(self, name: str, allowed: Sequence[str] | None = None) -> bool:
+        """Registered, on the workflow's allowlist, and on `allowed` when given (an agent's narrower list)."""
+        workflow = self.workflow
+        return (
+            self.tools is not None
+            and self.tools.has(name)
+            and workflow is not None
+            and name in workflow.tools
+            and (allowed is None or name in allowed)
+        )
+
+    async def run_tool(
+        self,
+        name: str,
+        args: dict[str, Any],
+        *,
+        errors_as_results: bool = False,
+        allowed: Sequence[str] | None = None,
+    ) -> Any:
+        """A tool call as a durable step `tool:<name>`, after the workflow's allowlist allows it.
+
+        A refused call is journaled (its step's result says why) and raised as ToolNotAllowed, so
+        a replay refuses it again at the same point. With `errors_as_results` (the agent loop) a
+        failed call returns `{"error": ...}` instead of parking the run.
+        """
+        tools = self.tools
+        step_name = f"tool:{name}"
+        if not self.tool_allowed(name, allowed):
+            known = tools is not None and tools.has(name)
+            reason = "no such tool"
+            if known:
+                on_list = self.workflow is not None and name in self.workflow.tools
+                reason = "not among this agent's tools" if on_list else "not on the workflow's allowlist"
+
+            async def refuse() -> dict[str, Any]:
+                return {"refused": reason}
+
+            await self.run_step(StepDef(fn=refuse, name=step_name, retry=RetryPolicy(max_attempts=1)), (), {})
+            METRICS.tool_errors.labels(name if known else "unknown", "ToolNotAllowed").inc()
+            log.warning(
+                "tool %s refused: %s",
+                name,
+                reason,
+                extra={"event_type": "tool.refused", "run_id": self.run.run_id, "tool": name},
+            )
+            raise ToolNotAllowed(f"tool {name!r} refused: {reason}", tool=name, run_id=self.run.run_id)
+        assert tools is not None
+        checked = tools.validate(name, args)  # a bad call is the workflow's bug: raised, never journaled
+        run = self.run
+        scope = CallScope(
+            run_id=run.run_id,
+            workflow=run.workflow_name,
+            workflow_version=run.workflow_version,
+            org_id=run.org_id,
+            user_id=run.user_id,
+        )
+
+        async def call(checked: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+            step = int(idempotency_key.rsplit(":", 1)[1])
+            try:
+                value = await tools.call(name, checked, scope=scope, step=step, idempotency_key=idempotency_key)
+            except ToolError as exc:
+                if not errors_as_results:
+                    raise
+                return {"error": {"type": type(exc).__name__, "message": exc.message}}
+            return {"value": value}
+
+        policy = tools.retry_policy(name)
+        step = StepDef(fn=call, name=step_name, retry=policy)
+        outcome: dict[str, Any] = await self.run_step(step, (checked,), {})
+        if "refused" in outcome:  # journaled by an earlier version whose allowlist refused it
+            raise ToolNotAllowed(f"tool {name!r} refused: {outcome['refused']}", tool=name, run_id=self.run.run_id)
+        if "error" in outcome:
+            return outcome
+        return outcome["value"] if not errors_as_results else outcome
 
     # -- ctx.now / sleep / signals ----------------------------------------------------------
 
@@ -919,6 +1002,15 @@ _ROW_FIELDS = STEP_COLUMNS[1:]  # a journal row, without its run_id
 
 def _record(run_id: str, row: dict[str, Any]) -> StepRecord:
     return StepRecord(run_id=run_id, **{f: row.get(f) for f in _ROW_FIELDS})  # type: ignore[arg-type]
+
+
+def _retry_after(exc: BaseException) -> float:
+    """Seconds the failed dependency asked to be left alone (0 if it did not say)."""
+    value = exc.details.get("retry_after_s") if isinstance(exc, KeelError) else getattr(exc, "retry_after_s", None)
+    try:
+        return max(0.0, float(value)) if value is not None else 0.0
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _usage_columns(usage: Usage) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from keel.engine.retry import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -74,4 +76,24 @@ class ModelGateway(Protocol):
 
     def retry_exempt(self) -> tuple[type[BaseException], ...]:
         """Errors that retrying the whole call cannot fix (the request was wrong)."""
+        ...
+
+
+class ToolRunner(Protocol):
+    """Serves `ctx.tool`: the registered tools, and one attempt of a call of one of them."""
+
+    def has(self, name: str) -> bool: ...
+
+    def validate(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """The arguments checked against the tool's input schema, as JSON values (ToolInputError)."""
+        ...
+
+    def retry_policy(self, name: str) -> RetryPolicy: ...
+
+    def describe(self, names: Sequence[str]) -> list[dict[str, Any]]:
+        """What a model is shown of each tool: name, description, JSON schema of its arguments."""
+        ...
+
+    async def call(self, name: str, args: dict[str, Any], *, scope: CallScope, step: int, idempotency_key: str) -> Any:
+        """Run the tool once with validated `args`; its validated output."""
         ...

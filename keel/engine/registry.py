@@ -57,6 +57,8 @@ class WorkflowDef:
     estimate: Callable[..., Any] | None = None
     # A run whose estimated USD (the point estimate) is above this waits for approval.
     confirm_above_usd: float | None = None
+    # The tools this workflow may call (from its code or through a model); any other is refused.
+    tools: tuple[str, ...] = ()
 
 
 class Registry:

@@ -13,7 +13,7 @@ import uuid
 
 from keel.config import EngineSettings
 from keel.engine.executor import Listener, RunExecution
-from keel.engine.ports import ModelGateway
+from keel.engine.ports import ModelGateway, ToolRunner
 from keel.engine.registry import Registry
 from keel.observe import METRICS
 from keel.observe.tracing import Tracing
@@ -41,6 +41,7 @@ class Engine:
         rng: random.Random | None = None,
         tracing: Tracing | None = None,
         llm: ModelGateway | None = None,
+        tools: ToolRunner | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -50,6 +51,7 @@ class Engine:
         self.rng = rng
         self.tracing = tracing
         self.llm = llm
+        self.tools = tools
         self.worker_id = new_worker_id()
         self.draining = False
         self.paused_workflows: set[str] = set()
@@ -114,6 +116,7 @@ class Engine:
             tracing=self.tracing,
             worker_id=self.worker_id,
             llm=self.llm,
+            tools=self.tools,
         )
         heartbeat = asyncio.create_task(self._heartbeat(claim, execution))
         self.in_flight += 1

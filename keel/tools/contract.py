@@ -16,7 +16,16 @@ from typing import Any, get_type_hints
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from keel.engine.retry import RetryPolicy
-from keel.errors import ToolInputError, ToolOutputError, UsageError
+from keel.errors import (
+    CredentialError,
+    SandboxUnavailable,
+    ToolInputError,
+    ToolNotAllowed,
+    ToolOutputError,
+    ToolResourceLimit,
+    UsageError,
+)
+from keel.tools._egress import parse_network
 
 # Parameters Keel fills in itself: a caller (or a model) supplying one is refused.
 INJECTED = ("creds", "idempotency_key")
@@ -41,7 +50,7 @@ class ToolSpec:
     memory_mb: int = 256
     cpu_seconds: int = 10
     compensate: str | Callable[..., Any] | None = None
-    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(max_attempts=3))
+    retry: RetryPolicy = field(default_factory=lambda: default_retry())
     wants_creds: bool = False
     wants_idempotency_key: bool = False
 
@@ -73,6 +82,21 @@ class ToolSpec:
         schema = self.input_model.model_json_schema()
         schema.pop("title", None)
         return {"name": self.name, "description": self.description, "parameters": schema}
+
+
+def default_retry() -> RetryPolicy:
+    """Three attempts for what may pass (a crash, a timeout); none for what cannot (bad input, limits, no sandbox)."""
+    return RetryPolicy(
+        max_attempts=3,
+        non_retryable=(
+            ToolInputError,
+            ToolOutputError,
+            ToolResourceLimit,
+            SandboxUnavailable,
+            CredentialError,
+            ToolNotAllowed,
+        ),
+    )
 
 
 def build_spec(fn: Callable[..., Any], *, name: str | None = None, **options: Any) -> ToolSpec:
@@ -109,6 +133,7 @@ def build_spec(fn: Callable[..., Any], *, name: str | None = None, **options: An
         if key in options and not (isinstance(options[key], int | float) and options[key] > 0):
             raise UsageError(f"tool {tool_name!r}: {key} must be a positive number")
     network = tuple(options.get("network") or ())
+    parse_network(network)  # a bad host fails at decoration, not at the first call
     return ToolSpec(
         fn=fn,
         name=tool_name,

@@ -12,8 +12,10 @@ import pytest
 import keel
 
 PUBLIC_API = [
+    "AgentResult",
     "App",
     "ApprovalRequiredError",
+    "BudgetExceeded",
     "CircuitBreaker",
     "ConfigError",
     "Context",
@@ -37,6 +39,9 @@ PUBLIC_API = [
     "StepFailedError",
     "StepTimeoutError",
     "StoreError",
+    "ToolError",
+    "ToolInputError",
+    "ToolNotAllowed",
     "TraceSettings",
     "UsageError",
     "Worker",
@@ -91,6 +96,10 @@ ERROR_CODES = {
     "InvalidStateError": "workflow.invalid_state",
     "ApprovalRequiredError": "workflow.approval_required",
     "NonRetryableError": "step.non_retryable",
+    "BudgetExceeded": "gateway.budget_exceeded",
+    "ToolError": "tool.error",
+    "ToolInputError": "tool.invalid_input",
+    "ToolNotAllowed": "tool.not_allowed",
 }
 
 
@@ -117,6 +126,8 @@ def test_every_error_is_a_keel_error_with_a_stable_code() -> None:
         ("RunFailedError", "WorkflowError"),
         ("InvalidStateError", "WorkflowError"),
         ("ApprovalRequiredError", "InvalidStateError"),
+        ("ToolNotAllowed", "ToolError"),
+        ("ToolInputError", "ToolError"),
     ],
 )
 def test_error_tree(child: str, parent: str) -> None:
