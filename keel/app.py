@@ -27,10 +27,12 @@ from keel.engine.estimate import (
     gate_for,
 )
 from keel.engine.executor import Listener
+from keel.engine.ports import CallScope
 from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.engine.worker import Engine, Worker
 from keel.errors import InvalidStateError, RunFailedError, StepFailedError, UsageError
+from keel.observe.context import current
 from keel.observe.tracing import Tracing, new_run_trace
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
@@ -343,10 +345,53 @@ class App:
                 retry=retry,
             )
             self.toolbox.add(spec)
+            if compensate is not None:
+                undo = compensate if isinstance(compensate, str) else getattr(compensate, "__keel_tool__", None)
+                if undo is None:
+                    raise UsageError(f"tool {spec.name!r}: compensate= names another tool (its name or function)")
+                self._register_tool_compensation(spec.name, undo if isinstance(undo, str) else undo.name)
             fn.__keel_tool__ = spec  # type: ignore[attr-defined]
             return fn
 
         return decorate
+
+    def _register_tool_compensation(self, tool: str, undo: str) -> None:
+        """Steps the engine's compensation finds by name: `tool:NAME` is undone by calling tool `undo`.
+
+        Registered with the App, not at call time, so a worker that only compensates (the run
+        was aborted after a crash) knows them without replaying the workflow.
+        """
+        toolbox = self.toolbox
+
+        async def compensate_tool(args: dict[str, Any], result: Any = None, *, idempotency_key: str) -> Any:
+            if not toolbox.has(undo):
+                raise UsageError(f"tool {tool!r} is compensated by tool {undo!r}, which is not registered")
+            run = current()
+            scope = CallScope(
+                run_id=run.run_id if run else None,
+                workflow=run.workflow if run else None,
+                workflow_version=run.version if run else None,
+                org_id=run.org_id if run else None,
+                user_id=run.user_id if run else None,
+            )
+            spec = toolbox.specs[undo]
+            params = set(spec.input_model.model_fields)
+            given = {k: v for k, v in args.items() if k in params}
+            if "result" in params:
+                # The journal holds what ctx.tool's step returned: {"value": <the tool's output>}.
+                given["result"] = result.get("value") if isinstance(result, dict) else result
+            step = int(idempotency_key.rsplit(":", 1)[1])
+            return await toolbox.call(
+                undo, toolbox.validate(undo, given), scope=scope, step=step, idempotency_key=idempotency_key
+            )
+
+        async def placeholder(args: dict[str, Any], *, idempotency_key: str) -> Any:
+            raise UsageError(f"tool {tool!r} is called with ctx.tool, not ctx.run")
+
+        placeholder.__qualname__ = f"tool:{tool}"
+        compensate_tool.__qualname__ = f"tool-undo:{undo}"
+        self.registry.add_step(StepDef(fn=compensate_tool, name=f"tool-undo:{undo}"))
+        self.registry.add_step(StepDef(fn=placeholder, name=f"tool:{tool}", compensate=f"tool-undo:{undo}"))
 
     @property
     def toolbox(self) -> Toolbox:

@@ -648,7 +648,11 @@ class RunExecution:
             return {"value": value}
 
         policy = tools.retry_policy(name)
-        step = StepDef(fn=call, name=step_name, retry=policy)
+        # A tool with a compensation is registered as a step by name (with its undo), so that its
+        # arguments are journaled and an aborted run can undo it, in any worker.
+        registered = self.registry.steps.get(step_name)
+        undo = registered.compensate if registered is not None else None
+        step = StepDef(fn=call, name=step_name, retry=policy, compensate=undo)
         outcome: dict[str, Any] = await self.run_step(step, (checked,), {})
         if "refused" in outcome:  # journaled by an earlier version whose allowlist refused it
             raise ToolNotAllowed(f"tool {name!r} refused: {outcome['refused']}", tool=name, run_id=self.run.run_id)

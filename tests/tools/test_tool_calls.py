@@ -109,6 +109,16 @@ def test_an_output_that_breaks_the_contract_parks_the_run_without_retries(app: k
     assert app.tool_calls == ["bad_output"]  # type: ignore[attr-defined]
 
 
+def test_an_aborted_run_undoes_a_tool_with_its_compensating_tool(app: keel.App) -> None:
+    with pytest.raises(keel.RunFailedError):
+        app.run_sync(toolbox_app.checkout, "o-1", org_id="acme")
+    (run,) = app.store.list_runs(limit=1)
+    (undo,) = [e for e in app.store.load_journal(run.run_id) if e.kind == "compensation"]
+    assert undo.name == "tool-undo:release_stock"
+    assert json.loads(undo.result or "{}") == {"released": 2, "reservation": "SKU-1x2"}
+    assert app.tool_calls == ["reserve_stock", "release_stock"]  # type: ignore[attr-defined]
+
+
 # -- ctx.agent ---------------------------------------------------------------------------------
 
 

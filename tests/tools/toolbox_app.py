@@ -105,3 +105,26 @@ async def support_agent(ctx: keel.Context, question: str) -> dict[str, Any]:
         "turns": result.turns,
         "calls": result.tool_calls,
     }
+
+
+@app.tool(compensate="release_stock")
+def reserve_stock(sku: str, qty: int) -> dict[str, Any]:
+    """Hold stock for an order."""
+    return {"reservation": f"{sku}x{qty}"}
+
+
+@app.tool()
+def release_stock(sku: str, qty: int, result: dict[str, Any]) -> dict[str, Any]:
+    """Give held stock back (the compensation of reserve_stock)."""
+    return {"released": qty, "reservation": result["reservation"]}
+
+
+@app.step()
+def charge_card(order_id: str) -> str:
+    raise keel.NonRetryableError("card declined")
+
+
+@app.workflow(tools=["reserve_stock", "release_stock"], on_failure="compensate")
+async def checkout(ctx: keel.Context, order_id: str) -> str:
+    await ctx.tool("reserve_stock", sku="SKU-1", qty=2)
+    return str(await ctx.run(charge_card, order_id))
