@@ -34,3 +34,21 @@ def test_triage_falls_back_to_its_second_model_and_the_trace_shows_it(tmp_path: 
     (step,) = [c for c in tree["root"]["children"] if c["name"] == "step llm:triage"]
     calls = [(c["name"], c["status"]) for c in step["children"]]
     assert calls == [("llm.call", "error"), ("llm.call", "ok")]
+
+
+def test_the_tools_example_reaches_its_allowlisted_host_and_nothing_else(tmp_path: Path) -> None:
+    from needs import unavailable
+
+    from keel.tools import Sandbox
+
+    if Sandbox.isolation() is None:
+        unavailable(f"no sandbox here: {Sandbox.unavailable_reason()}")
+    run = keel(
+        "run", str(EXAMPLES / "tools" / "orders.py") + ":probe", "--input", '{"order_id": "A1"}', "--json", cwd=tmp_path
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)["result"]
+    assert out["allowed"] == {"status": 200, "body": {"order": "A1", "status": "shipped"}}
+    assert out["not on the list"]["status"] == 403 and "allowlist" in out["not on the list"]["refused"]
+    assert out["cloud metadata"]["status"] == 403
+    assert out["skipping the proxy"].startswith(("ConnectionRefusedError", "OSError"))
