@@ -23,7 +23,7 @@ def _float(name: str, default: float, minimum: float = 0.0) -> float:
     return value
 
 
-def _int(name: str, default: int) -> int:
+def _int(name: str, default: int, minimum: int = 1) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
@@ -31,8 +31,8 @@ def _int(name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be an integer, got {raw!r}", key=name) from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}", key=name)
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}", key=name)
     return value
 
 
@@ -90,3 +90,22 @@ class TraceSettings:
     @classmethod
     def from_env(cls) -> TraceSettings:
         return cls(enabled=_bool("KEEL_TRACING", cls.enabled), content=_bool("KEEL_TRACE_CONTENT", cls.content))
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """How tools run: warm sandboxes per tool in a worker (KEEL_TOOL_POOL_SIZE), credentials minted
+    per org per minute (KEEL_TOOL_MINT_QUOTA, 0 = no quota)."""
+
+    pool_size: int = 1
+    mint_quota: int = 0
+
+    @classmethod
+    def from_env(cls) -> ToolSettings:
+        settings = cls(
+            pool_size=_int("KEEL_TOOL_POOL_SIZE", cls.pool_size, minimum=0),
+            mint_quota=_int("KEEL_TOOL_MINT_QUOTA", cls.mint_quota, minimum=0),
+        )
+        if settings.pool_size > 16:
+            raise ConfigError("KEEL_TOOL_POOL_SIZE must be from 0 to 16", key="KEEL_TOOL_POOL_SIZE")
+        return settings

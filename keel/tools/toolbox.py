@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from keel.config import ToolSettings
 from keel.engine.ports import CallScope
 from keel.engine.retry import RetryPolicy
 from keel.errors import ToolError, UsageError
@@ -88,7 +89,8 @@ class Toolbox:
     @property
     def broker(self) -> CredentialBroker:
         if self._broker is None:
-            self._broker = CredentialBroker(self._store(), clock=self.clock)
+            quota = ToolSettings.from_env().mint_quota
+            self._broker = CredentialBroker(self._store(), clock=self.clock, quota=quota or None)
         return self._broker
 
     # -- the ToolRunner port ----------------------------------------------------------------
