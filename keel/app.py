@@ -394,6 +394,11 @@ class App:
         self.registry.add_step(StepDef(fn=placeholder, name=f"tool:{tool}", compensate=f"tool-undo:{undo}"))
 
     @property
+    def has_tools(self) -> bool:
+        """Whether any `@app.tool` is registered (without creating the toolbox)."""
+        return self._toolbox is not None and bool(self._toolbox.specs)
+
+    @property
     def toolbox(self) -> Toolbox:
         """The tools registered with `@app.tool` (what `ctx.tool` calls)."""
         if self._toolbox is None:

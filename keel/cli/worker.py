@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from keel.app import App
 from keel.cli._output import StepLogger, setup_logging
 from keel.cli._target import CliError, CliState, load_app
+from keel.config import ToolSettings
 from keel.engine.worker import Worker
 from keel.errors import UsageError
 from keel.observe import metrics
@@ -24,9 +25,15 @@ log = logging.getLogger("keel.cli.worker")
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-async def serve(worker: Worker) -> None:
+async def serve(worker: Worker, app: App | None = None) -> None:
     """Run the worker; the first SIGTERM/SIGINT drains it, a second one stops at once."""
     loop = asyncio.get_running_loop()
+    warming: asyncio.Task[None] | None = None
+    if app is not None and app.has_tools:
+        # Sandboxes started ahead of calls, in this loop (the one the calls run in): a tool's
+        # first call does not pay the process start and its module's import.
+        app.toolbox.use_pool(ToolSettings.from_env().pool_size)
+        warming = asyncio.create_task(app.toolbox.prewarm())
 
     def drain(sig: signal.Signals) -> None:
         log.info(
@@ -41,7 +48,13 @@ async def serve(worker: Worker) -> None:
     with contextlib.suppress(NotImplementedError):  # no loop signal handlers on Windows
         for s in _SIGNALS:
             loop.add_signal_handler(s, drain, s)
-    await worker.run()
+    try:
+        await worker.run()
+    finally:
+        if warming is not None:
+            warming.cancel()
+            assert app is not None
+            await app.toolbox.aclose()  # no pooled sandbox outlives the worker
 
 
 def _serve_metrics(app: App, port: int) -> metrics.MetricsServer:
@@ -98,7 +111,7 @@ def worker_command(
             },
         )
         try:
-            asyncio.run(serve(worker))
+            asyncio.run(serve(worker, app))
         except KeyboardInterrupt:
             log.warning(
                 "stopped without draining: runs in flight are taken over when their leases lapse",

@@ -525,3 +525,55 @@ def test_a_bad_log_format_is_refused_in_one_line(cli: Cli) -> None:
     for proc in (by_option, by_envvar):
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.splitlines() == ["error: --log-format must be json or console, got 'xml'"]
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (read from /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def test_a_worker_keeps_warm_sandboxes_for_its_tools_and_leaves_none_behind(cli: Cli) -> None:
+    from needs import unavailable
+
+    from keel.tools import Sandbox
+
+    if Sandbox.isolation() is None:
+        unavailable(f"no sandbox here: {Sandbox.unavailable_reason()}")
+    orders = str(Path(__file__).resolve().parents[2] / "examples" / "tools" / "orders.py")
+    run_id = cli.ok("run", orders + ":probe", "--input", '{"order_id": "A1"}', "--enqueue").stdout.strip()
+    worker = subprocess.Popen(
+        cli.argv("worker", orders, "--concurrency", "2"),
+        cwd=cli.cwd,
+        env={**cli.env, "KEEL_TOOL_POOL_SIZE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: cli.show(run_id)["status"] == "succeeded", "the worker to finish the run")
+        # Warm sandboxes wait for the next calls (one per tool), as processes under the worker.
+        wait_for(lambda: len(_descendants(worker.pid)) >= 2, "the pool to refill")
+        warm = _descendants(worker.pid)
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=HANG_GUARD_S) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    result = cli.show(run_id)["result"]
+    assert result["allowed"]["status"] == 200 and result["cloud metadata"]["status"] == 403
+    # Every sandbox process the worker had is gone with it (none orphaned).
+    assert [pid for pid in warm if Path(f"/proc/{pid}").exists()] == []
