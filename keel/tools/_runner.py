@@ -74,6 +74,9 @@ def _fail(kind: str, exc: BaseException, *, limit: str | None = None) -> None:
     errno = getattr(exc, "errno", None)
     if isinstance(errno, int):
         header["errno"] = errno
+    wait = _retry_after(exc)
+    if wait is not None:
+        header["retry_after_s"] = wait
     if kind in ("exception", "load"):
         try:
             import traceback
@@ -84,6 +87,29 @@ def _fail(kind: str, exc: BaseException, *, limit: str | None = None) -> None:
         except Exception:  # noqa: BLE001 - a traceback is a courtesy; the outcome must still be written
             pass
     _report(header)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """How long the service the tool called asked to be left alone: backpressure, honoured by retries.
+
+    From the exception's own `retry_after_s`, or from an HTTP error (a 429 or 503 response, as
+    requests, httpx and urllib raise them) carrying a `Retry-After` header in seconds.
+    """
+    value = getattr(exc, "retry_after_s", None)
+    if value is None:
+        response = getattr(exc, "response", None)
+        status = getattr(response, "status_code", None) or getattr(exc, "code", None)
+        headers = getattr(response, "headers", None) or getattr(exc, "headers", None)
+        if status in (429, 503) and headers is not None:
+            try:
+                value = headers.get("retry-after") or headers.get("Retry-After")
+            except Exception:  # noqa: BLE001 - an odd headers object is no backpressure
+                value = None
+    try:
+        seconds = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # an HTTP date: not worth a date parser in the child; the backoff applies
+    return seconds if seconds is not None and 0 <= seconds <= 3600 else None
 
 
 def _type_name(cls: type[BaseException]) -> str:
@@ -381,18 +407,21 @@ def main() -> None:
     channel.close()
     if not line.strip():
         return  # retired before a call: nothing to report
-    request = json.loads(line)
     if ready_fd is not None:
         _signal_parent(ready_fd, b"A")
         os.close(ready_fd)
     _phase = "call"
     try:
         _start_cpu_budget(limits)
+        request = json.loads(line)  # under the limits: the call's arguments are the call's memory
         # The call's own environment (its credential, minted per call): set here, never at the start.
         for name, value in (request.get("env") or {}).items():
             os.environ[name] = value
         if proxy is not None:
             _point_at_proxy(proxy)  # the relay is the only way out, whatever the env said
+    except MemoryError as exc:
+        _fail("input", exc, limit="memory")
+        return
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises ToolError
         _fail("load", exc)
         return

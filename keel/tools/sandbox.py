@@ -16,13 +16,25 @@ Each call starts ``python -I -B keel/tools/_runner.py`` (the worker's own interp
   worker's uid inside, user namespaces disabled within). As root, the kernel exempts uid 0 from the
   process limit, so bubblewrap sets up the namespaces without a user namespace and `setpriv` drops the
   tool to a uid of its own (from a range no account uses), with no groups and an empty bounding set.
-- limits, set by the runner before it imports the tool: RLIMIT_CPU, RLIMIT_AS (memory_mb),
-  RLIMIT_FSIZE, RLIMIT_NPROC (max_processes, counted for the sandbox's own uid or user namespace), no
-  core files; a wall-clock timeout that SIGKILLs the process group, and with it the PID namespace's
-  init, which takes every process in the sandbox with it (bubblewrap's --die-with-parent covers a
-  worker that dies); and a cap on the result and on captured stdout+stderr (max_output_bytes each).
-- environment: only PATH, HOME, TMPDIR, LANG, PYTHONDONTWRITEBYTECODE, MALLOC_ARENA_MAX and the `env`
-  argument: never the worker's own environment.
+- limits, set by the runner: RLIMIT_AS (memory_mb), RLIMIT_FSIZE, RLIMIT_NPROC (max_processes, counted
+  for the sandbox's own uid or user namespace) and no core files before it imports the tool; RLIMIT_CPU
+  (cpu_seconds) from the moment the call's request arrives, the import having a ceiling of its own
+  (IMPORT_CPU_SECONDS; see _runner.py for why). A wall-clock timeout, from the moment the call is handed
+  over, SIGKILLs the process group, and with it the PID namespace's init, which takes every process in
+  the sandbox with it (bubblewrap's --die-with-parent covers a worker that dies); and a cap on the
+  result and on captured stdout+stderr (max_output_bytes each).
+- environment: only PATH, HOME, TMPDIR, LANG, PYTHONDONTWRITEBYTECODE and MALLOC_ARENA_MAX at the
+  start, never the worker's own environment; the call's `env` (its credential) is handed over with the
+  call and set in the tool's os.environ just before it runs (so a module sees none of it at import).
+
+Warm pool (``Sandbox(pool_size=1)``, the default). Importing an app module that imports keel costs about a
+second, on every call. So sandboxes are started ahead of time, per (target, limits, network, sandbox
+flag): each is exactly what a cold call gets (fresh namespaces, tmpfs, uid, egress proxy, limits), its
+runner imports the tool and then blocks on stdin until its one call arrives; it serves that call and
+exits, and taking it starts its replacement in the background. Nothing is ever reused between calls.
+A sandbox that ends while it waits (its import failed, it was killed) makes calls run cold, and report
+what they report today, until one gets past the import; one that waited longer than pool_max_idle_s
+is replaced; `aclose` kills them all.
 
 There is no seccomp filter: the tool reaches the kernel as any unprivileged process does. There is no
 fallback without bubblewrap: plain ``unshare`` would still leave the whole filesystem readable (uid 0
@@ -51,11 +63,13 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import weakref
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from keel.config import resolve_database_url
 from keel.errors import (
@@ -153,8 +167,10 @@ class Sandbox:
     (target, limits, network, sandbox flag). Each is as fresh as a cold one; it imports its tool, waits for
     one call, serves it and exits, and taking it starts its replacement in the background. A pool starts
     at the first call of its target (which runs cold) or at `prewarm`; a sandbox idle for longer than
-    ``pool_max_idle_s`` is retired and replaced. `aclose` kills the sandboxes still waiting; calls made
-    after it run cold. ``pool_size=0`` turns pooling off: every call starts its sandbox then.
+    ``pool_max_idle_s`` is retired and replaced. `aclose` (or ``async with Sandbox() as sandbox``) kills
+    the sandboxes still waiting; calls made after it run cold. ``pool_size=0`` turns pooling off: every
+    call starts its sandbox then. A waiting sandbox holds what its import holds (an app module importing
+    keel: tens of MB of memory) and, with `network`, an egress proxy in this process.
     """
 
     def __init__(
@@ -177,6 +193,8 @@ class Sandbox:
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
         self._counts: collections.Counter[str] = collections.Counter()
+        # Forgot aclose? At exit, the sandboxes still waiting are killed and their directories removed.
+        weakref.finalize(self, _abandon_pools, self._pools)
 
     @staticmethod
     def isolation() -> str | None:
@@ -296,6 +314,12 @@ class Sandbox:
         await asyncio.gather(*(pool.aclose() for pool in pools))
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def __aenter__(self) -> Sandbox:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     def pool_stats(self) -> dict[str, int]:
         """Counters: calls served warm / cold / cold after a pooled sandbox ended first ("fallback"),
@@ -677,6 +701,12 @@ def _probe_for(target: ToolTarget, sandbox: bool) -> _Probe | None:
     return probe
 
 
+def _abandon_pools(pools: dict[_Key, _Pool]) -> None:
+    for pool in pools.values():
+        pool.abandon()
+    pools.clear()
+
+
 def _check_pool_size(size: int) -> None:
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise UsageError(f"a sandbox pool size must be an integer >= 0, got {size!r}")
@@ -740,33 +770,9 @@ class _Capture:
         self.left -= len(data)
 
 
-class _ChildProtocol(asyncio.SubprocessProtocol):
-    """The tool's stdout and stderr, captured under one shared cap, and its exit."""
-
-    def __init__(self, capture: _Capture) -> None:
-        loop = asyncio.get_running_loop()
-        self.capture = capture
-        self.stdout = bytearray()
-        self.stderr = bytearray()
-        self.exited: asyncio.Future[None] = loop.create_future()
-        self.pipes_closed: asyncio.Future[None] = loop.create_future()
-        self._open = {1, 2}
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        self.capture.add(self.stdout if fd == 1 else self.stderr, data)
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        self._open.discard(fd)
-        if not self._open and not self.pipes_closed.done():
-            self.pipes_closed.set_result(None)
-
-    def process_exited(self) -> None:
-        if not self.exited.done():
-            self.exited.set_result(None)
-
-
-class _ResultProtocol(asyncio.Protocol):
-    """The runner's result channel (its own pipe, so nothing the tool prints can forge or corrupt it)."""
+class _Reader(asyncio.Protocol):
+    """One pipe from the runner, kept up to a shared cap: stdout, stderr, or the result channel (its own
+    pipe, so nothing the tool prints can forge or corrupt the result)."""
 
     def __init__(self, capture: _Capture) -> None:
         self.capture = capture
@@ -812,7 +818,13 @@ def _kill_tree(pid: int) -> None:
 
 class _Child:
     """One runner process: started (cold: its call follows at once; pooled: it imports, then waits), handed
-    exactly one call, then killed with whatever it left running, its proxy, directories and uid released."""
+    exactly one call, then killed with whatever it left running, its proxy, directories and uid released.
+
+    Started with subprocess.Popen and its pipes connected here, its exit seen through a pidfd, rather than
+    with loop.subprocess_exec: cancelling that halfway (as asyncio.run's shutdown does to every task,
+    including its internal pipe-connecting one) can leave it waiting forever on Python 3.11, and pools
+    start processes in the background, where such a moment is common. No thread per waiting sandbox either.
+    """
 
     def __init__(self, key: _Key, *, sandboxed: bool) -> None:
         self.key = key
@@ -824,20 +836,21 @@ class _Child:
         self.pid = -1
         self.overflow = asyncio.Event()
         limits = key.limits
+        log_capture = _Capture(limits.max_output_bytes, self.overflow)  # stdout and stderr together
         self._result_capture = _Capture(limits.max_output_bytes + _HEADER_ALLOWANCE, self.overflow)
-        self._log_capture = _Capture(limits.max_output_bytes, self.overflow)  # stdout and stderr together
-        self._transport: asyncio.SubprocessTransport | None = None
-        self._protocol: _ChildProtocol | None = None
-        self._result_transport: asyncio.BaseTransport | None = None
-        self._results: _ResultProtocol | None = None
-        self._signal_transport: asyncio.BaseTransport | None = None
+        self._log_capture = log_capture
+        self._stdout = _Reader(log_capture)
+        self._stderr = _Reader(log_capture)
+        self._results = _Reader(self._result_capture)
         self._signals: _SignalProtocol | None = None
+        self.exited: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pidfd = -1
+        self._stdin: asyncio.WriteTransport | None = None
+        self._transports: list[asyncio.BaseTransport] = []
+        self._files: list[IO[bytes]] = []  # pipes not yet handed to a transport
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
-
-    @property
-    def exited(self) -> asyncio.Future[None]:
-        assert self._protocol is not None
-        return self._protocol.exited
 
     @property
     def ready(self) -> asyncio.Future[bool]:
@@ -850,11 +863,13 @@ class _Child:
 
     @property
     def alive(self) -> bool:
+        gave_up = self._signals is not None and self._signals.ready.done() and not self._signals.ready.result()
         return (
-            self._transport is not None
-            and self._transport.get_returncode() is None
+            self._proc is not None
+            and self._proc.returncode is None
             and not self.exited.done()
             and not self.overflow.is_set()
+            and not gave_up
         )
 
     async def start(
@@ -871,94 +886,128 @@ class _Child:
             theirs.append(ready_w)
             boot["ready_fd"] = ready_w
         try:
-            try:
-                transport, protocol = await loop.subprocess_exec(
-                    lambda: _ChildProtocol(self._log_capture),
-                    *argv,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    env=env,
-                    cwd=cwd,
-                    pass_fds=theirs,
-                    start_new_session=True,
-                )
-            finally:
-                for fd in theirs:
-                    os.close(fd)
-        except BaseException as exc:
+            self._proc = proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                cwd=cwd,
+                pass_fds=theirs,
+                start_new_session=True,
+            )
+        except OSError as exc:
             for fd in ours:
                 os.close(fd)
-            if isinstance(exc, OSError):
-                raise ToolError(f"could not start tool {name}: {exc}", tool=name) from None
-            raise
-        self._transport, self._protocol = transport, protocol
-        self.pid = transport.get_pid()
-        result_pipe: BinaryIO | None = os.fdopen(result_r, "rb", buffering=0)
-        ready_pipe: BinaryIO | None = os.fdopen(ours[1], "rb", buffering=0) if pooled else None
-        try:
-            self._result_transport, self._results = await loop.connect_read_pipe(
-                lambda: _ResultProtocol(self._result_capture), result_pipe
-            )
-            result_pipe = None  # the transport owns it now
-            if ready_pipe is not None:
-                self._signal_transport, self._signals = await loop.connect_read_pipe(_SignalProtocol, ready_pipe)
-                ready_pipe = None
+            raise ToolError(f"could not start tool {name}: {exc}", tool=name) from None
         finally:
-            for pipe in (result_pipe, ready_pipe):
-                if pipe is not None:
-                    pipe.close()
-        stdin = transport.get_pipe_transport(0)
+            for fd in theirs:
+                os.close(fd)
+        # From here on, aclose() kills and reaps the process whatever happens.
+        self.pid = proc.pid
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self._files = [proc.stdin, proc.stdout, proc.stderr, *(os.fdopen(fd, "rb", buffering=0) for fd in ours)]
+        self._watch_exit(loop, proc)
+        readers: list[tuple[IO[bytes], asyncio.Protocol]] = [
+            (proc.stdout, self._stdout),
+            (proc.stderr, self._stderr),
+            (self._files[3], self._results),
+        ]
+        if pooled:
+            self._signals = _SignalProtocol()
+            readers.append((self._files[4], self._signals))
+        for pipe, protocol in readers:
+            transport, _ = await loop.connect_read_pipe(functools.partial(_same, protocol), pipe)
+            self._transports.append(transport)
+        stdin, _ = await loop.connect_write_pipe(asyncio.Protocol, proc.stdin)
+        self._transports.append(stdin)
+        self._files.clear()  # every pipe belongs to its transport now
         assert isinstance(stdin, asyncio.WriteTransport)
+        self._stdin = stdin
         stdin.write(json.dumps(boot).encode() + b"\n")
+
+    def _watch_exit(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes]) -> None:
+        try:
+            self._pidfd = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # Linux before 5.3: a thread waits instead
+            threading.Thread(target=self._wait_in_thread, args=(loop, proc), daemon=True).start()
+            return
+        self._loop = loop
+        loop.add_reader(self._pidfd, self._on_exit)
+
+    def _on_exit(self) -> None:
+        self._forget_pidfd()
+        assert self._proc is not None
+        self._proc.poll()  # reaps it: the pidfd is readable once the process has exited
+        self._mark_exited()
+
+    def _mark_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def _wait_in_thread(self, loop: asyncio.AbstractEventLoop, proc: subprocess.Popen[bytes]) -> None:
+        proc.wait()
+        with contextlib.suppress(RuntimeError):  # the event loop is closed
+            loop.call_soon_threadsafe(self._mark_exited)
+
+    def _forget_pidfd(self) -> None:
+        if self._pidfd >= 0:
+            if self._loop is not None:
+                with contextlib.suppress(RuntimeError):  # the event loop is closed
+                    self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
 
     def hand_over(self, call: dict[str, Any]) -> None:
         """Give the runner its call (a child that died first just makes the write go nowhere)."""
-        assert self._transport is not None
-        stdin = self._transport.get_pipe_transport(0)
-        assert isinstance(stdin, asyncio.WriteTransport)
-        stdin.write(json.dumps(call).encode())
-        stdin.close()  # EOF: the call is complete
+        assert self._stdin is not None
+        self._stdin.write(json.dumps(call).encode())
+        self._stdin.close()  # EOF: the call is complete
 
     async def finish(self) -> _Raw:
         """Wait for the outcome of the call just handed over, under the timeout and the output cap."""
-        assert self._protocol is not None and self._results is not None and self._transport is not None
+        assert self._proc is not None
         loop = asyncio.get_running_loop()
         limits = self.key.limits
-        child, results = self._protocol, self._results
         raw = _Raw(None, b"", b"", b"", sandboxed=self.sandboxed)
         overflowed = loop.create_task(self.overflow.wait())
         try:
-            waiters: set[asyncio.Future[Any]] = {child.exited, overflowed}
+            waiters: set[asyncio.Future[Any]] = {self.exited, overflowed}
             done, _ = await asyncio.wait(waiters, timeout=limits.timeout_s, return_when=asyncio.FIRST_COMPLETED)
         finally:
             overflowed.cancel()
-        if child.exited not in done:
+        if self.exited not in done:
             raw.timed_out = not self.overflow.is_set()
             _kill_tree(self.pid)
-            await asyncio.wait({child.exited}, timeout=_DRAIN_GRACE_S)
+            await asyncio.wait({self.exited}, timeout=_DRAIN_GRACE_S)
         # Whatever the tool left running (a daemon, a fork bomb's remains) goes with the call.
         _kill_tree(self.pid)
-        drained: set[asyncio.Future[None]] = {child.pipes_closed, results.closed}
-        if self._signals is not None:
-            drained.add(self._signals.closed)
-        await asyncio.wait(drained, timeout=_DRAIN_GRACE_S)
+        await asyncio.wait(self._drained(), timeout=_DRAIN_GRACE_S)
         if self._result_capture.exceeded:
             raw.overflow = "result"
         elif self._log_capture.exceeded:
             raw.overflow = "output"
-        raw.returncode = self._transport.get_returncode()
-        raw.result, raw.stdout, raw.stderr = bytes(results.data), bytes(child.stdout), bytes(child.stderr)
+        raw.returncode = self._proc.returncode
+        raw.result, raw.stdout, raw.stderr = (
+            bytes(self._results.data),
+            bytes(self._stdout.data),
+            bytes(self._stderr.data),
+        )
         raw.accepted = self._signals is None or self._signals.accepted
         raw.refused = tuple(self.proxy.refused) if self.proxy is not None else ()
         return raw
 
+    def _drained(self) -> set[asyncio.Future[None]]:
+        futures = {self._stdout.closed, self._stderr.closed, self._results.closed}
+        if self._signals is not None:
+            futures.add(self._signals.closed)
+        return futures
+
     async def idle_end(self) -> str:
         """Why a pooled child that exited while waiting did (after its pipes drain)."""
-        assert self._protocol is not None and self._results is not None
-        await asyncio.wait({self._protocol.pipes_closed, self._results.closed}, timeout=_DRAIN_GRACE_S)
-        assert self._transport is not None
-        raw = _Raw(self._transport.get_returncode(), bytes(self._results.data), b"", bytes(self._protocol.stderr))
+        await asyncio.wait(self._drained(), timeout=_DRAIN_GRACE_S)
+        returncode = self._proc.returncode if self._proc is not None else None
+        raw = _Raw(returncode, bytes(self._results.data), b"", bytes(self._stderr.data), sandboxed=self.sandboxed)
         return raw.describe_end()
 
     async def aclose(self) -> None:
@@ -967,7 +1016,7 @@ class _Child:
             return
         self._closed = True
         try:
-            if self.pid > 0:
+            if self._proc is not None:
                 _kill_tree(self.pid)
                 if not self.exited.done():
                     await asyncio.wait({self.exited}, timeout=_DRAIN_GRACE_S)
@@ -977,20 +1026,30 @@ class _Child:
             self.abandon()
 
     def abandon(self) -> None:
-        """What `aclose` does without waiting (for a child of an event loop that is gone)."""
+        """What `aclose` does without awaiting anything (also for a child of an event loop that is gone)."""
         self._closed = True
-        if self.pid > 0:
+        if self._proc is not None:
             _kill_tree(self.pid)
-        for transport in (self._transport, self._result_transport, self._signal_transport):
-            if transport is not None:
-                with contextlib.suppress(RuntimeError):  # its event loop is closed
-                    transport.close()
+            if self._proc.returncode is None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self._proc.wait(timeout=_DRAIN_GRACE_S)  # SIGKILLed: at once
+        self._forget_pidfd()
+        for transport in self._transports:
+            with contextlib.suppress(RuntimeError):  # its event loop is closed
+                transport.close()
+        for pipe in self._files:
+            pipe.close()
+        self._files.clear()
         for path in self.dirs:
             _remove_tree(path)
         self.dirs.clear()
         if self.release is not None:
             self.release()
             self.release = None
+
+
+def _same(protocol: asyncio.Protocol) -> asyncio.Protocol:
+    return protocol
 
 
 async def _serve(child: _Child, call: dict[str, Any]) -> _Raw:
@@ -1026,10 +1085,12 @@ class _Pool:
         while self.idle and child is None:
             candidate = self.idle.pop(0)
             self._watchers.pop(candidate).cancel()
-            if candidate.alive and now - candidate.started_at < self._max_idle_s:
-                child = candidate
+            if not candidate.alive:
+                self._drop(candidate, ended=True)
+            elif now - candidate.started_at >= self._max_idle_s:
+                self._drop(candidate, ended=False)
             else:
-                self._owner._background(candidate.aclose())
+                child = candidate
         self.refill()
         return child
 
@@ -1082,32 +1143,37 @@ class _Pool:
             await asyncio.wait(ends, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             overflowed.cancel()
-        # Still idle here: take() cancels this task before it hands the child out. What follows runs as
-        # a task of the Sandbox's own, which its aclose waits for.
+        # Still idle here: take() cancels this task before it hands the child out.
         self.idle.remove(child)
         del self._watchers[child]
-        self._owner._background(self._retire(child))
+        self._drop(child, ended=child.exited.done() or child.overflow.is_set())
+        self.refill()
 
-    async def _retire(self, child: _Child) -> None:
-        counts = self._owner._counts
-        name = self.key.target.name
-        if child.exited.done() or child.overflow.is_set():
+    def _drop(self, child: _Child, *, ended: bool) -> None:
+        """Take a waiting sandbox out of service: it ended on its own (`ended`), or it waited too long."""
+        if ended:
+            # Its import failed, or something killed it: start no more until a cold call loads the tool.
             self._failing = True
-            counts["died_idle"] += 1
+            self._owner._counts["died_idle"] += 1
+        else:
+            self._owner._counts["retired"] += 1
+        # As a task of the Sandbox's own, which its aclose waits for.
+        self._owner._background(self._retire(child, ended=ended))
+
+    async def _retire(self, child: _Child, *, ended: bool) -> None:
+        if ended:
             why = "it printed more than max_output_bytes" if child.overflow.is_set() else await child.idle_end()
             log.warning(
                 "a pooled sandbox for tool %s ended before any call (%s); its calls start cold until one loads it",
-                name,
+                self.key.target.name,
                 why,
-                extra={"event_type": "tool.sandbox_pool_failed", "tool": name},
+                extra={"event_type": "tool.sandbox_pool_failed", "tool": self.key.target.name},
             )
-        else:
-            counts["retired"] += 1
         await child.aclose()
-        self.refill()
 
     async def wait_ready(self, timeout_s: float) -> int:
         """Fill the pool and wait (at most `timeout_s`) until its sandboxes have imported the tool."""
+        self._failing = False  # an explicit request: try again (the tool's module may have been fixed)
         self.refill()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout_s
@@ -1219,6 +1285,8 @@ def _raise_reported(header: dict[str, Any], target: ToolTarget, limits: SandboxL
     message = str(header.get("message", ""))
     described = f"{error_type}: {message}" if message else error_type
     details = {**details, "error_type": error_type}
+    if isinstance(header.get("retry_after_s"), int | float):
+        details["retry_after_s"] = float(header["retry_after_s"])  # the step's retry waits this long
     if "traceback" in header:
         details["traceback"] = str(header["traceback"])
     if kind == "limit":

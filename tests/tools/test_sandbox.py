@@ -1,7 +1,8 @@
 """The process sandbox: results, errors, temp directory, environment, limits plumbing, network entries.
 
 Sandboxed tests need bubblewrap (scripts/ensure-bubblewrap installs Debian's package): without it they
-fail under CI=true and skip loudly elsewhere. The `sandbox=False` tests run anywhere on Linux.
+fail under CI=true and skip loudly elsewhere. The `sandbox=False` tests run anywhere on Linux. Tests taking
+the `sandbox` or `any_sandbox` fixture run twice (sandbox_modes.py): cold, and warm (a pooled sandbox).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from needs import unavailable
+from sandbox_modes import MODES, make_sandbox
 
 from keel.errors import (
     SandboxUnavailable,
@@ -36,11 +39,19 @@ def tool(name: str) -> ToolTarget:
     return ToolTarget("sandbox_tools", name, sys_path=(HERE,))
 
 
+@pytest.fixture(params=MODES)
+async def any_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A Sandbox whose calls run cold, or warm (served by pooled sandboxes); closed afterwards."""
+    sandbox = make_sandbox(request.param)
+    yield sandbox
+    await sandbox.aclose()
+
+
 @pytest.fixture
-def sandbox() -> Sandbox:
+def sandbox(any_sandbox: Sandbox) -> Sandbox:
     if Sandbox.isolation() is None:
         unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
-    return Sandbox()
+    return any_sandbox
 
 
 async def test_returns_the_tools_value_and_keeps_its_prints_apart(sandbox: Sandbox) -> None:
@@ -57,11 +68,11 @@ async def test_async_tool(sandbox: Sandbox) -> None:
 
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
-async def test_tool_exception_names_its_type_and_message(sandboxed: bool) -> None:
+async def test_tool_exception_names_its_type_and_message(sandboxed: bool, any_sandbox: Sandbox) -> None:
     if sandboxed and Sandbox.isolation() is None:
         unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
     with pytest.raises(ToolError) as caught:
-        await Sandbox().call(tool("fail"), '{"message": "order 42 not found"}', sandbox=sandboxed)
+        await any_sandbox.call(tool("fail"), '{"message": "order 42 not found"}', sandbox=sandboxed)
     assert type(caught.value) is ToolError
     assert caught.value.message == "ValueError: order 42 not found"
     assert caught.value.details["error_type"] == "ValueError"
@@ -110,18 +121,22 @@ async def test_temp_dir_stays_writable_when_the_tool_lives_under_tmp(sandbox: Sa
     assert result["tmpdir"] == "/tmp" and result["fstype"] == "tmpfs"
 
 
-async def test_unsandboxed_temp_dir_is_deleted_afterwards(caplog: pytest.LogCaptureFixture) -> None:
+async def test_unsandboxed_temp_dir_is_deleted_afterwards(
+    any_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="keel.tools.sandbox")
-    result = json.loads(await Sandbox().call(tool("temp_dir"), '{"name": "scratch"}', sandbox=False))
+    result = json.loads(await any_sandbox.call(tool("temp_dir"), '{"name": "scratch"}', sandbox=False))
     assert result["seen_before"] == []
     assert result["tmpdir"] == result["home"]
     assert not os.path.exists(result["tmpdir"])
 
 
-async def test_unsandboxed_calls_log_a_warning_every_time(caplog: pytest.LogCaptureFixture) -> None:
+async def test_unsandboxed_calls_log_a_warning_every_time(
+    any_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.WARNING, logger="keel.tools.sandbox")
     for _ in range(2):
-        assert await Sandbox().call(tool("add"), '{"a": 1, "b": 2}', sandbox=False) == "3"
+        assert await any_sandbox.call(tool("add"), '{"a": 1, "b": 2}', sandbox=False) == "3"
     warnings = [r for r in caplog.records if getattr(r, "event_type", None) == "tool.unsandboxed"]
     assert len(warnings) == 2
     assert warnings[0].levelno == logging.WARNING
@@ -130,14 +145,14 @@ async def test_unsandboxed_calls_log_a_warning_every_time(caplog: pytest.LogCapt
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 async def test_parent_secrets_stay_out_and_the_env_argument_gets_in(
-    sandboxed: bool, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    sandboxed: bool, any_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     if sandboxed and Sandbox.isolation() is None:
         unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
     caplog.set_level(logging.WARNING, logger="keel.tools.sandbox")
     monkeypatch.setenv("KEEL_TEST_SECRET", "hunter2")
     env = json.loads(
-        await Sandbox().call(tool("environment"), "{}", env={"KEEL_TOOL_CREDENTIAL": "tok-123"}, sandbox=sandboxed)
+        await any_sandbox.call(tool("environment"), "{}", env={"KEEL_TOOL_CREDENTIAL": "tok-123"}, sandbox=sandboxed)
     )
     assert "KEEL_TEST_SECRET" not in env
     assert "hunter2" not in json.dumps(env)
@@ -186,18 +201,31 @@ async def test_no_isolation_refuses_sandboxed_tools_but_not_opted_out_ones(
     missing = sandbox_module._Probe(None, "bubblewrap (bwrap) is not installed")
     monkeypatch.setattr(sandbox_module, "_probe", lambda: missing)
     assert Sandbox.isolation() is None
-    with pytest.raises(SandboxUnavailable, match="bubblewrap .bwrap. is not installed.*sandbox=False"):
-        await Sandbox().call(tool("add"), '{"a": 1, "b": 2}')
-    assert await Sandbox().call(tool("add"), '{"a": 1, "b": 2}', sandbox=False) == "3"
+    async with Sandbox() as sandbox:
+        with pytest.raises(SandboxUnavailable, match="bubblewrap .bwrap. is not installed.*sandbox=False"):
+            await sandbox.call(tool("add"), '{"a": 1, "b": 2}')
+        with pytest.raises(SandboxUnavailable, match="bubblewrap .bwrap. is not installed"):
+            await sandbox.prewarm(tool("add"))
+        assert await sandbox.call(tool("add"), '{"a": 1, "b": 2}', sandbox=False) == "3"
 
 
 async def test_invalid_arguments_are_refused_before_anything_runs() -> None:
-    with pytest.raises(UsageError, match="sys_path"):
-        await Sandbox().call(ToolTarget("m", "f", sys_path=("/nonexistent-keel-dir",)), "{}", sandbox=False)
-    with pytest.raises(UsageError, match="environment variable"):
-        await Sandbox().call(tool("add"), "{}", env={"BAD NAME": "x"}, sandbox=False)
+    async with Sandbox() as sandbox:
+        with pytest.raises(UsageError, match="sys_path"):
+            await sandbox.call(ToolTarget("m", "f", sys_path=("/nonexistent-keel-dir",)), "{}", sandbox=False)
+        with pytest.raises(UsageError, match="environment variable"):
+            await sandbox.call(tool("add"), "{}", env={"BAD NAME": "x"}, sandbox=False)
+        with pytest.raises(UsageError, match="sys_path"):
+            await sandbox.prewarm(ToolTarget("m", "f", sys_path=("/nonexistent-keel-dir",)), sandbox=False)
+        with pytest.raises(UsageError, match="pool size"):
+            await sandbox.prewarm(tool("add"), size=-1, sandbox=False)
+        assert sandbox.pool_stats()["idle"] == 0
     with pytest.raises(UsageError, match="must be positive"):
         SandboxLimits(timeout_s=0)
+    with pytest.raises(UsageError, match="pool size"):
+        Sandbox(pool_size=-1)
+    with pytest.raises(UsageError, match="pool_max_idle_s"):
+        Sandbox(pool_max_idle_s=0)
 
 
 def test_network_entries_are_validated() -> None:

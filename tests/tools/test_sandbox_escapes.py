@@ -1,7 +1,8 @@
 """Escape attempts from a sandboxed tool (the tools issue's Show list): each one contained, reported as a
 clear tool error, and the worker (this test process) still healthy afterwards.
 
-They need bubblewrap: without it they fail under CI=true and skip loudly elsewhere.
+Each runs twice (sandbox_modes.py): cold, and warm, through a pooled sandbox that had imported its tool
+before the call arrived. They need bubblewrap: without it they fail under CI=true and skip loudly elsewhere.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from needs import unavailable
+from sandbox_modes import MODES, make_sandbox
 
 from keel.errors import ToolError, ToolResourceLimit, ToolTimeout, UsageError
 from keel.tools._egress import Destination, EgressProxy, IPAddress
@@ -33,11 +35,19 @@ def tool(name: str) -> ToolTarget:
     return ToolTarget("sandbox_tools", name, sys_path=(HERE,))
 
 
+@pytest.fixture(params=MODES)
+async def any_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
+    """A Sandbox whose calls run cold, or warm (served by pooled sandboxes); closed afterwards."""
+    sandbox = make_sandbox(request.param)
+    yield sandbox
+    await sandbox.aclose()
+
+
 @pytest.fixture
-def sandbox() -> Sandbox:
+def sandbox(any_sandbox: Sandbox) -> Sandbox:
     if Sandbox.isolation() is None:
         unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
-    return Sandbox()
+    return any_sandbox
 
 
 async def assert_healthy(sandbox: Sandbox) -> None:
@@ -278,12 +288,14 @@ async def wait_until_at_most(marker: str, count: int) -> list[int]:
 
 
 @pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
-async def test_timeout_kills_the_whole_tree(sandboxed: bool, caplog: pytest.LogCaptureFixture) -> None:
+async def test_timeout_kills_the_whole_tree(
+    sandboxed: bool, any_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+) -> None:
     if sandboxed and Sandbox.isolation() is None:
         unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
     marker = f"keel-test-{uuid.uuid4().hex}"
     with pytest.raises(ToolTimeout) as caught:
-        await Sandbox().call(
+        await any_sandbox.call(
             tool("hang"), json.dumps({"marker": marker}), limits=SandboxLimits(timeout_s=3), sandbox=sandboxed
         )
     assert "ran past its 3s timeout" in caught.value.message
@@ -314,11 +326,13 @@ async def test_cancelling_the_call_kills_the_sandbox(sandbox: Sandbox) -> None:
     await assert_healthy(sandbox)
 
 
-async def test_temp_dir_is_removed_after_a_timeout(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_temp_dir_is_removed_after_a_timeout(
+    any_sandbox: Sandbox, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     report = tmp_path / "tmpdir.txt"
     args = {"name": "scratch", "report_to": str(report), "sleep_s": 600}
     with pytest.raises(ToolTimeout):
-        await Sandbox().call(tool("temp_dir"), json.dumps(args), limits=SandboxLimits(timeout_s=3), sandbox=False)
+        await any_sandbox.call(tool("temp_dir"), json.dumps(args), limits=SandboxLimits(timeout_s=3), sandbox=False)
     assert report.read_text().startswith("/")
     assert not os.path.exists(report.read_text())
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from fake_servers import FakeOpenAIServer, ReceivedRequest, Reply
 from needs import unavailable
 
 import keel
+from keel.testing import SkippingClock
 from keel.tools import Sandbox
 from keel.tools.toolbox import Toolbox
 
@@ -117,6 +120,39 @@ def test_an_aborted_run_undoes_a_tool_with_its_compensating_tool(app: keel.App) 
     assert undo.name == "tool-undo:release_stock"
     assert json.loads(undo.result or "{}") == {"released": 2, "reservation": "SKU-1x2"}
     assert app.tool_calls == ["reserve_stock", "release_stock"]  # type: ignore[attr-defined]
+
+
+def test_a_tool_told_to_back_off_is_retried_no_sooner_than_retry_after(
+    app: keel.App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = [(429, {"retry-after": "7"}), (200, {})]
+
+    class Api(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            status, headers = answers.pop(0)
+            body = json.dumps({"ok": status == 200}).encode()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    host, port = toolbox_app.BUSY_API.split(":")
+    server = ThreadingHTTPServer((host, int(port)), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    clock = SkippingClock()
+    monkeypatch.setattr(app, "clock", clock)
+    try:
+        assert app.run_sync(toolbox_app.call_busy) == {"ok": True}
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert app.tool_calls == ["busy_api", "busy_api"]  # type: ignore[attr-defined]
+    assert clock.sleeps and clock.sleeps[0] >= 7  # the backoff alone would have been about a second
 
 
 # -- ctx.agent ---------------------------------------------------------------------------------

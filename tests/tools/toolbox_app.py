@@ -128,3 +128,23 @@ def charge_card(order_id: str) -> str:
 async def checkout(ctx: keel.Context, order_id: str) -> str:
     await ctx.tool("reserve_stock", sku="SKU-1", qty=2)
     return str(await ctx.run(charge_card, order_id))
+
+
+BUSY_API = "127.0.0.1:18081"
+
+
+@app.tool(network=[BUSY_API])
+def busy_api(path: str) -> dict[str, Any]:
+    """GET from an API that may answer 429 with Retry-After (urllib raises it as HTTPError)."""
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://{BUSY_API}{path}", timeout=5) as response:
+        result: dict[str, Any] = json.loads(response.read())
+        return result
+
+
+@app.workflow(tools=["busy_api"])
+async def call_busy(ctx: keel.Context) -> dict[str, Any]:
+    result: dict[str, Any] = await ctx.tool("busy_api", path="/status")
+    return result

@@ -1,0 +1,47 @@
+"""The two ways the sandbox tests run each call: cold (a sandbox started for the call: ``pool_size=0``) and
+warm (a pooled sandbox that had imported its tool before the call arrived). Imported by the test modules
+only: the tools themselves live in sandbox_tools.py, which the sandboxed child imports."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from keel.errors import ToolError
+from keel.tools.sandbox import Sandbox, SandboxLimits, SandboxResult, ToolTarget
+
+MODES = ["cold", "warm"]
+
+
+class WarmSandbox(Sandbox):
+    """Each call first waits until its pool has a sandbox ready, then checks that the call was served by it."""
+
+    async def run(
+        self,
+        target: ToolTarget,
+        kwargs_json: str,
+        *,
+        limits: SandboxLimits = SandboxLimits(),  # noqa: B008 - frozen
+        network: Sequence[str] = (),
+        env: Mapping[str, str] = {},  # noqa: B006 - never mutated
+        sandbox: bool = True,
+    ) -> SandboxResult:
+        ready = await self.prewarm(target, limits=limits, network=network, sandbox=sandbox)
+        # No await between prewarm's return and run's taking of the pooled sandbox: no other call can
+        # take it first.
+        warm_before = self.pool_stats()["warm"]
+        try:
+            outcome = await super().run(target, kwargs_json, limits=limits, network=network, env=env, sandbox=sandbox)
+        except ToolError:
+            self._check_warm(ready, warm_before)
+            raise
+        self._check_warm(ready, warm_before)
+        return outcome
+
+    def _check_warm(self, ready: int, warm_before: int) -> None:
+        # A tool whose import fails has no ready sandbox: its calls run cold, as they should.
+        if ready:
+            assert self.pool_stats()["warm"] > warm_before, f"the call was not served warm: {self.pool_stats()}"
+
+
+def make_sandbox(mode: str) -> Sandbox:
+    return WarmSandbox() if mode == "warm" else Sandbox(pool_size=0)
