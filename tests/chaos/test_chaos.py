@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 import keel
-from keel.store import open_store
+from keel.store import Store, open_store, schema
 
 HERE = Path(__file__).parent
 RUNS = 100
@@ -36,6 +37,14 @@ def _spawn(env: dict[str, str]) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _lease_holders(store: Store) -> set[int]:
+    """Pids of the workers holding a running run's lease now (a worker id is host:pid:suffix)."""
+    r = schema.runs.c
+    stmt = select(r.lease_owner).where(r.status == "running", r.lease_owner.is_not(None)).distinct()
+    owners = store.read(lambda conn: conn.execute(stmt).scalars().all())
+    return {int(owner.split(":")[1]) for owner in owners}
 
 
 def _chaos(database_url: str, tmp_path: Path) -> None:
@@ -75,8 +84,13 @@ def _chaos(database_url: str, tmp_path: Path) -> None:
                 break
             assert time.monotonic() < deadline, f"hang guard: only {done}/{RUNS} runs finished"
             time.sleep(rng.uniform(0.1, 0.5))
-            if len(killed) < 25:
-                victim = workers.pop(rng.randrange(len(workers)))
+            # Kill a worker that holds a lease right now: one still starting up (importing takes
+            # about a second) would die without ever having had a run to lose.
+            holders = _lease_holders(store)
+            leased = [w for w in workers if w.pid in holders]
+            if len(killed) < 25 and leased:
+                victim = leased[rng.randrange(len(leased))]
+                workers.remove(victim)
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 killed.add(victim.pid)

@@ -15,7 +15,7 @@ CREDENTIAL_AT_IMPORT = os.environ.get("KEEL_TOOL_CREDENTIAL")
 def whoami(write: str | None = None) -> dict[str, Any]:
     """Who served the call, what its temp directory held, and the call's credential."""
     tmp = os.environ["TMPDIR"]
-    seen = sorted(os.listdir(tmp))
+    seen = written_entries(tmp)
     if write:
         with open(os.path.join(tmp, write), "w") as f:
             f.write("left behind by an earlier call")
@@ -26,3 +26,11 @@ def whoami(write: str | None = None) -> dict[str, Any]:
         "credential": os.environ.get("KEEL_TOOL_CREDENTIAL"),
         "credential_at_import": CREDENTIAL_AT_IMPORT,
     }
+
+
+def written_entries(tmp: str) -> list[str]:
+    """What is in `tmp`, less the directories the sandbox made to hold read-only binds (a checkout under /tmp)."""
+    mount_points = [line.split()[4] for line in open("/proc/self/mountinfo").read().splitlines()]
+    return sorted(
+        name for name in os.listdir(tmp) if not any(m.startswith(os.path.join(tmp, name) + "/") for m in mount_points)
+    )

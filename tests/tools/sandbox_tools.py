@@ -72,7 +72,7 @@ def write_file(path: str, text: str, make_dirs: bool = False) -> str:
 def temp_dir(name: str, report_to: str | None = None, sleep_s: float = 0.0) -> dict[str, Any]:
     """Write a file in the temp directory; report where it is; optionally outlive the timeout."""
     tmp = os.environ["TMPDIR"]
-    seen_before = sorted(os.listdir(tmp))
+    seen_before = written_entries(tmp)
     path = os.path.join(tmp, name)
     with open(path, "w") as f:
         f.write("scratch")
@@ -185,3 +185,11 @@ def print_flood(mb: int) -> int:
 
 def big_result(mb: int) -> str:
     return "x" * (mb << 20)
+
+
+def written_entries(tmp: str) -> list[str]:
+    """What is in `tmp`, less the directories the sandbox made to hold read-only binds (a checkout under /tmp)."""
+    mount_points = [line.split()[4] for line in open("/proc/self/mountinfo").read().splitlines()]
+    return sorted(
+        name for name in os.listdir(tmp) if not any(m.startswith(os.path.join(tmp, name) + "/") for m in mount_points)
+    )
