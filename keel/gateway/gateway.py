@@ -208,7 +208,9 @@ class Gateway:
                         input_tokens=outcome.input_tokens + semantic.tokens,
                         cost_usd=outcome.cost_usd + semantic.cost_usd,
                     )
-                return self._result(outcome, task, request, decisions, started, prompt_record)
+                return self._result(
+                    outcome, task, request, decisions, started, prompt_record, cache_key[1] if cache_key else None
+                )
             last_error = outcome
             if isinstance(outcome, RateLimited) and outcome.retry_after_s is not None:
                 limited.append((outcome.retry_after_s, model))
@@ -420,6 +422,7 @@ class Gateway:
         decisions: list[dict[str, Any]],
         started: float,
         prompt: dict[str, str] | None = None,
+        hashed: str | None = None,
     ) -> LlmResult:
         return LlmResult(
             text=partial.text,
@@ -429,7 +432,7 @@ class Gateway:
             output_tokens=partial.output_tokens,
             cost_usd=partial.cost_usd,
             route=task,
-            request_hash=request_hash(task, request),
+            request_hash=hashed or request_hash(task, request),  # hashed already for the cache
             latency_ms=round((time.perf_counter() - started) * 1000, 3),
             cached=False,
             data=partial.data,
