@@ -158,7 +158,7 @@ def test_a_tool_told_to_back_off_is_retried_no_sooner_than_retry_after(
 # -- ctx.agent ---------------------------------------------------------------------------------
 
 
-def agent_config(tmp_path: Path, server: FakeOpenAIServer) -> Path:
+def agent_config(tmp_path: Path, server: FakeOpenAIServer, extra: str = "") -> Path:
     path = tmp_path / "keel.toml"
     path.write_text(
         f"""
@@ -175,6 +175,7 @@ output_usd_per_mtok = 10.0
 
 [routes.agent]
 primary = "{MODEL}"
+{extra}
 """
     )
     return path
@@ -183,8 +184,9 @@ primary = "{MODEL}"
 class Scripted:
     """A model that answers the agent protocol from a list of moves, recording what it was shown."""
 
-    def __init__(self, server: FakeOpenAIServer, moves: list[dict[str, Any] | int]) -> None:
+    def __init__(self, server: FakeOpenAIServer, moves: list[dict[str, Any] | int], input_tokens: int = 100) -> None:
         self.server = server
+        self.input_tokens = input_tokens
         self.moves = list(moves)
         self.seen: list[list[dict[str, str]]] = []
 
@@ -193,7 +195,7 @@ class Scripted:
         move = self.moves.pop(0)
         if isinstance(move, int):
             return self.server.error(move, "scripted failure")
-        return self.server.answer(json.dumps(move), input_tokens=100, output_tokens=20)
+        return self.server.answer(json.dumps(move), input_tokens=self.input_tokens, output_tokens=20)
 
 
 @pytest.fixture
@@ -255,6 +257,23 @@ def test_the_loop_stops_at_max_turns_with_a_partial_result(
     assert out == {**out, "output": None, "stopped": "max_turns", "partial": True, "turns": 5}
     (run,) = agent_app.store.list_runs(limit=1)
     assert run.flags == "agent_partial"
+
+
+def test_the_loop_stops_at_a_budgets_hard_stop_with_a_partial_result(
+    agent_app: keel.App, openai_server: FakeOpenAIServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each turn costs ~$0.0052 (2,000 tokens in) and reserves up to ~$0.011 first (its prompt plus
+    # 1,024 tokens of answer): the third finds no room in $0.02.
+    monkeypatch.setattr(
+        agent_app, "_gateway_source", agent_config(tmp_path, openai_server, "[budgets]\nrun_usd = 0.02")
+    )
+    looping = Scripted(openai_server, [{"tool": "lookup_order", "args": {"order_id": "A1"}}] * 5, input_tokens=2000)
+    openai_server.respond_with(looping)
+    out = agent_app.run_sync(toolbox_app.support_agent, "Where is A1?")
+    assert out["stopped"] == "budget_exceeded" and out["partial"] and out["output"] is None
+    assert out["turns"] == 2 and len(out["calls"]) == 2
+    (run,) = agent_app.store.list_runs(limit=1)
+    assert run.status == "succeeded" and run.flags == "agent_partial,budget_exceeded"
 
 
 def test_a_crash_mid_loop_resumes_without_repeating_finished_turns(
