@@ -5,6 +5,7 @@ only: the tools themselves live in sandbox_tools.py, which the sandboxed child i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from keel.errors import ToolError
 from keel.tools.sandbox import Sandbox, SandboxLimits, SandboxResult, ToolTarget
@@ -45,3 +46,12 @@ class WarmSandbox(Sandbox):
 
 def make_sandbox(mode: str) -> Sandbox:
     return WarmSandbox() if mode == "warm" else Sandbox(pool_size=0)
+
+
+HERE = str(Path(__file__).resolve().parent)
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tool(name: str) -> ToolTarget:
+    """A tool of sandbox_tools.py, as the sandbox finds it."""
+    return ToolTarget("sandbox_tools", name, sys_path=(HERE,))

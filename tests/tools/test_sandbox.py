@@ -12,12 +12,11 @@ import json
 import logging
 import os
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from needs import unavailable
-from sandbox_modes import MODES, make_sandbox
+from sandbox_modes import HERE, REPO, tool
 
 from keel.errors import (
     SandboxUnavailable,
@@ -30,28 +29,6 @@ from keel.errors import (
 from keel.tools import sandbox as sandbox_module
 from keel.tools._egress import Destination, parse_network, refused_address
 from keel.tools.sandbox import Sandbox, SandboxLimits, ToolTarget
-
-HERE = str(Path(__file__).resolve().parent)
-REPO = Path(__file__).resolve().parents[2]
-
-
-def tool(name: str) -> ToolTarget:
-    return ToolTarget("sandbox_tools", name, sys_path=(HERE,))
-
-
-@pytest.fixture(params=MODES)
-async def any_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
-    """A Sandbox whose calls run cold, or warm (served by pooled sandboxes); closed afterwards."""
-    sandbox = make_sandbox(request.param)
-    yield sandbox
-    await sandbox.aclose()
-
-
-@pytest.fixture
-def sandbox(any_sandbox: Sandbox) -> Sandbox:
-    if Sandbox.isolation() is None:
-        unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
-    return any_sandbox
 
 
 async def test_returns_the_tools_value_and_keeps_its_prints_apart(sandbox: Sandbox) -> None:

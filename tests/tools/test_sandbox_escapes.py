@@ -15,39 +15,17 @@ import subprocess
 import sys
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from needs import unavailable
-from sandbox_modes import MODES, make_sandbox
+from sandbox_modes import HERE, REPO, tool
 
 from keel.errors import ToolError, ToolResourceLimit, ToolTimeout, UsageError
 from keel.tools._egress import Destination, EgressProxy, IPAddress
 from keel.tools.sandbox import KEEL_PACKAGE_DIR, Sandbox, SandboxLimits, ToolTarget
-
-HERE = str(Path(__file__).resolve().parent)
-REPO = Path(__file__).resolve().parents[2]
-
-
-def tool(name: str) -> ToolTarget:
-    return ToolTarget("sandbox_tools", name, sys_path=(HERE,))
-
-
-@pytest.fixture(params=MODES)
-async def any_sandbox(request: pytest.FixtureRequest) -> AsyncIterator[Sandbox]:
-    """A Sandbox whose calls run cold, or warm (served by pooled sandboxes); closed afterwards."""
-    sandbox = make_sandbox(request.param)
-    yield sandbox
-    await sandbox.aclose()
-
-
-@pytest.fixture
-def sandbox(any_sandbox: Sandbox) -> Sandbox:
-    if Sandbox.isolation() is None:
-        unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
-    return any_sandbox
 
 
 async def assert_healthy(sandbox: Sandbox) -> None:
