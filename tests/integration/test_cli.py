@@ -575,5 +575,14 @@ def test_a_worker_keeps_warm_sandboxes_for_its_tools_and_leaves_none_behind(cli:
             worker.wait()
     result = cli.show(run_id)["result"]
     assert result["allowed"]["status"] == 200 and result["cloud metadata"]["status"] == 403
-    # Every sandbox process the worker had is gone with it (none orphaned).
-    assert [pid for pid in warm if Path(f"/proc/{pid}").exists()] == []
+    # Every sandbox process the worker had is gone with it (none orphaned). A killed process can
+    # linger a moment as a zombie when its parent exited first: dead, so it does not count.
+    wait_for(lambda: not [pid for pid in warm if _running(pid)], "the worker's sandboxes to be gone")
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
