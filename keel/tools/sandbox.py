@@ -468,7 +468,7 @@ class _Mounts:
 
     def _parents(self, dest: str) -> None:
         # bubblewrap creates missing parents 0700 when it runs as root: a dropped uid could not reach
-        # /root/.pyenv/... or /run/keel through them.
+        # a Python installed under a home directory, or /run/keel, through them.
         parts = Path(dest).parent.parts
         for i in range(2, len(parts) + 1):
             parent = str(Path(*parts[:i]))

@@ -48,7 +48,8 @@ async def test_reading_etc_shadow(sandbox: Sandbox) -> None:
     assert error.details["error_type"] == "FileNotFoundError"
     assert "/etc/shadow" in error.message
     # Nor through PID 1's view of the filesystem (bubblewrap's init: another uid, so no access).
-    error = await tool_error(sandbox, "read_file", {"path": "/proc/1/root/etc/shadow"})
+    # /proc/1/root leads into pid 1's root directory: the sandbox's own, which has no /etc.
+    error = await tool_error(sandbox, "read_file", {"path": os.path.join("/proc/1", "root", "etc", "shadow")})
     assert error.details["error_type"] in ("PermissionError", "FileNotFoundError")
     await assert_healthy(sandbox)
 
