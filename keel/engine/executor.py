@@ -536,15 +536,7 @@ class RunExecution:
                 "ctx.llm needs the model gateway: describe providers, models and routes in keel.toml "
                 "(or KEEL_CONFIG); see docs/gateway.md"
             )
-        run = self.run
-        scope = CallScope(
-            run_id=run.run_id,
-            workflow=run.workflow_name,
-            workflow_version=run.workflow_version,
-            org_id=run.org_id,
-            user_id=run.user_id,
-            tags=tags,
-        )
+        scope = self._call_scope(tags)
 
         async def call(request: LlmRequest) -> LlmResult:
             try:
@@ -577,6 +569,18 @@ class RunExecution:
             details = dict(result.budget_exceeded)
             raise BudgetExceeded(str(details.pop("message", "budget exceeded")), **details)
         return result
+
+    def _call_scope(self, tags: tuple[str, ...] = ()) -> CallScope:
+        """Who a model or tool call made by this run is for (budgets, caches, credentials)."""
+        run = self.run
+        return CallScope(
+            run_id=run.run_id,
+            workflow=run.workflow_name,
+            workflow_version=run.workflow_version,
+            org_id=run.org_id,
+            user_id=run.user_id,
+            tags=tags,
+        )
 
     # -- ctx.tool --------------------------------------------------------------------------
 
@@ -628,14 +632,7 @@ class RunExecution:
             raise ToolNotAllowed(f"tool {name!r} refused: {reason}", tool=name, run_id=self.run.run_id)
         assert tools is not None
         checked = tools.validate(name, args)  # a bad call is the workflow's bug: raised, never journaled
-        run = self.run
-        scope = CallScope(
-            run_id=run.run_id,
-            workflow=run.workflow_name,
-            workflow_version=run.workflow_version,
-            org_id=run.org_id,
-            user_id=run.user_id,
-        )
+        scope = self._call_scope()
 
         async def call(checked: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
             step = int(idempotency_key.rsplit(":", 1)[1])

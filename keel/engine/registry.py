@@ -72,13 +72,13 @@ class Registry:
     def add_workflow(self, wf: WorkflowDef) -> None:
         versions = self.workflows.setdefault(wf.name, {})
         existing = versions.get(wf.version)
-        if existing is not None and existing.fn is not wf.fn and _origin(existing.fn) != _origin(wf.fn):
+        if existing is not None and existing.fn is not wf.fn and origin(existing.fn) != origin(wf.fn):
             raise UsageError(f"workflow {wf.name!r} version {wf.version!r} is registered twice")
         versions[wf.version] = wf
 
     def add_step(self, step: StepDef) -> None:
         existing = self.steps.get(step.name)
-        if existing is not None and existing.fn is not step.fn and _origin(existing.fn) != _origin(step.fn):
+        if existing is not None and existing.fn is not step.fn and origin(existing.fn) != origin(step.fn):
             raise UsageError(f"step name {step.name!r} is used by two functions; give one an explicit name=")
         self.steps[step.name] = step
         self._steps_by_fn[step.fn] = step
@@ -115,7 +115,7 @@ def step_name(fn: Callable[..., Any]) -> str:
     return str(getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn)))
 
 
-def _origin(fn: Callable[..., Any]) -> tuple[str, str]:
+def origin(fn: Callable[..., Any]) -> tuple[str, str]:
     # The same source function imported twice (a file loaded as a script and as a module)
     # is one definition, not a clash.
     return (getattr(fn, "__qualname__", ""), getattr(getattr(fn, "__code__", None), "co_filename", ""))

@@ -33,6 +33,7 @@ from keel.engine.ports import CallScope
 from keel.errors import BudgetExceeded
 from keel.gateway.config import BudgetsConfig
 from keel.observe import metrics
+from keel.observe.metrics import NO_ORG
 from keel.store import Store
 from keel.store.budgets import Crossed, Ledger, LedgerState, Refusal
 from keel.types import Clock
@@ -44,7 +45,6 @@ log = logging.getLogger("keel.gateway.budgets")
 HOLD_GRACE_S = 60.0
 WEBHOOK_TIMEOUT_S = 5.0
 WEBHOOK_ATTEMPTS = 3
-NO_ORG = "none"
 
 
 @dataclass(frozen=True)

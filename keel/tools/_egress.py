@@ -147,7 +147,7 @@ async def _resolve(host: str, port: int) -> list[IPAddress]:
 
 
 class _Refused(Exception):
-    pass
+    """A destination the allowlist does not admit: answered 403 with the message."""
 
 
 class EgressProxy:

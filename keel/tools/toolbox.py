@@ -15,6 +15,7 @@ from typing import Any
 
 from keel.config import ToolSettings
 from keel.engine.ports import CallScope
+from keel.engine.registry import origin
 from keel.engine.retry import RetryPolicy
 from keel.errors import ToolError, UsageError
 from keel.observe import tool_call
@@ -69,7 +70,7 @@ class Toolbox:
 
     def add(self, spec: ToolSpec) -> None:
         existing = self.specs.get(spec.name)
-        if existing is not None and existing.fn is not spec.fn and _origin(existing.fn) != _origin(spec.fn):
+        if existing is not None and existing.fn is not spec.fn and origin(existing.fn) != origin(spec.fn):
             raise UsageError(f"tool name {spec.name!r} is used by two functions; give one an explicit name=")
         self.specs[spec.name] = spec
 
@@ -127,7 +128,7 @@ class Toolbox:
                 kwargs["creds"] = token  # never journaled: the step records `args`, not these
         if spec.wants_idempotency_key:
             kwargs["idempotency_key"] = idempotency_key
-        limits = SandboxLimits(timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, cpu_seconds=spec.cpu_seconds)
+        limits = _limits(spec)
         with tool_call(spec.name, **{"tool.sandboxed": spec.sandbox, "run.id": scope.run_id or ""}):
             result_json = await self.sandbox.call(
                 self.target(spec),
@@ -152,7 +153,7 @@ class Toolbox:
     async def prewarm(self) -> None:
         """Start a warm sandbox for every registered tool, so first calls do not pay the cold start."""
         for spec in self.specs.values():
-            limits = SandboxLimits(timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, cpu_seconds=spec.cpu_seconds)
+            limits = _limits(spec)
             try:
                 await self.sandbox.prewarm(self.target(spec), limits=limits, network=spec.network, sandbox=spec.sandbox)
             except ToolError as exc:
@@ -168,8 +169,9 @@ class Toolbox:
             await self._sandbox.aclose()
 
 
-def _origin(fn: Callable[..., Any]) -> tuple[str, str]:
-    return (getattr(fn, "__module__", ""), getattr(fn, "__qualname__", ""))
+
+def _limits(spec: ToolSpec) -> SandboxLimits:
+    return SandboxLimits(timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, cpu_seconds=spec.cpu_seconds)
 
 
 __all__ = ["CREDENTIAL_ENV", "DEFAULT_ORG", "Toolbox", "target_of"]

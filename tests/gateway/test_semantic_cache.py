@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fake_servers import FakeOpenAIServer
-from needs import unavailable
+from needs import require_redis
 
 import keel
 from keel.testing import capture_spans
 
 CHAT = "gpt-4o-2024-08-06"
 EMBED = "text-embedding-3-small-2024-01-25"
-REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 @pytest.fixture(autouse=True)
@@ -120,19 +118,8 @@ def test_the_embedding_counts_against_budgets(tmp_path: Path, openai_server: Fak
         app.close()
 
 
-def _redis() -> str:
-    try:
-        import redis
-
-        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2) as client:
-            client.ping()
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-        unavailable(f"Redis at {REDIS_URL} is not reachable ({type(exc).__name__}: {exc})")
-    return REDIS_URL
-
-
 def test_redis_backs_both_caches(tmp_path: Path, openai_server: FakeOpenAIServer) -> None:
-    url = _redis()
+    url = require_redis()
     config = write_config(tmp_path, openai_server, f'\n[cache]\nbackend = "redis"\nredis_url = "{url}"\n')
     app = keel.App("sem", f"sqlite:///{tmp_path / 'k.db'}", gateway=config)
     org = f"org-{uuid.uuid4().hex[:8]}"  # Redis outlives the test: a fresh org keeps runs apart

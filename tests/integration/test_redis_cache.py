@@ -7,7 +7,6 @@ the tests FAIL under CI=true and skip loudly elsewhere.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 import time
@@ -17,31 +16,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 import cache_behaviour
 import pytest
 import redis
-from needs import unavailable
+from needs import REDIS_URL, require_redis
 
 from keel.errors import UsageError
 from keel.gateway.cache import CacheError, RedisCache, build_cache
 from keel.gateway.config import CacheConfig
 from keel.gateway.providers import hashed_embedding
 
-REDIS_URL = os.environ.get("KEEL_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PASSWORD = "redis-pw-DO-NOT-LEAK-4f2a"
-
-_PROBLEM: str | None | bool = False  # False: not probed yet
-
-
-def require_redis() -> str:
-    global _PROBLEM
-    if _PROBLEM is False:
-        try:
-            with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2) as client:
-                client.ping()
-            _PROBLEM = None
-        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
-            _PROBLEM = f"{type(exc).__name__}: {exc}"
-    if _PROBLEM:
-        unavailable(f"Redis at {REDIS_URL} is not reachable ({_PROBLEM})")
-    return REDIS_URL
 
 
 @pytest.fixture
