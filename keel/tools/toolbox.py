@@ -169,7 +169,6 @@ class Toolbox:
             await self._sandbox.aclose()
 
 
-
 def _limits(spec: ToolSpec) -> SandboxLimits:
     return SandboxLimits(timeout_s=spec.timeout_s, memory_mb=spec.memory_mb, cpu_seconds=spec.cpu_seconds)
 
