@@ -1,11 +1,11 @@
 """Keel: a production-grade runtime for AI agents."""
 
-from keel.app import App, RunHandle
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+
 from keel.config import EngineSettings, TraceSettings
-from keel.engine import CircuitBreaker, Context, RetryPolicy, RunEvent, StepEvent, Worker
-from keel.engine.agent import AgentResult
-from keel.engine.estimate import ApprovalRequiredError, CostEstimate
-from keel.engine.ports import LlmResult
 from keel.errors import (
     BudgetExceeded,
     ConfigError,
@@ -28,6 +28,44 @@ from keel.errors import (
     WorkflowError,
 )
 from keel.types import RunStatus
+
+if _typing.TYPE_CHECKING:
+    from keel.app import App, RunHandle
+    from keel.engine import CircuitBreaker, Context, RetryPolicy, RunEvent, StepEvent, Worker
+    from keel.engine.agent import AgentResult
+    from keel.engine.estimate import ApprovalRequiredError, CostEstimate
+    from keel.engine.ports import LlmResult
+
+# Resolved on first use (PEP 562): `from keel import App` must not pay for the executor, tracing and
+# metrics until a run starts, so that short commands such as `keel estimate` start quickly.
+_LAZY = {
+    "AgentResult": "keel.engine.agent",
+    "App": "keel.app",
+    "ApprovalRequiredError": "keel.engine.estimate",
+    "CircuitBreaker": "keel.engine.retry",
+    "Context": "keel.engine.context",
+    "CostEstimate": "keel.engine.estimate",
+    "LlmResult": "keel.engine.ports",
+    "RetryPolicy": "keel.engine.retry",
+    "RunEvent": "keel.engine.executor",
+    "RunHandle": "keel.app",
+    "StepEvent": "keel.engine.executor",
+    "Worker": "keel.engine.worker",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keel' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 

@@ -26,22 +26,22 @@ from keel.engine.estimate import (
     estimate_input,
     gate_for,
 )
-from keel.engine.executor import Listener
 from keel.engine.ports import CallScope
 from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
 from keel.engine.retry import CircuitBreaker, RetryPolicy
-from keel.engine.worker import Engine, Worker
 from keel.errors import InvalidStateError, RunFailedError, StepFailedError, UsageError
-from keel.observe.context import current
-from keel.observe.tracing import Tracing, new_run_trace
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
 
 if TYPE_CHECKING:
-    # Imported when first needed: the gateway (Jinja2, HTTP clients) is a fifth of `import keel`,
-    # and commands that start no model call (`keel estimate`, `keel runs ...`) should not pay it.
+    # Imported when first needed: the executor (with tracing, metrics and logging) and the gateway
+    # (Jinja2, HTTP clients) are most of `import keel`, and commands that start no run or model call
+    # (`keel estimate`, `keel runs ...`) should not pay for them.
+    from keel.engine.executor import Listener
+    from keel.engine.worker import Engine, Worker
     from keel.gateway.config import GatewayConfig
     from keel.gateway.gateway import Gateway
+    from keel.observe.tracing import Tracing
     from keel.tools.toolbox import Toolbox
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -190,6 +190,8 @@ class App:
     def tracing(self) -> Tracing | None:
         """This app's tracer provider (span store + OTEL_* exporters); None with KEEL_TRACING=false."""
         if self._tracing is None and self.trace_settings.enabled:
+            from keel.observe.tracing import Tracing
+
             self._tracing = Tracing(sink=self.store.submit_spans, content=self.trace_settings.content)
         return self._tracing
 
@@ -218,6 +220,8 @@ class App:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
+            from keel.engine.worker import Engine
+
             self._engine = Engine(
                 store=self.store,
                 registry=self.registry,
@@ -366,6 +370,8 @@ class App:
         async def compensate_tool(args: dict[str, Any], result: Any = None, *, idempotency_key: str) -> Any:
             if not toolbox.has(undo):
                 raise UsageError(f"tool {tool!r} is compensated by tool {undo!r}, which is not registered")
+            from keel.observe.context import current
+
             run = current()
             scope = CallScope(
                 run_id=run.run_id if run else None,
@@ -522,6 +528,8 @@ class App:
         if idempotency_key is not None and not idempotency_key:
             raise UsageError("idempotency_key must not be empty")
         run_id = str(uuid.uuid4())
+        from keel.observe.tracing import new_run_trace
+
         # Tracing off: no trace context, so no worker records spans for the run under one.
         trace_id, span_id, parent_span_id = new_run_trace(run_id) if self.trace_settings.enabled else (None, None, None)
         return wf, dict(
@@ -731,6 +739,8 @@ class App:
 
     def worker(self, concurrency: int = 8) -> Worker:
         """A worker over this app's registered workflows; `await worker.run()` to start it."""
+        from keel.engine.worker import Worker
+
         return Worker(self.engine, concurrency=concurrency)
 
     # -- operator controls ---------------------------------------------------------------------

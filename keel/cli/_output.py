@@ -6,16 +6,19 @@ import datetime as dt
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from keel.engine.executor import RunEvent, StepEvent
 from keel.errors import UsageError
-from keel.observe.logging import LogFormat, configure_logging
 from keel.store import RunRecord, StepRecord
+
+if TYPE_CHECKING:
+    # Listeners run only where a run runs, so the executor is already imported by then.
+    from keel.engine.executor import RunEvent, StepEvent
+    from keel.observe.logging import LogFormat
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -297,6 +300,8 @@ class StepPrinter:
         self.run_id = run_id
 
     def __call__(self, event: StepEvent | RunEvent) -> None:
+        from keel.engine.executor import RunEvent
+
         if event.run_id != self.run_id:
             return
         if isinstance(event, RunEvent):
@@ -327,6 +332,8 @@ class StepLogger:
         self.log = logging.getLogger("keel.cli.worker")
 
     def __call__(self, event: StepEvent | RunEvent) -> None:
+        from keel.engine.executor import RunEvent
+
         if isinstance(event, RunEvent):
             level = logging.WARNING if event.status in ("failed", "dead_letter") else logging.INFO
             self.log.log(
@@ -361,10 +368,39 @@ class StepLogger:
 _LOG_FORMATS: dict[str, LogFormat] = {"json": "json", "console": "console"}
 
 
+class _DeferredLogging(logging.Handler):
+    """Keel's log handler, configured when the first record at the chosen level arrives.
+
+    A command that logs nothing (most of them, at the default level "error") never imports structlog,
+    a tenth of a short command's start-up.
+    """
+
+    def __init__(self, level: str, fmt: LogFormat) -> None:
+        super().__init__()
+        self.settings = (level, fmt)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from keel.observe.logging import configure_logging
+
+        root = logging.getLogger()
+        root.removeHandler(self)
+        configure_logging(*self.settings)
+        for handler in root.handlers:
+            if record.levelno >= handler.level:
+                handler.handle(record)
+
+
 def setup_logging(level: str, fmt: str = "console") -> None:
     """Log records to stderr, one line each (JSON for machines, or for people); the library never prints."""
     if fmt not in _LOG_FORMATS:
         raise UsageError(f"--log-format must be json or console, got {fmt!r}")
-    configure_logging(level, _LOG_FORMATS[fmt])
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _DeferredLogging)]:
+        root.removeHandler(old)
+    if "keel.observe.logging" in sys.modules:
+        sys.modules["keel.observe.logging"].configure_logging(level, _LOG_FORMATS[fmt])
+    else:
+        root.setLevel(level.upper())
+        root.addHandler(_DeferredLogging(level, _LOG_FORMATS[fmt]))
     # Alembic narrates every migration check at INFO; only its problems matter here.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -21,7 +21,6 @@ from rich.tree import Tree
 from keel.cli._output import console, error_of, iso, print_json, short_id, status_text
 from keel.cli._target import CliState
 from keel.errors import RunNotFoundError
-from keel.observe.tracing import run_span_ids
 from keel.store import RunRecord, SpanRecord, StepRecord, Store
 
 # A run in one of these may still add spans and journal entries; its "end" is now.
@@ -53,6 +52,8 @@ class RunRecords:
 
 def trace_ids(run: RunRecord) -> tuple[str, str]:
     """The run's (trace id, root span id) as stored in keel_spans, also for runs created before tracing."""
+    from keel.observe.tracing import run_span_ids
+
     trace_id, span_id = run_span_ids(run.run_id, run.trace_id, run.span_id)
     return f"{trace_id:032x}", f"{span_id:016x}"
 

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.engine import make_url
@@ -16,9 +16,12 @@ from keel.app import App
 from keel.cli._output import StepLogger, setup_logging
 from keel.cli._target import CliError, CliState, load_app
 from keel.config import ToolSettings
-from keel.engine.worker import Worker
 from keel.errors import UsageError
-from keel.observe import metrics
+
+if TYPE_CHECKING:
+    # Imported by the command itself: every other command starts without the run machinery.
+    from keel.engine.worker import Worker
+    from keel.observe import metrics
 
 log = logging.getLogger("keel.cli.worker")
 
@@ -58,6 +61,8 @@ async def serve(worker: Worker, app: App | None = None) -> None:
 
 
 def _serve_metrics(app: App, port: int) -> metrics.MetricsServer:
+    from keel.observe import metrics
+
     """Serve the metrics of every worker of this host sharing `port`, whichever of them answers."""
     queue = metrics.QueueCollector(lambda: app.store.queue_stats(time.time()))
     try:
@@ -81,6 +86,8 @@ def worker_command(
     ] = None,
 ) -> None:
     """Claim queued runs of an App's workflows and drive them; SIGTERM drains and exits 0."""
+    from keel.observe import metrics
+
     state: CliState = ctx.obj
     if metrics_port is not None:
         # First of all: a metric used before this (by the app's module, say) would keep its values

@@ -383,6 +383,8 @@ class Gateway:
         timeout_s: float,
     ) -> Hold | None:
         """Reserve one provider call's worst case on its budgets (None when no budget is set)."""
+        if self.budgets is None:
+            return None
         prompt = _prompt_tokens([{"content": m.content} for m in messages])
         return await self._reserve_tokens(scope, task, model, prompt, max_tokens, timeout_s)
 

@@ -8,18 +8,24 @@ What the other layers call, each one line:
     pii_detected("EMAIL"); pii_scanned(); set_review_queue_depth(n); set_kill_switch(True)
 """
 
-from keel.observe.context import RunScope, Usage, current, current_run_id
-from keel.observe.logging import configure_logging
-from keel.observe.metrics import (
-    METRICS,
-    pii_detected,
-    pii_scanned,
-    set_kill_switch,
-    set_review_queue_depth,
-    set_run_budget,
-)
-from keel.observe.redact import scrub, set_redactor
-from keel.observe.tracing import LlmCall, Tracing, llm_call, span, tool_call
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keel.observe.context import RunScope, Usage, current, current_run_id
+    from keel.observe.logging import configure_logging
+    from keel.observe.metrics import (
+        METRICS,
+        pii_detected,
+        pii_scanned,
+        set_kill_switch,
+        set_review_queue_depth,
+        set_run_budget,
+    )
+    from keel.observe.redact import scrub, set_redactor
+    from keel.observe.tracing import LlmCall, Tracing, llm_call, span, tool_call
 
 __all__ = [
     "METRICS",
@@ -41,3 +47,40 @@ __all__ = [
     "span",
     "tool_call",
 ]
+
+
+# Resolved on first use (PEP 562): a module that needs only the run context or the redactor must not
+# import the OpenTelemetry SDK, structlog and prometheus_client with it.
+_LAZY = {
+    "METRICS": "keel.observe.metrics",
+    "LlmCall": "keel.observe.tracing",
+    "RunScope": "keel.observe.context",
+    "Tracing": "keel.observe.tracing",
+    "Usage": "keel.observe.context",
+    "configure_logging": "keel.observe.logging",
+    "current": "keel.observe.context",
+    "current_run_id": "keel.observe.context",
+    "llm_call": "keel.observe.tracing",
+    "pii_detected": "keel.observe.metrics",
+    "pii_scanned": "keel.observe.metrics",
+    "scrub": "keel.observe.redact",
+    "set_kill_switch": "keel.observe.metrics",
+    "set_redactor": "keel.observe.redact",
+    "set_review_queue_depth": "keel.observe.metrics",
+    "set_run_budget": "keel.observe.metrics",
+    "span": "keel.observe.tracing",
+    "tool_call": "keel.observe.tracing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'keel.observe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

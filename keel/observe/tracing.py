@@ -10,6 +10,7 @@ its start. Replayed steps emit nothing: their spans were emitted when they execu
 from __future__ import annotations
 
 import collections
+import functools
 import json
 import logging
 import os
@@ -288,11 +289,24 @@ def _now_ns(scope: RunScope | None) -> int | None:
     return None
 
 
+@functools.cache
+def _global_tracer() -> trace.Tracer:
+    # A proxy that follows whatever global provider is set later, so fetching it once is safe; the
+    # gateway opens a span per model call, and the lookup was a tenth of its own cost per call.
+    return trace.get_tracer("keel")
+
+
+@functools.cache
+def _child(metric: Any, *labels: str) -> Any:
+    """A metric's child for these label values; `labels()` takes a lock and builds a tuple per call."""
+    return metric.labels(*labels)
+
+
 @contextmanager
 def span(name: str, **attributes: Any) -> Iterator[Span]:
     """A child span of whatever runs now (a step of a run, usually); failures mark it `success=false`."""
     scope = obs_context.current()
-    tracer = scope.tracer if scope is not None and scope.tracer is not None else trace.get_tracer("keel")
+    tracer = scope.tracer if scope is not None and scope.tracer is not None else _global_tracer()
     attrs = {**(scope.attributes() if scope is not None else {}), **attributes}
     start = _now_ns(scope)
     current = tracer.start_span(name, context=_parent(scope), attributes=attrs, start_time=start)
@@ -341,9 +355,9 @@ class LlmCall:
                 "gen_ai.response.model": response_model or self.model,
             }
         )
-        METRICS.tokens.labels(self.model, org, "input").inc(input_tokens)
-        METRICS.tokens.labels(self.model, org, "output").inc(output_tokens)
-        METRICS.cost.labels(workflow, org).inc(cost_usd)
+        _child(METRICS.tokens, self.model, org, "input").inc(input_tokens)
+        _child(METRICS.tokens, self.model, org, "output").inc(output_tokens)
+        _child(METRICS.cost, workflow, org).inc(cost_usd)
 
     def failed(self, error: BaseException) -> None:
         """Mark the call failed without raising (a gateway that goes on to another model)."""

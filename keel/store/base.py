@@ -404,6 +404,10 @@ class Store(abc.ABC):
         """Apply Alembic migrations up to head; returns the revision now applied."""
         from keel.store import migrate
 
+        # Revisions only move forward, so a database already at head needs neither the lock nor Alembic.
+        with self._read_engine.connect() as conn:
+            if migrate.current(conn) == migrate.head():
+                return migrate.head()
         with self._write_engine.connect() as conn, conn.begin():
             self._migration_lock(conn)
             migrate.upgrade(conn)

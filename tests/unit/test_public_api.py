@@ -6,6 +6,8 @@ import __future__
 import importlib.metadata
 import inspect
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -50,13 +52,25 @@ PUBLIC_API = [
 
 
 def _public_names() -> set[str]:
+    # dir(), not vars(): most names are resolved on first use (PEP 562) and absent from vars() before.
     return {
         name
-        for name, value in vars(keel).items()
+        for name in dir(keel)
         if not name.startswith("_")
-        and not inspect.ismodule(value)  # subpackages bound as attributes by their import
+        and not inspect.ismodule(value := getattr(keel, name))  # subpackages bound as attributes by their import
         and not isinstance(value, __future__._Feature)
     }
+
+
+def test_import_keel_does_not_import_the_executor() -> None:
+    """`from keel import App` stays cheap: short commands (keel estimate) never load the run machinery."""
+    code = (
+        "import sys, keel; from keel import App; "
+        "heavy = [m for m in ('keel.engine.executor', 'opentelemetry.sdk', 'structlog', 'alembic', 'httpx2', 'jinja2') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 def test_all_is_sorted_and_pinned() -> None:

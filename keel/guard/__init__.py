@@ -1,0 +1,1 @@
+"""Guard: PII detection and redaction, prompt-injection detection, and the instruction hierarchy."""
