@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, sele
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from keel.errors import InvalidStateError, RunNotFoundError, StoreError
-from keel.store import budgets
+from keel.store import budgets, guard
 from keel.store import schema as t
 from keel.types import RunStatus
 
@@ -1466,6 +1466,86 @@ class Store(abc.ABC):
             select(tr.c.cause).where(tr.c.run_id == run_id, marks).order_by(tr.c.id.desc()).limit(1)
         ).scalar_one_or_none()
         return str(cause) if cause is not None and str(cause).startswith(self.APPROVAL_HOLD) else None
+
+    # -- the guard's PII vault (SQL in keel.store.guard, cryptography in keel.guard.vault) ------
+
+    def guard_lookup(self, run_id: str, macs: Sequence[bytes]) -> dict[bytes, str]:
+        """The placeholders the run already holds for these value MACs (read only)."""
+        return self.read(guard.lookup_op(run_id, macs))
+
+    async def aguard_lookup(self, run_id: str, macs: Sequence[bytes]) -> dict[bytes, str]:
+        return await self.aread(guard.lookup_op(run_id, macs))
+
+    def _guard_placeholders_op(
+        self,
+        run_id: str,
+        subject: str,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        new_key: guard.NewKey,
+        seal: guard.Seal,
+        now: float,
+    ) -> Callable[[Connection], list[str]]:
+        return guard.placeholders_op(
+            run_id, subject, items, new_key=new_key, seal=seal, insert_ignore=self._insert, now=now
+        )
+
+    def guard_placeholders(
+        self,
+        run_id: str,
+        subject: str,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        new_key: guard.NewKey,
+        seal: guard.Seal,
+        now: float,
+    ) -> list[str]:
+        """The run's placeholder for each (pii_type, value MAC), new ones numbered and stored: one transaction."""
+        return self.write(self._guard_placeholders_op(run_id, subject, items, new_key=new_key, seal=seal, now=now))
+
+    async def aguard_placeholders(
+        self,
+        run_id: str,
+        subject: str,
+        items: Sequence[tuple[str, bytes]],
+        *,
+        new_key: guard.NewKey,
+        seal: guard.Seal,
+        now: float,
+    ) -> list[str]:
+        return await self.awrite(
+            self._guard_placeholders_op(run_id, subject, items, new_key=new_key, seal=seal, now=now)
+        )
+
+    def guard_run_values(self, run_id: str, placeholders: Sequence[str] | None = None) -> list[guard.SealedValue]:
+        """The run's sealed values (only `placeholders`, when given), with their subjects' wrapped keys."""
+        return self.read(guard.run_values_op(run_id, placeholders))
+
+    async def aguard_run_values(
+        self, run_id: str, placeholders: Sequence[str] | None = None
+    ) -> list[guard.SealedValue]:
+        return await self.aread(guard.run_values_op(run_id, placeholders))
+
+    def guard_subject_values(self, subject: str) -> list[guard.SealedValue]:
+        """Every sealed value held for `subject`, with its wrapped key."""
+        return self.read(guard.subject_values_op(subject))
+
+    async def aguard_subject_values(self, subject: str) -> list[guard.SealedValue]:
+        return await self.aread(guard.subject_values_op(subject))
+
+    def guard_forget(self, subject: str) -> int:
+        """Delete the subject's data key and wipe its values; how many values that shredded."""
+        return self.write(guard.forget_op(subject))
+
+    async def aguard_forget(self, subject: str) -> int:
+        return await self.awrite(guard.forget_op(subject))
+
+    def guard_key_id(self) -> str | None:
+        """The master key id the vault's data keys are wrapped under; None while it holds none."""
+        return self.read(guard.key_id_sample_op())
+
+    async def aguard_key_id(self) -> str | None:
+        return await self.aread(guard.key_id_sample_op())
 
 
 STEP_COLUMNS = (

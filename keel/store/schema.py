@@ -262,3 +262,33 @@ tool_quotas = Table(
     Column("minted", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+guard_keys = Table(
+    "keel_guard_keys",
+    metadata,
+    # The guard vault's per-subject data key (256 bits), wrapped with AES-GCM under the master key
+    # (KEEL_GUARD_KEY; AAD the subject). Deleting the row makes the subject's values unrecoverable.
+    Column("subject", String(200), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),  # nonce ‖ ciphertext ‖ tag
+    # Which master key wrapped it (a hash prefix, not the key), so a wrong one is named, not guessed at.
+    Column("key_id", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+guard_vault = Table(
+    "keel_guard_vault",
+    metadata,
+    # A run's PII placeholders ("{{PII_EMAIL_1}}") and their values, sealed under the subject's key.
+    Column("run_id", String(36), primary_key=True),
+    Column("placeholder", String(64), primary_key=True),
+    Column("subject", String(200), nullable=False),
+    Column("pii_type", String(40), nullable=False),
+    Column("ordinal", Integer, nullable=False),  # the placeholder's number within its run and type
+    # HMAC-SHA256 of (run, type, value) under a key derived from the master key: finds a value's
+    # placeholder without decrypting anything. NULL, like the ciphertext, once the subject is forgotten.
+    Column("value_mac", LargeBinary),
+    Column("ciphertext", LargeBinary),  # nonce ‖ AES-GCM(data key, value; AAD run, placeholder, subject)
+    Column("created_at", Float, nullable=False),
+    Index("uq_keel_guard_vault_mac", "run_id", "value_mac", unique=True),
+    Index("ix_keel_guard_vault_subject", "subject"),
+)
