@@ -19,6 +19,9 @@ Variants, each a fresh process per call:
 - sandboxed+egress: the same with a `network` entry (the egress proxy and the in-sandbox relay; tiny only);
 - warm: bubblewrap from the warm pool: a fresh sandbox started ahead, whose runner had imported the
   module and waited for this call; warm+egress: the same with a `network` entry, its proxy started ahead;
+- namespaces, namespaces+egress (tiny only), namespaces-warm: the same under the other mechanism, Linux
+  namespaces set up by keel/tools/_namespaces.py (what a machine without bubblewrap gets; forced here
+  with KEEL_SANDBOX_ISOLATION=namespaces);
 - plain-warm: ``sandbox=False`` from the warm pool.
 
 A pooled sandbox serves one call; after each warm call the bench waits (untimed) until the pool's
@@ -36,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -45,7 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +68,39 @@ MODULES = {
 TARGET_RATIO = 1.5
 CEILING_MS = 500.0
 NETWORK = ["127.0.0.1:9"]
+ISOLATION_ENV = "KEEL_SANDBOX_ISOLATION"
+# The variants measured per mechanism: cold, cold with egress (tiny module only), warm.
+MECHANISMS = {
+    "bubblewrap": ("sandboxed", "sandboxed+egress", "warm"),
+    "namespaces": ("namespaces", "namespaces+egress", "namespaces-warm"),
+}
+
+
+@contextlib.contextmanager
+def forced(mechanism: str | None) -> Iterator[None]:
+    """Sandboxed calls made (awaited) inside use `mechanism` (None: the environment's choice)."""
+    before = os.environ.get(ISOLATION_ENV)
+    if mechanism is not None:
+        os.environ[ISOLATION_ENV] = mechanism
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ISOLATION_ENV, None)
+        else:
+            os.environ[ISOLATION_ENV] = before
+
+
+def available() -> list[str]:
+    """The mechanisms that work here."""
+    found = []
+    for mechanism in MECHANISMS:
+        with forced(mechanism):
+            if Sandbox.isolation() == mechanism:
+                found.append(mechanism)
+            else:
+                print(f"no {mechanism} here ({Sandbox.unavailable_reason()})", file=sys.stderr)
+    return found
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -88,25 +125,35 @@ async def spawn_floor() -> None:
 
 
 async def measure_module(
-    name: str, target: ToolTarget, calls: int, args: argparse.Namespace, cold: Sandbox, warm: Sandbox
+    name: str,
+    target: ToolTarget,
+    calls: int,
+    args: argparse.Namespace,
+    cold: Sandbox,
+    warm: Sandbox,
+    mechanisms: list[str],
 ) -> dict[str, Any]:
-    isolation = Sandbox.isolation()
     kwargs = json.dumps({"value": 42})
 
-    async def call(pool: Sandbox, **options: Any) -> None:
-        result = json.loads(await pool.call(target, kwargs, **options))
+    async def call(pool: Sandbox, mechanism: str | None, **options: Any) -> None:
+        with forced(mechanism):
+            result = json.loads(await pool.call(target, kwargs, **options))
         assert result["echo"] == 42, result
 
-    def timed(pool: Sandbox, **options: Any) -> Callable[[], Awaitable[None]]:
-        return lambda: call(pool, **options)
+    def timed(pool: Sandbox, mechanism: str | None = None, **options: Any) -> Callable[[], Awaitable[None]]:
+        return lambda: call(pool, mechanism, **options)
 
-    def warmed(**options: Any) -> Callable[[], Awaitable[None]]:
-        return lambda: call(warm, **options)
+    def warmed(mechanism: str | None = None, **options: Any) -> Callable[[], Awaitable[None]]:
+        return lambda: call(warm, mechanism, **options)
 
-    async def refill(**options: Any) -> None:
+    async def refill(mechanism: str | None = None, **options: Any) -> None:
         # Untimed: the replacement imports the module before the next measurement starts.
-        ready = await warm.prewarm(target, timeout_s=120, **options)
-        assert ready == 1, f"the pool for {name} {options} has no sandbox ready"
+        with forced(mechanism):
+            ready = await warm.prewarm(target, timeout_s=120, **options)
+        assert ready == 1, f"the pool for {name} {mechanism} {options} has no sandbox ready"
+
+    def refiller(mechanism: str | None = None, **options: Any) -> Callable[[], Awaitable[None]]:
+        return lambda: refill(mechanism, **options)
 
     variants: dict[str, Callable[[], Awaitable[None]]] = {}
     after: dict[str, Callable[[], Awaitable[None]]] = {}
@@ -114,15 +161,17 @@ async def measure_module(
         variants["spawn"] = spawn_floor
     variants["plain"] = timed(cold, sandbox=False)
     variants["plain-warm"] = warmed(sandbox=False)
-    after["plain-warm"] = lambda: refill(sandbox=False)
-    if isolation is not None:
-        variants["sandboxed"] = timed(cold)
+    after["plain-warm"] = refiller(sandbox=False)
+    for mechanism in mechanisms:
+        cold_name, egress_name, warm_name = MECHANISMS[mechanism]
+        variants[cold_name] = timed(cold, mechanism)
         if name == "tiny":
-            variants["sandboxed+egress"] = timed(cold, network=NETWORK)
-        variants["warm"] = warmed()
-        after["warm"] = lambda: refill()
-        variants["warm+egress"] = warmed(network=NETWORK)
-        after["warm+egress"] = lambda: refill(network=NETWORK)
+            variants[egress_name] = timed(cold, mechanism, network=NETWORK)
+        variants[warm_name] = warmed(mechanism)
+        after[warm_name] = refiller(mechanism)
+        if mechanism == "bubblewrap":
+            variants["warm+egress"] = warmed(mechanism, network=NETWORK)
+            after["warm+egress"] = refiller(mechanism, network=NETWORK)
     for fn in after.values():
         await fn()
     for variant, fn in variants.items():
@@ -148,19 +197,23 @@ async def measure_module(
     result["over_plain"] = {
         variant: round(figures[variant]["median_ms"] / plain, 2) for variant in figures if variant != "plain"
     }
-    if isolation is not None:
+    checked = [v for m in mechanisms for v in (MECHANISMS[m][0], MECHANISMS[m][2])]
+    if "bubblewrap" in mechanisms:
         result["warm_over_sandboxed"] = round(figures["warm"]["median_ms"] / figures["sandboxed"]["median_ms"], 3)
-        result["target_ratio_met"] = {
-            variant: result["over_plain"][variant] <= TARGET_RATIO for variant in ("sandboxed", "warm")
-        }
-        result["under_ceiling"] = {
-            variant: figures[variant]["p95_ms"] < CEILING_MS for variant in ("sandboxed", "warm", "warm+egress")
-        }
+    if "namespaces" in mechanisms and "bubblewrap" in mechanisms:
+        result["namespaces_over_bubblewrap"] = round(
+            figures["namespaces"]["median_ms"] / figures["sandboxed"]["median_ms"], 3
+        )
+    if checked:
+        result["target_ratio_met"] = {variant: result["over_plain"][variant] <= TARGET_RATIO for variant in checked}
+        ceiling = [*checked, *(["warm+egress"] if "bubblewrap" in mechanisms else [])]
+        result["under_ceiling"] = {variant: figures[variant]["p95_ms"] < CEILING_MS for variant in ceiling}
     return result
 
 
 async def measure_burst(target: ToolTarget, calls: int, pool_size: int) -> dict[str, Any]:
-    """Calls back to back, no wait for the pool to refill: each takes a sandbox maybe still importing."""
+    """Calls back to back, no wait for the pool to refill: each takes a sandbox maybe still importing (under
+    the mechanism KEEL_SANDBOX_ISOLATION picks, auto by default)."""
     kwargs = json.dumps({"value": 42})
     async with Sandbox(pool_size=pool_size, pool_max_idle_s=3600) as sandbox:
         await sandbox.prewarm(target, timeout_s=120)
@@ -175,8 +228,9 @@ async def measure_burst(target: ToolTarget, calls: int, pool_size: int) -> dict[
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     isolation = Sandbox.isolation()
-    if isolation is None:
-        print(f"no sandbox here ({Sandbox.unavailable_reason()}): measuring unsandboxed variants only", file=sys.stderr)
+    mechanisms = available()
+    if not mechanisms:
+        print("no sandbox here: measuring unsandboxed variants only", file=sys.stderr)
     # sandbox=False logs a warning at every call, by design; not what is measured here.
     logging.getLogger("keel.tools.sandbox").setLevel(logging.ERROR)
     tool_dir = tempfile.mkdtemp(prefix="keel-bench-sandbox-")
@@ -195,6 +249,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
         },
         "isolation": isolation,
+        "mechanisms": mechanisms,
         "modules": {},
     }
     cold = Sandbox(pool_size=0)
@@ -202,7 +257,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     try:
         for name, calls in (("tiny", args.calls), ("app", args.app_calls)):
             if calls > 0:
-                result["modules"][name] = await measure_module(name, targets[name], calls, args, cold, warm)
+                result["modules"][name] = await measure_module(name, targets[name], calls, args, cold, warm, mechanisms)
         await warm.aclose()
         if isolation is not None and args.burst > 0:
             result["burst_app"] = [await measure_burst(targets["app"], args.burst, size) for size in (1, 2)]
@@ -226,20 +281,26 @@ def main() -> None:
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"isolation: {result['isolation']}   python {result['params']['python']}   cpus {result['params']['cpus']}")
+    params = result["params"]
+    print(
+        f"isolation: {result['isolation']}   measured: {', '.join(result['mechanisms']) or 'none'}   "
+        f"python {params['python']}   cpus {params['cpus']}"
+    )
     for name, module in result["modules"].items():
         print(f"\n{name} module")
-        print(f"{'variant':<18}{'median ms':>12}{'p95 ms':>10}{'calls':>8}{'x plain':>10}")
+        print(f"{'variant':<20}{'median ms':>12}{'p95 ms':>10}{'calls':>8}{'x plain':>10}")
         for variant, figures in module["variants"].items():
             ratio = module["over_plain"].get(variant, 1.0)
             print(
-                f"{variant:<18}{figures['median_ms']:>12.1f}{figures['p95_ms']:>10.1f}{figures['calls']:>8}"
+                f"{variant:<20}{figures['median_ms']:>12.1f}{figures['p95_ms']:>10.1f}{figures['calls']:>8}"
                 f"{ratio:>9.2f}x"
             )
-        if "target_ratio_met" in module:
-            for variant, met in module["target_ratio_met"].items():
-                print(f"{variant} / plain (median) <= {TARGET_RATIO}x: {'met' if met else 'MISSED'}")
+        for variant, met in module.get("target_ratio_met", {}).items():
+            print(f"{variant} / plain (median) <= {TARGET_RATIO}x: {'met' if met else 'MISSED'}")
+        if "warm_over_sandboxed" in module:
             print(f"warm / sandboxed (median): {module['warm_over_sandboxed']:.3f}x")
+        if "namespaces_over_bubblewrap" in module:
+            print(f"namespaces / bubblewrap, cold (median): {module['namespaces_over_bubblewrap']:.3f}x")
     for burst in result.get("burst_app", []):
         print(
             f"\napp module, {burst['calls']} calls back to back, pool_size={burst['pool_size']}: "

@@ -95,17 +95,49 @@ class TraceSettings:
 @dataclass(frozen=True)
 class ToolSettings:
     """How tools run: warm sandboxes per tool in a worker (KEEL_TOOL_POOL_SIZE), credentials minted
-    per org per minute (KEEL_TOOL_MINT_QUOTA, 0 = no quota)."""
+    per org per minute (KEEL_TOOL_MINT_QUOTA, 0 = no quota), and the sandbox's isolation mechanism
+    (KEEL_SANDBOX_ISOLATION: auto, bubblewrap or namespaces; auto takes bubblewrap when it works)."""
+
+    ISOLATIONS = ("auto", "bubblewrap", "namespaces")  # not a field: unannotated
 
     pool_size: int = 1
     mint_quota: int = 0
+    isolation: str = "auto"
 
     @classmethod
     def from_env(cls) -> ToolSettings:
         settings = cls(
             pool_size=_int("KEEL_TOOL_POOL_SIZE", cls.pool_size, minimum=0),
             mint_quota=_int("KEEL_TOOL_MINT_QUOTA", cls.mint_quota, minimum=0),
+            isolation=cls.isolation_from_env(),
         )
         if settings.pool_size > 16:
             raise ConfigError("KEEL_TOOL_POOL_SIZE must be from 0 to 16", key="KEEL_TOOL_POOL_SIZE")
         return settings
+
+    @classmethod
+    def isolation_from_env(cls) -> str:
+        """KEEL_SANDBOX_ISOLATION alone: the sandbox reads it at every call, whatever the other settings say."""
+        raw = os.environ.get("KEEL_SANDBOX_ISOLATION")
+        if raw is None or raw.strip() == "":
+            return cls.isolation
+        value = raw.strip().lower()
+        if value not in cls.ISOLATIONS:
+            raise ConfigError(
+                f"KEEL_SANDBOX_ISOLATION must be one of {', '.join(cls.ISOLATIONS)}, got {raw!r}",
+                key="KEEL_SANDBOX_ISOLATION",
+            )
+        return value
+
+
+@dataclass(frozen=True)
+class GuardSettings:
+    """The guard over model calls: on unless KEEL_GUARD=false; KEEL_GUARD_NER=false finds names and
+    addresses by patterns only (no NER model to load: small machines, tests)."""
+
+    enabled: bool = True
+    ner: bool = True
+
+    @classmethod
+    def from_env(cls) -> GuardSettings:
+        return cls(enabled=_bool("KEEL_GUARD", cls.enabled), ner=_bool("KEEL_GUARD_NER", cls.ner))

@@ -1,6 +1,10 @@
 """Run one tool call in a fresh, isolated process: `Sandbox.call(target, kwargs_json, limits=...)`.
 
-Each call starts ``python -I -B keel/tools/_runner.py`` (the worker's own interpreter) under bubblewrap:
+Each call starts ``python -I -B keel/tools/_runner.py`` (the worker's own interpreter) in a sandbox made by
+one of two mechanisms, with the same guarantees: bubblewrap when it works here, else Linux namespaces set
+up directly by keel/tools/_namespaces.py (`Sandbox.isolation()` says which; KEEL_SANDBOX_ISOLATION=auto,
+bubblewrap or namespaces forces one, and a forced one that cannot work refuses calls rather than falling
+back). Both take the same mount plan (`_Mounts`):
 
 - namespaces: new mount, PID, network, IPC, UTS and cgroup namespaces. The network namespace holds only
   a loopback interface: no network at all, unless `network` lists hosts; then the runner relays
@@ -12,37 +16,38 @@ Each call starts ``python -I -B keel/tools/_runner.py`` (the worker's own interp
   database) are masked. No /etc, /home, /root, /run or host /tmp. /proc is the sandbox's own; /dev is
   the minimal set (null, zero, random, ...). One writable directory: /tmp (also HOME and TMPDIR), a
   size-capped tmpfs that disappears with the sandbox, even when it is killed.
-- identity: no capabilities and no_new_privs. As a non-root worker, bubblewrap's user namespace (the
-  worker's uid inside, user namespaces disabled within). As root, the kernel exempts uid 0 from the
-  process limit, so bubblewrap sets up the namespaces without a user namespace and `setpriv` drops the
-  tool to a uid of its own (from a range no account uses), with no groups and an empty bounding set.
+- identity: no capabilities and no_new_privs. As a non-root worker, a user namespace (the worker's uid
+  inside, no further user namespaces within). As root, the kernel exempts uid 0 from the process limit,
+  so the tool gets a uid of its own (from a range no account uses), with no groups and an empty bounding
+  set: bubblewrap sets up the namespaces without a user namespace and `setpriv` drops the tool to that
+  uid; the namespaces mechanism sets up as root too, then gives the tool that uid in a user namespace
+  of its own, where it can create no further one (see _namespaces.py).
 - limits, set by the runner: RLIMIT_AS (memory_mb), RLIMIT_FSIZE, RLIMIT_NPROC (max_processes, counted
   for the sandbox's own uid or user namespace) and no core files before it imports the tool; RLIMIT_CPU
   (cpu_seconds) from the moment the call's request arrives, the import having a ceiling of its own
   (IMPORT_CPU_SECONDS; see _runner.py for why). A wall-clock timeout, from the moment the call is handed
   over, SIGKILLs the process group, and with it the PID namespace's init, which takes every process in
-  the sandbox with it (bubblewrap's --die-with-parent covers a worker that dies); and a cap on the
-  result and on captured stdout+stderr (max_output_bytes each).
+  the sandbox with it (both mechanisms die with a worker that dies); and a cap on the result and on
+  captured stdout+stderr (max_output_bytes each).
 - environment: only PATH, HOME, TMPDIR, LANG, PYTHONDONTWRITEBYTECODE and MALLOC_ARENA_MAX at the
   start, never the worker's own environment; the call's `env` (its credential) is handed over with the
   call and set in the tool's os.environ just before it runs (so a module sees none of it at import).
 
 Warm pool (``Sandbox(pool_size=1)``, the default). Importing an app module that imports keel costs about a
-second, on every call. So sandboxes are started ahead of time, per (target, limits, network, sandbox
-flag): each is exactly what a cold call gets (fresh namespaces, tmpfs, uid, egress proxy, limits), its
+second, on every call. So sandboxes are started ahead of time, per (target, limits, network,
+isolation): each is exactly what a cold call gets (fresh namespaces, tmpfs, uid, egress proxy, limits), its
 runner imports the tool and then blocks on stdin until its one call arrives; it serves that call and
 exits, and taking it starts its replacement in the background. Nothing is ever reused between calls.
 A sandbox that ends while it waits (its import failed, it was killed) makes calls run cold, and report
 what they report today, until one gets past the import; one that waited longer than pool_max_idle_s
 is replaced; `aclose` kills them all.
 
-There is no seccomp filter: the tool reaches the kernel as any unprivileged process does. There is no
-fallback without bubblewrap: plain ``unshare`` would still leave the whole filesystem readable (uid 0
-could read /etc/shadow), and rebuilding bubblewrap's mount setup here is not worth the risk, so
-`isolation()` is None and sandboxed calls raise `SandboxUnavailable`. ``sandbox=False`` runs the same
-runner as a plain subprocess (timeout, CPU/memory/file limits, minimal environment, temp directory) and
-logs ``tool.unsandboxed`` at every call; it has the worker's network and filesystem, no process limit,
-and a tool that calls setsid() can outlive its timeout there.
+There is no seccomp filter: the tool reaches the kernel as any unprivileged process does. Without either
+mechanism (no bubblewrap, and user namespaces disabled), `isolation()` is None and sandboxed calls raise
+`SandboxUnavailable`: plain ``unshare`` would still leave the whole filesystem readable. ``sandbox=False``
+runs the same runner as a plain subprocess (timeout, CPU/memory/file limits, minimal environment, temp
+directory) and logs ``tool.unsandboxed`` at every call; it has the worker's network and filesystem, no
+process limit, and a tool that calls setsid() can outlive its timeout there.
 """
 
 from __future__ import annotations
@@ -71,7 +76,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from keel.config import resolve_database_url
+from keel.config import ToolSettings, resolve_database_url
 from keel.errors import (
     ConfigError,
     SandboxUnavailable,
@@ -87,6 +92,7 @@ from keel.tools._egress import Destination, EgressProxy, parse_network
 log = logging.getLogger("keel.tools.sandbox")
 
 RUNNER = str(Path(__file__).resolve().with_name("_runner.py"))
+NAMESPACES_HELPER = str(Path(__file__).resolve().with_name("_namespaces.py"))
 KEEL_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 SANDBOX_EGRESS_SOCKET = "/run/keel/egress.sock"
 SANDBOX_TMP = "/tmp"
@@ -97,7 +103,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _HEADER_ALLOWANCE = 64 * 1024
 # After the tool's process exits, how long its pipes may take to drain (they close at once in a sandbox).
 _DRAIN_GRACE_S = 2.0
-# Warm pool defaults: sandboxes waiting per (target, limits, network, sandbox flag), and how long one may
+# Warm pool defaults: sandboxes waiting per (target, limits, network, isolation), and how long one may
 # wait before it is replaced (so code changes and anything the import leaked do not live forever).
 DEFAULT_POOL_SIZE = 1
 DEFAULT_POOL_MAX_IDLE_S = 300.0
@@ -164,7 +170,7 @@ class Sandbox:
     """Runs tool calls each in a fresh isolated process; one instance can serve many concurrent calls.
 
     Warm pool: with ``pool_size`` > 0 (default 1), sandboxes are started ahead of time, `pool_size` per
-    (target, limits, network, sandbox flag). Each is as fresh as a cold one; it imports its tool, waits for
+    (target, limits, network, isolation). Each is as fresh as a cold one; it imports its tool, waits for
     one call, serves it and exits, and taking it starts its replacement in the background. A pool starts
     at the first call of its target (which runs cold) or at `prewarm`; a sandbox idle for longer than
     ``pool_max_idle_s`` is retired and replaced. `aclose` (or ``async with Sandbox() as sandbox``) kills
@@ -198,7 +204,11 @@ class Sandbox:
 
     @staticmethod
     def isolation() -> str | None:
-        """The isolation sandboxed calls get here: "bubblewrap", or None (probed once per process)."""
+        """The isolation sandboxed calls get here: "bubblewrap", "namespaces" or None.
+
+        Each mechanism is probed once per process; KEEL_SANDBOX_ISOLATION (auto, bubblewrap or namespaces)
+        is read at every call, so a forced mechanism that does not work gives None, never the other one.
+        """
         return _probe().isolation
 
     @staticmethod
@@ -248,7 +258,7 @@ class Sandbox:
                 "; its network list is not enforced" if destinations else "",
                 extra={"event_type": "tool.unsandboxed", "tool": target.name},
             )
-        key = _Key(_canonical(target), limits, destinations, probe is not None)
+        key = _Key(_canonical(target), limits, destinations, probe.isolation if probe else None)
         call = {"kwargs": kwargs_json, "env": dict(env)}
         pool = self._pool(key, probe)
         raw: _Raw | None = None
@@ -296,7 +306,7 @@ class Sandbox:
         if size is not None:
             _check_pool_size(size)
         probe = _probe_for(target, sandbox)
-        key = _Key(_canonical(target), limits, destinations, probe is not None)
+        key = _Key(_canonical(target), limits, destinations, probe.isolation if probe else None)
         pool = self._pool(key, probe, size)
         if pool is None:
             return 0
@@ -418,7 +428,6 @@ class Sandbox:
     def _sandbox_argv(
         self, probe: _Probe, target: ToolTarget, limits: SandboxLimits, socket_path: str | None, uid: int | None
     ) -> list[str]:
-        assert probe.bwrap is not None
         binds = list(_runtime_binds())
         user_binds: list[str] = []
         if target.path:
@@ -441,6 +450,11 @@ class Sandbox:
                     mounts.hide_inside(path, hidden)
         if socket_path is not None:
             mounts.ro_bind(socket_path, SANDBOX_EGRESS_SOCKET)
+        # The tool's name is for `ps` only: the runner reads its request from stdin.
+        command = [sys.executable, "-I", "-B", RUNNER, target.name]
+        if probe.isolation == "namespaces":
+            return _namespaces_argv(uid, mounts, command)
+        assert probe.bwrap is not None
         argv = [
             probe.bwrap,
             "--die-with-parent",
@@ -454,12 +468,14 @@ class Sandbox:
         if uid is not None:
             assert probe.setpriv is not None
             argv += _setpriv_args(probe.setpriv, uid)
-        # The tool's name is for `ps` only: the runner reads its request from stdin.
-        return [*argv, sys.executable, "-I", "-B", RUNNER, target.name]
+        return [*argv, *command]
 
 
 class _Mounts:
-    """bubblewrap mount arguments, creating each mount point's parents world-traversable."""
+    """bubblewrap mount arguments, creating each mount point's parents world-traversable.
+
+    The namespaces mechanism (_namespaces.py) takes the same arguments: both build the same filesystem.
+    """
 
     def __init__(self) -> None:
         self.args: list[str] = []
@@ -590,6 +606,15 @@ def _namespace_args(drop_to_own_uid: bool) -> list[str]:
     return [*args, "--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
 
 
+def _namespaces_argv(uid: int | None, mounts: _Mounts, command: Sequence[str]) -> list[str]:
+    # -S: no site-packages code runs in the setup, which starts as root when the worker is root.
+    argv = [sys.executable, "-I", "-S", "-B", NAMESPACES_HELPER]
+    if uid is not None:
+        argv += ["--uid", str(uid)]
+    argv += ["--hostname", "keel-tool", *mounts.args, "--remount-ro", "/", "--chdir", SANDBOX_TMP]
+    return [*argv, "--", *command]
+
+
 def _setpriv_args(setpriv: str, uid: int) -> list[str]:
     return [
         setpriv,
@@ -675,7 +700,7 @@ class _Key:
     target: ToolTarget  # canonical: absolute paths, sys_path a tuple
     limits: SandboxLimits
     network: tuple[Destination, ...]
-    sandboxed: bool
+    isolation: str | None  # None: sandbox=False
 
 
 def _canonical(target: ToolTarget) -> ToolTarget:
@@ -694,8 +719,8 @@ def _probe_for(target: ToolTarget, sandbox: bool) -> _Probe | None:
     probe = _probe()
     if probe.isolation is None:
         raise SandboxUnavailable(
-            f"cannot run tool {target.name} in a sandbox: {probe.reason}. "
-            "Install bubblewrap, or declare the tool with sandbox=False to run it without isolation.",
+            f"cannot run tool {target.name} in a sandbox: {probe.reason}. Install bubblewrap (or allow user "
+            "namespaces), or declare the tool with sandbox=False to run it without isolation.",
             tool=target.name,
         )
     return probe
@@ -1272,8 +1297,8 @@ def _interpret(
             stderr_tail=tail,
             **details,
         )
-    if raw.sandboxed and raw.returncode == 1 and stderr.startswith("bwrap:"):
-        raise SandboxUnavailable(f"bubblewrap could not set up the sandbox for tool {name}: {tail.strip()}", **details)
+    if raw.sandboxed and raw.returncode == 1 and stderr.startswith(("bwrap:", "keel-namespaces:")):
+        raise SandboxUnavailable(f"{isolation} could not set up the sandbox for tool {name}: {tail.strip()}", **details)
     how = f"died of signal {signal.Signals(signum).name}" if signum else f"exited with code {raw.returncode}"
     raise ToolError(f"tool {name} {how} without a result", stderr_tail=tail, **details)
 
@@ -1338,10 +1363,55 @@ def _uid_range() -> range | None:
     return None
 
 
-@functools.cache
 def _probe() -> _Probe:
+    """The mechanism sandboxed calls use now: KEEL_SANDBOX_ISOLATION's choice (auto: bubblewrap, else namespaces).
+
+    A forced mechanism that does not work gives no isolation, with the reason: never the other mechanism.
+    """
+    choice = ToolSettings.isolation_from_env()
     if not sys.platform.startswith("linux"):
         return _Probe(None, "process sandboxing needs Linux namespaces")
+    if choice == "auto":
+        bwrap = _probe_bubblewrap()
+        if bwrap.isolation is not None:
+            return bwrap
+        namespaces = _probe_namespaces()
+        if namespaces.isolation is not None:
+            return namespaces
+        return _Probe(None, f"{bwrap.reason}; and {namespaces.reason}")
+    probe = _probe_bubblewrap() if choice == "bubblewrap" else _probe_namespaces()
+    if probe.isolation is None:
+        return _Probe(None, f"KEEL_SANDBOX_ISOLATION={choice}, but {probe.reason}")
+    return probe
+
+
+def _probe_mounts() -> _Mounts:
+    """What every sandbox has, for a probe that runs `true` in one."""
+    mounts = _Mounts()
+    mounts.special("--proc", "/proc")
+    mounts.special("--dev", "/dev")
+    mounts.tmpfs(SANDBOX_TMP, 1 << 20)
+    mounts.system()
+    return mounts
+
+
+def _run_probe(argv: list[str]) -> str | None:
+    """Run a probe's sandbox; None when it worked, else why not."""
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"could not be run: {exc}"
+    if done.returncode != 0:
+        return done.stderr.decode("utf-8", "replace").strip()[-500:] or f"exit code {done.returncode}"
+    return None
+
+
+def _true() -> str:
+    return shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
+
+
+@functools.cache
+def _probe_bubblewrap() -> _Probe:
     bwrap = shutil.which("bwrap")
     if bwrap is None:
         return _Probe(None, "bubblewrap (bwrap) is not installed (Debian/Ubuntu: apt-get install bubblewrap)")
@@ -1350,24 +1420,30 @@ def _probe() -> _Probe:
     if os.geteuid() == 0:
         setpriv = shutil.which("setpriv")
         if setpriv is None:
-            return _Probe(None, "running as root, the sandbox needs setpriv (util-linux) to drop to a uid of its own")
+            return _Probe(
+                None, "running as root, bubblewrap needs setpriv (util-linux) to drop the tool to a uid of its own"
+            )
         uids = _uid_range()
         if uids is None:
-            return _Probe(None, "running as root, no unused uid range is mapped for the sandbox's own uids")
-    true = shutil.which("true", path="/usr/bin:/bin") or "/bin/true"
-    mounts = _Mounts()
-    mounts.special("--proc", "/proc")
-    mounts.special("--dev", "/dev")
-    mounts.tmpfs(SANDBOX_TMP, 1 << 20)
-    mounts.system()
+            return _Probe(None, "bubblewrap: running as root, no unused uid range is mapped for the tool's uids")
+    mounts = _probe_mounts()
     argv = [bwrap, "--die-with-parent", *_namespace_args(uids is not None), *mounts.args, "--remount-ro", "/"]
     if uids is not None and setpriv is not None:
         argv += _setpriv_args(setpriv, uids.start)
-    try:
-        done = subprocess.run([*argv, true], capture_output=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return _Probe(None, f"bubblewrap could not be run: {exc}")
-    if done.returncode != 0:
-        why = done.stderr.decode("utf-8", "replace").strip()[-500:] or f"exit code {done.returncode}"
+    why = _run_probe([*argv, _true()])
+    if why is not None:
         return _Probe(None, f"bubblewrap cannot create namespaces here ({why})")
     return _Probe("bubblewrap", "", bwrap, setpriv, uids)
+
+
+@functools.cache
+def _probe_namespaces() -> _Probe:
+    uids: range | None = None
+    if os.geteuid() == 0:
+        uids = _uid_range()
+        if uids is None:
+            return _Probe(None, "Linux namespaces: running as root, no unused uid range is mapped for the tool's uids")
+    why = _run_probe(_namespaces_argv(uids.start if uids else None, _probe_mounts(), [_true()]))
+    if why is not None:
+        return _Probe(None, f"Linux namespaces cannot be used here ({why})")
+    return _Probe("namespaces", "", uids=uids)

@@ -1,16 +1,31 @@
-"""The two ways the sandbox tests run each call: cold (a sandbox started for the call: ``pool_size=0``) and
-warm (a pooled sandbox that had imported its tool before the call arrived). Imported by the test modules
+"""The ways the sandbox tests run each call: cold (a sandbox started for the call: ``pool_size=0``) or warm (a
+pooled sandbox that had imported its tool before the call arrived), each under both isolation mechanisms
+(bubblewrap and Linux namespaces, forced through KEEL_SANDBOX_ISOLATION). Imported by the test modules
 only: the tools themselves live in sandbox_tools.py, which the sandboxed child imports."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
+from needs import unavailable
 
 from keel.errors import ToolError
 from keel.tools.sandbox import Sandbox, SandboxLimits, SandboxResult, ToolTarget
 
-MODES = ["cold", "warm"]
+POOLING = ["cold", "warm"]
+ISOLATIONS = ["bubblewrap", "namespaces"]
+# "cold-bubblewrap", "warm-bubblewrap", "cold-namespaces", "warm-namespaces"
+MODES = [f"{pooling}-{isolation}" for isolation in ISOLATIONS for pooling in POOLING]
+
+
+def force_isolation(monkeypatch: pytest.MonkeyPatch, isolation: str) -> None:
+    """Sandboxed calls use `isolation` (fail under CI, skip loudly elsewhere, when it cannot work here)."""
+    monkeypatch.setenv("KEEL_SANDBOX_ISOLATION", isolation)
+    if Sandbox.isolation() != isolation:
+        unavailable(f"no {isolation} isolation here: {Sandbox.unavailable_reason()}")
 
 
 class WarmSandbox(Sandbox):
@@ -44,8 +59,17 @@ class WarmSandbox(Sandbox):
             assert self.pool_stats()["warm"] > warm_before, f"the call was not served warm: {self.pool_stats()}"
 
 
-def make_sandbox(mode: str) -> Sandbox:
-    return WarmSandbox() if mode == "warm" else Sandbox(pool_size=0)
+@dataclass(frozen=True)
+class Either:
+    """A Sandbox and whether the test's calls are sandboxed (their sandbox= argument)."""
+
+    sandbox: Sandbox
+    sandboxed: bool
+
+
+def make_sandbox(pooling: str) -> Sandbox:
+    """A Sandbox whose calls run "cold" or "warm"."""
+    return WarmSandbox() if pooling == "warm" else Sandbox(pool_size=0)
 
 
 HERE = str(Path(__file__).resolve().parent)

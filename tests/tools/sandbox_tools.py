@@ -48,6 +48,25 @@ def identity() -> dict[str, Any]:
     }
 
 
+def namespaces() -> dict[str, str]:
+    """The namespaces this process is in (their /proc/self/ns links), and its uid map."""
+    found = {name: os.readlink(f"/proc/self/ns/{name}") for name in ("user", "mnt", "net", "pid", "ipc", "uts")}
+    with open("/proc/self/uid_map") as uid_map:
+        found["uid_map"] = uid_map.read()
+    return found
+
+
+def new_user_namespace() -> str:
+    """Try to make a user namespace of one's own (full capabilities inside it): the errno's name, or "created"."""
+    import ctypes
+    import errno
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x10000000) == 0:  # CLONE_NEWUSER
+        return "created"
+    return errno.errorcode[ctypes.get_errno()]
+
+
 def read_file(path: str) -> str:
     with open(path) as f:
         return f.read()

@@ -1,8 +1,9 @@
 """The process sandbox: results, errors, temp directory, environment, limits plumbing, network entries.
 
-Sandboxed tests need bubblewrap (scripts/ensure-bubblewrap installs Debian's package): without it they
-fail under CI=true and skip loudly elsewhere. The `sandbox=False` tests run anywhere on Linux. Tests taking
-the `sandbox` or `any_sandbox` fixture run twice (sandbox_modes.py): cold, and warm (a pooled sandbox).
+Tests taking the `sandbox` fixture run four times (sandbox_modes.py): cold and warm (a pooled sandbox), each
+under bubblewrap and under Linux namespaces. A mechanism that cannot work here (bubblewrap missing:
+scripts/ensure-bubblewrap installs Debian's package) fails them under CI=true and skips them loudly
+elsewhere. The `sandbox=False` tests (`unsandboxed`) run anywhere on Linux, cold and warm; `either` is both.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from needs import unavailable
-from sandbox_modes import HERE, REPO, tool
+from sandbox_modes import HERE, REPO, Either, tool
 
 from keel.errors import (
     SandboxUnavailable,
@@ -36,7 +36,7 @@ async def test_returns_the_tools_value_and_keeps_its_prints_apart(sandbox: Sandb
     assert json.loads(outcome.result) == 5
     assert outcome.stdout == "adding 2 3\n"
     assert outcome.stderr == '{"ok": false}\n'
-    assert outcome.isolation == "bubblewrap"
+    assert outcome.isolation == Sandbox.isolation() == os.environ["KEEL_SANDBOX_ISOLATION"]
     assert await sandbox.call(tool("add"), '{"a": 1, "b": 1}') == "2"
 
 
@@ -44,12 +44,9 @@ async def test_async_tool(sandbox: Sandbox) -> None:
     assert await sandbox.call(tool("add_async"), '{"a": 20, "b": 22}') == "42"
 
 
-@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
-async def test_tool_exception_names_its_type_and_message(sandboxed: bool, any_sandbox: Sandbox) -> None:
-    if sandboxed and Sandbox.isolation() is None:
-        unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
+async def test_tool_exception_names_its_type_and_message(either: Either) -> None:
     with pytest.raises(ToolError) as caught:
-        await any_sandbox.call(tool("fail"), '{"message": "order 42 not found"}', sandbox=sandboxed)
+        await either.sandbox.call(tool("fail"), '{"message": "order 42 not found"}', sandbox=either.sandboxed)
     assert type(caught.value) is ToolError
     assert caught.value.message == "ValueError: order 42 not found"
     assert caught.value.details["error_type"] == "ValueError"
@@ -99,38 +96,34 @@ async def test_temp_dir_stays_writable_when_the_tool_lives_under_tmp(sandbox: Sa
 
 
 async def test_unsandboxed_temp_dir_is_deleted_afterwards(
-    any_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+    unsandboxed: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="keel.tools.sandbox")
-    result = json.loads(await any_sandbox.call(tool("temp_dir"), '{"name": "scratch"}', sandbox=False))
+    result = json.loads(await unsandboxed.call(tool("temp_dir"), '{"name": "scratch"}', sandbox=False))
     assert result["seen_before"] == []
     assert result["tmpdir"] == result["home"]
     assert not os.path.exists(result["tmpdir"])
 
 
 async def test_unsandboxed_calls_log_a_warning_every_time(
-    any_sandbox: Sandbox, caplog: pytest.LogCaptureFixture
+    unsandboxed: Sandbox, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="keel.tools.sandbox")
     for _ in range(2):
-        assert await any_sandbox.call(tool("add"), '{"a": 1, "b": 2}', sandbox=False) == "3"
+        assert await unsandboxed.call(tool("add"), '{"a": 1, "b": 2}', sandbox=False) == "3"
     warnings = [r for r in caplog.records if getattr(r, "event_type", None) == "tool.unsandboxed"]
     assert len(warnings) == 2
     assert warnings[0].levelno == logging.WARNING
     assert "sandbox_tools.add runs without a sandbox" in warnings[0].getMessage()
 
 
-@pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 async def test_parent_secrets_stay_out_and_the_env_argument_gets_in(
-    sandboxed: bool, any_sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    either: Either, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if sandboxed and Sandbox.isolation() is None:
-        unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
     caplog.set_level(logging.WARNING, logger="keel.tools.sandbox")
     monkeypatch.setenv("KEEL_TEST_SECRET", "hunter2")
-    env = json.loads(
-        await any_sandbox.call(tool("environment"), "{}", env={"KEEL_TOOL_CREDENTIAL": "tok-123"}, sandbox=sandboxed)
-    )
+    credential = {"KEEL_TOOL_CREDENTIAL": "tok-123"}
+    env = json.loads(await either.sandbox.call(tool("environment"), "{}", env=credential, sandbox=either.sandboxed))
     assert "KEEL_TEST_SECRET" not in env
     assert "hunter2" not in json.dumps(env)
     assert env["KEEL_TOOL_CREDENTIAL"] == "tok-123"
@@ -144,6 +137,7 @@ async def test_parent_secrets_stay_out_and_the_env_argument_gets_in(
         "KEEL_TOOL_CREDENTIAL",
         "PWD",  # bubblewrap's --chdir sets it
     }
+    assert "KEEL_SANDBOX_ISOLATION" not in env
 
 
 async def test_identity_has_no_privileges(sandbox: Sandbox) -> None:
@@ -154,6 +148,19 @@ async def test_identity_has_no_privileges(sandbox: Sandbox) -> None:
     assert int(who["cap_bnd"], 16) == 0 or os.geteuid() != 0
     assert who["no_new_privs"] == "1"
     assert "etc" not in who["root"] and "home" not in who["root"]
+
+
+async def test_the_tool_has_namespaces_of_its_own(sandbox: Sandbox) -> None:
+    seen = json.loads(await sandbox.call(tool("namespaces"), "{}"))
+    for name in ("mnt", "net", "pid", "ipc", "uts"):
+        assert seen[name] != os.readlink(f"/proc/self/ns/{name}"), name
+    # bubblewrap as root makes no user namespace (setpriv drops the tool to its own uid instead); as another
+    # user, and with the namespaces mechanism always, the tool has one, maps no uid 0, and can make no other.
+    if Sandbox.isolation() == "namespaces" or os.geteuid() != 0:
+        assert seen["user"] != os.readlink("/proc/self/ns/user")
+        [(inside, _outside, count)] = [line.split() for line in seen["uid_map"].splitlines()]
+        assert inside != "0" and count == "1"
+        assert json.loads(await sandbox.call(tool("new_user_namespace"), "{}")) in ("ENOSPC", "EPERM", "EUSERS")
 
 
 async def test_multiprocessing_locks_work(sandbox: Sandbox) -> None:
@@ -233,7 +240,9 @@ def test_refused_addresses() -> None:
         assert refused_address(ipaddress.ip_address(address)) is None, address
 
 
-def test_the_runner_imports_nothing_of_keel() -> None:
-    # Cold start: `import keel` loads the whole app; the runner must stay on the standard library.
-    source = (REPO / "keel" / "tools" / "_runner.py").read_text()
+@pytest.mark.parametrize("helper", ["_runner.py", "_namespaces.py"])
+def test_the_child_side_imports_nothing_of_keel(helper: str) -> None:
+    # Cold start: `import keel` loads the whole app; the runner and the namespaces setup (which runs as
+    # root when the worker does) must stay on the standard library.
+    source = (REPO / "keel" / "tools" / helper).read_text()
     assert "import keel" not in source and "from keel" not in source

@@ -1,8 +1,8 @@
 """The warm pool: sandboxes started ahead of time, each serving exactly one call.
 
 The escape tests run through pooled sandboxes too (test_sandbox_escapes.py, the "warm" variants); these
-tests are about the pool itself. They need bubblewrap: without it they fail under CI=true and skip loudly
-elsewhere.
+tests are about the pool itself. Each runs under bubblewrap and under Linux namespaces: a mechanism that
+cannot work here fails them under CI=true and skips them loudly elsewhere.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from needs import unavailable
-from sandbox_modes import MODES, make_sandbox
+from sandbox_modes import ISOLATIONS, POOLING, force_isolation, make_sandbox
 
 from keel.errors import ToolError, ToolResourceLimit, ToolTimeout
 from keel.tools.sandbox import RUNNER, Sandbox, SandboxLimits, ToolTarget
@@ -28,10 +27,9 @@ from keel.tools.sandbox import RUNNER, Sandbox, SandboxLimits, ToolTarget
 HERE = str(Path(__file__).resolve().parent)
 
 
-@pytest.fixture(autouse=True)
-def isolation() -> None:
-    if Sandbox.isolation() is None:
-        unavailable(f"no process isolation here: {Sandbox.unavailable_reason()}")
+@pytest.fixture(autouse=True, params=ISOLATIONS)
+def isolation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    force_isolation(monkeypatch, request.param)
 
 
 def pool_tool(name: str = "whoami") -> ToolTarget:
@@ -62,8 +60,9 @@ def processes_matching(marker: str) -> list[tuple[int, list[str]]]:
 
 
 def runners(marker: str) -> list[int]:
-    """The runner processes (the Python interpreter inside each sandbox)."""
-    return [pid for pid, argv in processes_matching(marker) if argv[0] == sys.executable and RUNNER in argv]
+    """The runner processes (the Python interpreter inside each sandbox), not the namespaces mechanism's
+    setup processes, whose command line ends with the runner's."""
+    return [pid for pid, argv in processes_matching(marker) if argv[:4] == [sys.executable, "-I", "-B", RUNNER]]
 
 
 async def eventually(condition: object, what: str) -> None:
@@ -219,7 +218,7 @@ async def test_pools_are_per_call_options_and_sized_per_pool() -> None:
         assert sandbox.pool_stats()["cold"] == 1
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", POOLING)
 async def test_the_cpu_budget_starts_with_the_call(mode: str) -> None:
     # The module burns 1.3 s of CPU at import; the tool's budget of 1 s is its own, cold or warm.
     limits = SandboxLimits(cpu_seconds=1, timeout_s=60)
