@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
-from keel.config import EngineSettings, TraceSettings, resolve_database_url
+from keel.config import EngineSettings, GuardSettings, TraceSettings, resolve_database_url
 from keel.engine import codec
 from keel.engine.estimate import (
     HISTORY_RUNS,
@@ -26,7 +26,7 @@ from keel.engine.estimate import (
     estimate_input,
     gate_for,
 )
-from keel.engine.ports import CallScope
+from keel.engine.ports import CallScope, GuardPolicy
 from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.errors import InvalidStateError, RunFailedError, StepFailedError, UsageError
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from keel.engine.worker import Engine, Worker
     from keel.gateway.config import GatewayConfig
     from keel.gateway.gateway import Gateway
+    from keel.guard.guard import Guard as ScreeningGuard
     from keel.observe.tracing import Tracing
     from keel.tools.toolbox import Toolbox
 
@@ -158,7 +159,12 @@ class App:
         settings: EngineSettings | None = None,
         trace_settings: TraceSettings | None = None,
         gateway: Gateway | GatewayConfig | str | Path | None = None,
+        guard: GuardSettings | bool | None = None,
+        reveal_policy: Callable[[str, RunRecord], bool] | None = None,
     ) -> None:
+        """`guard`: GuardSettings, False to turn the guard off, None for KEEL_GUARD / KEEL_GUARD_NER.
+        `reveal_policy(principal, run)` decides who may see a run's redacted values (`reveal`); the
+        default lets only the run's own user (the data subject) see them."""
         self.name = name
         self.database_url = resolve_database_url(database_url)
         self.registry = Registry()
@@ -174,6 +180,11 @@ class App:
         self._store: Store | None = None
         self._engine: Engine | None = None
         self._toolbox: Toolbox | None = None
+        if guard is None or guard is True:
+            guard = GuardSettings.from_env() if guard is None else GuardSettings()
+        self.guard_settings = guard if guard is not False else GuardSettings(enabled=False)
+        self._guard: ScreeningGuard | None = None
+        self.reveal_policy = reveal_policy or _subject_only
         self._lock = threading.Lock()
 
     # -- wiring ----------------------------------------------------------------------------
@@ -218,6 +229,28 @@ class App:
         return self._gateway
 
     @property
+    def guard(self) -> ScreeningGuard | None:
+        """The guard every model call passes through (PII to the vault, injections refused); None when off."""
+        # Rebuilt when the store was replaced (its vault lives in that store).
+        if self.guard_settings.enabled and (self._guard is None or self._guard.store is not self.store):
+            with self._lock:
+                if self._guard is None or self._guard.store is not self.store:
+                    from keel.guard.guard import Guard as ScreeningGuard
+
+                    self._guard = ScreeningGuard(self.store, ner=self.guard_settings.ner)
+        return self._guard
+
+    async def reveal(self, run_id: str, text: str, *, principal: str) -> str:
+        """`text` (a run's output) with its PII placeholders replaced by the values, for a principal allowed to."""
+        run = await asyncio.to_thread(self.store.get_run, run_id)
+        if not self.reveal_policy(principal, run):
+            raise UsageError(f"{principal!r} may not see the redacted values of run {run_id}")
+        guard = self.guard
+        if guard is None:
+            raise UsageError("the guard is off (KEEL_GUARD=false): there is no vault to reveal from")
+        return await guard.reveal(run_id, text)
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             from keel.engine.worker import Engine
@@ -231,6 +264,7 @@ class App:
                 tracing=self.tracing,
                 llm=self.gateway,
                 tools=self._toolbox,
+                guard=self.guard if self.gateway is not None else None,
             )
         return self._engine
 
@@ -263,8 +297,12 @@ class App:
         estimate: EstimateHook | None = None,
         confirm_above_usd: float | None = None,
         tools: Sequence[str] = (),
+        guard: GuardPolicy | dict[str, str] | None = None,
     ) -> Callable[[F], F]:
         """Register an `async def f(ctx, ...)` as a durable workflow.
+
+        `guard` says what the guard does in this workflow's model calls: {"pii": "redact" | "block" |
+        "flag" | "allow", "injection": "block" | "flag" | "allow"} (default: redact, block).
 
         `tools` names the tools (`@app.tool`) it may call, from its code or through a model;
         any other is refused (deny by default).
@@ -290,6 +328,7 @@ class App:
             raise UsageError(f"confirm_above_usd must be a number of USD >= 0, got {confirm_above_usd!r}")
         if isinstance(tools, str) or not all(isinstance(t, str) and t for t in tools):
             raise UsageError('tools= is a list of tool names: tools=["lookup_order"]')
+        policy = _guard_policy(guard)
 
         def decorate(fn: F) -> F:
             if not inspect.iscoroutinefunction(fn):
@@ -306,6 +345,7 @@ class App:
                 estimate=estimate,
                 confirm_above_usd=None if confirm_above_usd is None else float(confirm_above_usd),
                 tools=tuple(dict.fromkeys(tools)),
+                guard=policy,
             )
             self.registry.add_workflow(wf)
             fn.__keel_workflow__ = wf  # type: ignore[attr-defined]
@@ -789,3 +829,21 @@ def _is_gateway(obj: object) -> TypeGuard[Gateway]:
 
 
 __all__ = ["App", "RunHandle"]
+
+
+def _subject_only(principal: str, run: RunRecord) -> bool:
+    """The default reveal policy: only the run's own user sees the values they gave (deny otherwise)."""
+    return run.user_id is not None and principal == run.user_id
+
+
+def _guard_policy(guard: GuardPolicy | dict[str, str] | None) -> GuardPolicy:
+    if guard is None:
+        return GuardPolicy()
+    if isinstance(guard, GuardPolicy):
+        return guard
+    if not isinstance(guard, dict) or not set(guard) <= {"pii", "injection"}:
+        raise UsageError('guard= is a GuardPolicy or {"pii": ..., "injection": ...}')
+    try:
+        return GuardPolicy(**guard)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"guard=: {exc}") from None

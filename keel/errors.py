@@ -240,6 +240,24 @@ class CredentialQuotaExceeded(KeelError):
     code = "tool.credential_quota"
 
 
+class GuardBlocked(KeelError):
+    """The guard refused a model call or its answer: a likely prompt injection, or PII a policy blocks.
+
+    `kind` is "injection" or "pii"; `source` is where it was found (user, tool, model). The details
+    carry scores, types and reasons, never the offending text.
+    """
+
+    code = "guard.blocked"
+
+    @property
+    def kind(self) -> str:
+        return str(self.details.get("kind", ""))
+
+    @property
+    def source(self) -> str:
+        return str(self.details.get("source", ""))
+
+
 class NonRetryableError(KeelError):
     """Raise from a step to fail it at once, without using the remaining attempts."""
 
@@ -247,6 +265,7 @@ class NonRetryableError(KeelError):
 
 
 __all__ = [
+    "GuardBlocked",
     "ToolError",
     "ToolNotAllowed",
     "ToolInputError",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Annotated
@@ -233,6 +235,26 @@ def _pause(ctx: typer.Context, run_id: str, paused: bool, json_out: bool) -> Non
         )
     else:
         console.print(f"run {run.run_id} unpaused: the next free worker continues it", soft_wrap=True, markup=False)
+
+
+@app.command("reveal")
+def reveal_command(
+    ctx: typer.Context,
+    run_id: RunId,
+    principal: Annotated[str, typer.Option("--as", help="Who asks (the reveal policy decides).")],
+    app_spec: Annotated[
+        str | None,
+        typer.Option("--app", metavar="MODULE_OR_FILE", help="Use this App's reveal policy instead of the default."),
+    ] = None,
+) -> None:
+    """Print a run's result with its PII placeholders replaced by the values, for an allowed principal."""
+    state: CliState = ctx.obj
+    with _operator_app(state, app_spec) as op_app:
+        run = op_app.store.find_run(run_id)
+        if run.result is None:
+            raise UsageError(f"run {run.run_id} has no result ({run.status})")
+        revealed = asyncio.run(op_app.reveal(run.run_id, run.result, principal=principal))
+    print_json(json.loads(revealed))
 
 
 @app.command("pause")

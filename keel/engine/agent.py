@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from keel.errors import BudgetExceeded, ToolInputError, ToolNotAllowed, UsageError
+from keel.errors import BudgetExceeded, GuardBlocked, ToolInputError, ToolNotAllowed, UsageError
 
 if TYPE_CHECKING:
     from keel.engine.context import Context
@@ -43,7 +43,7 @@ class AgentResult:
     """What `ctx.agent` returns: the answer, or how far it got and why it stopped."""
 
     output: Any  # the final answer (validated by `schema` when given); None when stopped early
-    stopped: str  # "final" | "max_turns" | "budget_exceeded" | "invalid_moves" | "refused"
+    stopped: str  # "final" | "max_turns" | "budget_exceeded" | "guard_blocked" | "invalid_moves" | "refused"
     turns: int
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {tool, args, outcome, error?}
     cost_usd: float = 0.0
@@ -134,6 +134,10 @@ async def run_agent(
             answer = await ctx.llm(task, messages=messages, schema=AgentMove, max_tokens=max_tokens, tags=["agent"])
         except BudgetExceeded:
             return done(None, "budget_exceeded", turn - 1)
+        except GuardBlocked:
+            # What the model would have read (a tool's output, say) carried an injection: no turn
+            # more is safe, and the run is flagged guard_blocked.
+            return done(None, "guard_blocked", turn - 1)
         cost += answer.cost_usd
         move: AgentMove = answer.data
         messages.append({"role": "assistant", "content": answer.text})
@@ -179,7 +183,10 @@ async def run_agent(
                     )
                 else:
                     record.update(outcome="ok")
-                    messages.append({"role": "user", "content": present_tool_output(move.tool, outcome["value"])})
+                    # Role "tool": the guard scans it as untrusted data and spotlights it.
+                messages.append(
+                    {"role": "tool", "name": move.tool, "content": present_tool_output(move.tool, outcome["value"])}
+                )
                 continue
         invalid += 1
         if invalid > max_invalid:

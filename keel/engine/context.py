@@ -95,8 +95,14 @@ class Context:
             raise UsageError("vars= goes with template=")
         turns = [{"role": "user", "content": prompt}] if prompt is not None else list(messages or [])
         for turn in turns:
-            if set(turn) != {"role", "content"} or turn["role"] not in ("system", "user", "assistant"):
-                raise UsageError('each message must be {"role": "system" | "user" | "assistant", "content": str}')
+            keys = set(turn)
+            if not (keys == {"role", "content"} or (keys == {"role", "content", "name"} and turn["role"] == "tool")):
+                raise UsageError(
+                    'each message must be {"role": "system" | "developer" | "user" | "assistant" | "tool", '
+                    '"content": str} (a tool message may add "name": the tool)'
+                )
+            if turn["role"] not in ("system", "developer", "user", "assistant", "tool"):
+                raise UsageError(f"unknown message role {turn['role']!r}: system, developer, user, assistant or tool")
             if not isinstance(turn["content"], str):
                 raise UsageError("message content must be a string")
         if system is not None:

@@ -15,12 +15,13 @@ from opentelemetry import context as otel_context
 
 from keel.engine import codec
 from keel.engine.context import Context
-from keel.engine.ports import CallScope, LlmRequest, LlmResult, ModelGateway, ToolRunner
+from keel.engine.ports import CallScope, Guard, GuardPolicy, LlmRequest, LlmResult, ModelGateway, ToolRunner
 from keel.engine.registry import Registry, StepDef, WorkflowDef
 from keel.engine.retry import RetryPolicy
 from keel.engine.tracing import RunTrace, StepSpan
 from keel.errors import (
     BudgetExceeded,
+    GuardBlocked,
     KeelError,
     NonDeterminismError,
     SerializationError,
@@ -35,6 +36,7 @@ from keel.observe import METRICS
 from keel.observe import context as obs_context
 from keel.observe.context import RunScope, Usage
 from keel.observe.metrics import org_label
+from keel.observe.redact import scrub
 from keel.observe.tracing import Tracing
 from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store
 from keel.store.base import STEP_COLUMNS
@@ -95,16 +97,20 @@ class _Interrupt(BaseException):
 
 
 def encode_error(exc: BaseException) -> str:
+    """An error as the journal and the run keep it, scrubbed: a message may quote the PII it choked on."""
     code = exc.code if isinstance(exc, KeelError) else None
     message = exc.message if isinstance(exc, KeelError) else str(exc)
     return json.dumps(
         {
             "type": type(exc).__name__,
             "code": code,
-            "message": message,
-            "traceback": "".join(traceback.format_exception(exc)[-6:]),
+            "message": scrub(message, _ERROR_CHARS),
+            "traceback": scrub("".join(traceback.format_exception(exc)[-6:]), _ERROR_CHARS),
         }
     )
+
+
+_ERROR_CHARS = 8000
 
 
 class RunExecution:
@@ -128,10 +134,12 @@ class RunExecution:
         worker_id: str | None = None,
         llm: ModelGateway | None = None,
         tools: ToolRunner | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.claim = claim
+        self.guard = guard
         self.tools = tools
         self.run = run
         self.journal = {r.seq: r for r in journal}
@@ -150,7 +158,8 @@ class RunExecution:
         self.result_json: str | None = None  # set when the run ends
         self.error_json: str | None = None
         # Marks the finished run carries ("budget_exceeded": a budget refused a call and the
-        # workflow went on to return, so its result is partial). Rebuilt by replay.
+        # workflow went on to return, so its result is partial; "guard_flagged": the guard found
+        # something a policy said to flag for review). Rebuilt by replay.
         self.flags: set[str] = set()
         self.lease_lost = False
         self._steps_metric = METRICS.steps.labels(run.workflow_name, "step")
@@ -537,21 +546,26 @@ class RunExecution:
                 "(or KEEL_CONFIG); see docs/gateway.md"
             )
         scope = self._call_scope(tags)
+        guard = self.guard
+        policy = self.workflow.guard if self.workflow is not None else GuardPolicy()
 
         async def call(request: LlmRequest) -> LlmResult:
             try:
-                return await gateway.complete(task, request, scope=scope, validate=validate)
+                # Inside the step: only the guarded answer is journaled, so a replay returns it
+                # without screening (or calling) again, and the raw prompt is never stored.
+                if guard is None:
+                    return await gateway.complete(task, request, scope=scope, validate=validate)
+                # Templates are rendered first, so that what they put in the prompt is screened too.
+                screened, report = await guard.inbound(gateway.render(request), scope=scope, policy=policy)
+                answer = await gateway.complete(task, screened, scope=scope, validate=validate)
+                return await guard.outbound(answer, scope=scope, policy=policy, report=report)
+            except GuardBlocked as exc:
+                # Journaled like a budget's refusal: a replay raises the same GuardBlocked at the
+                # same point without screening again, and the workflow may catch it.
+                return _refusal(task, guard={"blocked": {"message": exc.message, **exc.details}})
             except BudgetExceeded as exc:
-                return LlmResult(
-                    text="",
-                    model="",
-                    provider="",
-                    input_tokens=0,
-                    output_tokens=0,
-                    cost_usd=0.0,
-                    route=task,
-                    request_hash="",
-                    latency_ms=0.0,
+                return _refusal(
+                    task,
                     decisions=list(exc.details.pop("decisions", [])),
                     budget_exceeded={"message": exc.message, **exc.details},
                 )
@@ -561,9 +575,17 @@ class RunExecution:
         step = StepDef(
             fn=call,
             name=f"llm:{task}",
-            retry=RetryPolicy(max_attempts=3, initial_backoff=2.0, non_retryable=gateway.retry_exempt()),
+            retry=RetryPolicy(
+                max_attempts=3, initial_backoff=2.0, non_retryable=(*gateway.retry_exempt(), GuardBlocked)
+            ),
         )
         result: LlmResult = await self.run_step(step, (request,), {})
+        if result.guard is not None and result.guard.get("flagged"):
+            self.flags.add("guard_flagged")
+        if result.guard is not None and result.guard.get("blocked"):
+            self.flags.add("guard_blocked")
+            details = dict(result.guard["blocked"])
+            raise GuardBlocked(str(details.pop("message", "blocked by the guard")), **details)
         if result.budget_exceeded is not None:
             self.flags.add("budget_exceeded")
             details = dict(result.budget_exceeded)
@@ -1022,3 +1044,19 @@ def _usage_columns(usage: Usage) -> dict[str, Any]:
 
 def _row_of(rec: StepRecord) -> dict[str, Any]:
     return {f: getattr(rec, f) for f in _ROW_FIELDS}
+
+
+def _refusal(task: str, **fields: Any) -> LlmResult:
+    """The journal entry of a model call that was refused before any answer (budget, guard)."""
+    return LlmResult(
+        text="",
+        model="",
+        provider="",
+        input_tokens=0,
+        output_tokens=0,
+        cost_usd=0.0,
+        route=task,
+        request_hash="",
+        latency_ms=0.0,
+        **fields,
+    )

@@ -13,12 +13,18 @@ from keel.engine.retry import RetryPolicy
 class LlmRequest:
     """A model call as a workflow asks for it: a task (a route), not a model."""
 
-    messages: list[dict[str, str]]  # [{"role": "system" | "user" | "assistant", "content": ...}]
+    # [{"role": "system" | "user" | "assistant" | "tool", "content": ...}]; "tool" is a tool's output,
+    # untrusted data that the guard scans and spotlights (providers send it as user content).
+    messages: list[dict[str, str]]
     max_tokens: int = 1024
     temperature: float | None = None
     json_schema: dict[str, Any] | None = None
     # A versioned prompt template to render as the last user message: {"name", "version", "vars"}.
     template: dict[str, Any] | None = None
+    # A template already rendered into `messages` (so the guard screened it): {"name", "version", "sha256"}.
+    rendered: dict[str, str] | None = None
+    # Set by the guard when it replaced PII with placeholders: such a request is never cached.
+    pii: bool = False
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,9 @@ class LlmResult:
     # Set instead of an answer when a budget refused the call: BudgetExceeded's details. The
     # journal keeps the refusal, so a replay raises the same BudgetExceeded at the same point.
     budget_exceeded: dict[str, Any] | None = None
+    # What the guard found on the way in and out (counts, types, scores; never the values):
+    # {"pii": {TYPE: n}, "injection": [{"source", "score", "decision", "reasons"}], "flagged": bool}.
+    guard: dict[str, Any] | None = None
 
     @property
     def usage(self) -> dict[str, int]:
@@ -73,6 +82,10 @@ class ModelGateway(Protocol):
         scope: CallScope,
         validate: Callable[[str], Any] | None = None,
     ) -> LlmResult: ...
+
+    def render(self, request: LlmRequest) -> LlmRequest:
+        """The request with its prompt template (if any) rendered into its messages."""
+        ...
 
     def retry_exempt(self) -> tuple[type[BaseException], ...]:
         """Errors that retrying the whole call cannot fix (the request was wrong)."""
@@ -96,4 +109,41 @@ class ToolRunner(Protocol):
 
     async def call(self, name: str, args: dict[str, Any], *, scope: CallScope, step: int, idempotency_key: str) -> Any:
         """Run the tool once with validated `args`; its validated output."""
+        ...
+
+
+GuardAction = str  # see GuardPolicy
+
+
+@dataclass(frozen=True)
+class GuardPolicy:
+    """What a workflow does with the guard's findings (`@app.workflow(guard=...)`)."""
+
+    # PII in a model's input: "redact" (placeholders; the values go to the encrypted vault),
+    # "block" (refuse the call), "flag" (send as is, flag the run for review) or "allow" (send, record).
+    pii: GuardAction = "redact"
+    # A likely prompt injection in user or tool text, or in a model's answer: "block" (refuse),
+    # "flag" (go on, flag the run for review) or "allow" (go on, record).
+    injection: GuardAction = "block"
+
+    def __post_init__(self) -> None:
+        if self.pii not in ("redact", "block", "flag", "allow"):
+            raise ValueError(f"guard pii policy must be redact, block, flag or allow, got {self.pii!r}")
+        if self.injection not in ("block", "flag", "allow"):
+            raise ValueError(f"guard injection policy must be block, flag or allow, got {self.injection!r}")
+
+
+class Guard(Protocol):
+    """Screens what enters and leaves a model call: PII redaction, injection detection, output scanning."""
+
+    async def inbound(
+        self, request: LlmRequest, *, scope: CallScope, policy: GuardPolicy
+    ) -> tuple[LlmRequest, dict[str, Any]]:
+        """The request as the model may see it, and a report of what was found (raises GuardBlocked)."""
+        ...
+
+    async def outbound(
+        self, result: LlmResult, *, scope: CallScope, policy: GuardPolicy, report: dict[str, Any]
+    ) -> LlmResult:
+        """The answer as the workflow may see it, with the whole call's report attached (raises GuardBlocked)."""
         ...

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from keel.engine.ports import GuardPolicy
 from keel.engine.retry import CircuitBreaker, RetryPolicy
 from keel.errors import UsageError
 
@@ -59,6 +60,8 @@ class WorkflowDef:
     confirm_above_usd: float | None = None
     # The tools this workflow may call (from its code or through a model); any other is refused.
     tools: tuple[str, ...] = ()
+    # What the guard does with PII and likely injections in this workflow's model calls.
+    guard: GuardPolicy = field(default_factory=GuardPolicy)
 
 
 class Registry:

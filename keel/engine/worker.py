@@ -13,7 +13,7 @@ import uuid
 
 from keel.config import EngineSettings
 from keel.engine.executor import Listener, RunExecution
-from keel.engine.ports import ModelGateway, ToolRunner
+from keel.engine.ports import Guard, ModelGateway, ToolRunner
 from keel.engine.registry import Registry
 from keel.observe import METRICS
 from keel.observe.tracing import Tracing
@@ -42,6 +42,7 @@ class Engine:
         tracing: Tracing | None = None,
         llm: ModelGateway | None = None,
         tools: ToolRunner | None = None,
+        guard: Guard | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -52,6 +53,7 @@ class Engine:
         self.tracing = tracing
         self.llm = llm
         self.tools = tools
+        self.guard = guard
         self.worker_id = new_worker_id()
         self.draining = False
         self.paused_workflows: set[str] = set()
@@ -117,6 +119,7 @@ class Engine:
             worker_id=self.worker_id,
             llm=self.llm,
             tools=self.tools,
+            guard=self.guard,
         )
         heartbeat = asyncio.create_task(self._heartbeat(claim, execution))
         self.in_flight += 1

@@ -146,9 +146,9 @@ class Gateway:
             known = ", ".join(sorted(self.config.routes)) or "none"
             raise UsageError(f"no route {task!r} in keel.toml [routes] (configured: {known})")
         started = time.perf_counter()
-        prompt_record = None
         if request.template is not None:
-            request, prompt_record = self._render(request)
+            request = self.render(request)
+        prompt_record = request.rendered
         cache_key = None
         semantic: _Semantic | None = None
         if route.cache_ttl_s is not None and self.cache is not None and not _holds_pii(request):
@@ -404,8 +404,10 @@ class Gateway:
         except Exception:  # noqa: BLE001 - the call is done; its hold expires and is released later
             log.warning("could not settle a budget hold", exc_info=True, extra={"event_type": "budget.settle_failed"})
 
-    def _render(self, request: LlmRequest) -> tuple[LlmRequest, dict[str, str]]:
+    def render(self, request: LlmRequest) -> LlmRequest:
         """Render the request's prompt template as its last user message, inside the step."""
+        if request.template is None:
+            return request
         template = request.template or {}
         if self.prompts is None:
             raise UsageError(
@@ -414,7 +416,7 @@ class Gateway:
             )
         rendered = self.prompts.get(template["name"], template["version"]).render(template.get("vars") or {})
         messages = [*request.messages, {"role": "user", "content": rendered.text}]
-        return dataclasses.replace(request, messages=messages), rendered.as_record()
+        return dataclasses.replace(request, messages=messages, template=None, rendered=rendered.as_record())
 
     def _result(
         self,
@@ -466,7 +468,7 @@ class Gateway:
             decisions.append(_decision(model, provider_name, "skipped", "circuit open", 0.0))
             return ProviderError(f"circuit for {key} is open", provider=provider_name, model=model)
         provider = self.provider(provider_name)
-        messages = tuple(Message(m["role"], m["content"]) for m in request.messages)
+        messages = tuple(Message(_WIRE_ROLES.get(m["role"], m["role"]), m["content"]) for m in request.messages)
         timeout = timeout_s or self.config.providers[provider_name].timeout_s
         spent_in = spent_out = spent_cached = 0
         t0 = time.perf_counter()
@@ -608,9 +610,14 @@ def _prompt_tokens(messages: list[dict[str, str]]) -> int:
     return sum(estimate_tokens(m["content"]) for m in messages) + 4 * len(messages)
 
 
+# Roles of Keel's instruction hierarchy that the chat wire formats lack: developer instructions
+# travel as system content, and a tool's output (already spotlighted by the guard) as user content.
+_WIRE_ROLES = {"developer": "system", "tool": "user"}
+
+
 def _holds_pii(request: LlmRequest) -> bool:
-    """Whether any message holds PII (by the scrubbing floor, or the guard's redactor once installed)."""
-    return any(scrub(m["content"], limit=1 << 30) != m["content"] for m in request.messages)
+    """Whether the guard redacted PII from the request, or any message still holds some by the scrubbing floor."""
+    return request.pii or any(scrub(m["content"], limit=1 << 30) != m["content"] for m in request.messages)
 
 
 def _decision(model: str, provider: str, outcome: str, reason: str, latency_ms: float) -> dict[str, Any]:

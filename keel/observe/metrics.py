@@ -88,6 +88,12 @@ def _create() -> dict[str, Any]:
         ),
         pii_detections=Counter("agent_pii_detections_total", "PII entities detected", ["type"]),
         pii_scans=Counter("agent_pii_scans_total", "Texts scanned for PII"),
+        injection_detections=Counter(
+            "agent_injection_detections_total",
+            "Texts the injection detector flagged or blocked, by where they came from",
+            ["source", "decision"],
+        ),
+        injection_scans=Counter("agent_injection_scans_total", "Texts scanned for prompt injection", ["source"]),
         budget_alerts=Counter(
             "agent_budget_alerts_total",
             "Budget alert thresholds crossed (once per budget period)",
@@ -117,6 +123,8 @@ class _Metrics:
     kill_switch_active: Gauge
     pii_detections: Counter
     pii_scans: Counter
+    injection_detections: Counter
+    injection_scans: Counter
     budget_alerts: Counter
     budget_refusals: Counter
 
@@ -158,6 +166,13 @@ def pii_detected(entity_type: str, count: int = 1) -> None:
 
 def pii_scanned(count: int = 1) -> None:
     METRICS.pii_scans.inc(count)
+
+
+def injection_scanned(source: str, decision: str) -> None:
+    """One text scanned for injection from `source` (user, tool, model); `decision` allow, flag or block."""
+    METRICS.injection_scans.labels(source).inc()
+    if decision != "allow":
+        METRICS.injection_detections.labels(source, decision).inc()
 
 
 def set_review_queue_depth(n: int) -> None:

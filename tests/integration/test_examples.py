@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +53,29 @@ def test_the_tools_example_reaches_its_allowlisted_host_and_nothing_else(tmp_pat
     assert out["not on the list"]["status"] == 403 and "allowlist" in out["not on the list"]["refused"]
     assert out["cloud metadata"]["status"] == 403
     assert out["skipping the proxy"].startswith(("ConnectionRefusedError", "OSError"))
+
+
+def test_the_guard_example_keeps_pii_from_the_model_and_reveals_it_to_the_subject_only(tmp_path: Path) -> None:
+    folder = tmp_path / "guard"
+    shutil.copytree(EXAMPLES / "guard", folder, ignore=shutil.ignore_patterns(".keel"))
+    ticket = "Hi, Jane Doe here (jane.doe@example.com). My card 4111 1111 1111 1111 was charged twice."
+    run = keel(
+        "run", "support.py:reply", "--user", "jane", "--input", json.dumps({"ticket": ticket}), "--json", cwd=folder
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    reply = out["result"]["reply"]
+    assert "{{PII_EMAIL_1}}" in reply and "jane.doe@example.com" not in reply
+    assert out["result"]["guard"]["pii"] == {"CREDIT_CARD": 1, "EMAIL": 1, "PERSON": 1}
+    # The journal holds the guarded answer only; the vault holds the values encrypted. (The run's
+    # input is the caller's own data and is kept as given.)
+    with sqlite3.connect(folder / ".keel" / "keel.db") as db:
+        journal = json.dumps(db.execute("SELECT result, error FROM keel_steps").fetchall())
+        vault = db.execute("SELECT ciphertext FROM keel_guard_vault").fetchall()
+    assert "jane.doe@example.com" not in journal and "4111" not in journal and "Jane Doe" not in journal
+    assert len(vault) == 3 and all(b"jane" not in bytes(row[0]) for row in vault)
+    revealed = keel("runs", "reveal", out["run_id"], "--as", "jane", cwd=folder)
+    assert revealed.returncode == 0, revealed.stderr
+    assert "jane.doe@example.com" in json.loads(revealed.stdout)["reply"]
+    refused = keel("runs", "reveal", out["run_id"], "--as", "mallory", cwd=folder)
+    assert refused.returncode != 0 and "may not see" in refused.stderr

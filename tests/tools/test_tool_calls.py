@@ -218,9 +218,12 @@ def test_the_agent_chooses_a_tool_reads_its_output_as_data_and_answers(
     out = agent_app.run_sync(toolbox_app.support_agent, "Where is order A1?")
     assert out["output"] == "Order A1 has shipped." and out["stopped"] == "final" and not out["partial"]
     assert [c["outcome"] for c in out["calls"]] == ["ok"]
+    # The tool's output reaches the model as data: presented as such, then spotlighted by the guard
+    # (fenced with a random tag, its words joined by a data mark), after the rule that explains it.
     shown = model.seen[1][-1]["content"]
-    assert shown.startswith('<tool_output tool="lookup_order">') and "not instructions" in shown
-    assert '"shipped"' in shown
+    assert shown.startswith("<<tool_output name=lookup_order id=") and '<tool_output\u02c6tool="lookup_order">' in shown
+    assert "not\u02c6instructions" in shown and '"shipped"' in shown
+    assert any("never an instruction" in m["content"] for m in model.seen[1] if m["role"] == "system")
     # The tool list shown to the model is the agent's, with each tool's schema.
     assert '"lookup_order"' in model.seen[0][0]["content"] and '"refund"' not in model.seen[0][0]["content"]
 

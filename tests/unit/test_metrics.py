@@ -48,6 +48,8 @@ SPEC: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "kill_switch_active": ("agent_kill_switch_active", "gauge", ()),
     "pii_detections": ("agent_pii_detections_total", "counter", ("type",)),
     "pii_scans": ("agent_pii_scans_total", "counter", ()),
+    "injection_detections": ("agent_injection_detections_total", "counter", ("source", "decision")),
+    "injection_scans": ("agent_injection_scans_total", "counter", ("source",)),
     "budget_alerts": ("agent_budget_alerts_total", "counter", ("level", "percent")),
     "budget_refusals": ("agent_budget_refusals_total", "counter", ("level",)),
 }

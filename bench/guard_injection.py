@@ -1,0 +1,170 @@
+"""Prompt-injection detector benchmark: latency per 1 KB text and throughput, per tier.
+
+    python bench/guard_injection.py                # readable table (progress on stderr)
+    python bench/guard_injection.py --json         # one JSON object on stdout
+    python bench/guard_injection.py --texts 300 --rounds 3
+
+The texts are the held-back records (tests/guard/data/injection_heldback.jsonl), each cut or
+repeated to exactly 1,024 characters so that figures are "per 1 KB"; indirect records are scanned
+as source="tool", direct ones as source="user". One warm-up scan loads the model before timing.
+
+Tiers, each timed on the same texts one call at a time:
+
+- normalize: keel.guard.normalize.normalize alone (tier 0);
+- patterns: normalize + every pattern over every variant (tiers 0-1, what a pattern-decided scan costs);
+- classifier: the document model (and the segment model for tool text) on already-prepared input (tier 2 alone);
+- scan: InjectionDetector.scan end to end, where tier 2 runs only if no strong pattern fired.
+
+Figures are medians over rounds of each round's median and p95. Target (from the issue): scan
+under 5 ms median per 1 KB text on the 2-core CI machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+try:
+    import keel  # noqa: F401 - only to learn whether the package is importable
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+from keel.guard.injection import InjectionDetector, patterns_tier  # noqa: E402
+from keel.guard.normalize import normalize  # noqa: E402
+
+HELDBACK = ROOT / "tests" / "guard" / "data" / "injection_heldback.jsonl"
+TEXT_CHARS = 1024
+TARGET_SCAN_MEDIAN_MS = 5.0
+TIERS = ("normalize", "patterns", "classifier", "scan")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def load_texts(n: int) -> list[tuple[str, str]]:
+    records = [json.loads(line) for line in HELDBACK.read_text(encoding="utf-8").splitlines() if line.strip()]
+    out = []
+    for r in records[:n]:
+        text = r["text"]
+        while len(text) < TEXT_CHARS:
+            text += "\n" + r["text"]
+        out.append((text[:TEXT_CHARS], "tool" if r["vector"] == "indirect" else "user"))
+    return out
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18] if len(values) >= 2 else values[0]
+
+
+def measure(call: Callable[[str, str], Any], texts: list[tuple[str, str]]) -> dict[str, float]:
+    latencies = []
+    t_all = time.perf_counter()
+    for text, source in texts:
+        t0 = time.perf_counter()
+        call(text, source)
+        latencies.append((time.perf_counter() - t0) * 1000)
+    wall = time.perf_counter() - t_all
+    return {"median_ms": statistics.median(latencies), "p95_ms": p95(latencies), "texts_per_s": len(texts) / wall}
+
+
+def tier_calls(detector: InjectionDetector, texts: list[tuple[str, str]]) -> dict[str, Callable[[str, str], Any]]:
+    model = detector.model  # loads it, outside the timing
+    # The classifier tier times the models alone: tiers 0-1 run here, before any timing.
+    prepared = {(text, source): patterns_tier(text, source) for text, source in texts}
+
+    def classifier(text: str, source: str) -> float:
+        tier1 = prepared[(text, source)]
+        score = model.score_doc(tier1.body, source, tier1.hints)
+        if source == "tool":
+            score = max(score, model.score_segments(tier1.body))
+        return score
+
+    return {
+        "normalize": lambda text, source: normalize(text),
+        "patterns": lambda text, source: patterns_tier(text, source),
+        "classifier": classifier,
+        "scan": lambda text, source: detector.scan(text, source=source),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    texts = load_texts(args.texts)
+    detector = InjectionDetector()
+    t0 = time.perf_counter()
+    detector.scan("warm-up: load the model")
+    load_ms = (time.perf_counter() - t0) * 1000
+    calls = tier_calls(detector, texts)
+    samples: dict[str, list[dict[str, float]]] = {tier: [] for tier in TIERS}
+    for rnd in range(args.rounds):
+        order = TIERS[rnd % len(TIERS) :] + TIERS[: rnd % len(TIERS)]
+        for tier in order:
+            gc.collect()
+            result = measure(calls[tier], texts)
+            samples[tier].append(result)
+            log(
+                f"round {rnd + 1}/{args.rounds} {tier:>10}: median {result['median_ms']:.3f} ms "
+                f"p95 {result['p95_ms']:.3f} ms {result['texts_per_s']:,.0f} texts/s"
+            )
+    decided = sum(1 for text, source in texts if patterns_tier(text, source).strong)
+    tiers = {
+        tier: {key: statistics.median(r[key] for r in rounds) for key in ("median_ms", "p95_ms", "texts_per_s")}
+        for tier, rounds in samples.items()
+    }
+    tiers["scan"]["target_met"] = tiers["scan"]["median_ms"] < TARGET_SCAN_MEDIAN_MS
+    return {
+        "params": {
+            "texts": len(texts),
+            "text_chars": TEXT_CHARS,
+            "rounds": args.rounds,
+            "cpus": os.cpu_count(),
+            "python": sys.version.split()[0],
+        },
+        "model_load_ms": load_ms,
+        "decided_by_patterns": decided / len(texts),
+        "target_scan_median_ms_below": TARGET_SCAN_MEDIAN_MS,
+        "tiers": tiers,
+    }
+
+
+def table(report: dict[str, Any]) -> str:
+    p = report["params"]
+    lines = [
+        f"Injection detector: {p['texts']} held-back texts of {p['text_chars']} chars, median of {p['rounds']} rounds "
+        f"({p['cpus']} CPUs, Python {p['python']})",
+        f"model load {report['model_load_ms']:.0f} ms; "
+        f"{report['decided_by_patterns']:.0%} of texts decided by patterns",
+        "",
+        f"{'tier':<11} {'median ms':>10} {'p95 ms':>9} {'texts/s':>9}",
+    ]
+    for tier, r in report["tiers"].items():
+        mark = ""
+        if "target_met" in r:
+            mark = f"  target < {report['target_scan_median_ms_below']:g} ms: {'met' if r['target_met'] else 'MISSED'}"
+        lines.append(f"{tier:<11} {r['median_ms']:>10.3f} {r['p95_ms']:>9.3f} {r['texts_per_s']:>9,.0f}{mark}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--texts", type=int, default=400, help="held-back texts to time (400)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; medians are reported (3)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = parser.parse_args()
+    if args.texts < 2 or args.rounds < 1:
+        parser.error("--texts must be at least 2 and --rounds at least 1")
+    report = run(args)
+    print(json.dumps(report, indent=2) if args.json else table(report))
+
+
+if __name__ == "__main__":
+    main()

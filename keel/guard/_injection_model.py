@@ -1,0 +1,243 @@
+"""Tier 2 of the injection detector: two small linear models over sparse text features.
+
+- The document model scores the whole (normalised) text: word unigrams and bigrams, the tier-1
+  hint patterns that fired, the source, and for tool content a second copy of the word features,
+  so that one model learns both "what an injection looks like in a request" and "what an
+  instruction looks like inside data".
+- The segment model scores each line, sentence and table cell of tool content on its own, with
+  word and character 4-gram features. A BIPIA-style attack is one imperative sentence inside a
+  long email or table: in the document model its words are a few among hundreds, in its own
+  segment they are all there is.
+
+Features are binary and scaled by 1/sqrt(number of distinct features of the text), so long texts
+do not score higher for being long. The artifact is plain JSON (feature -> weight, a bias and
+the thresholds chosen at training time): loading it runs no code, unlike a pickle, and inference
+needs nothing beyond the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "LinearModel",
+    "InjectionModel",
+    "doc_features",
+    "segment_features",
+    "segment_context",
+    "SegmentContext",
+    "segments",
+    "MODEL_PATH",
+]
+
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "injection_model.json"
+FORMAT = "keel.guard.injection/1"
+
+# The document model reads at most this much: past it a text is long data, where the segment
+# model does the work; reading further would make the cost of a scan grow without bound.
+MAX_DOC_CHARS = 8_192
+CALIBRATED_FLAG = 0.5
+CALIBRATED_BLOCK = 0.9
+MAX_SEGMENTS = 512
+MAX_SEGMENT_CHARS = 1_024
+
+_WORD_RE = re.compile(r"\w+")
+# Scripts written without spaces between words: Thai, Lao, Khmer, Myanmar, kana, CJK ideographs.
+_UNSPACED_RE = re.compile(
+    "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
+)
+_SEGMENT_SPLIT_RE = re.compile(r"\n+|(?<=[.!?])\s+|\s*\|\s*")
+_SEGMENT_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+_TABLE_ROW_RE = re.compile(r"^[^\n]*\|[^\n]*\|", re.MULTILINE)
+_CODE_LINE_RE = re.compile(
+    r"^(?: {4}|\t|>>> |\$ |def |class |import |from \S+ import |#include|function |public |const |var |let )",
+    re.MULTILINE,
+)
+_EMAIL_RE = re.compile(
+    r"^(?:subject|from|to|cc|date|email_from|received date)\s*:|^(?:dear|hi|hello)\b[^\n]{0,40},?$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_EMAIL_ADDR_RE = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_YOU_RE = re.compile(r"\b(?:you|your|yours|yourself)\b")
+
+
+def doc_features(text: str, source: str, hints: Iterable[str]) -> set[str]:
+    text = text[:MAX_DOC_CHARS]
+    if source != "tool":
+        # In a request an e-mail address is no evidence either way, but its pieces ("example",
+        # "com", "doe") become words the model latches on to: one placeholder word instead. Tool
+        # content keeps them (masking them there cost 7 points of out-of-fold detection: an
+        # address inside data is often where an injection wants something sent).
+        text = _EMAIL_ADDR_RE.sub(" emailaddress ", text)
+    words = _WORD_RE.findall(text.lower())
+    feats = {"w:" + w for w in words}
+    for w in words:
+        if _UNSPACED_RE.search(w):
+            # Chinese, Japanese, Thai... write no spaces: a "word" here is a whole clause, so the
+            # model gets its character bigrams instead.
+            feats.update("k:" + w[i : i + 2] for i in range(len(w) - 1))
+    feats.update("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
+    feats.update("p:" + h for h in hints)
+    feats.add("src:" + source)
+    if source == "tool":
+        # The same words mean something else inside data than in a request: a separate weight each.
+        feats.update(["t" + f for f in feats if f[0] in "wbp"])
+    return feats
+
+
+def segments(text: str) -> list[str]:
+    """Lines, sentences and table cells of `text` with at least three words."""
+    out: list[str] = []
+    for part in _SEGMENT_SPLIT_RE.split(text):
+        part = part.strip()
+        if len(_SEGMENT_WORD_RE.findall(part)) >= 3:
+            out.append(part[:MAX_SEGMENT_CHARS])
+            if len(out) >= MAX_SEGMENTS:
+                break
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentContext:
+    """What a segment is compared with: the document's other segments and its kind of data."""
+
+    counts: dict[str, int]  # in how many segments each content word occurs
+    n_segments: int
+    genre: str  # "table" | "code" | "email" | "prose"
+
+
+def segment_context(text: str, segs: list[str]) -> SegmentContext:
+    counts: dict[str, int] = {}
+    for seg in segs:
+        for w in _content_words(seg):
+            counts[w] = counts.get(w, 0) + 1
+    return SegmentContext(counts, len(segs), _genre(text[:MAX_DOC_CHARS]))
+
+
+def _genre(text: str) -> str:
+    """The kind of data, from its layout alone: a question is ordinary in a forum answer and out of
+    place in a table, so the segment model weighs a request's shape differently per kind."""
+    if len(_TABLE_ROW_RE.findall(text)) >= 3:
+        return "table"
+    if "```" in text or len(_CODE_LINE_RE.findall(text)) >= 2:
+        return "code"
+    if _EMAIL_RE.search(text):
+        return "email"
+    return "prose"
+
+
+def _content_words(segment: str) -> set[str]:
+    return {w for w in _SEGMENT_WORD_RE.findall(segment.lower()) if len(w) >= 3}
+
+
+def segment_features(segment: str, context: SegmentContext | None = None) -> set[str]:
+    low = segment.lower()
+    words = _WORD_RE.findall(low)
+    feats = {"w:" + w for w in words}
+    feats.update("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
+    for w in low.split():
+        w = " " + w + " "
+        feats.update("c:" + w[i : i + 4] for i in range(len(w) - 3))
+    # The shape of a request rather than its words: how it opens (an imperative verb, "please",
+    # "can you"), whether it asks something or addresses "you", and whether it is prose or a
+    # number-heavy cell. These carry over to data and wording the training set never had.
+    if words:
+        feats.add("f:" + words[0])
+        if len(words) > 1:
+            feats.add("f2:" + words[0] + " " + words[1])
+    if low.rstrip().endswith("?"):
+        feats.add("s:question")
+    if _YOU_RE.search(low):
+        feats.add("s:you")
+    if sum(c.isdigit() for c in low) * 5 > len(low):
+        feats.add("s:numeric")
+    feats.add(f"s:len{min(len(words) // 5, 6)}")
+    if context is not None:
+        # A planted instruction shares few words with the data around it: the share of this
+        # segment's words that occur in no other segment, in quarters ("solo" when the document is
+        # this one segment, so that there is nothing to compare with).
+        if context.n_segments <= 1:
+            feats.add("s:solo")
+        else:
+            own = _content_words(segment)
+            if own:
+                novel = sum(1 for w in own if context.counts.get(w, 0) <= 1) / len(own)
+                feats.add(f"s:novel{int(novel * 4)}")
+        shape = [f for f in feats if f[0] in "fs"]
+        feats.update(f"g{context.genre}:{f}" for f in shape)
+    return feats
+
+
+@dataclass(frozen=True, slots=True)
+class LinearModel:
+    weights: dict[str, float]
+    bias: float
+
+    def score(self, feats: set[str]) -> float:
+        if not feats:
+            return _sigmoid(self.bias)
+        get = self.weights.get
+        total = sum(get(f, 0.0) for f in feats)
+        return _sigmoid(self.bias + total / math.sqrt(len(feats)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LinearModel:
+        return cls({str(k): float(v) for k, v in data["weights"].items()}, float(data["bias"]))
+
+
+@dataclass(frozen=True, slots=True)
+class InjectionModel:
+    doc: LinearModel
+    segment: LinearModel
+    # Per kind of text ("user", "tool"): the raw scores at which training found about 1% and 0.25%
+    # false positives. `calibrate` maps them to CALIBRATED_FLAG and CALIBRATED_BLOCK, so one pair of
+    # detector thresholds means the same false-positive rate for requests and for tool content,
+    # whose raw scores are not comparable (data is full of imperatives that requests are not).
+    calibration: dict[str, tuple[float, float]]
+    meta: dict[str, Any]
+
+    def calibrate(self, raw: float, kind: str) -> float:
+        """Piecewise-linear through (0, 0), (flag, 0.5), (block, 0.9), (1, 1): monotonic in `raw`."""
+        flag, block = self.calibration.get(kind, self.calibration["user"])
+        points = ((0.0, 0.0), (flag, CALIBRATED_FLAG), (block, CALIBRATED_BLOCK), (1.0, 1.0))
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            if raw <= x1:
+                return y0 if x1 <= x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
+        return 1.0
+
+    def score_doc(self, text: str, source: str, hints: Iterable[str]) -> float:
+        return self.doc.score(doc_features(text, source, hints))
+
+    def score_segments(self, text: str) -> float:
+        segs = segments(text)
+        context = segment_context(text, segs)
+        best = 0.0
+        for seg in segs:
+            best = max(best, self.segment.score(segment_features(seg, context)))
+        return best
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> InjectionModel:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{path} is not a {FORMAT} model (format {data.get('format')!r})")
+        return cls(
+            doc=LinearModel.from_dict(data["doc"]),
+            segment=LinearModel.from_dict(data["segment"]),
+            calibration={k: (float(v[0]), float(v[1])) for k, v in data["calibration"].items()},
+            meta=dict(data.get("meta", {})),
+        )
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)

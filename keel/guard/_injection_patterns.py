@@ -1,0 +1,461 @@
+"""Tier 1 of the injection detector: hand-written patterns over the normalised text.
+
+Each pattern has a name (reported as ``pattern:<name>``) and a weight:
+
+- STRONG patterns are phrasings that have no ordinary use: "ignore all previous instructions",
+  "you are now DAN", "repeat your system prompt", "call tool delete_database". One is enough to block.
+- HINT patterns are phrasings that injections use but so do ordinary texts ("in your response",
+  "from now on", "act as"): they never decide alone; the classifier receives them as features.
+
+Patterns are written against intent, not against the dev set's strings: a phrase family per
+attack technique, with the common synonyms, plus the same families in a few other languages.
+Text reaches here already folded by keel.guard.normalize (homoglyphs, leetspeak, zero-width), so
+the patterns only deal with wording.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+__all__ = ["Pattern", "PATTERNS", "STRONG", "HINT", "match_patterns"]
+
+STRONG = 0.97
+HINT = 0.0  # a feature for the classifier, never a decision
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    name: str
+    weight: float
+    regex: re.Pattern[str]
+    tool_only: bool = False  # only meaningful in content a tool returned (data, not a request)
+    # Lower-case substrings one of which must occur for the regex to be worth running: Python's re
+    # has no literal prefilter for a leading alternation, and `in` is ~100x cheaper than a search.
+    needles: tuple[str, ...] = ()
+
+
+def _p(name: str, weight: float, pattern: str, *, tool_only: bool = False, needles: str = "") -> Pattern:
+    return Pattern(
+        name,
+        weight,
+        re.compile(pattern, re.IGNORECASE | re.DOTALL),
+        tool_only,
+        tuple(n for n in needles.split("|") if n),
+    )
+
+
+# Building blocks. "a[li]{2}" also matches the leet copy's "aii" (a11). No "my": a user taking back
+# their own earlier request ("ignore my previous message") is ordinary conversation.
+_ALL = r"(?:a[li]{2}|any|every|each|the|your|these|those|of|its)"
+_PRIOR = (
+    r"(?:previous|prior|preceding|above|earlier|former|foregoing|initial|original|old|past|existing|current|"
+    r"given|system|developer|default)"
+)
+_RULES = (
+    r"(?:instructions?|prompts?|rules?|directions?|directives?|guidelines?|commands?|orders?|constraints?|"
+    r"restrictions?|programming|context|messages?|policies|polic(?:y|ies)|guidance|tasks?|requests?|settings?|"
+    r"conversation|text|content|input)"
+)
+_IGNORE = (
+    r"(?:ignore|disregard|forget|skip|override|overwrite|bypass|neglect|drop|discard|abandon|dismiss|"
+    r"stop following|do not follow|don'?t follow|never mind|nevermind|set aside|throw out|cancel|erase|delete|clear)"
+)
+_AI = (
+    r"(?:chat\s+)?(?:ai|a\.i\.|assistant|chat ?bot|bot|llm|language model|model|agent|gpt|chatgpt|claude|"
+    r"gemini|copilot)"
+)
+_TELL = (
+    r"(?:repeat|print|reveal|show|output|display|tell|give|write(?: out| down)?|spell(?: out)?|list|dump|leak|"
+    r"expose|share|disclose|type|recite|copy|paste|return|echo|provide|send)"
+)
+_SECRET_THING = (
+    r"(?:system ?prompt|system message|initial prompt|original prompt|pre-?prompt|hidden prompt|secret prompt|"
+    r"(?:initial|original|hidden|secret|system|full|entire|complete|exact|previous|above|first) instructions|"
+    r"instructions (?:you (?:were|have been) given|above|before this)|prompt above|text above|words above|"
+    r"everything above|all of the above|your (?:instructions|rules|guidelines|directives|prompt|configuration)|"
+    r"(?:the )?(?:secret )?password|secret key|api key|access code)"
+)
+_URL = r"(?:https?://|www\.|\b[\w.-]+\.(?:com|net|org|io|ru|xyz|info|biz|co|me|app|dev)\b|\b[\w.+-]+@[\w-]+\.[\w.]+)"
+
+_IGN_N = (
+    "ignor|disregard|forget|skip|overrid|overwrit|bypass|neglect|drop|discard|abandon|dismiss|follow|mind|aside|"
+    "throw|cancel|erase|delete|clear"
+)
+_AI_N = "ai|assistant|bot|llm|model|agent|gpt|claude|gemini|copilot"
+
+PATTERNS: tuple[Pattern, ...] = (
+    # -- overriding the instructions --------------------------------------------------------------
+    _p(
+        "ignore_previous",
+        STRONG,
+        rf"\b{_IGNORE}\s+(?:{_ALL}\s+)?(?:of\s+)?(?:{_ALL}\s+)?(?:the\s+)?(?:{_PRIOR}\s+)+{_RULES}\b",
+        needles=_IGN_N,
+    ),
+    _p(
+        "ignore_previous",
+        STRONG,
+        rf"\b{_IGNORE}\s+(?:{_ALL}\s+)?(?:{_RULES})\s+(?:you\s+(?:were|have\s+been|got)\s+given|(?:given\s+)?(?:above|before|earlier|previously|so\s+far|until\s+now))",
+        needles=_IGN_N,
+    ),
+    _p(
+        "ignore_previous",
+        STRONG,
+        r"\b(?:ignore|disregard|forget)\s+(?:a[li]{2}\s+|everything\s+|anything\s+)?(?:that\s+|what\s+)?(?:(?:was|i|you)\s+)?(?:said|told|written|stated|mentioned)?\s*(?:above|before|previously|earlier|so\s+far|up\s+to\s+now|until\s+now)\b",
+        needles="ignor|disregard|forget",
+    ),
+    _p(
+        "ignore_previous",
+        STRONG,
+        r"\bforget\s+(?:a[li]{2}\s+|about\s+)?(?:everything|anything)\s+(?:you(?:'ve|\s+have)?\s+(?:know|learned|been\s+told|were\s+told)|above|before|i\s+said|else)\b",
+        needles="forget",
+    ),
+    _p(
+        "ignore_previous",
+        STRONG,
+        rf"\b(?:ignore|disregard|forget)\s+(?:your|the|a[li]{{2}})\s+(?:{_RULES}\s+)?(?:and|,)\s",
+        needles="ignor|disregard|forget",
+    ),
+    _p(
+        "ignore_previous",
+        STRONG,
+        rf"\b(?:the\s+)?(?:{_PRIOR}\s+){_RULES}\s+(?:are|is|were|was)\s+(?:now\s+)?(?:void|null|invalid|cancell?ed|revoked|obsolete|no\s+longer\s+valid|outdated|overridden|fake|a\s+lie|wrong)\b",
+        needles="void|null|invalid|cancel|revoked|obsolete|no longer|outdated|overridden|fake|a lie|wrong",
+    ),
+    _p(
+        "new_instructions",
+        STRONG,
+        rf"\b(?:new|updated|real|actual|true|revised|override|overriding|secret|hidden|additional|important)\s+(?:system\s+)?(?:{_RULES})\s*(?::|-|are\s+as\s+follows|follow)",
+        needles="new |updated|real|actual|true|revised|overrid|secret|hidden|additional|important",
+    ),
+    _p(
+        "new_instructions",
+        STRONG,
+        r"\byour\s+(?:new|real|actual|true|only)\s+(?:task|goal|objective|purpose|instructions?|mission|job|role|directive)\s+(?:is|are|will\s+be|now)\b",
+        needles="your new|your real|your actual|your true|your only",
+    ),
+    _p(
+        "new_instructions",
+        STRONG,
+        r"\b(?:instead|rather)\s*,?\s+(?:you\s+(?:must|should|will)\s+)?(?:ignore|disregard)\b",
+        needles="instead|rather",
+    ),
+    _p(
+        "new_system_prompt",
+        STRONG,
+        r"(?:<\|?\s*(?:im_start|system|endoftext|im_end|start_header_id|end_header_id)\s*\|?>|\[/?(?:INST|SYS|SYSTEM)\]|<</?SYS>>|</?system>|###\s*(?:system|instruction)s?\s*:|\bsystem\s*(?:mode|override|update|alert|message|notice|prompt)\s*(?:activated|enabled|:|engaged|on)\b|<\s*system\s+mode\s*>)",
+        needles="system|inst]|sys]|im_|endoftext|header_id|instruction",
+    ),
+    _p(
+        "end_marker",
+        STRONG,
+        r"(?:[%=#*\-_<>\[\]{}()|]{3,}\s*)(?:end|begin|start|stop)\s+(?:of\s+)?(?:the\s+)?(?:user|system|prompt|instructions?|input|context|ambiguity|out\s+of\s+date|old|previous|data)[\w\s]{0,30}?\s*[%=#*\-_<>\[\]{}()|]{3,}",
+        needles="end|begin|start|stop",
+    ),
+    # -- role switching / restriction removal ------------------------------------------------------
+    _p(
+        "role_switch",
+        STRONG,
+        r"\b(?:you\s+are|you're|act\s+as|acting\s+as|pretend\s+to\s+be|become|roleplay\s+as|play\s+the\s+role\s+of|switch\s+to|enter|entering|enable|enabled|activate|activated|in)\s+(?:now\s+)?(?:a\s+|an\s+|the\s+)?(?:dan|stan|dude|aim|evil\s*bot|\w+\s*gpt\s+(?:mode|unleashed)|developer\s+mode|dev\s+mode|god\s+mode|jailbreak(?:en)?\s+mode|jailbroken|unrestricted\s+mode|unfiltered\s+mode|debug\s+mode|sudo\s+mode|admin\s+mode|maintenance\s+mode|opposite\s+mode|uncensored\s+mode)\b",
+        needles="dan|stan|dude|aim|evil|gpt|mode|jailbr",
+    ),
+    _p(
+        "role_switch",
+        STRONG,
+        r"\b(?:do\s+anything\s+now|developer\s+mode\s+(?:enabled|output|response))",
+        needles="anything now|developer mode",
+    ),
+    # Phones and consoles get jailbroken too: the bare word is only a hint.
+    _p("jailbreak_word", HINT, r"\bjailbr(?:eak|oken|eaking)\w*", needles="jailbr"),
+    _p(
+        "no_restrictions",
+        STRONG,
+        r"\b(?:not|never|no\s+longer)\s+(?:be\s+)?(?:bound|restricted|limited|constrained|held\s+back|governed)\s+by\s+(?:any\s+|the\s+|your\s+)?(?:rules|restrictions|limitations|guidelines|policies|ethics|ethical|moral|morals|openai|anthropic|content|laws|filters|programming)",
+        needles="bound|restricted|limited|constrained|held back|governed",
+    ),
+    _p(
+        "no_restrictions",
+        STRONG,
+        r"\b(?:without|free\s+(?:of|from)|no|zero|removed?\s+(?:all|any|your))\s+(?:any\s+)?(?:ethical|moral|content|safety)?\s*(?:restrictions|limitations|filters|filtering|censorship|guidelines|rules|boundaries|constraints|morals|ethics|principles)\b[^.\n]{0,60}\b(?:answer|respond|reply|say|do|generate|output|write|provide|comply)",
+        needles="restriction|limitation|filter|censor|guideline|rules|boundar|constraint|moral|ethic|principle",
+    ),
+    _p(
+        "no_restrictions",
+        STRONG,
+        r"\b(?:ignore|bypass|disable|circumvent|turn\s+off|override|deactivate|remove|evade)\s+(?:a[li]{2}\s+)?(?:of\s+)?(?:your|its|any|the)\s+(?:own\s+)?(?:(?:safety|content|ethical|moral|openai|anthropic|usage|security)\s+)?(?:guidelines|policies|filters|restrictions|safeguards|guardrails|programming|censorship|limitations|principles|protocols)\b",
+        needles="ignor|bypass|disable|circumvent|turn off|overrid|deactivat|remove|evade",
+    ),
+    _p(
+        "no_restrictions",
+        STRONG,
+        r"\b(?:unfiltered|uncensored|unrestricted|amoral|unethical|unbound|unlimited|limitless)\s+(?:and\s+\w+\s+)?(?:ai|assistant|chat\s?bot|model|response|version|mode|persona|character)\b",
+        needles="unfiltered|uncensored|unrestricted|amoral|unethical|unbound|unlimited|limitless",
+    ),
+    # "..., regardless of previous tasks": the override family worded as a concession.
+    _p(
+        "ignore_previous",
+        STRONG,
+        rf"\b(?:regardless|irrespective)\s+of\s+(?:{_ALL}\s+)?(?:{_PRIOR}\s+)+{_RULES}\b",
+        needles="regardless|irrespective",
+    ),
+    # Hints for direct attacks that reword the known families: changing the subject away from the
+    # task ("forget about that, ..."), splitting a payload into parts to be joined, asking for a
+    # secret the assistant holds, and role-play framings without restriction-removal wording.
+    _p(
+        "topic_reset",
+        HINT,
+        r"(?:^|[.!?\n]\s*)(?:forget\s+(?:about\s+)?(?:that|this|it)|never\s*mind\s+(?:that|this|the\s+above)|instead\s+of\s+(?:that|answering|doing\s+that))\b",
+        needles="forget|mind|instead",
+    ),
+    _p(
+        "payload_split",
+        HINT,
+        r"\b(?:part|string|variable|segment|piece)\s*(?:1|one|a)\b[^\n]{0,300}\b(?:part|string|variable|segment|piece)\s*(?:2|two|b)\b|\b(?:combine|concatenate|join|merge)\s+(?:the\s+|these\s+|both\s+)?(?:strings|parts|pieces|variables|segments)\b",
+        needles="part|string|variable|segment|piece|combine|concatenat|join|merge",
+    ),
+    _p(
+        "secret_request",
+        HINT,
+        r"\b(?:the|your|my|a)\s+(?:secret|password|passcode|passphrase|access\s+code|secret\s+key|api\s+key|private\s+key|confidential\s+\w+)\b",
+        needles="secret|pass|access code|api key|private key|confidential",
+    ),
+    _p(
+        "roleplay_frame",
+        HINT,
+        r"\b(?:you\s+(?:are\s+going\s+to|will|must|should)\s+(?:now\s+)?(?:pretend|act|play|simulate|role-?play|impersonate)|let'?s\s+(?:play\s+a\s+game|pretend|role-?play|imagine)|(?:simulate|imagine)\s+(?:a\s+)?(?:conversation|dialogue|world|scenario)\s+(?:between|where|in\s+which)|hypothetical\s+(?:scenario|story|response|ai)|fictional\s+(?:ai|world|character|scenario))\b",
+        needles="pretend|act|play|simulate|impersonate|let|imagine|hypothetical|fictional",
+    ),
+    _p(
+        "authority_claim",
+        HINT,
+        r"\b(?:i\s+am|i'm|this\s+is)\s+(?:god|your\s+(?:creator|developer|admin|administrator|owner|master|boss|programmer|maker)|the\s+(?:developer|system\s+administrator|admin|owner|ceo)\s+of\s+(?:this|the)\s+(?:system|model|bot|assistant|ai))\b",
+        needles="i am|i'm|this is",
+    ),
+    _p(
+        "role_switch_hint",
+        HINT,
+        r"\b(?:you\s+are\s+now|from\s+now\s+on|for\s+the\s+rest\s+of\s+(?:this|the)\s+conversation|stay\s+in\s+character|you\s+will\s+(?:now\s+)?(?:act|respond|answer|pretend)|pretend\s+(?:to\s+be|you\s+are)|two\s+(?:different\s+)?(?:responses|answers|personalities))\b",
+        needles="now|rest of|character|you will|pretend|two ",
+    ),
+    # -- prompt leaking ----------------------------------------------------------------------------
+    _p(
+        "prompt_leak",
+        STRONG,
+        rf"\b{_TELL}\s+(?:me\s+|us\s+|back\s+)?(?:a[li]{{2}}\s+(?:of\s+)?)?(?:the\s+|your\s+|my\s+)?(?:(?:exact|full|entire|complete|original|verbatim)\s+)?(?:contents?\s+of\s+)?(?:the\s+|your\s+)?{_SECRET_THING}",
+        needles=(
+            "prompt|instructions|above|your rules|your guidelines|your directives|configuration|password|secret|"
+            "api key|access code"
+        ),
+    ),
+    _p(
+        "prompt_leak",
+        STRONG,
+        r"\b(?:what\s+(?:is|are|was|were)|what's)\s+(?:your|the)\s+(?:system\s+prompt|initial\s+prompt|original\s+instructions|(?:secret\s+)?password|hidden\s+instructions|pre-?prompt)\b",
+        needles="prompt|instructions|password",
+    ),
+    _p(
+        "prompt_leak",
+        STRONG,
+        r"\b(?:repeat|print|output|copy)\s+(?:the\s+|a[li]{2}\s+(?:the\s+)?)?(?:words|text|sentences|lines|everything|content)\s+(?:above|before|preceding|prior)\b",
+        needles="repeat|print|output|copy",
+    ),
+    _p(
+        "prompt_leak",
+        STRONG,
+        r"\b(?:above|previous|preceding)\s+(?:text|prompt|instructions)\s+verbatim\b|\bverbatim\b[^.\n]{0,40}\b(?:instructions|prompt)\b",
+        needles="verbatim",
+    ),
+    # -- exfiltration and tool coercion -----------------------------------------------------------
+    _p(
+        "exfiltration",
+        STRONG,
+        rf"(?:^|[.!?:;\n]\s*|\b(?:please|now|then|and|also|must|should|will|to|immediately|first)\s+)(?:send|forward|e-?mail|post|upload|transmit|leak|exfiltrate|export|submit|deliver|relay|beam)\b[^.\n]{{0,80}}\b(?:to|at|into|via)\s+{_URL}",
+        # A user asking to send something to an address is ordinary work ("send the invoice to
+        # jane@example.com"); the same order inside data a tool returned is not.
+        tool_only=True,
+        needles="send|forward|mail|post|upload|transmit|leak|exfiltrat|export|submit|deliver|relay|beam",
+    ),
+    _p(
+        "exfiltration",
+        STRONG,
+        rf"\b(?:send|forward|e-?mail|post|upload|transmit|leak|exfiltrate|export|relay)\b[^.\n]{{0,40}}\b(?:conversation|chat\s+history|previous\s+messages|system\s+prompt|password|api\s+key|credentials|secrets?|private\s+key|session\s+(?:token|cookie)s?)\b[^.\n]{{0,60}}\b(?:to|at|into|via)\s+{_URL}",
+        needles="conversation|history|previous messages|system prompt|password|api key|credential|secret|private key|"
+        "session",
+    ),
+    _p("exfiltration", STRONG, r"!\[[^\]]*\]\(\s*https?://[^)\s]*[?&][\w-]+=\s*(?:\{|\[|\$|<|%7B)", needles="]("),
+    _p(
+        "exfiltration",
+        STRONG,
+        rf"\b(?:include|append|add|embed|encode|put)\b[^.\n]{{0,60}}\b(?:conversation|chat\s+history|previous\s+messages|user'?s?\s+(?:data|password|email|information)|password|api\s+key|credentials|secrets?|personal\s+data)\b[^.\n]{{0,60}}\b(?:url|link|image|query|parameter|{_URL})",
+        needles="conversation|history|previous messages|password|api key|credential|secret|personal data",
+    ),
+    _p(
+        "tool_coercion",
+        STRONG,
+        r"\b(?:call|invoke|run|execute|use|trigger|perform)\s+(?:the\s+)?(?:tool|function|command|api|action|plugin)\s*[:\-]?\s*[`'\"]?[a-z_][\w.]*(?:_\w+|\()",
+        needles="tool|function|command|api|action|plugin",
+    ),
+    _p(
+        "tool_coercion",
+        STRONG,
+        r"\b(?:call|invoke|run|execute|use)\s+[`'\"]?[a-z]+_[a-z_]+[`'\"]?\s*\((?:[^)]{0,80})\)",
+        tool_only=True,
+        needles="_",
+    ),
+    _p(
+        "destructive_action",
+        STRONG,
+        r"(?:^|[.!?:;\n]\s*|\b(?:please|now|then|and|also|must|should|immediately|first)\s+)(?:delete|drop|wipe|erase|destroy|truncate|purge|format)\s+(?:a[li]{2}\s+)?(?:the\s+|my\s+|your\s+|of\s+the\s+)?(?:entire\s+|whole\s+|production\s+|user\s+)?(?:database|db|tables?|repositor(?:y|ies)|all\s+files|files|disk|drive|server|backups?|accounts?|records|emails|inbox)\b",
+        tool_only=True,
+        needles="delete|drop|wipe|erase|destroy|truncate|purge|format",
+    ),
+    _p(
+        "destructive_action",
+        STRONG,
+        r"\brm\s+-rf\s+(?:/|~|\*|\.)|\bDROP\s+(?:TABLE|DATABASE)\b|:\(\)\s*\{\s*:\|:&\s*\};:",
+        needles="rm |drop|:()",
+    ),
+    # -- hidden instructions for the model (in data a tool returned) ------------------------------------
+    _p(
+        "hidden_instruction",
+        STRONG,
+        rf"\b(?:note|message|instructions?|attention|important|reminder|memo|notice|directive)\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?{_AI}s?\b",
+        tool_only=True,
+        needles=_AI_N,
+    ),
+    _p(
+        "hidden_instruction",
+        STRONG,
+        rf"\bif\s+you\s+are\s+(?:an?\s+)?(?:{_AI}|large\s+language\s+model)\b[^.\n]{{0,40}}\b(?:reading|processing|summari[sz]ing|seeing|parsing|analy[sz]ing|you\s+(?:must|should|will))",
+        needles="if you are",
+    ),
+    _p(
+        "hidden_instruction",
+        STRONG,
+        rf"\b(?:{_AI})s?\s+(?:reading|processing|summari[sz]ing|parsing)\s+(?:this|these)\b[^.\n]{{0,60}}\b(?:must|should|will|need\s+to|are\s+(?:required|instructed))",
+        needles="reading|processing|summari|parsing",
+    ),
+    _p(
+        "hidden_instruction",
+        STRONG,
+        rf"<!--[^>]{{0,400}}\b(?:{_AI}|ignore|instruction|prompt|you\s+must|assistant)\b[^>]{{0,400}}-->",
+        needles="<!--",
+    ),
+    _p(
+        "hidden_instruction",
+        STRONG,
+        r"<\s*(?:information|instructions?|important|hidden|secret|admin)\s*>[^<]{0,400}\b(?:you|assistant|model|ai)\b",
+        tool_only=True,
+        needles="<",
+    ),
+    _p(
+        "hidden_instruction",
+        STRONG,
+        r"\b(?:begin|start)\s+(?:of\s+)?(?:hidden|secret|private|confidential)\s+(?:instructions?|prompt|message)\b",
+        needles="hidden|secret|private|confidential",
+    ),
+    # -- instructions aimed at the assistant's answer --------------------------------------------------
+    _p(
+        "answer_hijack",
+        HINT,
+        r"\b(?:in|to|into|within|throughout|at\s+the\s+(?:end|start|beginning)\s+of|before|after)\s+your\s+(?:response|reply|answer|output|summary|message|solution|code|analysis|translation|explanation)s?\b",
+        tool_only=True,
+        needles="your",
+    ),
+    _p(
+        "answer_hijack",
+        HINT,
+        r"\b(?:respond|reply|answer|write|format|encode|translate|rewrite|output)\s+(?:only\s+|solely\s+|exclusively\s+|entirely\s+)?(?:in|with|using|as)\s+(?:base64|hex|binary|morse|emojis?|reverse|rot13|caesar|leet|pig\s+latin|uppercase|all\s+caps|json|spanish|french|german|chinese|a\s+(?:poem|haiku|song))\b",
+        needles="respond|reply|answer|write|format|encode|translate|rewrite|output",
+    ),
+    _p(
+        "answer_hijack",
+        HINT,
+        r"\b(?:start|begin|end|conclude|finish|prefix|preface|open|close)\s+(?:your|the|each|every)\s+(?:response|reply|answer|output|message|sentence)\s+(?:with|by)\b",
+        needles="response|reply|answer|output|message|sentence",
+    ),
+    _p(
+        "answer_hijack",
+        HINT,
+        r"\b(?:your|the)\s+(?:response|reply|answer|output)\s+(?:must|should|has\s+to|needs\s+to|shall|will)\b",
+        needles="response|reply|answer|output",
+    ),
+    _p(
+        "addressed_to_ai",
+        HINT,
+        rf"\b(?:dear|hey|hi|hello|attention|listen)\s*,?\s+(?:the\s+)?{_AI}\b|\bas\s+an?\s+(?:{_AI})\b",
+        needles=_AI_N,
+    ),
+    _p(
+        "imperative_to_reader",
+        HINT,
+        r"(?:^|[.!?:\n|]\s*)(?:please\s+)?(?:now\s+)?(?:ignore|provide|translate|write|draft|compose|generate|create|list|summari[sz]e|explain|describe|tell|say|print|output|include|add|insert|append|mention|recommend|promote|advertise|replace|rewrite|respond|reply|answer|calculate|convert|encode|decode|reverse|spell|use|merge|integrate|incorporate|embed|execute|run|visit|click|open|send|share|remind|inform|warn|ask|urge|suggest|advise|instruct|convince|persuade|state|claim|assert|emphasi[sz]e|highlight|stress|modify|change|alter|update|end|begin|start|give|offer|make|enhance|adapt|apply|introduce|infuse|inject|seamlessly|subtly)\b",
+        tool_only=True,
+    ),
+    _p(
+        "question_to_reader",
+        HINT,
+        r"(?:^|[.!?:\n|]\s*)(?:what|how|why|who|when|where|which|can\s+you|could\s+you|would\s+you|do\s+you|is\s+it|are\s+there)\b[^?\n|]{3,160}\?",
+        tool_only=True,
+        needles="?",
+    ),
+    # -- other languages: the override and leak families --------------------------------------------
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"\b(?:ignorier(?:e|en)?|vergiss|vergessen\s+sie|missachte)\b[^.\n]{0,40}\b(?:vorherigen|bisherigen|obigen|vorigen|alle|allen)\b[^.\n]{0,30}\b(?:anweisungen|instruktionen|befehle|regeln|anordnungen)\b|\bvergiss\s+alles\b",
+        needles="ignorier|vergiss|vergessen|missacht",
+    ),
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"\b(?:ignore[rz]?|oublie[rz]?|ne\s+tenez\s+pas\s+compte)\b[^.\n]{0,40}\b(?:instructions|consignes|r[eè]gles)\s+(?:pr[eé]c[eé]dentes|ant[eé]rieures|ci-dessus)|\boublie[zr]?\s+tout\b",
+        needles="ignor|oubli|tenez",
+    ),
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"\b(?:ignora|ignore|olvida|olvide|descarta|ignorar|esquece|esque[cç]a|dimentica)\b[^.\n]{0,40}\b(?:instrucciones|instru[cç][oõ]es|istruzioni|indicaciones|reglas|regras|regole)\s+(?:anteriores|previas|precedentes|precedenti|acima|anteriori)|\b(?:olvida|esquece|dimentica)\s+(?:todo|tudo|tutto)\b",
+        needles="ignor|olvid|descart|esque|dimentic",
+    ),
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"(?:игнорируй|игнорируйте|забудь|забудьте|проигнорируй|не\s+обращай)[^.\n]{0,40}(?:предыдущ|прежн|выше|все)\w*[^.\n]{0,30}(?:инструкци|указани|правил|команд)\w*|забудь(?:те)?\s+вс[её]",
+        needles="игнорир|забуд|обращай",
+    ),
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"(?:忽略|无视|忘记|忘掉|不要理会|忽视)[^。\n]{0,12}(?:之前|以上|上面|先前|前面|所有|以前)[^。\n]{0,12}(?:指令|指示|说明|规则|提示|命令)|(?:以前|上記|前|これまで)の(?:指示|命令|ルール)を(?:無視|忘れ)",
+        needles="忽略|无视|忘|不要理会|忽视|無視",
+    ),
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"(?:تجاهل|انسَ|انس)[^.\n]{0,40}(?:التعليمات|الأوامر|التوجيهات)|(?:पिछले|पूर्व|ऊपर\s+के)[^।\n]{0,30}(?:निर्देशों|निर्देश)[^।\n]{0,20}(?:अनदेखा|भूल|नजरअंदाज)|(?:이전|위의|모든)[^.\n]{0,20}(?:지시|지침|명령)[^.\n]{0,10}(?:무시|잊)",
+        needles="تجاهل|انس|निर्देश|지시|지침|명령",
+    ),
+    _p(
+        "prompt_leak_ml",
+        STRONG,
+        r"(?:systemprompt|system-prompt|prompt\s+(?:du\s+)?syst[eè]me|prompt\s+del\s+sistema|prompt\s+di\s+sistema|системн\w+\s+(?:промпт|подсказк\w*|инструкци\w*)|系统提示|システムプロンプト)",
+        needles="prompt|систем|系统提示|システムプロンプト",
+    ),
+)
+
+
+def match_patterns(texts: tuple[str, ...] | list[str], *, source: str) -> dict[str, float]:
+    """{pattern name: weight} of every pattern that matches one of `texts`."""
+    hits: dict[str, float] = {}
+    lowered = [t.lower() for t in texts]
+    for pat in PATTERNS:
+        if pat.name in hits or (pat.tool_only and source != "tool"):
+            continue
+        for text, low in zip(texts, lowered, strict=True):
+            if pat.needles and not any(n in low for n in pat.needles):
+                continue
+            if pat.regex.search(text):
+                hits[pat.name] = pat.weight
+                break
+    return hits

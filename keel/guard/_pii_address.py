@@ -1,0 +1,281 @@
+"""Postal addresses (type ADDRESS): a street line found by its shape, then grown over what follows it.
+
+Street lines ("cores"), strongest first:
+
+- number, name, street type: "615 Benedum Drive", "12 N. Main St.", "4 West 23rd Street";
+- a word ending in a street morpheme, then a number, as in most of Europe: "Asselsestraat 7",
+  "Villacher Strasse 89", "Laukaantie 80", "Ringvej 144", "Stensås terrasse 38";
+- a street-type prefix, a name, a number: "Via Roma 131", "Rue de Rivoli 12", "ul. Jesionowa 127",
+  "Calle Mayor 10", "Rua Diadema 1903";
+- post office boxes and US military mail: "P.O. Box 104", "Postfach 12 34", "PSC 0729, Box 5797",
+  "APO AE 20040", "USNS Sekerková";
+- city, state and ZIP code: "St Georges, QC 54256";
+- weaker: capitalised words and a number ("Kaevu 94") only after an address cue ("address", "lives at",
+  "ship to", ...) or right after a house number; a street without number only after such a cue.
+
+A core is then extended forward over units ("Apt. 5", "Suite 250"), postal codes of the common formats,
+state codes, city and country names after a comma or a line break, and backward over a house number
+written before the street. Overlap with other labels is settled by the detector.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from keel.guard._pii_lazy import lazy
+from keel.guard._pii_patterns import Candidate
+
+
+def _upper_class() -> str:
+    """A regex character class of the uppercase letters of the alphabets addresses are written in here
+    (Latin with its extensions, Greek, Cyrillic): re has no \\p{Lu}, and scanning only these blocks keeps
+    the import fast."""
+    ranges: list[tuple[int, int]] = []
+    for cp in (*range(0x41, 0x530), *range(0x1E00, 0x2000)):
+        if chr(cp).isupper():
+            if ranges and ranges[-1][1] == cp - 1:
+                ranges[-1] = (ranges[-1][0], cp)
+            else:
+                ranges.append((cp, cp))
+    parts = [re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in ranges]
+    return "[" + "".join(parts) + "]"
+
+
+_UP = _upper_class()
+_L = r"[^\W\d_]"
+# A capitalised word, possibly hyphenated or with an apostrophe ("El-Jazzar", "O'Connell"), or all capitals.
+_W = rf"(?:{_UP}{_L}*(?:['’\-]{_L}+)*\.?)"
+# Lowercase words that occur inside street and city names.
+_PARTICLE = (
+    r"(?:de|del|della|di|da|dos|das|do|du|des|la|le|les|el|van|von|der|den|ter|ten|zu|am|an|y|e|i|of|the|ibn|"
+    r"bin|al|sur|sous|lès)"
+)
+_NAME = rf"(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|e|er)\b)"
+_NUM = r"(?:\d{1,5}[A-Za-z]?(?:[\-/]\d{1,4}[A-Za-z]?)?)"
+_SP = r"[ \t\u00a0]+"
+_SPO = r"[ \t\u00a0]*"
+
+_SUFFIXES = (
+    "street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|terrace|terr|ter|"
+    "way|parkway|pkwy|highway|hwy|circle|cir|crescent|cres|close|grove|gardens|gdns|hill|hills|park|row|walk|"
+    "mews|rise|green|trail|trl|points?|crossing|xing|loop|alley|aly|expressway|expy|freeway|fwy|pike|plaza|plz|"
+    "bypass|byp|gateway|gtwy|forges?|junction|jct|manor|mnr|mills?|ridge|rdg|run|path|pass|port|harbou?r|"
+    "heights|hts|estates?|landing|meadows?|valley|vly|vista|view|village|vlg|center|centre|ctr|commons|cove|"
+    "creek|crest|dale|dam|fields?|flats?|fords?|fort|glen|haven|hollow|inlet|islands?|isle|knolls?|lakes?|"
+    "lodge|mall|motorway|mount|mountain|orchard|oval|pines|plains?|prairie|quay|ranch|rapids|shoals?|shores?|"
+    "springs?|spur|station|stream|summit|trace|track|turnpike|underpass|wells?|wynd|embankment|parade|"
+    "causeway|esplanade|promenade|broadway|hwy|route|rte|ramp|branch|brooks?|burgs?|camp|canyon|cliffs?|"
+    "corners?|courts|curve|divide|extension|falls|ferry|frwy|garden|gardens|gtwy|harbors|keys?|lights?|locks?|"
+    "loaf|neck|overpass|passage|radial|rest|shoal|skyway|squares|stravenue|streets|throughway|trafficway|"
+    "tunnel|union|unions|villages?|ville|walks|ways|wall|estate|lanes|drives|circles|trails"
+)
+_PREFIXES = (
+    "rue|rúa|via|viale|piazza|piazzale|corso|vicolo|largo|calle|avenida|avda\\.?|paseo|carrer|camino|carretera|"
+    "rambla|passeig|rua|praça|praca|travessa|estrada|alameda|strada|stradă|calea|bulevardul|bd\\.|str\\.|"
+    "ul\\.|ulica|al\\.|aleja|pl\\.|plac|os\\.|osiedle|boulevard|chemin|allée|allee|impasse|quai|cours|avenue|"
+    "place|route|rte|plaza|plazuela|ronda|travesía|travesia|c/|odos|οδός|odós"
+)
+# Attached (Strandweg) or separate (Villacher Strasse) street words of German, Dutch, Nordic, Finnish,
+# Hungarian, Slavic and Icelandic addresses.
+_MORPHEMES = (
+    "straße|strasse|str\\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|chaussee|markt|straat|laan|gracht|plein|"
+    "kade|dijk|singel|steeg|dreef|vej|gade|allé|stræde|torv|vænget|gatan|vägen|väg|gränd|torget|stigen|gata|gate|"
+    "veien|vegen|vei|veg|katu|tie|kuja|polku|tori|raitti|kaari|utca|út|tér|körút|ulica|cesta|ulice|náměstí|"
+    "třída|stræti|vegur|terrasse|terasse|plass|bakken|brinken|hof|wei|pad|berg|u\\.|útja|rkp\\.|krt\\.|körút|"
+    "tee|iela|gatve|prospekt|trg|kapu|sor|köz"
+)
+_DIRECTION = r"(?:[NSEW]\.?|N\.?[EW]\.?|S\.?[EW]\.?|North|South|East|West|Nord|Süd|Ost)"
+
+_CORE_NUMBER_FIRST = lazy(
+    rf"(?<![\w\-/.,])(?P<num>{_NUM}),?{_SP}(?:{_DIRECTION}{_SP})?(?:{_NAME}{_SP}|{_PARTICLE}{_SP}){{0,4}}{_NAME}{_SP}"
+    rf"(?i:(?:{_SUFFIXES})s?)(?!\w)\.?(?:{_SP}(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
+)
+_CORE_MORPHEME = lazy(
+    rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}"
+    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
+)
+_CORE_PREFIX = lazy(
+    rf"(?<![\w\-])(?i:{_PREFIXES}){_SP}(?:(?:{_W}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th|e|er)?\b){_SP}){{0,5}}"
+    rf"{_W}(?:,?{_SPO}(?P<num>{_NUM})(?![\w\-]|[.,]\d))?"
+)
+_CORE_BOX = lazy(
+    rf"(?i)(?<![\w\-])(?:p\.?{_SPO}o\.?{_SPO}box|post{_SPO}(?:office{_SP})?box|postbox|postfach|postbus|"
+    rf"apartado(?:{_SP}de{_SP}correos)?|casilla|caixa{_SP}postal|boîte{_SP}postale|b\.p\.)"
+    rf"{_SPO}\d[\d ]{{0,7}}\d?(?!\w)"
+    rf"|(?<![\w\-])(?:psc|cmr|unit){_SP}\d{{3,5}},?{_SP}box{_SP}\d{{2,5}}(?!\w)"
+    rf"|(?<![\w\-])(?:apo|fpo|dpo){_SP}(?:aa|ae|ap){_SP}\d{{5}}(?!\w)"
+)
+_CORE_SHIP = lazy(rf"(?<![\w\-])(?:USNS|USS|USCGC|usns|uss){_SP}{_W}(?:{_SP}{_W})?")
+_CORE_CITY_STATE_ZIP = lazy(rf"(?<![\w\-])(?:{_W}{_SP}){{0,2}}{_W},{_SPO}[A-Z]{{2}}{_SP}\d{{5}}(?:-\d{{4}})?(?!\w)")
+# Capitalised words and a number, only taken after a cue or a house number.
+_CORE_NAME_NUMBER = lazy(rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_W},?{_SP}{_NUM}(?![\w\-]|[.,:]\d)")
+_CORE_NAME_SUFFIX = lazy(rf"(?<![\w\-])(?:{_W}{_SP}){{1,3}}(?i:(?:{_SUFFIXES})s?)(?!\w)\.?")
+_CUE = lazy(
+    r"(?i)\b(?:address|addr|adress|adresse|anschrift|dirección|direccion|indirizzo|adres|endereço|"
+    r"lives?\s+(?:at|on|in)|living\s+(?:at|on)|located\s+(?:at|on|in)|situated\s+(?:at|on)|resid\w*|domicile|"
+    r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
+    r"meet(?:\s+me)?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|come\s+to|visit|corner\s+of|"
+    r"intersection\s+of|junction\s+of|at|on|wohnhaft|wohne|straße|calle|rue|via)\b"
+)
+_STRONG_CUE = lazy(
+    r"(?i)\b(?:address|addr|adress|adresse|anschrift|dirección|direccion|indirizzo|adres|endereço|"
+    r"lives?\s+(?:at|on)|living\s+(?:at|on)|located\s+(?:at|on)|situated\s+(?:at|on)|"
+    r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
+    r"meet(?:\s+me)?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|intersection\s+of|"
+    r"(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from)\b"
+    r"[\s:,\-]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?$"
+)
+# Words that look like a name followed by a number but are not streets.
+_NOT_STREET = lazy(
+    r"(?i)^(?:january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|"
+    r"mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"chapter|page|pages|p|pp|section|version|v|windows|python|java|iphone|galaxy|model|type|level|step|"
+    r"phase|part|round|season|episode|vol|volume|no|number|nr|item|table|figure|fig|room|gate|flight|"
+    r"platform|line|bus|route|apt|suite|unit|flat|floor|box|year|age|aged|in|at|on|since|until|from|to|"
+    r"the|of|and|or|for|by|with|about|over|under|top|class|grade|covid|ww|world war|psalm|act|title|"
+    r"article|rule|law|bill|order|invoice|ticket|case|id|ref|code|pin|zip|postcode|tel|phone|fax|mobile|"
+    r"desk|office|call|is|was|are|were|be|it|he|she|they|we|i|you|my|his|her|their|our|your|a|an|ages|"
+    r"under|over|only|just|about|around|nearly|almost|approximately|all|top|best|first|last|next)$"
+)
+
+# A line break inside an address block, with the quoting some mail clients and forms put at line starts.
+_BREAK = r"(?:[ \t]*,?[ \t]*\n(?:[ \t]*\n)?[ \t>?*•]*,?[ \t]*|[ \t]*,[ \t]*)"
+# A street type right after a span, or as its last word: "Herceg Gateway St", "Miletić Dale Street".
+# Only the types that are not also surnames (Hill, Park, Lane, Wells, Brooks, ...).
+_UNAMBIGUOUS_TYPES = (
+    "street|st|str|avenue|ave|road|rd|boulevard|blvd|drive|dr|highway|hwy|parkway|pkwy|turnpike|expressway|"
+    "freeway|motorway|terrace|crescent|cres|gateway|mall|plaza|square|sq|bypass|causeway|alley|esplanade|"
+    "promenade|court|ct|place|pl|circle|cir|crossing|trail|trl|points?|squares|courts|greens|coves|flats|"
+    "isle|lodge|club|fort|mews|close|way|row|walk|path|quay|wynd|parade"
+)
+_CAPITALISED_TYPES = (
+    "|".join(form for t in _UNAMBIGUOUS_TYPES.split("|") for form in (t.capitalize(), t.upper()) if "?" not in t)
+    + "|Points?|POINTS?"
+)
+STREET_TYPE_AFTER = lazy(rf"{_SPO}(?:{_CAPITALISED_TYPES})(?!\w)\.?")
+STREET_TYPE_LAST = lazy(rf"{_SP}(?:{_CAPITALISED_TYPES})\.?$")
+_UNIT = lazy(
+    rf"(?i)(?:{_BREAK}|[ \t]*)(?:apt\.?|apartment|suite|ste\.?|unit|flat|fl\.?|floor|room|rm\.?|bldg\.?|building|"
+    rf"no\.?|nr\.?|#|app\.?|appt\.?|piso|étage|etage|stock|whg\.?|lgh\.?|dept\.?|door|puerta){_SPO}#?"
+    rf"[A-Za-z]?\d{{1,5}}[A-Za-z]?(?!\w)"
+)
+_POSTAL = (
+    r"(?:\d{5}(?:-\d{4})?|\d{4}(?:[ \t]?[A-Z]{2})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{5}-\d{3}|"
+    r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|\d{6}|\d{3})"
+)
+# After a comma or a line break: city/region words (possibly with a postal code or state code), a postal
+# code, or a state code; after a plain space only a postal code, a state code with a postal code, or words
+# right after a unit. A piece must end where an address part would: punctuation, a line end, a number.
+_AFTER_BREAK = lazy(
+    rf"{_BREAK}"
+    rf"(?:(?:{_W}|{_PARTICLE})(?:[ \t]+(?:{_W}|{_PARTICLE}|\d{{1,2}}(?=[ \t]*(?:\n|,|$)))){{0,4}}"
+    rf"(?:[ \t]+[\-–][ \t]+[A-Z]{{2,3}})?"
+    rf"(?:[ \t]*,?[ \t]*{_POSTAL})?|{_POSTAL}(?:[ \t]+{_W}(?:[ \t]+{_W}){{0,2}})?|[A-Z]{{2,3}}(?:[ \t]+{_POSTAL})?)"
+    rf"(?=[ \t]*(?:[,.;:?!)\n]|$)|[ \t]+\d)"
+)
+_AFTER_SPACE = lazy(rf"[ \t]+(?:[A-Z]{{2,3}}[ \t]+)?{_POSTAL}(?![\w\-])")
+_WORDS_AFTER_UNIT = lazy(rf"[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}(?:[ \t]+{_POSTAL})?(?=[ \t]*(?:[,.;:?!)\n]|$)|[ \t]+\d)")
+# One or two numbers before a street ("12 Rue X", "Flat 3, 12 ..." has its unit matched separately; forms
+# and generated data also write a building number before the street number).
+_HOUSE_NUMBER_BEFORE = lazy(rf"(?<![\w\-/.,])(?:\d{{1,6}}[A-Za-z]?,?{_SP}){{1,2}}$")
+# A unit written before the street line: "Flat 4, 23 High Street".
+_UNIT_BEFORE = lazy(
+    rf"(?i)(?<![\w\-])(?:flat|apt\.?|apartment|unit|suite|ste\.?|room|floor|fl\.?){_SP}#?\w{{1,5}},?{_SP}$"
+)
+# Number, street-type prefix, then words in any case up to a comma or line end: "36 rue de pologne".
+_CORE_NUMBER_PREFIX = lazy(
+    rf"(?<![\w\-/.,])(?:{_NUM},?{_SP}){{1,2}}(?i:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SPO}){{1,5}}"
+    rf"(?:{_NUM}(?![\w\-]))?"
+)
+_ENDS = lazy(r"[ \t]*(?:[.?!;)]|\n|$)")
+_LABEL_LINE = lazy(r"\n[^\n]{0,25}:")
+_MAX_LEN = 240
+
+
+def _grow(text: str, start: int, end: int) -> tuple[int, int]:
+    """Extend a street line over the rest of the address that follows (and a house number before it)."""
+    unit = _UNIT_BEFORE.search(text, max(0, start - 20), start)
+    before = _HOUSE_NUMBER_BEFORE.search(text, max(0, start - 16), start)
+    if unit:
+        start = unit.start()
+    elif before:
+        start = before.start()
+    while end > start and text[end - 1] in " \t":
+        end -= 1
+    # The full stop some countries write after a house number ("Kálmán Imre u. 12.").
+    if text[end : end + 1] == "." and end > 0 and text[end - 1].isdigit():
+        if text[end + 1 : end + 2] in ("\n", ",") or _UNIT.match(text, end + 1):
+            end += 1
+    after_unit = False
+    while end - start < _MAX_LEN:
+        m = _UNIT.match(text, end)
+        if m:
+            end, after_unit = m.end(), True
+            continue
+        m = _AFTER_SPACE.match(text, end)
+        if m:
+            end, after_unit = m.end(), False
+            continue
+        if after_unit:
+            m = _WORDS_AFTER_UNIT.match(text, end)
+            if m:
+                end, after_unit = m.end(), False
+                continue
+        m = _AFTER_BREAK.match(text, end)
+        if m and not _LABEL_LINE.match(text, end) and m.end() - end <= 60:
+            piece = text[end : m.end()].strip(" \t\n,>")
+            words = piece.split()
+            if words and _NOT_STREET.match(words[0]) and not words[0].isupper():
+                break
+            end, after_unit = m.end(), False
+            continue
+        break
+    return start, end
+
+
+def find_addresses(text: str) -> Iterator[Candidate]:
+    spans: list[tuple[int, int, float]] = []
+    has_digit = any(c.isdigit() for c in text)
+    if has_digit:
+        for pattern in (_CORE_NUMBER_FIRST, _CORE_MORPHEME, _CORE_BOX, _CORE_CITY_STATE_ZIP, _CORE_NUMBER_PREFIX):
+            for m in pattern.finditer(text):
+                spans.append((m.start(), m.end(), 0.85))
+        for m in _CORE_PREFIX.finditer(text):
+            strong = m.group("num") is not None or _HOUSE_NUMBER_BEFORE.search(text, max(0, m.start() - 16), m.start())
+            if strong or _STRONG_CUE.search(text, max(0, m.start() - 40), m.start()):
+                spans.append((m.start(), m.end(), 0.85 if strong else 0.7))
+        for m in _CORE_NAME_NUMBER.finditer(text):
+            first = m.group().split()[0].rstrip(".,")
+            if _NOT_STREET.match(first):
+                continue
+            # After a house number only when the address goes on ("5638 Aasa 43\nHumilimont"): "1 Red, 5
+            # Yellow" is a count.
+            numbered = _HOUSE_NUMBER_BEFORE.search(text, max(0, m.start() - 16), m.start()) and (
+                _grow(text, m.start(), m.end())[1] > m.end() + 1 or _ENDS.match(text, m.end())
+            )
+            if numbered or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start()):
+                spans.append((m.start(), m.end(), 0.75))
+    for m in _CORE_SHIP.finditer(text):
+        spans.append((m.start(), m.end(), 0.75))
+    for m in _CORE_NAME_SUFFIX.finditer(text):
+        first = m.group().split()[0].rstrip(".,")
+        if _NOT_STREET.match(first):
+            continue
+        if _STRONG_CUE.search(text, max(0, m.start() - 40), m.start()) or re.search(
+            r"(?i)\b(?:and|&)\s*$", text[max(0, m.start() - 6) : m.start()]
+        ):
+            spans.append((m.start(), m.end(), 0.65))
+    if not spans:
+        return
+    grown = sorted((*_grow(text, s, e), score) for s, e, score in spans)
+    # Merge overlapping or touching pieces of one address; keep the best score.
+    merged: list[tuple[int, int, float]] = []
+    for s, e, score in grown:
+        if merged and s <= merged[-1][1]:
+            ms, me, mscore = merged[-1]
+            merged[-1] = (ms, max(me, e), max(mscore, score))
+        else:
+            merged.append((s, e, score))
+    for s, e, score in merged:
+        yield Candidate("ADDRESS", s, e, score, "pattern:address")

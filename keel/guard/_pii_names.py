@@ -1,0 +1,310 @@
+"""Person names beyond what the model finds: a gazetteer, cues, lists and repeated mentions.
+
+en_core_web_sm was trained on English news (OntoNotes); it misses many names of other origins ("Irenke
+Sörös", "Ásgeirsdóttir"), first names on their own ("Teresa"), and names in lowercase text. Evidence
+combined here, each recorded in the entity's ``detector``:
+
+- ``ner``: the model's PERSON, decoded with a bias towards PERSON (a guard prefers recall);
+- ``gazetteer``: capitalised words that are first or last names in Faker's name lists (86 locales; the
+  lists are public census and registry names, not the evaluation data), two in a row, or one that the
+  biased model or a cue also points at;
+- ``pattern:person_cue``: the words after "my name is", "Dear", "Mr.", "Name:", "Regards," and the like;
+- ``propagated``: a later mention of a name already found in the same text ("... by Joakim Westgård and
+  starring Westgård"), and the other items of a list that has a name in it ("Romi, Erik, Amy and Donald").
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import pkgutil
+from collections.abc import Iterable, Iterator
+
+from keel.guard._pii_lazy import lazy
+from keel.guard._pii_patterns import Candidate
+
+_UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯЁΑ-ΩΆΈΉΊΌΎΏ"
+_WORD = lazy(rf"[{_UPPER}a-zß-öø-ÿā-žа-яёα-ωά-ώ][\w'’]*(?:-[\w'’]+)*")
+_TITLE_WORD = lazy(rf"[{_UPPER}][\w'’]*(?:-[{_UPPER}][\w'’]*)*")
+_INITIAL = lazy(rf"[{_UPPER}]\.?")
+
+# Cues after which a capitalised name follows.
+_CUES = lazy(
+    r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Dott)\.?[ \t]+"
+    r"|(?i:\bmy\s+name\s+is|\bname\s+is|\bi\s+am|\bi'm|\bthis\s+is|\bcall\s+me|\bdear|\bhello|\bhi|\bhey"
+    r"|\bregards|\bsincerely|\bthanks|\bcheers|\bsigned(?:\s+by)?|\bcontact|\bpatient|\bcustomer|\bclient"
+    r"|\bemployee|\bapplicant|\bcardholder|\baccount\s+holder|\bmember|\b(?:full|first|last|middle|given|"
+    r"family|maiden)\s+name|\bsurname|\bname|\bnom|\bnombre|\bnome|\bvorname|\bnachname|\bdirected\s+by|"
+    r"\bwritten\s+by|\bsung\s+by|\bby|\bwith|\bsaid|\bsays|\basked|\btold|\bmeet|\bmet|\bmarried|\bkid|"
+    r"\bson|\bdaughter|\bwife|\bhusband|\bbrother|\bsister|\bmother|\bfather|\bfriend|\bcolleague|"
+    r"\bbeneficiary|\bto|\bfrom|\buser|\bcc|\battn|\battention)[ \t]*[:,\-]?[ \t]*\??[ \t]*\n?[ \t]*)"
+)
+_STRONG_CUES = lazy(
+    r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta)\.?[ \t]+"
+    r"|(?i:\bmy\s+name\s+is|\bname\s+is|\bcall\s+me|\bdear|\bregards,|\bsincerely,|\bsigned(?:\s+by)?|"
+    r"\b(?:full|first|last|middle|given|family|maiden)\s+name\??|\bsurname|\bname|\bnom|\bnombre|\bnome|"
+    r"\bvorname|\bnachname|\bdirected\s+by|\bname\s+on\s+the\s+\w+\?\s*user)[ \t]*[:,\-]?[ \t]*\n?[ \t]*)$"
+)
+# Capitalised words that open or fill sentences and are in name lists, or are never names at all.
+_COMMON = frozenset(
+    """a an the and or but if of to in on at by for from with as is was are were be been am i me my mine we us
+    our you your he him his she her it its they them their this that these those there here what which who
+    whom whose when where why how all any both each few more most other some such no nor not only own same so
+    than too very can will just don should now hi hello hey dear thanks thank regards sincerely cheers best
+    yes ok okay please sorry mr mrs ms miss dr prof sir madam mister user bot agent customer client support
+    team admin name address phone email mobile fax desk office home work website info personal date when where
+    monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+    september october november december spring summer autumn fall winter north south east west street road
+    avenue lane drive court place city state country county bank card account number order ticket code id
+    god lord king queen prince princess president minister doctor nurse teacher engineer manager director
+    new old big little long short young great good grand high low black white green brown grey gray gold
+    silver rose lily may june april august grace hope faith joy will mark bill art guy dawn eve jean page
+    story song book film movie album love life world city town village river lake park hill mount island
+    company group inc ltd llc corp university school college hospital church club center centre
+    adresse adres indirizzo dirección direccion endereço anschrift contact contacto kontakt telefon teléfono
+    téléphone telefono correo courriel nombre nom nome vorname nachname apellido cognome meine mein ich je
+    mi mio mia il la le les der die das el los las""".split()
+)
+_SENTENCE_START = lazy(r"(?:^|[.!?:;\"“(>\n]\s*|\n\s*[-*>•]\s*)$")
+
+
+@functools.cache
+def gazetteer() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, last names), lowercased, from Faker's person providers; empty without Faker."""
+    first: set[str] = set()
+    last: set[str] = set()
+    try:
+        person = importlib.import_module("faker.providers.person")
+    except ImportError:
+        return frozenset(), frozenset()
+    for info in pkgutil.iter_modules(person.__path__):
+        provider = getattr(importlib.import_module(f"faker.providers.person.{info.name}"), "Provider", None)
+        if provider is None:
+            continue
+        for attrs, target in (
+            (("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"), first),
+            (("last_names", "last_names_male", "last_names_female"), last),
+        ):
+            for attr in attrs:
+                values = provider.__dict__.get(attr)
+                if isinstance(values, dict):
+                    values = list(values)
+                if isinstance(values, (list, tuple, set, frozenset)):
+                    target.update(v.lower() for v in values if isinstance(v, str) and len(v) > 1)
+    return frozenset(first - _COMMON), frozenset(last - _COMMON)
+
+
+def _is_name_word(word: str, first: frozenset[str], last: frozenset[str]) -> bool:
+    low = word.lower()
+    return low in first or low in last
+
+
+def _first_line(text: str, start: int, end: int) -> bool:
+    """Whether [start, end) is alone on the first non-empty line of the text (quote markers aside)."""
+    head = text[:start].strip(" \t\n>?*•-")
+    tail = text[end : text.find("\n", end) if "\n" in text[end:] else len(text)]
+    return head == "" and tail.strip() == ""
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    return _SENTENCE_START.search(text, max(0, pos - 4), pos) is not None
+
+
+def _capitalised_runs(text: str) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
+    """Runs of capitalised words (with initials and name particles between them): (start, end, words)."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    i = 0
+    while i < len(words):
+        s, e = words[i]
+        if not _TITLE_WORD.fullmatch(text[s:e]):
+            i += 1
+            continue
+        run = [(s, e)]
+        j = i + 1
+        while j < len(words):
+            ns, ne = words[j]
+            gap = text[run[-1][1] : ns]
+            if gap not in (" ", ". ", "  ") or not (
+                _TITLE_WORD.fullmatch(text[ns:ne]) or _INITIAL.fullmatch(text[ns:ne])
+            ):
+                break
+            if gap == ". " and not _INITIAL.fullmatch(text[run[-1][0] : run[-1][1]]):
+                break
+            run.append((ns, ne))
+            j += 1
+        yield run[0][0], run[-1][1], run
+        i = j
+
+
+def find_names(
+    text: str,
+    ner_persons: Iterable[tuple[int, int]],
+    weak_persons: Iterable[tuple[int, int]],
+    ner_other: Iterable[tuple[int, int]],
+) -> list[Candidate]:
+    """PERSON candidates from the gazetteer, cues and propagation. ``ner_persons`` are the model's own
+    PERSON spans, ``weak_persons`` those it finds only when biased towards PERSON, ``ner_other`` its
+    entities of other kinds (places, organisations): weak evidence for a name there is dropped."""
+    first, last = gazetteer()
+    out: list[Candidate] = []
+    strong = list(ner_persons)
+    weak = list(weak_persons)
+    lowercase_text = not any(c.isupper() for c in text)
+
+    def overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
+        return any(a < e and s < b for a, b in spans)
+
+    runs = list(_capitalised_runs(text))
+    for start, end, words in runs:
+        names = [(s, e) for s, e in words if _is_name_word(text[s:e], first, last)]
+        content = [(s, e) for s, e in words if not _INITIAL.fullmatch(text[s:e])]
+        if not names:
+            continue
+        at_start = _sentence_start(text, start)
+        cue = _STRONG_CUES.search(text, max(0, start - 40), start) is not None
+        if len(names) >= 2 and len(names) >= len(content) - 1:
+            out.append(Candidate("PERSON", start, end, 0.8, "gazetteer"))
+        elif cue or overlaps(weak, start, end):
+            out.append(Candidate("PERSON", start, end, 0.75, "gazetteer"))
+        elif len(content) == 1 and not at_start and text[start:end].lower() in first:
+            out.append(Candidate("PERSON", start, end, 0.6, "gazetteer"))
+        elif len(content) == 1 and at_start and text[start:end].lower() in first:
+            # "Teresa is a very ...": a first name opening a sentence, followed by a verb-like lowercase word
+            # or punctuation, not by another capitalised word (that would be a title or a place).
+            rest = text[end : end + 2]
+            if rest[:1] in (",", ":", "'", "’") or rest.startswith(" ") and rest[1:2].islower():
+                out.append(Candidate("PERSON", start, end, 0.6, "gazetteer"))
+
+    for start, end, words in runs:
+        names = [(s, e) for s, e in words if _is_name_word(text[s:e], first, last)]
+        content = [(s, e) for s, e in words if not _INITIAL.fullmatch(text[s:e])]
+        if not content or any(text[s:e].lower().rstrip(".") in _COMMON for s, e in content):
+            continue
+        value = text[start:end]
+        if "_" in value or (value.isupper() and not names):
+            continue  # EMAIL_FROM, SUBJECT: template fields and headers
+        predicate = _PREDICATE.match(text, end)
+        if predicate and predicate.group().lstrip("'s \t").startswith(":") and not names:
+            # "Vinka: What a wife." is a speaker; "Adres: Keizersgracht 123" is a form label. A speaker
+            # starts the line and says something in lowercase words.
+            line_end = text.find("\n", end)
+            said = text[end : line_end if line_end >= 0 else len(text)]
+            line_start = not text[:start].strip() or text[:start].rstrip(" \t>").endswith("\n")
+            if not line_start or not _LOWER_WORD.search(said):
+                predicate = None
+        if predicate:
+            # "Luiza is from ...", "Scott had given ...", "Vinka: What a wife."
+            out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
+        elif _first_line(text, start, end) and 2 <= len(content) <= 4:
+            # A name line heading a contact block or signature: "Maha Cazares\n\nChiclana de la Frontera".
+            out.append(Candidate("PERSON", start, end, 0.7, "pattern:name_line"))
+        elif (
+            2 <= len(content) <= 3
+            and not _sentence_start(text, start)
+            and not overlaps(strong, start, end)
+            and (names or not text[start:end].isascii())
+        ):
+            # Two or three capitalised words inside a sentence, one of them a known name or spelled with
+            # letters beyond ASCII, that the model did not call a place or an organisation (those are
+            # dropped below): most often a name the model does not know ("Irenke Sörös").
+            out.append(Candidate("PERSON", start, end, 0.55, "gazetteer"))
+
+    for s, e in weak:
+        words_in = text[s:e].split()
+        if (
+            not overlaps(strong, s, e)
+            and all(_TITLE_WORD.fullmatch(w.rstrip(".,'’s")) or _INITIAL.fullmatch(w) for w in words_in)
+            and not any(w.lower().rstrip(".,") in _COMMON for w in words_in)
+            and (
+                len(words_in) > 1 or not text[s:e].isascii() or _is_name_word(words_in[0].rstrip(".,'’s"), first, last)
+            )
+        ):
+            # A single word the model calls a person only when pushed is usually a capitalised noun
+            # ("Beginner", "Friendly"), unless it is a known name.
+            out.append(Candidate("PERSON", s, e, 0.65, "ner_biased"))
+
+    if lowercase_text:
+        # No capitals to go by: the words right after "my name is", "call me" and the like, and pairs of
+        # listed first and last names.
+        for m in _LOWER_CUE.finditer(text):
+            out.append(Candidate("PERSON", m.start("name"), m.end("name"), 0.7, "pattern:person_cue"))
+        tokens = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+        for (s1, e1), (s2, e2) in zip(tokens, tokens[1:], strict=False):
+            if text[e1:s2] == " " and text[s1:e1] in first and (text[s2:e2] in last or text[s2:e2] in first):
+                out.append(Candidate("PERSON", s1, e2, 0.65, "gazetteer"))
+
+    run_at = {start: (start, end) for start, end, _ in runs}
+    for m in _CUES.finditer(text):
+        pos = m.end()
+        run = run_at.get(pos)
+        if run is None:
+            continue
+        s, e = run[0] - pos, run[1] - pos
+        value = text[pos + s : pos + e]
+        if value.lower() in _COMMON or value.split()[0].lower().rstrip(".") in _COMMON:
+            continue
+        if "_" in value or (value.isupper() and not _is_name_word(value.split()[0], first, last)):
+            continue  # EMAIL_FROM, SUBJECT: template fields and headers
+        if _STRONG_CUES.search(text, max(0, m.start() - 1), pos):
+            out.append(Candidate("PERSON", pos + s, pos + e, 0.75, "pattern:person_cue"))
+        elif _is_name_word(value.split()[0], first, last):
+            # A weak cue ("with", "said", "hi") and a word from the name lists, which also hold many place
+            # names: dropped below where the model calls it a place or an organisation.
+            out.append(Candidate("PERSON", pos + s, pos + e, 0.65, "gazetteer"))
+
+    # Repeated mentions and lists: names found so far, then every other occurrence of their words.
+    found = strong + [(c.start, c.end) for c in out]
+    sure = strong + [(c.start, c.end) for c in out if c.score >= 0.7]
+    seen_words: set[str] = set()
+    for s, e in sure:
+        for w in _WORD.finditer(text, s, e):
+            word = w.group()
+            if (
+                len(word) > 2
+                and word.lower() not in _COMMON
+                and (word[0].isupper() or lowercase_text)
+                and not (word.isupper() and len(word) <= 4)
+            ):
+                seen_words.add(word)
+    if seen_words:
+        for m in _WORD.finditer(text):
+            if m.group() in seen_words and not overlaps(found, m.start(), m.end()):
+                out.append(Candidate("PERSON", m.start(), m.end(), 0.6, "propagated"))
+    for m in _PAIR.finditer(text):
+        a, b = (m.start(1), m.end(1)), (m.start(2), m.end(2))
+        if overlaps(found, *a) != overlaps(found, *b):
+            for s, e in (a, b):
+                if not overlaps(found, s, e) and text[s:e].lower() not in _COMMON:
+                    out.append(Candidate("PERSON", s, e, 0.6, "propagated"))
+    for m in _LIST.finditer(text):
+        items = [(i.start(), i.end()) for i in _LIST_ITEM.finditer(text, m.start(), m.end())]
+        if sum(overlaps(found, s, e) for s, e in items) >= 2 or (
+            len(items) >= 3 and sum(overlaps(found, s, e) for s, e in items) >= 1
+        ):
+            for s, e in items:
+                if text[s:e].lower() not in _COMMON:
+                    out.append(Candidate("PERSON", s, e, 0.6, "propagated"))
+    other = list(ner_other)
+    return [c for c in out if c.detector != "gazetteer" or c.score >= 0.75 or not overlaps(other, c.start, c.end)]
+
+
+_LOWER_WORD = lazy(r"\b[a-z]{2,}\b")
+_LOWER_CUE = lazy(
+    r"\b(?:my\s+name\s+is|name\s+is|call\s+me|calls\s+me|i\s+am\s+called|signed|regards,?|follow\s+up\s+with|"
+    r"talk\s+to|speak\s+(?:to|with)|meet|met)\s+(?P<name>(?!(?:the|a|an|you|him|her|them|it|me|us|my|your|his|our|"
+    r"their|this|that|not|in|on|at|by|for|to|of)\b)[^\W\d_][\w'’\-]+(?:\s+[^\W\d_]\.?)?(?:\s+(?!(?:and|or|but|in|"
+    r"on|at|by|for|to|of|the|is|was|speak|yet|from|as|who|will|has|had)\b)[^\W\d_][\w'’\-]+)?)"
+)
+_PAIR = lazy(rf"([{_UPPER}][\w'’\-]+)[ \t]+(?:and|&)[ \t]+([{_UPPER}][\w'’\-]+)")
+_PREDICATE = lazy(
+    r"(?:'s?)?[ \t]*(?::[ \t]*[\"“A-Z]|(?<=s)[ \t]+(?:kids?|son|daughter|wife|husband|mother|father|brother|"
+    r"sister|friend|boss|partner|girlfriend|boyfriend)\b|[ \t]+(?:lives|lived|living|had\s+given|has\s+given|"
+    r"gave|spent|began|started|works|worked|joined|said|says|asked|told|wrote|writes|shouted|smiled|replied|is\s+from|was\s+from|"
+    r"is\s+very|was\s+very|is\s+a\s+very|has\s+been|was\s+born|is\s+married|called|emailed|phoned|texted|"
+    r"visited|met|is\s+the\s+(?:ceo|cto|cfo|founder|owner|director|manager|head)|from\s+[A-Z]\w+\s+is\b))"
+)
+_LIST_ITEM = lazy(rf"[{_UPPER}a-z][\w'’\-]+")
+_LIST = lazy(
+    rf"(?:[{_UPPER}a-z][\w'’\-]+,[ \t]+){{1,8}}[{_UPPER}a-z][\w'’\-]+,?[ \t]+(?:and|&|or)[ \t]+"
+    rf"[{_UPPER}a-z][\w'’\-]+"
+)

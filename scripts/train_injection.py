@@ -1,0 +1,495 @@
+"""Split the injection dev set, train the prompt-injection classifier, and print its metrics.
+
+    python scripts/train_injection.py split DEV_JSONL      # writes the committed train / held-back files
+    python scripts/train_injection.py train                # trains on the committed train file only
+    python scripts/train_injection.py train --extra-eval DEV_JSONL   # also scores the unlicensed sources
+
+Needs the `train` extra (scikit-learn) on top of numpy. Everything is deterministic: the split is a
+stable hash of each record's *group* (its template family), and training uses a fixed seed.
+
+The split never puts one template family on both sides, or the held-back figures would measure
+memory rather than detection:
+
+- BIPIA records are one attack inserted into one context. They are grouped by the ATTACK text,
+  recovered by aligning each record with the clean contexts (the clean context is its longest
+  shared prefix plus suffix); the same attack in several contexts is one group.
+- Every other record is grouped with its near-duplicates (word 3-gram Jaccard or containment), so
+  that e.g. a GPTFuzz template filled with three questions is one group.
+
+Sources without a clear licence (Tensor Trust, and BIPIA contexts with Tensor Trust attacks) are
+never written to the repository and never trained on; `--extra-eval` scores them from the shared
+file, for the record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TRAIN_PATH = ROOT / "scripts" / "data" / "injection_train.jsonl"
+# Written for this project: hard negatives the dev set lacks (requests that mention "ignore",
+# "previous", "password", "developer mode"; ordinary emails, pages and tool output full of
+# imperatives to the human reader) and a few injections in tool output of kinds dev has none of.
+HANDWRITTEN_PATH = ROOT / "scripts" / "data" / "injection_handwritten.jsonl"
+HELDBACK_PATH = ROOT / "tests" / "guard" / "data" / "injection_heldback.jsonl"
+MODEL_PATH = ROOT / "keel" / "guard" / "data" / "injection_model.json"
+
+HELDBACK_PERCENT = 20
+SEED = 20240611
+UNLICENSED = "tensor-trust"
+BIPIA = "microsoft/BIPIA"
+
+try:
+    import keel  # noqa: F401 - only to learn whether the package is importable
+except ImportError:  # run from a checkout without `pip install -e .`
+    sys.path.insert(0, str(ROOT))
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def read_jsonl(path: Path | str) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+# -- grouping -------------------------------------------------------------------------------------
+
+
+def canon(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _shingles(text: str, n: int = 3) -> set[str]:
+    words = canon(text).split()
+    if len(words) < n:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def bipia_attack(text: str, contexts: list[str]) -> str:
+    """The part of a BIPIA record that is not its clean context (the inserted attack)."""
+    best = (0.0, 0, 0)
+    rev = text[::-1]
+    for ctx in contexts:
+        p = len(os.path.commonprefix([text, ctx]))
+        s = len(os.path.commonprefix([rev, ctx[::-1]]))
+        s = min(s, len(ctx) - p, len(text) - p)
+        cover = (p + s) / max(len(ctx), 1)
+        if cover > best[0]:
+            best = (cover, p, s)
+    cover, p, s = best
+    if cover < 0.9:  # no clean context found: the whole record is its own group
+        return text
+    return text[p : len(text) - s]
+
+
+def near_duplicate_groups(texts: list[str], uf: _UnionFind, ids: list[int]) -> None:
+    """Union records whose word 3-gram sets overlap a lot (template families, copies)."""
+    shingles = [_shingles(texts[i]) for i in ids]
+    postings: dict[str, list[int]] = defaultdict(list)
+    for k, sh in enumerate(shingles):
+        for s in sh:
+            postings[s].append(k)
+    for k, sh in enumerate(shingles):
+        overlap: Counter[int] = Counter()
+        for s in sh:
+            plist = postings[s]
+            if len(plist) > 200:  # a phrase everybody uses says nothing about families
+                continue
+            for j in plist:
+                if j > k:
+                    overlap[j] += 1
+        for j, inter in overlap.items():
+            a, b = len(sh), len(shingles[j])
+            jaccard = inter / (a + b - inter)
+            containment = inter / min(a, b)
+            if jaccard >= 0.5 or (containment >= 0.8 and min(a, b) >= 10):
+                uf.union(ids[k], ids[j])
+
+
+def group_keys(records: list[dict[str, Any]]) -> list[str]:
+    n = len(records)
+    texts = [r["text"] for r in records]
+    uf = _UnionFind(n)
+    contexts = [r["text"] for r in records if r["source"].startswith(BIPIA) and r["label"] == "benign"]
+    attacked = [i for i, r in enumerate(records) if r["source"].startswith(BIPIA) and r["label"] == "injection"]
+    others = [i for i in range(n) if i not in set(attacked)]
+    near_duplicate_groups(texts, uf, others)
+    # BIPIA: one group per attack text; a few characters of an attack can align with its context,
+    # so attacks are matched by their word sets, not exactly.
+    attacks = {i: bipia_attack(texts[i], contexts) for i in attacked}
+    near_duplicate_groups([attacks.get(i, "") for i in range(n)], uf, attacked)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        members[uf.find(i)].append(i)
+    keys = [""] * n
+    for group in members.values():
+        key = min(canon(attacks.get(i, texts[i])) for i in group)
+        for i in group:
+            keys[i] = key
+    return keys
+
+
+def heldback(key: str) -> bool:
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % 100 < HELDBACK_PERCENT
+
+
+def cmd_split(args: argparse.Namespace) -> None:
+    records = read_jsonl(args.dev)
+    licensed = [r for r in records if UNLICENSED not in r["source"]]
+    keys = group_keys(licensed)
+    train, held = [], []
+    for r, key in zip(licensed, keys, strict=True):
+        (held if heldback(key) else train).append(
+            {"text": r["text"], "label": r["label"], "vector": r["vector"], "source": r["source"]}
+        )
+    write_jsonl(TRAIN_PATH, train)
+    write_jsonl(HELDBACK_PATH, held)
+    n_groups = len(set(keys))
+    print(f"{len(records)} records, {len(records) - len(licensed)} unlicensed dropped, {n_groups} groups")
+    print(f"train {len(train)}  held-back {len(held)}")
+    by: Counter[tuple[str, str, str]] = Counter()
+    for name, part in (("train", train), ("held", held)):
+        for r in part:
+            by[(r["source"], r["label"], name)] += 1
+    for src in sorted({s for s, _, _ in by}):
+        for label in ("injection", "benign"):
+            t, h = by[(src, label, "train")], by[(src, label, "held")]
+            if t or h:
+                print(f"  {src:<70} {label:<9} train {t:>4}  held {h:>4}")
+
+
+# -- training -------------------------------------------------------------------------------------
+
+FOLDS = 5
+DOC_C = 30.0
+SEGMENT_C = 30.0  # chosen by out-of-fold detection: 10 gave 69.8% on tool content, 30 73.7%, 100 62.3%
+MIN_DF = 2
+PRUNE_BELOW = 0.005  # weights this small change no score by more than a rounding error
+TARGET_FLAG_FPR = 0.01
+TARGET_BLOCK_FPR = 0.0025
+
+
+def _prepare(records: list[dict[str, Any]]) -> list[Any]:
+    from keel.guard.injection import patterns_tier
+
+    return [patterns_tier(r["text"], "tool" if r["vector"] == "indirect" else "user") for r in records]
+
+
+def _matrix(feature_sets: list[set[str]], vocab: dict[str, int]) -> Any:
+    import numpy as np
+    import scipy.sparse as sp
+
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for row, feats in enumerate(feature_sets):
+        # Same scaling as keel.guard._injection_model.LinearModel.score: every distinct feature of
+        # the text counts, known to the vocabulary or not.
+        scale = 1.0 / max(len(feats), 1) ** 0.5
+        idx = [vocab[f] for f in feats if f in vocab]
+        rows += [row] * len(idx)
+        cols += idx
+        vals += [scale] * len(idx)
+    return sp.csr_matrix((np.array(vals), (rows, cols)), shape=(len(feature_sets), len(vocab)))
+
+
+def _fit(feature_sets: list[set[str]], labels: list[bool], c: float) -> tuple[dict[str, float], float]:
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
+
+    df: Counter[str] = Counter(f for feats in feature_sets for f in feats)
+    vocab = {f: i for i, f in enumerate(sorted(f for f, n in df.items() if n >= MIN_DF))}
+    clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", random_state=SEED)
+    clf.fit(_matrix(feature_sets, vocab), labels)
+    coef = clf.coef_[0]
+    weights = {f: round(float(coef[i]), 4) for f, i in vocab.items() if abs(coef[i]) >= PRUNE_BELOW}
+    return weights, round(float(clf.intercept_[0]), 4)
+
+
+# Augmentation, following BIPIA's own method but on the training part only: short requests and
+# attacks are planted at the start, middle or end of a clean tool output of the same fold, so the
+# segment model sees "a request inside data" with its surroundings, not only BIPIA's few hundred
+# attack texts. Benign requests count too: "Translate 'good morning' into Japanese" is harmless
+# when the user types it and an injection when an e-mail carries it.
+AUGMENT = True
+AUGMENT_MAX_CHARS = 400
+
+
+def _insert(context: str, text: str, where: int) -> str:
+    if where == 0:
+        return text + "\n" + context
+    if where == 2:
+        return context + "\n" + text
+    cut = context.find("\n", len(context) // 2)
+    cut = len(context) // 2 if cut < 0 else cut
+    return context[:cut] + "\n" + text + "\n" + context[cut:]
+
+
+def _segment_examples(
+    records: list[dict[str, Any]], prepared: list[Any], contexts: list[str]
+) -> tuple[list[set[str]], list[bool]]:
+    """Segments of clean tool content (negative) and of the attacks inserted into it (positive),
+    as feature sets computed in their document's context."""
+    import random
+
+    from keel.guard._injection_model import segment_context, segment_features, segments
+    from keel.guard._injection_patterns import PATTERNS
+    from keel.guard.normalize import normalize
+
+    addressed = [p.regex for p in PATTERNS if p.name in ("imperative_to_reader", "question_to_reader", "answer_hijack")]
+    feats: list[set[str]] = []
+    labels: list[bool] = []
+    negative_texts: set[str] = set()
+    clean_bodies: list[str] = []
+    for r, prep in zip(records, prepared, strict=True):
+        if r["label"] != "benign":
+            continue
+        segs = segments(prep.body)
+        ctx = segment_context(prep.body, segs)
+        if r["vector"] == "indirect":
+            clean_bodies.append(prep.body)
+            keep = segs
+        else:
+            # Statements from benign requests (word problems, chat lines): prose that is not an
+            # instruction, which clean tool content has too few of for the model to learn that
+            # prose alone is no attack. Requests' imperatives and questions are left out: inside
+            # data, those are exactly what an indirect injection looks like.
+            keep = [s for s in segs if not any(rx.search(s) for rx in addressed)]
+        for seg in keep:
+            negative_texts.add(seg)
+            feats.append(segment_features(seg, ctx))
+            labels.append(False)
+    for r, prep in zip(records, prepared, strict=True):
+        if r["source"].startswith(BIPIA) and r["label"] == "injection":
+            attack = bipia_attack(r["text"], contexts)
+            if attack == r["text"]:
+                continue
+            attack_segs = set(segments(normalize(attack).text)) - negative_texts
+            segs = segments(prep.body)
+            ctx = segment_context(prep.body, segs)
+            for seg in segs:
+                if seg in attack_segs:
+                    feats.append(segment_features(seg, ctx))
+                    labels.append(True)
+    if AUGMENT and clean_bodies:
+        rng = random.Random(SEED)
+        for r, prep in zip(records, prepared, strict=True):
+            if r["vector"] != "direct" or len(prep.body) > AUGMENT_MAX_CHARS:
+                continue
+            planted = segments(prep.body)
+            if r["label"] == "benign":
+                planted = [s for s in planted if any(rx.search(s) for rx in addressed)]
+            wanted = set(planted) - negative_texts
+            if not wanted:
+                continue
+            doc = _insert(rng.choice(clean_bodies), prep.body, rng.randrange(3))
+            segs = segments(doc)
+            ctx = segment_context(doc, segs)
+            for seg in segs:
+                if seg in wanted:
+                    feats.append(segment_features(seg, ctx))
+                    labels.append(True)
+    return feats, labels
+
+
+class _Trained:
+    def __init__(self, records: list[dict[str, Any]], prepared: list[Any]) -> None:
+        from keel.guard._injection_model import LinearModel, doc_features
+
+        labels = [r["label"] == "injection" for r in records]
+        docs = [
+            doc_features(p.body, "tool" if r["vector"] == "indirect" else "user", p.hints)
+            for r, p in zip(records, prepared, strict=True)
+        ]
+        self.doc = LinearModel(*_fit(docs, labels, DOC_C))
+        contexts = [r["text"] for r in records if r["source"].startswith(BIPIA) and r["label"] == "benign"]
+        seg_feats, seg_labels = _segment_examples(records, prepared, contexts)
+        self.segment = LinearModel(*_fit(seg_feats, seg_labels, SEGMENT_C))
+        self.n_segments = (seg_labels.count(False), seg_labels.count(True))
+
+    def score(self, record: dict[str, Any], prep: Any) -> float:
+        from keel.guard._injection_model import InjectionModel
+
+        if prep.strong:
+            return float(max(prep.hits[n] for n in prep.strong))
+        kind = "tool" if record["vector"] == "indirect" else "user"
+        model = InjectionModel(self.doc, self.segment, {"user": (0.5, 0.9)}, {})
+        score = model.score_doc(prep.body, kind, prep.hints)
+        if kind == "tool":
+            score = max(score, model.score_segments(prep.body))
+        return score
+
+
+def _threshold(benign_scores: list[float], fpr: float) -> float:
+    """The lowest threshold (scores >= it are flagged) whose false-positive rate is at most `fpr`."""
+    ordered = sorted(benign_scores, reverse=True)
+    allowed = int(fpr * len(ordered))
+    # Flag strictly above the (allowed+1)-th highest benign score.
+    above = ordered[allowed] if allowed < len(ordered) else 0.0
+    return round(min(above + 1e-4, 0.99), 4)
+
+
+def _report(title: str, records: list[dict[str, Any]], flagged: list[bool]) -> None:
+    by: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r, hit in zip(records, flagged, strict=True):
+        for key in ("ALL", "vector:" + r["vector"], r["source"]):
+            row = by[key]
+            if r["label"] == "injection":
+                row[0] += 1
+                row[1] += hit
+            else:
+                row[2] += 1
+                row[3] += hit
+    print(title)
+    for key in sorted(by, key=lambda k: (k != "ALL", not k.startswith("vector:"), k)):
+        inj, det, ben, fp = by[key]
+        parts = []
+        if inj:
+            parts.append(f"detection {det / inj:6.1%} ({det}/{inj})")
+        if ben:
+            parts.append(f"false positives {fp / ben:6.2%} ({fp}/{ben})")
+        print(f"  {key:<72} " + "  ".join(parts))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(SEED)
+    np.random.seed(SEED)
+    records = read_jsonl(TRAIN_PATH) + read_jsonl(HANDWRITTEN_PATH)
+    log(f"{len(records)} training records; normalising and matching patterns")
+    prepared = _prepare(records)
+    keys = group_keys(records)
+    folds = [int(hashlib.sha256(k.encode("utf-8")).hexdigest()[:8], 16) % FOLDS for k in keys]
+    oof = [0.0] * len(records)
+    for k in range(FOLDS):
+        train_idx = [i for i in range(len(records)) if folds[i] != k]
+        test_idx = [i for i in range(len(records)) if folds[i] == k]
+        trained = _Trained([records[i] for i in train_idx], [prepared[i] for i in train_idx])
+        for i in test_idx:
+            oof[i] = trained.score(records[i], prepared[i])
+        log(f"fold {k + 1}/{FOLDS} done")
+    if args.dump_oof:
+        write_jsonl(Path(args.dump_oof), ({**r, "oof": s} for r, s in zip(records, oof, strict=True)))
+    calibration: dict[str, tuple[float, float]] = {}
+    for kind, vector in (("user", "direct"), ("tool", "indirect")):
+        benign = [s for r, s in zip(records, oof, strict=True) if r["label"] == "benign" and r["vector"] == vector]
+        flag = _threshold(benign, TARGET_FLAG_FPR)
+        calibration[kind] = (flag, max(_threshold(benign, TARGET_BLOCK_FPR), flag))
+    flagged = [
+        s >= calibration["tool" if r["vector"] == "indirect" else "user"][0] for r, s in zip(records, oof, strict=True)
+    ]
+    _report(f"out-of-fold ({FOLDS} folds grouped by template family), calibration={calibration}", records, flagged)
+    if args.oof_only:
+        return
+
+    final = _Trained(records, prepared)
+    model = {
+        "format": "keel.guard.injection/1",
+        "calibration": {k: list(v) for k, v in calibration.items()},
+        "meta": {
+            "trained_on": [str(TRAIN_PATH.relative_to(ROOT)), str(HANDWRITTEN_PATH.relative_to(ROOT))],
+            "records": len(records),
+            "segments": {"negative": final.n_segments[0], "positive": final.n_segments[1]},
+            "doc_C": DOC_C,
+            "segment_C": SEGMENT_C,
+            "min_df": MIN_DF,
+            "seed": SEED,
+        },
+        "doc": {"bias": final.doc.bias, "weights": dict(sorted(final.doc.weights.items()))},
+        "segment": {"bias": final.segment.bias, "weights": dict(sorted(final.segment.weights.items()))},
+    }
+    MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
+    MODEL_PATH.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(
+        f"model: {len(final.doc.weights)} document and {len(final.segment.weights)} segment weights, "
+        f"{MODEL_PATH.stat().st_size / 1e6:.2f} MB at {MODEL_PATH.relative_to(ROOT)}"
+    )
+
+    from keel.guard._evaluate_injection import evaluate_injection
+    from keel.guard.injection import InjectionDetector
+
+    detector = InjectionDetector(model_path=MODEL_PATH)
+    held = read_jsonl(HELDBACK_PATH)
+    _print_eval("held-back (never seen by training or threshold choice)", evaluate_injection(held, detector))
+    if args.extra_eval:
+        extra = [r for r in read_jsonl(args.extra_eval) if UNLICENSED in r["source"]]
+        _print_eval("unlicensed sources (evaluation only, never trained on)", evaluate_injection(extra, detector))
+
+
+def _print_eval(title: str, result: dict[str, Any]) -> None:
+    def fmt(v: float | None) -> str:
+        return "   -   " if v is None else f"{v:7.2%}"
+
+    print(title)
+    print(
+        f"  {'ALL':<72} detection {fmt(result['detection_rate'])}  "
+        f"false positives {fmt(result['false_positive_rate'])}  n={result['n']}"
+    )
+    for group in ("by_vector", "by_source"):
+        for key, r in result[group].items():
+            print(
+                f"  {key:<72} detection {fmt(r['detection_rate'])}  false positives {fmt(r['false_positive_rate'])}"
+                f"  n={r['n']}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("split", help="split the dev set into the committed train and held-back files")
+    sp.add_argument("dev", help="the injection dev set (JSONL)")
+    sp.set_defaults(func=cmd_split)
+    tp = sub.add_parser("train", help="train on the committed train file, write the model, print metrics")
+    tp.add_argument("--extra-eval", metavar="DEV_JSONL", help="also score the unlicensed sources of this dev set")
+    tp.add_argument("--dump-oof", metavar="PATH", help="write the training records with their out-of-fold scores")
+    tp.add_argument(
+        "--oof-only", action="store_true", help="stop after the out-of-fold report (for comparing variants)"
+    )
+    tp.set_defaults(func=cmd_train)
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    args.func(args)
+    log(f"done in {time.perf_counter() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
