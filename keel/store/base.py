@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, sele
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from keel.errors import InvalidStateError, RunNotFoundError, StoreError
-from keel.store import budgets, guard
+from keel.store import audit, budgets, guard
 from keel.store import schema as t
 from keel.types import RunStatus
 
@@ -1546,6 +1546,44 @@ class Store(abc.ABC):
 
     async def aguard_key_id(self) -> str | None:
         return await self.aread(guard.key_id_sample_op())
+
+    # -- the governance audit log (SQL in keel.store.audit, cryptography in keel.governance) -----
+
+    def _audit_append_op(
+        self, planner: audit.Planner, publish: dict[str, Any] | None, now: float
+    ) -> Callable[[Connection], audit.Plan]:
+        return audit.append_op(planner, publish=publish, insert_ignore=self._insert, now=now)
+
+    def audit_append(self, planner: audit.Planner, *, publish: dict[str, Any] | None, now: float) -> audit.Plan:
+        """Lock the chain's head, insert what `planner` builds from it, move the head: one transaction."""
+        return self.write(self._audit_append_op(planner, publish, now))
+
+    async def aaudit_append(self, planner: audit.Planner, *, publish: dict[str, Any] | None, now: float) -> audit.Plan:
+        return await self.awrite(self._audit_append_op(planner, publish, now))
+
+    def audit_head(self) -> audit.Head:
+        """The chain's head as last committed."""
+        return self.read(audit.head_op())
+
+    def audit_entries(self, after_seq: int, limit: int, columns: Sequence[str] = audit.ENTRY_COLUMNS) -> list[Any]:
+        """Up to `limit` entries after `after_seq`, in chain order."""
+        return self.read(audit.entries_op(after_seq, limit, columns))
+
+    def audit_entry(self, event_id: str) -> Any:
+        """The entry with this event id, or None."""
+        return self.read(audit.entry_op(event_id))
+
+    def audit_leaves(self, first_seq: int, last_seq: int) -> list[tuple[int, str, str]]:
+        """(seq, hash, signature) of entries first_seq..last_seq."""
+        return self.read(audit.leaves_op(first_seq, last_seq))
+
+    def audit_checkpoints(self) -> list[Any]:
+        """Every signed checkpoint, by size."""
+        return self.read(audit.checkpoints_op())
+
+    def audit_keys(self) -> dict[str, tuple[str, str]]:
+        """key_id -> (algorithm, public key hex) of every key that signed the log."""
+        return self.read(audit.keys_op())
 
 
 STEP_COLUMNS = (

@@ -292,3 +292,64 @@ guard_vault = Table(
     Index("uq_keel_guard_vault_mac", "run_id", "value_mac", unique=True),
     Index("ix_keel_guard_vault_subject", "subject"),
 )
+
+audit_entries = Table(
+    "keel_audit_entries",
+    metadata,
+    # The governance audit log (keel.governance.audit): append-only, refused UPDATE and DELETE by
+    # triggers (migration 0009). `seq` is the entry's place in the one hash chain, from 1; on SQLite
+    # it is the rowid, so an entry is one B-tree write plus its event_id index.
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("event_id", String(64), nullable=False),
+    Column("timestamp", String(32), nullable=False),  # RFC 3339 UTC with microseconds, fixed width
+    Column("trace_id", String(32)),
+    Column("event_type", String(100), nullable=False),
+    Column("actor_kind", String(20), nullable=False),  # user | agent | system
+    Column("actor_id", String(200), nullable=False),
+    Column("action", String(200), nullable=False),
+    Column("resource", String(500)),
+    Column("decision", String(50)),
+    Column("policy_version", String(100)),
+    Column("risk_score", Integer),
+    Column("data", Text, nullable=False),  # redacted, canonical JSON (RFC 8785): hashed as stored
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),  # SHA-256 of the canonical encoding, hex
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),  # Ed25519 over the raw hash, hex
+    Index("uq_keel_audit_entries_event_id", "event_id", unique=True),
+)
+
+audit_checkpoints = Table(
+    "keel_audit_checkpoints",
+    metadata,
+    # Signed RFC 6962 tree heads over the entries 1..size (append-only, like the entries).
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("timestamp", String(32), nullable=False),
+    Column("key_id", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+audit_keys = Table(
+    "keel_audit_keys",
+    metadata,
+    # Public halves of every key that ever signed the log (append-only: old entries must keep verifying).
+    Column("key_id", String(64), primary_key=True),
+    Column("algorithm", String(20), nullable=False),  # "Ed25519"
+    Column("public_key", String(128), nullable=False),  # raw, hex
+    Column("created_at", Float, nullable=False),
+)
+
+audit_head = Table(
+    "keel_audit_head",
+    metadata,
+    # One row (id 1), locked FOR UPDATE by every append: the chain's tip, the Merkle tree's right edge
+    # (compact range: 64 hex digits per node, largest subtree first) and the checkpoint timer.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("frontier", Text, nullable=False),
+    Column("checkpoint_size", BigInteger, nullable=False),
+    Column("checkpoint_at", Float),
+    Column("updated_at", Float, nullable=False),
+)

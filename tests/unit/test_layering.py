@@ -3,7 +3,7 @@
 level 0  keel.errors, keel.types, keel.config   nothing of keel (config may use errors)
 level 1  keel.store, keel.observe               level 0 and themselves
 level 2  keel.engine                            levels 0-1 and itself (services only through engine.ports)
-level 3  services: keel.gateway, keel.tools, keel.guard   levels 0-2; never another service
+level 3  services: keel.gateway, keel.tools, keel.guard, keel.governance   levels 0-2; never another service
 level 4  keel.app, keel.testing                 levels 0-3
          keel (the package facade)              anything but keel.cli
 top      keel.cli                               anything
@@ -23,7 +23,7 @@ PACKAGE_DIR = Path(keel.__file__).parent
 
 LEVEL0 = ("keel.errors", "keel.types", "keel.config")
 LEVEL1 = ("keel.store", "keel.observe")
-SERVICES = ("keel.gateway", "keel.tools", "keel.guard")
+SERVICES = ("keel.gateway", "keel.tools", "keel.guard", "keel.governance")
 
 # (module prefix, what modules under it may import besides themselves); first match wins.
 RULES: list[tuple[str, tuple[str, ...]]] = [
