@@ -199,6 +199,9 @@ def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
 def measure(url: str, workdir: Path, repeat: int) -> dict[str, Any]:
     env = {**os.environ, "KEEL_DATABASE_URL": url, "NO_COLOR": "1"}
     env.pop("KEEL_CONFIG", None)
+    # As installed, Keel runs from cached bytecode; with PYTHONDONTWRITEBYTECODE set (some sandboxes
+    # and CI images do) every command compiles Keel's modules again, about 100 ms more each.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     py = sys.executable
     commands = {
         "import": [py, "-c", "import keel.cli"],

@@ -167,8 +167,7 @@ class Gateway:
         decisions: list[dict[str, Any]] = []
         candidates = []
         for model in (route.primary, *route.fallbacks):
-            worst = self.max_cost_usd(model, request)
-            if route.max_cost_usd is not None and worst > route.max_cost_usd:
+            if route.max_cost_usd is not None and (worst := self.max_cost_usd(model, request)) > route.max_cost_usd:
                 # Priced before sending: a model that could cost more than the route allows is not asked.
                 decisions.append(
                     _decision(
@@ -464,7 +463,7 @@ class Gateway:
         if honour_cooldown and self._cooldown.get(key, 0.0) > now:
             decisions.append(_decision(model, provider_name, "skipped", "rate limited (Retry-After)", 0.0))
             return RateLimited(f"{key} is rate limited", retry_after_s=self._cooldown[key] - now)
-        if not await self._breaker_allows(key):
+        if self.store is not None and not await self._breaker_allows(key):
             decisions.append(_decision(model, provider_name, "skipped", "circuit open", 0.0))
             return ProviderError(f"circuit for {key} is open", provider=provider_name, model=model)
         provider = self.provider(provider_name)
@@ -482,7 +481,11 @@ class Gateway:
                 timeout_s=timeout,
             )
             try:
-                hold = await self._reserve(scope, task, model, messages, request.max_tokens, timeout)
+                hold = (
+                    await self._reserve(scope, task, model, messages, request.max_tokens, timeout)
+                    if self.budgets is not None
+                    else None
+                )
             except BudgetExceeded as exc:
                 decisions.append(_decision(model, provider_name, "skipped", f"budget {exc.level} has no room", 0.0))
                 return exc
@@ -491,7 +494,8 @@ class Gateway:
                 try:
                     response: ChatResponse = await provider.chat(chat)
                 except ProviderError as exc:
-                    await self._settle(hold, 0.0, 0)  # a failed call is not billed
+                    if hold is not None:
+                        await self._settle(hold, 0.0, 0)  # a failed call is not billed
                     call.failed(exc)
                     latency = (time.perf_counter() - t0) * 1000
                     if exc.fallback:
@@ -503,7 +507,8 @@ class Gateway:
                         raise
                     return exc
                 cost = model_cfg.cost_usd(response.input_tokens, response.output_tokens, response.cached_input_tokens)
-                await self._settle(hold, cost, response.input_tokens + response.output_tokens)
+                if hold is not None:
+                    await self._settle(hold, cost, response.input_tokens + response.output_tokens)
                 call.usage(
                     input_tokens=response.input_tokens,
                     output_tokens=response.output_tokens,
@@ -514,7 +519,8 @@ class Gateway:
             spent_in += response.input_tokens
             spent_out += response.output_tokens
             spent_cached += response.cached_input_tokens
-            await self._breaker_record(key, success=True)
+            if self.store is not None:
+                await self._breaker_record(key, success=True)
             data = None
             if validate is not None:
                 try:
