@@ -92,9 +92,29 @@ _NER_LABELS = {"PERSON": "PERSON", "GPE": "LOCATION", "LOC": "LOCATION"}
 
 _PLACE = re.compile(r"[^\W\d_][\w'’.\- ]*")
 # Words that the model tags PERSON alone and are not names.
+_LEADING_VERB = re.compile(
+    r"(?i)(?:email|e-mail|call|phone|text|message|contact|send|write|tell|ask|remember|greet|reply|forward|"
+    r"notify|invite|remind|thank|pay|refund)\s+(?=\S)"
+)
+
+
+def _without_leading_verb(text: str, entity: PiiEntity) -> PiiEntity:
+    """A PERSON without the imperative the model took as a first name ("Call Bill Gates" -> "Bill Gates")."""
+    if entity.type != "PERSON":
+        return entity
+    verb = _LEADING_VERB.match(text, entity.start, entity.end)
+    if verb is None or verb.end() >= entity.end:
+        return entity
+    return replace(entity, start=verb.end())
+
+
 _NOT_NAME = re.compile(
     r"(?i)^(?:hi|hello|hey|dear|regards|thanks|bot|user|agent|customer|mr|mrs|ms|dr|sir|madam|street|road|"
-    r"avenue|suite|apt|unit|box)$"
+    r"avenue|suite|apt|unit|box|"
+    # Imperatives that open a request to an assistant ("Email jane@... about", "Remember that ..."):
+    # the model takes a capitalised verb before an address or a name for a person.
+    r"email|e-mail|call|phone|text|message|contact|send|write|tell|ask|remember|greet|reply|forward|notify|"
+    r"invite|schedule|remind|summari[sz]e|translate|draft|refund|cancel|book|ship|check|find|update|delete)$"
 )
 
 
@@ -116,7 +136,7 @@ class PiiDetector:
             candidates.extend(recognizer(text))
         if self._ner_enabled and _may_name(text):
             candidates.extend(self._names(text))
-        return _resolve(text, candidates)
+        return [_without_leading_verb(text, entity) for entity in _resolve(text, candidates)]
 
     def _names(self, text: str) -> Iterable[Candidate]:
         from keel.guard._pii_names import find_names

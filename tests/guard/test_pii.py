@@ -368,3 +368,18 @@ def test_gate_person_and_address_on_heldback(full: PiiDetector) -> None:
     result = evaluate_pii(_heldback(), full)
     assert result["recall"]["PERSON"] >= 0.95
     assert result["recall"]["ADDRESS"] >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Email jane.doe@example.com about the card.", []),
+        ("Remember jane.doe@example.com.", []),
+        ("Call Bill Gates tomorrow.", ["Bill Gates"]),
+        ("Ask Ana Lopez for the keys.", ["Ana Lopez"]),
+        ("Callie Smith called.", ["Callie Smith"]),
+    ],
+)
+def test_an_imperative_opening_a_request_is_not_a_name(full: PiiDetector, text: str, names: list[str]) -> None:
+    """Requests to an assistant start with a capitalised verb, which the model alone takes for a first name."""
+    assert [text[e.start : e.end] for e in full.detect(text) if e.type == "PERSON"] == names
