@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 # A floor, not PII detection: what must never reach a trace even before a guard is configured.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<EMAIL>"),
+    # Anchored to the start of a run of address characters: unanchored, a long run with no "@" was
+    # retried from every position (quadratic: 77 ms for 5,400 characters), on every log line.
+    (re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<EMAIL>"),
     (re.compile(r"(?i)\b(?:bearer|basic)\s+[a-z0-9._~+/=-]{8,}"), "<CREDENTIAL>"),
     (re.compile(r"\b(?:sk|pk|rk|xox[abp])-[A-Za-z0-9_-]{12,}\b"), "<API_KEY>"),
     (re.compile(r"\b\d(?:[ -]?\d){12,18}\b"), "<NUMBER>"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 
 import pytest
 
@@ -65,3 +66,18 @@ def test_log_messages_and_errors_are_scrubbed() -> None:
     line = json.loads(stream.getvalue().strip())
     assert line["message"] == "charge for <EMAIL> failed"
     assert line["error"] == "card <NUMBER> declined"
+
+
+def test_the_floor_is_linear_on_long_runs_without_an_address() -> None:
+    """A long run of word characters is scrubbed in time proportional to it (no backtracking)."""
+    short, long = "x" * 500, "x" * 50_000
+    t0 = time.perf_counter()
+    for _ in range(100):
+        scrub(short, limit=1 << 20)
+    per_short = (time.perf_counter() - t0) / 100
+    t0 = time.perf_counter()
+    scrub(long, limit=1 << 20)
+    per_long = time.perf_counter() - t0
+    # 100x the text: about 100x the time when linear, 10,000x when quadratic. A ratio, not a wall-clock limit.
+    assert per_long < per_short * 1000
+    assert scrub("write to a.b+c@example.co.uk now") == "write to <EMAIL> now"
