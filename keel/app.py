@@ -236,7 +236,9 @@ class App:
             with self._lock:
                 if self._guard is None or self._guard.store is not self.store:
                     from keel.guard.guard import Guard as ScreeningGuard
+                    from keel.guard.guard import install_log_redactor
 
+                    install_log_redactor()
                     self._guard = ScreeningGuard(self.store, ner=self.guard_settings.ner)
         return self._guard
 

@@ -25,6 +25,7 @@ from keel.engine.ports import CallScope, GuardPolicy, LlmRequest, LlmResult
 from keel.errors import GuardBlocked, UsageError
 from keel.guard.messages import SPOTLIGHT_RULE, check_roles, spotlight
 from keel.observe.metrics import injection_scanned, pii_detected, pii_scanned
+from keel.observe.redact import set_redactor
 
 if TYPE_CHECKING:
     from keel.guard.injection import InjectionDetector, InjectionVerdict
@@ -275,6 +276,24 @@ class Guard:
             out.append("".join(pieces))
         screen.redacted += len(items)
         return out
+
+
+def install_log_redactor() -> None:
+    """Make logs, span text and journal errors pass through the PII patterns (no NER: they are hot paths)."""
+    from keel.guard.pii import PiiDetector
+
+    detector = PiiDetector(ner=False)
+
+    def mask(text: str) -> str:
+        pieces: list[str] = []
+        at = 0
+        for entity in detector.detect(text):
+            if entity.type in REDACTED_TYPES:
+                pieces += [text[at : entity.start], f"<{entity.type}>"]
+                at = entity.end
+        return "".join([*pieces, text[at:]]) if pieces else text
+
+    set_redactor(mask)
 
 
 def _plausible(pii_type: str, value: str) -> bool:

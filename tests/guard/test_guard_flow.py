@@ -15,6 +15,7 @@ from keel.errors import GuardBlocked, UsageError
 from keel.gateway.config import GatewayConfig
 from keel.gateway.gateway import Gateway
 from keel.gateway.providers import ScriptedProvider
+from keel.observe.redact import scrub, set_redactor
 
 MODEL = "local-model-2025-01-01"
 EMAIL = "jane.doe@example.com"
@@ -56,6 +57,7 @@ def made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     yield make
     for app in apps:
         app.close()
+    set_redactor(None)  # the guard installs its log redactor process-wide
 
 
 def _sent(provider: ScriptedProvider) -> str:
@@ -215,3 +217,10 @@ def test_the_report_holds_counts_and_scores_never_values(made: Any) -> None:
     (finding,) = report["injection"]
     assert finding["source"] == "user" and finding["score"] > 0.5 and finding["reasons"]
     assert EMAIL not in json.dumps(report)
+
+
+def test_logs_and_journal_errors_are_masked_by_the_guards_patterns(made: Any) -> None:
+    app, _ = made([{"text": "ok"}])
+    assert app.guard is not None
+    line = "refund to DE89 3704 0044 0532 0130 00 for SSN 123-45-6789 from 203.0.113.7"
+    assert scrub(line) == "refund to <IBAN> for SSN <SSN> from <IP_ADDRESS>"
