@@ -29,7 +29,7 @@ from keel.engine.estimate import (
 from keel.engine.ports import CallScope, GuardPolicy
 from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
 from keel.engine.retry import CircuitBreaker, RetryPolicy
-from keel.errors import InvalidStateError, RunFailedError, StepFailedError, UsageError
+from keel.errors import InvalidStateError, KillSwitchEngaged, RunFailedError, StepFailedError, UsageError
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
 
@@ -569,6 +569,14 @@ class App:
         input_json = self._input_json(wf, args, kwargs)
         if idempotency_key is not None and not idempotency_key:
             raise UsageError("idempotency_key must not be empty")
+        # Every start passes here (start, run, run_sync, `keel run`): one primary-key read per run.
+        reason = self.store.kill_switch_reason()
+        if reason is not None:
+            raise KillSwitchEngaged(
+                f"the kill switch is engaged ({reason}): no run may start until two approvers release it "
+                "(`keel kill-switch release --by NAME`, twice)",
+                reason=reason,
+            )
         run_id = str(uuid.uuid4())
         from keel.observe.tracing import new_run_trace
 

@@ -22,6 +22,7 @@
             ├── RateLimited           "gateway.rate_limited"        429 (retry_after_s when given)
             ├── MalformedResponse     "gateway.malformed_response"  a 2xx body off-protocol
             └── ProviderRequestError  "gateway.request_rejected"    other 4xx: no fallback helps
+    KillSwitchEngaged              "governance.kill_switch"  no run starts while the kill switch is engaged
     NonRetryableError              "step.non_retryable"  raised by a step to stop its retries
 
 Errors are journaled, so each carries only JSON-safe fields and ``str(err)`` never holds secrets.
@@ -258,6 +259,16 @@ class GuardBlocked(KeelError):
         return str(self.details.get("source", ""))
 
 
+class KillSwitchEngaged(KeelError):
+    """The kill switch is engaged: no run may start until two approvers release it (`reason` says why)."""
+
+    code = "governance.kill_switch"
+
+    @property
+    def reason(self) -> str:
+        return str(self.details.get("reason", ""))
+
+
 class NonRetryableError(KeelError):
     """Raise from a step to fail it at once, without using the remaining attempts."""
 
@@ -288,6 +299,7 @@ __all__ = [
     "InputValidationError",
     "InvalidStateError",
     "KeelError",
+    "KillSwitchEngaged",
     "NonDeterminismError",
     "NonRetryableError",
     "RunFailedError",

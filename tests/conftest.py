@@ -110,3 +110,13 @@ def anthropic_server() -> Iterator[FakeAnthropicServer]:
     """A local server speaking Anthropic's messages wire format, one per test."""
     with FakeAnthropicServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def _floor_redactor_only() -> Iterator[None]:
+    """Each test starts with the scrubbing floor alone: an App's guard installs its redactor process-wide."""
+    from keel.observe.redact import set_redactor
+
+    set_redactor(None)
+    yield
+    set_redactor(None)

@@ -12,7 +12,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from keel.cli import audit, db, guard, observe, runs, workflows
+from keel.cli import audit, db, gdpr, guard, killswitch, observe, runs, workflows
 from keel.cli._output import setup_logging
 from keel.cli._target import CliState
 from keel.cli.budgets import budgets_command
@@ -80,6 +80,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(observe.app, name="observe")
 app.add_typer(guard.app, name="guard")
 app.add_typer(audit.app, name="audit")
+app.add_typer(gdpr.app, name="gdpr")
+app.add_typer(killswitch.app, name="kill-switch")
 
 # The one place where errors become exit codes: 2 when the command was called wrongly, 1 otherwise.
 EXIT_CODES: tuple[tuple[type[KeelError], int], ...] = (

@@ -22,6 +22,10 @@ from keel.types import Clock, RunStatus
 
 log = logging.getLogger("keel.worker")
 
+# While a worker has runs in flight it reads the kill switch this often: at the claim poll's pace
+# (0.2 s), about one run in three of a busy worker started one more step after an engage.
+KILL_SWITCH_READ_S = 0.05
+
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -58,15 +62,34 @@ class Engine:
         self.draining = False
         self.paused_workflows: set[str] = set()
         self.in_flight = 0  # runs being driven by this engine right now
+        self.kill_switch: str | None = None  # why the kill switch is engaged, as last read; None: released
+        self._kill_switch_read_at = float("-inf")
 
     def _hold_reason(self, run: RunRecord) -> str | None:
+        if self.kill_switch is not None:
+            return f"kill switch engaged: {self.kill_switch}"
         if self.draining:
             return f"worker {self.worker_id} is shutting down"
         if run.workflow_name in self.paused_workflows:
             return f"workflow {run.workflow_name} is paused"
         return None
 
+    async def refresh_kill_switch(self, max_age: float | None = None) -> str | None:
+        """The kill switch, read from the store when the last reading is older than `max_age` (default:
+        the poll interval): while it is engaged nothing is claimed and every run holds at its next step
+        boundary. None when released."""
+        # The loop's monotonic time, not self.clock: a test clock that skips ahead must not stop the reads.
+        now = asyncio.get_running_loop().time()
+        if now - self._kill_switch_read_at >= (self.settings.poll_interval_s if max_age is None else max_age):
+            self._kill_switch_read_at = now
+            self.kill_switch = await self.store.akill_switch_reason()
+            # Set by every process from the database, so the gauge (max over live processes) is true everywhere.
+            METRICS.kill_switch_active.set(0 if self.kill_switch is None else 1)
+        return self.kill_switch
+
     async def claim(self, limit: int, run_id: str | None = None) -> list[Claim]:
+        if await self.refresh_kill_switch() is not None:
+            return []
         now = self.clock.time()
         claims = await asyncio.to_thread(
             self.store.claim_runs,
@@ -147,6 +170,10 @@ class Engine:
                 execution.lease_lost = True
                 log.warning("lease lost", extra={"event_type": "lease.lost", "run_id": claim.run_id})
                 return
+            # A run driven in-process (App.run) has no worker loop reading the kill switch for it.
+            # A failed read is retried at the next beat, as a failed renewal is.
+            with contextlib.suppress(Exception):
+                await self.refresh_kill_switch()
 
 
 class Worker:
@@ -177,6 +204,7 @@ class Worker:
             "worker started",
             extra={"event_type": "worker.started", "worker_id": eng.worker_id, "concurrency": self.concurrency},
         )
+        watcher = asyncio.create_task(self._watch_kill_switch())
         try:
             while not self._stop.is_set():
                 await self._refresh_controls()
@@ -192,6 +220,7 @@ class Worker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), eng.settings.poll_interval_s)
         finally:
+            watcher.cancel()
             eng.draining = True
             if self._active:
                 await asyncio.gather(*self._active.values(), return_exceptions=True)
@@ -210,9 +239,18 @@ class Worker:
             )
         self._wake.set()
 
+    async def _watch_kill_switch(self) -> None:
+        while True:
+            await asyncio.sleep(KILL_SWITCH_READ_S)
+            if self._active:
+                # A failed read is retried at the next tick; the claim loop reports store failures.
+                with contextlib.suppress(Exception):
+                    await self.engine.refresh_kill_switch(KILL_SWITCH_READ_S)
+
     async def _refresh_controls(self) -> None:
         eng = self.engine
         eng.paused_workflows = await asyncio.to_thread(eng.store.paused_workflows)
+        await eng.refresh_kill_switch()
         now = eng.clock.time()
         if now - self._last_version_check >= 30.0:
             self._last_version_check = now

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, sele
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from keel.errors import InvalidStateError, RunNotFoundError, StoreError
-from keel.store import audit, budgets, guard
+from keel.store import audit, budgets, gdpr, guard, killswitch
 from keel.store import schema as t
 from keel.types import RunStatus
 
@@ -1584,6 +1584,57 @@ class Store(abc.ABC):
     def audit_keys(self) -> dict[str, tuple[str, str]]:
         """key_id -> (algorithm, public key hex) of every key that signed the log."""
         return self.read(audit.keys_op())
+
+    # -- GDPR: a data subject's rows (SQL in keel.store.gdpr, policy in keel.governance.gdpr) ------
+
+    def gdpr_live_runs(self, subject: str) -> list[tuple[str, str]]:
+        """(run_id, status) of the subject's runs that are not terminal."""
+        return self.read(gdpr.live_runs_op(subject))
+
+    def gdpr_collect(self, subject: str) -> gdpr.SubjectRows:
+        """The subject's runs and every row stored under them, audit entries that concern them included."""
+        return self.read(gdpr.collect_op(subject))
+
+    async def agdpr_collect(self, subject: str) -> gdpr.SubjectRows:
+        return await self.aread(gdpr.collect_op(subject))
+
+    def gdpr_erase(self, subject: str, *, at: str) -> gdpr.ErasureCounts:
+        """Overwrite the values stored under the subject's (terminal) runs with tombstones: one transaction."""
+        return self.write(gdpr.erase_op(subject, at=at))
+
+    async def agdpr_erase(self, subject: str, *, at: str) -> gdpr.ErasureCounts:
+        return await self.awrite(gdpr.erase_op(subject, at=at))
+
+    # -- the kill switch (SQL in keel.store.killswitch, policy in keel.governance.killswitch) -----
+
+    def kill_switch_reason(self) -> str | None:
+        """Why the kill switch is engaged, or None: one primary-key read (each worker poll, each run start)."""
+        return self.read(killswitch.engaged_op())
+
+    async def akill_switch_reason(self) -> str | None:
+        return await self.aread(killswitch.engaged_op())
+
+    def kill_switch_state(self) -> killswitch.State:
+        """The kill switch's whole row: engaged or not, by whom, why, any release awaiting its second approver."""
+        return self.read(killswitch.state_op())
+
+    def kill_switch_engage(self, *, reason: str, operator: str, now: float) -> tuple[killswitch.Change, int]:
+        """Engage the kill switch and revoke every tool credential of every org, in one transaction:
+        (the change, the new revoke-all generation)."""
+        revoke = self._credential_revoke_all_op(None, now)
+        engage = killswitch.engage_op(reason, operator, now=now, insert_ignore=self._insert)
+
+        def op(conn: Connection) -> tuple[killswitch.Change, int]:
+            # Revocations first: every engage locks the revocation row, then the switch's, in that order.
+            generation = revoke(conn)
+            return engage(conn), generation
+
+        return self.write(op)
+
+    def kill_switch_approve_release(self, *, operator: str, now: float) -> killswitch.Change:
+        """Record one approval of a release; the second, by another approver, releases the switch.
+        InvalidStateError when it is not engaged or `operator` already approved."""
+        return self.write(killswitch.approve_release_op(operator, now=now, insert_ignore=self._insert))
 
 
 STEP_COLUMNS = (

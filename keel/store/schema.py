@@ -353,3 +353,20 @@ audit_head = Table(
     Column("checkpoint_at", Float),
     Column("updated_at", Float, nullable=False),
 )
+
+kill_switch = Table(
+    "keel_kill_switch",
+    metadata,
+    # One row (id 1), read by every worker on each poll and before every run starts (keel.store.killswitch).
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("engaged", Boolean, nullable=False),
+    Column("incident", BigInteger, nullable=False),  # engagements so far
+    Column("reason", Text),
+    Column("engaged_by", String(200)),
+    Column("engaged_at", Float),
+    Column("pending_by", String(200)),  # the first approver of a release, awaiting a second
+    Column("pending_at", Float),
+    Column("released_by", Text),  # JSON list: the two approvers of the last release
+    Column("released_at", Float),
+    Column("updated_at", Float, nullable=False),
+)

@@ -26,6 +26,7 @@ PUBLIC_API = [
     "InputValidationError",
     "InvalidStateError",
     "KeelError",
+    "KillSwitchEngaged",
     "LlmResult",
     "NonDeterminismError",
     "NonRetryableError",
@@ -114,6 +115,7 @@ ERROR_CODES = {
     "ToolError": "tool.error",
     "ToolInputError": "tool.invalid_input",
     "ToolNotAllowed": "tool.not_allowed",
+    "KillSwitchEngaged": "governance.kill_switch",
 }
 
 
