@@ -47,7 +47,7 @@ WORKLOAD = textwrap.dedent(
     import sys
 
     from keel import App, Context, RetryPolicy
-    from keel.observe.metrics import pii_detected, pii_scanned, set_kill_switch, set_review_queue_depth, set_run_budget
+    from keel.observe.metrics import pii_detected, pii_scanned, set_review_queue_depth, set_run_budget
     from keel.observe.tracing import llm_call, tool_call
 
     app = App("observed")
@@ -82,9 +82,8 @@ WORKLOAD = textwrap.dedent(
 
 
     @app.step()
-    def report(queue_depth: int, kill_switch: bool) -> None:
+    def report(queue_depth: int) -> None:
         set_review_queue_depth(queue_depth)
-        set_kill_switch(kill_switch)
 
 
     @app.workflow()
@@ -99,8 +98,8 @@ WORKLOAD = textwrap.dedent(
 
 
     @app.workflow()
-    async def operator(ctx: Context, queue_depth: int, kill_switch: bool) -> None:
-        await ctx.run(report, queue_depth, kill_switch)
+    async def operator(ctx: Context, queue_depth: int) -> None:
+        await ctx.run(report, queue_depth)
 
 
     if __name__ == "__main__":
@@ -111,7 +110,7 @@ WORKLOAD = textwrap.dedent(
         app.start(agent, f"book travel {wave}", outcome="fail", org_id="acme")
         app.start(agent, f"publish report {wave}", outcome="park", org_id="acme")
         if wave == "2":
-            app.start(operator, 3, True)
+            app.start(operator, 3)
         app.close()
     '''
 )
@@ -339,6 +338,17 @@ def test_dashboard_queries_return_data_from_a_real_worker(stack: Stack) -> None:
     run_wave(stack, "1")
     run_wave(stack, "2")
     assert run_counts(stack.db) == {"succeeded": 5, "failed": 2, "dead_letter": 2}
+    # The gauge follows the kill switch's row, which the worker reads at every claim poll.
+    engage = subprocess.run(
+        [sys.executable, "-m", "keel.cli", "kill-switch", "engage", "--reason", "dashboard test", "--by", "tester"],
+        cwd=stack.dir,
+        env={k: v for k, v in stack.env.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
+    assert engage.returncode == 0, engage.stderr
+    stack.wait("the kill switch gauge to be scraped", lambda: prom.value("max(agent_kill_switch_active)") == 1)
 
     empty = []
     for title, expr in dashboard_queries():
