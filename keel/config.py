@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from keel.errors import ConfigError
 
@@ -141,3 +142,138 @@ class GuardSettings:
     @classmethod
     def from_env(cls) -> GuardSettings:
         return cls(enabled=_bool("KEEL_GUARD", cls.enabled), ner=_bool("KEEL_GUARD_NER", cls.ner))
+
+
+# -- secret keys from the environment, a file, or a file beside the SQLite database ---------------
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where one of Keel's 32-byte secret keys comes from: `env` (base64), else the file `file_env`
+    names, else (SQLite only) `file_name` beside the database, created on first use. PostgreSQL
+    needs one of the variables: every worker sharing the database must hold the same key."""
+
+    env: str  # KEEL_GUARD_KEY
+    file_env: str  # KEEL_GUARD_KEY_FILE
+    file_name: str  # guard.key
+    label: str  # "guard key": how files and errors name it
+    needed_by: str  # "the guard vault needs a master key" (the PostgreSQL error's opening)
+    created_warning: str  # logged once, with the path, when the default file is created
+    event_type: str  # of that warning
+    logger: str  # whose log the warning goes to
+    size: int = 32
+
+
+def decode_key(source: KeySource, text: str, where: str, variable: str | None = None) -> bytes:
+    """The `source.size` bytes `text` encodes in base64 (standard or URL-safe); ConfigError naming `where`."""
+    import base64
+    import binascii
+
+    variable = variable or source.env
+    compact = "".join(text.split()).replace("-", "+").replace("_", "/")
+    try:
+        key = base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise ConfigError(
+            f"{where} is not valid base64: it must encode {source.size} random bytes (`openssl rand -base64 32`)",
+            key=variable,
+        ) from None
+    if len(key) != source.size:
+        raise ConfigError(
+            f"{where} must encode {source.size} bytes, it encodes {len(key)} (`openssl rand -base64 32` makes one)",
+            key=variable,
+        )
+    return key
+
+
+def default_key_path(source: KeySource, database_url: str) -> Path | None:
+    """`source.file_name` beside a SQLite database file; None for in-memory SQLite or PostgreSQL."""
+    if not database_url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url  # only to parse the URL as the store does
+
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        return None
+    return Path(os.path.abspath(database)).parent / source.file_name
+
+
+def resolve_key(source: KeySource, database_url: str) -> tuple[bytes | None, str]:
+    """(key, where it came from); (None, "in-memory") for an in-memory SQLite database, whose data and
+    so whose key die with the process (the caller makes one)."""
+    raw = os.environ.get(source.env, "").strip()
+    file = os.environ.get(source.file_env, "").strip()
+    if raw and file:
+        raise ConfigError(f"set {source.env} or {source.file_env}, not both", key=source.env)
+    if raw:
+        return decode_key(source, raw, source.env), source.env
+    if file:
+        try:
+            return read_key_file(source, Path(file), source.file_env), f"{source.file_env} ({file})"
+        except FileNotFoundError:
+            raise ConfigError(f"{source.file_env} names {file}, which does not exist", key=source.file_env) from None
+    if database_url.startswith("sqlite"):
+        path = default_key_path(source, database_url)
+        if path is None:
+            return None, "in-memory"
+        return load_or_create_key_file(source, path), f"the key file {path}"
+    raise ConfigError(
+        f"{source.needed_by} on PostgreSQL: set {source.env} (base64 of {source.size} random bytes, "
+        f"`openssl rand -base64 32`) or {source.file_env}, the same for every worker sharing the database",
+        key=source.env,
+    )
+
+
+def load_or_create_key_file(source: KeySource, path: str | os.PathLike[str]) -> bytes:
+    """The key in the file at `path`, created (mode 0600, with a warning) if there is none yet."""
+    import base64
+    import logging
+    import secrets
+    import tempfile
+
+    path = Path(path)
+    try:
+        return read_key_file(source, path, source.env)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Written whole under a temporary name, then linked into place: two processes starting at
+    # once never read a half-written key, and the loser of the race uses the winner's.
+    fd, tmp = tempfile.mkstemp(prefix=f".{source.file_name}-", dir=path.parent)  # mkstemp creates it 0600
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(base64.b64encode(secrets.token_bytes(source.size)) + b"\n")
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return read_key_file(source, path, source.env)
+    finally:
+        os.unlink(tmp)
+    logging.getLogger(source.logger).warning(
+        f"{source.created_warning.format(path=path)}; in production set {source.env} (or {source.file_env}) "
+        "from your secret store",
+        extra={"event_type": source.event_type, "path": str(path)},
+    )
+    return read_key_file(source, path, source.env)
+
+
+def read_key_file(source: KeySource, path: Path, variable: str) -> bytes:
+    """The key in a file that only its owner may read (ConfigError otherwise); FileNotFoundError passes."""
+    # A file the operator configured is named by its variable too; the default file by its path only.
+    where = f"the {source.label} file {path}" + (f" ({variable})" if variable == source.file_env else "")
+    with open(path, "rb") as f:
+        mode = os.fstat(f.fileno()).st_mode
+        if mode & 0o077:
+            raise ConfigError(
+                f"{where} is accessible to other users (mode {mode & 0o777:o}): "
+                "chmod 600 it (a Kubernetes secret: defaultMode 0400)",
+                key=variable,
+            )
+        data = f.read()
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where} is not base64 text", key=variable) from None
+    return decode_key(source, text, where, variable)

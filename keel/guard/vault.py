@@ -33,15 +33,12 @@ ever holds a value or a key.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import logging
 import os
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +49,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from keel.config import KeySource, decode_key, default_key_path, resolve_key
+from keel.config import load_or_create_key_file as load_or_create
 from keel.errors import ConfigError, KeelError, UsageError
 from keel.store import Store
 from keel.store.guard import Seal, SealedValue
@@ -97,117 +96,43 @@ def key_id(master_key: bytes) -> str:
     return hashlib.sha256(master_key).hexdigest()[:8]
 
 
+GUARD_KEY = KeySource(
+    env=KEY_ENV,
+    file_env=KEY_FILE_ENV,
+    file_name=KEY_FILE_NAME,
+    label="guard key",
+    needed_by="the guard vault needs a master key",
+    created_warning=(
+        "created the guard vault's master key at {path}: anyone who can read it and the database can read "
+        "the vault's PII"
+    ),
+    event_type="guard.vault_key_created",
+    logger="keel.guard.vault",
+    size=KEY_BYTES,
+)
+
+
 def decode_master_key(text: str, source: str, variable: str = KEY_ENV) -> bytes:
     """The 32 bytes `text` encodes in base64 (standard or URL-safe); ConfigError naming `source` otherwise."""
-    compact = "".join(text.split()).replace("-", "+").replace("_", "/")
-    try:
-        key = base64.b64decode(compact, validate=True)
-    except (binascii.Error, ValueError):
-        raise ConfigError(
-            f"{source} is not valid base64: it must encode {KEY_BYTES} random bytes (`openssl rand -base64 32`)",
-            key=variable,
-        ) from None
-    if len(key) != KEY_BYTES:
-        raise ConfigError(
-            f"{source} must encode {KEY_BYTES} bytes, it encodes {len(key)} (`openssl rand -base64 32` makes one)",
-            key=variable,
-        )
-    return key
+    return decode_key(GUARD_KEY, text, source, variable)
 
 
 def default_key_file(database_url: str) -> Path | None:
     """`guard.key` beside a SQLite database file; None for an in-memory SQLite database or PostgreSQL."""
-    if not database_url.startswith("sqlite"):
-        return None
-    from sqlalchemy.engine import make_url  # only to parse the URL as the store does
-
-    database = make_url(database_url).database
-    if not database or database == ":memory:":
-        return None
-    return Path(os.path.abspath(database)).parent / KEY_FILE_NAME
+    return default_key_path(GUARD_KEY, database_url)
 
 
 def resolve_master_key(database_url: str) -> tuple[bytes, str]:
-    """(master key, where it came from) for a vault on `database_url`.
-
-    KEEL_GUARD_KEY, else the file KEEL_GUARD_KEY_FILE names, else (SQLite only) `guard.key`
-    beside the database, created on first use. PostgreSQL needs one of the two variables: every
-    worker sharing the database must hold the same key, so none may invent its own.
-    """
-    raw = os.environ.get(KEY_ENV, "").strip()
-    file = os.environ.get(KEY_FILE_ENV, "").strip()
-    if raw and file:
-        raise ConfigError(f"set {KEY_ENV} or {KEY_FILE_ENV}, not both", key=KEY_ENV)
-    if raw:
-        return decode_master_key(raw, KEY_ENV), KEY_ENV
-    if file:
-        try:
-            return _read_key_file(Path(file), KEY_FILE_ENV), f"{KEY_FILE_ENV} ({file})"
-        except FileNotFoundError:
-            raise ConfigError(f"{KEY_FILE_ENV} names {file}, which does not exist", key=KEY_FILE_ENV) from None
-    if database_url.startswith("sqlite"):
-        path = default_key_file(database_url)
-        if path is None:  # an in-memory database: its vault dies with it, and so may its key
-            return secrets.token_bytes(KEY_BYTES), "an in-memory key"
-        return load_or_create_key_file(path), f"the key file {path}"
-    raise ConfigError(
-        f"the guard vault needs a master key on PostgreSQL: set {KEY_ENV} (base64 of 32 random bytes, "
-        f"`openssl rand -base64 32`) or {KEY_FILE_ENV}, the same for every worker sharing the database",
-        key=KEY_ENV,
-    )
+    """(master key, where it came from) for a vault on `database_url` (see keel.config.KeySource)."""
+    key, source = resolve_key(GUARD_KEY, database_url)
+    if key is None:  # an in-memory database: its vault dies with it, and so may its key
+        return secrets.token_bytes(KEY_BYTES), "an in-memory key"
+    return key, source
 
 
 def load_or_create_key_file(path: str | os.PathLike[str]) -> bytes:
     """The master key in the file at `path`, created (mode 0600, with a warning) if there is none yet."""
-    path = Path(path)
-    try:
-        return _read_key_file(path, KEY_ENV)
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    # Written whole under a temporary name, then linked into place: two processes starting at
-    # once never read a half-written key, and the loser of the race uses the winner's.
-    fd, tmp = tempfile.mkstemp(prefix=".guard-key-", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n")
-            out.flush()
-            os.fsync(out.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return _read_key_file(path, KEY_ENV)
-    finally:
-        os.unlink(tmp)
-    key = _read_key_file(path, KEY_ENV)
-    log.warning(
-        f"created the guard vault's master key at {path}: anyone who can read it and the database can "
-        f"read the vault's PII; in production set {KEY_ENV} (or {KEY_FILE_ENV}) from your secret store",
-        extra={"event_type": "guard.vault_key_created", "path": str(path), "key_id": key_id(key)},
-    )
-    return key
-
-
-def _read_key_file(path: Path, variable: str) -> bytes:
-    with open(path, "rb") as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if mode & 0o077:
-            raise ConfigError(
-                f"{_file_source(path, variable)} is accessible to other users (mode {mode & 0o777:o}): "
-                "chmod 600 it (a Kubernetes secret: defaultMode 0400)",
-                key=variable,
-            )
-        data = f.read()
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{_file_source(path, variable)} is not base64 text", key=variable) from None
-    return decode_master_key(text, _file_source(path, variable), variable)
-
-
-def _file_source(path: Path, variable: str) -> str:
-    # A file the operator configured is named by its variable too; the default file by its path only.
-    return f"the guard key file {path} ({variable})" if variable == KEY_FILE_ENV else f"the guard key file {path}"
+    return load_or_create(GUARD_KEY, path)
 
 
 # -- encodings --------------------------------------------------------------------------------
