@@ -14,6 +14,11 @@ Replies queued with `script` are used in order, one per request to a wire endpoi
 queue is empty, `respond_with`'s handler answers, else a well-formed answer echoing the
 requested model with `default_text`. A request to any other path gets a wire-shaped 404.
 
+Both servers accept native tool calling: `tools` in the request, the tool-call turns of a
+conversation, and `tool_call_answer(...)` to answer with tool calls. They refuse (400, as the real
+APIs do) a request whose tool turns break the wire rules: an unanswered or unknown call id, a tool
+answer out of place, an ill-formed tool.
+
 The OpenAI server also answers POST /v1/embeddings (same script queue, same faults); by default
 with `FakeOpenAIServer.embedding(text)`, a hashed bag of words, so texts sharing most words get
 similar vectors and texts sharing none do not.
@@ -197,6 +202,10 @@ class FakeServer:
     def error(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
         raise NotImplementedError
 
+    def tool_problem(self, body: dict[str, Any]) -> str | None:
+        """Why a chat request's tools or tool turns break the wire rules (None: they do not)."""
+        return None
+
     def _default(self, request: ReceivedRequest) -> Reply:
         try:
             body = request.json()
@@ -217,6 +226,14 @@ class FakeServer:
             self._received.append(request)
             if request.path.split("?", 1)[0] not in (self.endpoint, *self.extra_endpoints):
                 return self.error(404, f"no route for {request.method} {request.path}")
+            if request.path.split("?", 1)[0] == self.endpoint:
+                try:
+                    body = request.json()
+                except ValueError:
+                    body = None
+                problem = self.tool_problem(body) if isinstance(body, dict) else None
+                if problem is not None:
+                    return self.error(400, problem)
             scripted = self._queue.popleft() if self._queue else None
         if scripted is None:
             scripted = self._handler or self._default
@@ -400,6 +417,62 @@ class FakeOpenAIServer(FakeServer):
         kwargs.setdefault("id", f"chatcmpl-fake-{self.next_id()}")
         return Reply(json=self.completion(text, **kwargs))
 
+    def tool_call_answer(self, *calls: tuple[str, dict[str, Any]], text: str | None = None, **kwargs: Any) -> Reply:
+        """A 200 chat.completion asking for tool calls, each (name, arguments); keywords as for `completion`."""
+        kwargs.setdefault("id", f"chatcmpl-fake-{self.next_id()}")
+        kwargs.setdefault("output_tokens", 15)
+        body = self.completion(text, finish_reason="tool_calls", **kwargs)
+        body["choices"][0]["message"]["tool_calls"] = [
+            {
+                "id": f"call_{self.next_id()}",
+                "type": "function",
+                "function": {"name": name, "arguments": json.dumps(arguments)},
+            }
+            for name, arguments in calls
+        ]
+        return Reply(json=body)
+
+    def tool_problem(self, body: dict[str, Any]) -> str | None:
+        tools = body.get("tools")
+        if tools is not None:
+            for tool in tools if isinstance(tools, list) else [None]:
+                function = tool.get("function") if isinstance(tool, dict) else None
+                if (
+                    not isinstance(function, dict)
+                    or tool.get("type") != "function"
+                    or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(function.get("name")))
+                    or not isinstance(function.get("parameters"), dict)
+                ):
+                    return f"Invalid value for 'tools': {tool!r:.80}"
+            if body.get("tool_choice") not in (None, "auto", "none", "required"):
+                return "Invalid value for 'tool_choice'"
+        pending: list[str] = []  # call ids of the last assistant turn still to be answered
+        for index, message in enumerate(body.get("messages") or []):
+            if not isinstance(message, dict):
+                return f"messages[{index}] is not an object"
+            role = message.get("role")
+            if role == "tool":
+                if message.get("tool_call_id") not in pending:
+                    return (
+                        f"messages[{index}]: messages with role 'tool' must be a response to a preceding "
+                        "message with 'tool_calls'"
+                    )
+                pending.remove(message["tool_call_id"])
+                continue
+            if pending:
+                return f"messages[{index}]: tool_call_ids did not have response messages: {', '.join(pending)}"
+            for call in message.get("tool_calls") or [] if role == "assistant" else []:
+                function = call.get("function") if isinstance(call, dict) else None
+                if (
+                    not isinstance(function, dict)
+                    or call.get("type") != "function"
+                    or not isinstance(call.get("id"), str)
+                    or not isinstance(function.get("arguments"), str)
+                ):
+                    return f"messages[{index}].tool_calls: invalid tool call {call!r:.80}"
+                pending.append(call["id"])
+        return None
+
     def error(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
         kind = {401: "invalid_api_key", 429: "rate_limit_exceeded"}.get(status, "invalid_request_error")
         body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
@@ -444,6 +517,59 @@ class FakeAnthropicServer(FakeServer):
         """A 200 message; keyword arguments as for `message`."""
         kwargs.setdefault("id", f"msg_fake_{self.next_id()}")
         return Reply(json=self.message(text, **kwargs))
+
+    def tool_call_answer(self, *calls: tuple[str, dict[str, Any]], text: str = "", **kwargs: Any) -> Reply:
+        """A 200 message asking for tool calls (tool_use blocks), each (name, arguments); keywords as for `message`."""
+        kwargs.setdefault("id", f"msg_fake_{self.next_id()}")
+        kwargs.setdefault("output_tokens", 15)
+        body = self.message(text, stop_reason="tool_use", **kwargs)
+        if not text:
+            body["content"] = []
+        body["content"] += [
+            {"type": "tool_use", "id": f"toolu_{self.next_id():04d}", "name": name, "input": arguments}
+            for name, arguments in calls
+        ]
+        return Reply(json=body)
+
+    def tool_problem(self, body: dict[str, Any]) -> str | None:
+        tools = body.get("tools")
+        if tools is not None:
+            for tool in tools if isinstance(tools, list) else [None]:
+                schema = tool.get("input_schema") if isinstance(tool, dict) else None
+                if (
+                    not isinstance(schema, dict)
+                    or schema.get("type") != "object"
+                    or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", str(tool.get("name")))
+                ):
+                    return f"tools: invalid tool {tool!r:.80}"
+        asked: list[str] = []  # tool_use ids of the previous assistant turn
+        used = False
+        for index, message in enumerate(body.get("messages") or []):
+            if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+                return f"messages.{index}.role: Input should be 'user' or 'assistant'"
+            content = message.get("content")
+            blocks = content if isinstance(content, list) else []
+            kinds = [b.get("type") if isinstance(b, dict) else None for b in blocks]
+            results = [b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+            if message["role"] == "user":
+                if sorted(results) != sorted(asked):
+                    return (
+                        f"messages.{index}: tool_use ids were found without tool_result blocks immediately after "
+                        "(or a tool_result answers no tool_use of the previous message)"
+                    )
+                if kinds[: len(results)] != ["tool_result"] * len(results):
+                    return f"messages.{index}: tool_result blocks must come first in the user message"
+                asked = []
+            else:
+                if asked:
+                    return f"messages.{index}: tool_use ids were found without tool_result blocks immediately after"
+                if "tool_result" in kinds:
+                    return f"messages.{index}: tool_result blocks belong in user messages"
+                asked = [b["id"] for b in blocks if isinstance(b, dict) and b.get("type") == "tool_use"]
+            used = used or bool(results) or bool(asked)
+        if used and not tools:
+            return "Requests which include `tool_use` or `tool_result` blocks must define tools."
+        return None
 
     def error(self, status: int, message: str, *, headers: dict[str, str] | None = None) -> Reply:
         kind = {

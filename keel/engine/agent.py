@@ -4,10 +4,13 @@ The loop is workflow code over `ctx.llm` and `ctx.tool`, so every model answer a
 result is its own journal entry: a crash mid-loop replays the finished turns from the journal
 and continues where it stopped, without calling a model or a tool again.
 
-The model speaks a small JSON protocol, asked for with a schema, so every provider (scripted
-included) can drive it: `{"tool": NAME, "args": {...}}` to call a tool, `{"final": ANSWER}` to
-finish. Tool output reaches the model only through `present_tool_output`, the one seam the guard
-layer hardens (it installs its own with `set_tool_output_presenter`).
+The model calls tools in its provider's native format (OpenAI `tools`/`tool_calls`, Anthropic
+`tool_use`/`tool_result`, the scripted provider's `tool_call` fixtures) when the route's primary
+model's provider has one; otherwise, or with protocol="json", it speaks a small JSON protocol,
+asked for with a schema, so any model can drive it: `{"tool": NAME, "args": {...}}` to call a
+tool, `{"final": ANSWER}` to finish. Tool output reaches the model only through
+`present_tool_output`, the one seam the guard layer hardens (it installs its own with
+`set_tool_output_presenter`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from keel.engine.ports import LlmRequest
 from keel.errors import BudgetExceeded, GuardBlocked, ToolInputError, ToolNotAllowed, UsageError
 
 if TYPE_CHECKING:
@@ -90,6 +94,48 @@ def _protocol(tools: list[dict[str, Any]]) -> str:
     )
 
 
+# The native protocol's tools travel in the request (`LlmRequest.tools`), not in the prompt.
+_NATIVE_PROTOCOL = "Call the tools you are given when you need them. When you have the answer, reply with it."
+
+PROTOCOLS = ("auto", "json", "native")
+
+
+def _pick_protocol(ctx: Context, task: str, protocol: str) -> str:
+    """The protocol the loop speaks: native when asked for, or ("auto") when the route's model can."""
+    if protocol not in PROTOCOLS:
+        raise UsageError('ctx.agent protocol is "auto", "json" or "native"')
+    execution = ctx._x
+    # An optional capability of the gateway, not part of the ModelGateway port: a gateway without
+    # it is spoken to in the JSON protocol, which every model can follow.
+    supports = getattr(execution.llm, "supports_tools", None)
+    native = callable(supports) and bool(supports(task))
+    if protocol == "native" and not native:
+        raise UsageError(
+            f'ctx.agent(protocol="native"): the primary model of route {task!r} has no native tool calling'
+        )
+    if protocol != "auto":
+        return protocol
+    # A run that started its loop under the other protocol (before an upgrade, or a configuration
+    # change) must replay it under that one: its journaled answers are that protocol's moves.
+    journaled = _journaled_protocol(ctx)
+    return journaled or ("native" if native else "json")
+
+
+def _journaled_protocol(ctx: Context) -> str | None:
+    execution = ctx._x
+    record = execution.journal.get(execution._seq)
+    if record is None or not record.name.startswith("llm:") or record.result is None:
+        return None
+    try:
+        stored = json.loads(record.result)
+    except ValueError:
+        return None
+    if not isinstance(stored, dict) or stored.get("budget_exceeded") or (stored.get("guard") or {}).get("blocked"):
+        return None  # a refusal says nothing of the protocol (and ends the loop anyway)
+    # A JSON-protocol answer is validated into a move (`data`); a native answer has no schema.
+    return "json" if isinstance(stored.get("data"), dict) else "native"
+
+
 async def run_agent(
     ctx: Context,
     instructions: str,
@@ -102,6 +148,7 @@ async def run_agent(
     max_tokens: int = 1024,
     max_invalid: int = 3,
     on_refused: str = "continue",
+    protocol: str = "auto",
 ) -> AgentResult:
     """The loop behind `ctx.agent` (see there)."""
     if max_turns < 1 or max_invalid < 0:
@@ -116,12 +163,13 @@ async def run_agent(
             "(register them with @app.tool and list them in @app.workflow(tools=[...]))",
             tools=unknown,
         )
+    native = _pick_protocol(ctx, task, protocol) == "native"
     described = execution.tools.describe(list(tools)) if execution.tools is not None else []
-    system = instructions.strip() + "\n\n" + _protocol(described)
+    system = instructions.strip() + "\n\n" + (_NATIVE_PROTOCOL if native else _protocol(described))
     if schema is not None:
         system += "\nThe final answer must match this JSON schema: " + json.dumps(schema.model_json_schema())
     task_text = input if isinstance(input, str) else json.dumps(input, ensure_ascii=False, default=str)
-    messages: list[dict[str, str]] = [{"role": "system", "content": system}, {"role": "user", "content": task_text}]
+    messages: list[dict[str, Any]] = [{"role": "system", "content": system}, {"role": "user", "content": task_text}]
     calls: list[dict[str, Any]] = []
     invalid = 0
     cost = 0.0
@@ -129,9 +177,35 @@ async def run_agent(
     def done(output: Any, stopped: str, turns: int) -> AgentResult:
         return AgentResult(output=output, stopped=stopped, turns=turns, tool_calls=calls, cost_usd=round(cost, 8))
 
+    async def run(name: str, args: dict[str, Any]) -> tuple[dict[str, Any], str | None, str | None]:
+        """One tool call the model asked for: its record, what the model is told, what was wrong with it."""
+        record: dict[str, Any] = {"tool": name, "args": args}
+        calls.append(record)
+        if name not in tools:
+            # Refused and recorded like any call outside the allowlist: the journal keeps it.
+            try:
+                await execution.run_tool(name, args, allowed=tools)
+            except ToolNotAllowed as exc:
+                record.update(outcome="refused", error=exc.message)
+            return record, f"Tool {name!r} is not available to you.", None
+        try:
+            outcome = await execution.run_tool(name, args, errors_as_results=True, allowed=tools)
+        except ToolInputError as exc:
+            record.update(outcome="invalid", error=exc.message)
+            return record, None, f"invalid arguments for {name}: {exc.message}"
+        if "error" in outcome:
+            record.update(outcome="error", error=outcome["error"]["message"])
+            return record, f"Tool {name} failed: {outcome['error']['type']}: {outcome['error']['message']}", None
+        record.update(outcome="ok")
+        return record, present_tool_output(name, outcome["value"]), None
+
     for turn in range(1, max_turns + 1):
         try:
-            answer = await ctx.llm(task, messages=messages, schema=AgentMove, max_tokens=max_tokens, tags=["agent"])
+            if native:
+                request = LlmRequest(messages=list(messages), max_tokens=max_tokens, tools=described)
+                answer = await execution.run_llm(task, request, None, ("agent",))
+            else:
+                answer = await ctx.llm(task, messages=messages, schema=AgentMove, max_tokens=max_tokens, tags=["agent"])
         except BudgetExceeded:
             return done(None, "budget_exceeded", turn - 1)
         except GuardBlocked:
@@ -139,55 +213,69 @@ async def run_agent(
             # more is safe, and the run is flagged guard_blocked.
             return done(None, "guard_blocked", turn - 1)
         cost += answer.cost_usd
-        move: AgentMove = answer.data
-        messages.append({"role": "assistant", "content": answer.text})
         problem: str | None = None
-        if (move.tool is None) == (move.final is None):
-            problem = 'reply with exactly one of {"tool": ..., "args": ...} or {"final": ...}'
-        elif move.final is not None:
-            if schema is None:
-                return done(move.final, "final", turn)
-            try:
-                return done(schema.model_validate(move.final), "final", turn)
-            except ValidationError as exc:
-                problem = f"the final answer does not match the schema: {exc.errors(include_url=False)[:5]}"
-        else:
-            assert move.tool is not None
-            args = move.args or {}
-            record: dict[str, Any] = {"tool": move.tool, "args": args}
-            calls.append(record)
-            if move.tool not in tools:
-                # Refused and recorded like any call outside the allowlist: the journal keeps it.
+        if native:
+            asked = answer.tool_calls or []
+            turn_message: dict[str, Any] = {"role": "assistant", "content": answer.text}
+            if asked:
+                turn_message["tool_calls"] = asked
+            messages.append(turn_message)
+            if not asked:
+                if schema is None:
+                    return done(answer.text, "final", turn)
                 try:
-                    await execution.run_tool(move.tool, args, allowed=tools)
-                except ToolNotAllowed as exc:
-                    record.update(outcome="refused", error=exc.message)
-                if on_refused == "stop":
-                    return done(None, "refused", turn)
-                messages.append({"role": "user", "content": f"Tool {move.tool!r} is not available to you."})
+                    return done(schema.model_validate_json(answer.text), "final", turn)
+                except ValidationError as exc:
+                    problem = f"the final answer does not match the schema: {exc.errors(include_url=False)[:5]}"
+            feedback: list[str] = []
+            for call in asked:
+                record, told, wrong = await run(call["name"], dict(call["arguments"]))
+                if record.get("outcome") == "refused":
+                    if on_refused == "stop":
+                        return done(None, "refused", turn)
+                    feedback.append(str(told))
+                    told = "Not run: this tool is not available."
+                if wrong is not None:
+                    invalid += 1
+                    if invalid > max_invalid:
+                        return done(None, "invalid_moves", turn)
+                    feedback.append(f"That reply was not valid: {wrong}. Try again.")
+                    told = "Not run: the arguments are not valid."
+                # Every call is answered by its id, as the providers require. Role "tool": the guard
+                # scans it as untrusted data and spotlights it, so Keel's own word on a refused or
+                # invalid call follows in a user turn, as in the JSON protocol.
+                messages.append({"role": "tool", "name": call["name"], "tool_call_id": call["id"], "content": told})
+            if feedback:
+                messages.append({"role": "user", "content": "\n".join(feedback)})
+            if problem is None:
                 continue
-            try:
-                outcome = await execution.run_tool(move.tool, args, errors_as_results=True, allowed=tools)
-            except ToolInputError as exc:
-                problem = f"invalid arguments for {move.tool}: {exc.message}"
-                record.update(outcome="invalid", error=exc.message)
+        else:
+            move: AgentMove = answer.data
+            messages.append({"role": "assistant", "content": answer.text})
+            if (move.tool is None) == (move.final is None):
+                problem = 'reply with exactly one of {"tool": ..., "args": ...} or {"final": ...}'
+            elif move.final is not None:
+                if schema is None:
+                    return done(move.final, "final", turn)
+                try:
+                    return done(schema.model_validate(move.final), "final", turn)
+                except ValidationError as exc:
+                    problem = f"the final answer does not match the schema: {exc.errors(include_url=False)[:5]}"
             else:
-                if "error" in outcome:
-                    record.update(outcome="error", error=outcome["error"]["message"])
-                    messages.append(
-                        {
-                            "role": "user",
-                            "content": f"Tool {move.tool} failed: {outcome['error']['type']}: "
-                            f"{outcome['error']['message']}",
-                        }
-                    )
-                else:
-                    record.update(outcome="ok")
+                assert move.tool is not None
+                record, told, problem = await run(move.tool, move.args or {})
+                if record.get("outcome") == "refused":
+                    if on_refused == "stop":
+                        return done(None, "refused", turn)
+                    messages.append({"role": "user", "content": told})
+                    continue
+                if record.get("outcome") == "error":
+                    messages.append({"role": "user", "content": told})
+                    continue
+                if problem is None:
                     # Role "tool": the guard scans it as untrusted data and spotlights it.
-                messages.append(
-                    {"role": "tool", "name": move.tool, "content": present_tool_output(move.tool, outcome["value"])}
-                )
-                continue
+                    messages.append({"role": "tool", "name": move.tool, "content": told})
+                    continue
         invalid += 1
         if invalid > max_invalid:
             return done(None, "invalid_moves", turn)
@@ -195,4 +283,4 @@ async def run_agent(
     return done(None, "max_turns", max_turns)
 
 
-__all__ = ["AgentMove", "AgentResult", "present_tool_output", "run_agent", "set_tool_output_presenter"]
+__all__ = ["PROTOCOLS", "AgentMove", "AgentResult", "present_tool_output", "run_agent", "set_tool_output_presenter"]

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import uuid as uuidlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -71,7 +71,7 @@ class Context:
         prompt: str | None = None,
         *,
         system: str | None = None,
-        messages: list[dict[str, str]] | None = None,
+        messages: Sequence[Mapping[str, Any]] | None = None,
         schema: type[BaseModel] | None = None,
         max_tokens: int = 1024,
         temperature: float | None = None,
@@ -88,23 +88,19 @@ class Context:
         `.data`, an instance of the model. `tags` name budgets (`[budgets.tags.NAME]`) the call
         counts against, besides the automatic workflow/route/model/org tags. A budget without room
         raises BudgetExceeded (catch it to return a partial result; the run is flagged).
+        Messages may carry a native tool-calling exchange (an assistant turn with "tool_calls", a
+        "tool" turn with "tool_call_id" and "name", as `ctx.agent` builds them); without tools to
+        call, they reach the model as plain text.
         """
         if sum(x is not None for x in (prompt, messages, template)) != 1:
             raise UsageError("ctx.llm needs exactly one of prompt=, messages= or template=")
         if vars is not None and template is None:
             raise UsageError("vars= goes with template=")
-        turns = [{"role": "user", "content": prompt}] if prompt is not None else list(messages or [])
+        turns: list[dict[str, Any]] = (
+            [{"role": "user", "content": prompt}] if prompt is not None else [dict(m) for m in messages or []]
+        )
         for turn in turns:
-            keys = set(turn)
-            if not (keys == {"role", "content"} or (keys == {"role", "content", "name"} and turn["role"] == "tool")):
-                raise UsageError(
-                    'each message must be {"role": "system" | "developer" | "user" | "assistant" | "tool", '
-                    '"content": str} (a tool message may add "name": the tool)'
-                )
-            if turn["role"] not in ("system", "developer", "user", "assistant", "tool"):
-                raise UsageError(f"unknown message role {turn['role']!r}: system, developer, user, assistant or tool")
-            if not isinstance(turn["content"], str):
-                raise UsageError("message content must be a string")
+            check_message(turn)
         if system is not None:
             turns.insert(0, {"role": "system", "content": system})
         if max_tokens < 1:
@@ -122,7 +118,11 @@ class Context:
         if template is not None:
             pinned = self._template(template, vars or {})
         request = LlmRequest(
-            messages=turns, max_tokens=max_tokens, temperature=temperature, json_schema=json_schema, template=pinned
+            messages=turns,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            json_schema=json_schema,
+            template=pinned,
         )
         result = await self._x.run_llm(task, request, validate, tuple(tags))
         if schema is not None and not isinstance(result.data, schema):
@@ -150,6 +150,7 @@ class Context:
         max_tokens: int = 1024,
         max_invalid: int = 3,
         on_refused: str = "continue",
+        protocol: str = "auto",
     ) -> AgentResult:
         """A bounded agent step: the model (route `task`) picks among `tools` until it answers.
 
@@ -157,6 +158,8 @@ class Context:
         them. Stops at `max_turns`, at a budget's hard stop, or after `max_invalid` invalid replies,
         with `.partial` set and `.stopped` saying why. A tool the model names outside `tools` is
         refused and recorded; the model is told (or the loop stops, with on_refused="stop").
+        `protocol`: "native" (the provider's own tool calls), "json" (a JSON protocol any model can
+        follow) or "auto" (native when the route's primary model's provider has it).
         """
         result = await run_agent(
             self,
@@ -169,6 +172,7 @@ class Context:
             max_tokens=max_tokens,
             max_invalid=max_invalid,
             on_refused=on_refused,
+            protocol=protocol,
         )
         if result.partial:
             self._x.flags.add("agent_partial")
@@ -197,3 +201,41 @@ class Context:
         self._uuids += 1
         digest = hashlib.sha256(f"{self.run_id}/{self._uuids}".encode()).digest()
         return uuidlib.UUID(bytes=digest[:16], version=4)
+
+
+_ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
+def check_message(turn: Mapping[str, Any]) -> None:
+    """Refuse a message the gateway and the guard cannot carry faithfully."""
+    keys = set(turn)
+    role = turn.get("role")
+    # Only the keys a role may carry: anything else would be silently dropped on the way out.
+    extra = {"tool": {"name", "tool_call_id"}, "assistant": {"tool_calls"}}.get(str(role), set())
+    if not ({"role", "content"} <= keys <= {"role", "content", *extra}):
+        raise UsageError(
+            'each message must be {"role": "system" | "developer" | "user" | "assistant" | "tool", '
+            '"content": str} (a tool message may add "name": the tool, and "tool_call_id"; '
+            'an assistant message may add "tool_calls")'
+        )
+    if role not in _ROLES:
+        raise UsageError(f"unknown message role {role!r}: system, developer, user, assistant or tool")
+    if not isinstance(turn["content"], str):
+        raise UsageError("message content must be a string")
+    for key in ("name", "tool_call_id"):
+        if key in turn and not (isinstance(turn[key], str) and turn[key]):
+            raise UsageError(f"a tool message's {key} must be a non-empty string")
+    calls = turn.get("tool_calls")
+    if "tool_calls" in turn and not (
+        isinstance(calls, list)
+        and calls
+        and all(
+            isinstance(call, dict)
+            and set(call) == {"id", "name", "arguments"}
+            and isinstance(call["id"], str)
+            and isinstance(call["name"], str)
+            and isinstance(call["arguments"], dict)
+            for call in calls
+        )
+    ):
+        raise UsageError('an assistant message\'s tool_calls is a list of {"id": str, "name": str, "arguments": {...}}')

@@ -14,8 +14,10 @@ class LlmRequest:
     """A model call as a workflow asks for it: a task (a route), not a model."""
 
     # [{"role": "system" | "user" | "assistant" | "tool", "content": ...}]; "tool" is a tool's output,
-    # untrusted data that the guard scans and spotlights (providers send it as user content).
-    messages: list[dict[str, str]]
+    # untrusted data that the guard scans and spotlights. A native tool-calling turn carries more:
+    # an assistant turn "tool_calls" ([{"id", "name", "arguments"}]), the tool turn answering one
+    # "tool_call_id" and "name". A tool turn without "tool_call_id" travels as user content.
+    messages: list[dict[str, Any]]
     max_tokens: int = 1024
     temperature: float | None = None
     json_schema: dict[str, Any] | None = None
@@ -25,6 +27,8 @@ class LlmRequest:
     rendered: dict[str, str] | None = None
     # Set by the guard when it replaced PII with placeholders: such a request is never cached.
     pii: bool = False
+    # Tools the model may call natively: [{"name", "description", "parameters": JSON schema}].
+    tools: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class LlmResult:
     # What the guard found on the way in and out (counts, types, scores; never the values):
     # {"pii": {TYPE: n}, "injection": [{"source", "score", "decision", "reasons"}], "flagged": bool}.
     guard: dict[str, Any] | None = None
+    # The tools the model asked to call natively, in order: [{"id", "name", "arguments": {...}}].
+    tool_calls: list[dict[str, Any]] | None = None
 
     @property
     def usage(self) -> dict[str, int]:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from keel.engine.ports import CallScope, LlmRequest, LlmResult
@@ -33,7 +33,13 @@ from keel.gateway.budgets import BudgetEvaluator, Hold
 from keel.gateway.cache import AnswerCache, build_cache
 from keel.gateway.config import GatewayConfig
 from keel.gateway.prompts import PromptLibrary
-from keel.gateway.providers import build_provider, estimate_tokens
+from keel.gateway.providers import (
+    ToolChatRequest,
+    ToolChatResponse,
+    ToolMessage,
+    build_provider,
+    estimate_tokens,
+)
 from keel.gateway.types import ChatRequest, ChatResponse, EmbedRequest, Message, Provider
 from keel.observe import llm_call
 from keel.observe.redact import scrub
@@ -57,17 +63,17 @@ MAX_CORRECTIONS = 2
 
 def request_hash(task: str, request: LlmRequest) -> str:
     """A stable hash of what was asked (the cache key, and what the journal records)."""
-    canonical = json.dumps(
-        {
-            "task": task,
-            "messages": request.messages,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "json_schema": request.json_schema,
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    )
+    asked: dict[str, Any] = {
+        "task": task,
+        "messages": request.messages,
+        "max_tokens": request.max_tokens,
+        "temperature": request.temperature,
+        "json_schema": request.json_schema,
+    }
+    if request.tools is not None:
+        # Only when offered: a request without tools keeps the hash (and cache key) it always had.
+        asked["tools"] = request.tools
+    canonical = json.dumps(asked, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -102,6 +108,13 @@ class Gateway:
 
     def retry_exempt(self) -> tuple[type[BaseException], ...]:
         return (ProviderRequestError, SchemaValidationError, BudgetExceeded, UsageError, ConfigError)
+
+    def supports_tools(self, task: str) -> bool:
+        """Whether the route's primary model's provider speaks a native tool-calling format."""
+        route = self.config.routes.get(task)
+        if route is None:
+            return False
+        return bool(getattr(self.provider(self.config.models[route.primary].provider), "native_tools", False))
 
     def provider(self, name: str) -> Provider:
         found = self._providers.get(name)
@@ -270,8 +283,9 @@ class Gateway:
     ) -> LlmResult | None:
         """A cached answer as the call's result, or None if it no longer fits (an older schema)."""
         stored = json.loads(answer)
+        tool_calls = stored.get("tool_calls")
         try:
-            data = validate(stored["text"]) if validate is not None else None
+            data = validate(stored["text"]) if validate is not None and not tool_calls else None
         except ValueError:
             return None  # cached under an older schema: ask again
         kind = "semantic" if semantic is not None else "exact"
@@ -302,13 +316,14 @@ class Gateway:
             data=data,
             decisions=[_decision(stored["model"], stored["provider"], "cache", reason, latency)],
             prompt=prompt,
+            tool_calls=tool_calls,
         )
 
     async def _embed(self, task: str, scope: CallScope, model: str, request: LlmRequest) -> _Semantic | None:
         """The request's embedding for the semantic cache, paid for and budgeted like any call; None on failure."""
         model_cfg = self.config.models[model]
         provider = self.provider(model_cfg.provider)
-        text = "\n".join(f"{m['role']}: {m['content']}" for m in request.messages)
+        text = "\n".join(f"{m['role']}: {_text_of(m)}" for m in request.messages)
         tokens = estimate_tokens(text)
         timeout = self.config.providers[model_cfg.provider].timeout_s
         try:
@@ -335,7 +350,9 @@ class Gateway:
         # Same route, same embedding model, same kind of answer: a vector of another model, or an
         # answer written for another schema or length, is never compared.
         shape = hashlib.sha256(
-            json.dumps([model, request.json_schema, request.max_tokens, request.temperature], sort_keys=True).encode()
+            json.dumps(
+                [model, request.json_schema, request.max_tokens, request.temperature, request.tools], sort_keys=True
+            ).encode()
         ).hexdigest()[:16]
         return _Semantic(f"{task}|{shape}", response.vectors[0], response.input_tokens, cost)
 
@@ -357,7 +374,10 @@ class Gateway:
         self, task: str, key: tuple[str, str], result: LlmResult, ttl_s: float, semantic: _Semantic | None
     ) -> None:
         assert self.cache is not None
-        answer = json.dumps({"text": result.text, "model": result.model, "provider": result.provider})
+        stored: dict[str, Any] = {"text": result.text, "model": result.model, "provider": result.provider}
+        if result.tool_calls:
+            stored["tool_calls"] = result.tool_calls
+        answer = json.dumps(stored)
         now = self.clock.time()
         try:
             await self.cache.put(key[0], key[1], route=task, answer=answer, now=now, ttl_s=ttl_s)
@@ -370,7 +390,7 @@ class Gateway:
 
     def max_cost_usd(self, model: str, request: LlmRequest) -> float:
         """The most a call can cost on `model`: its prompt, and every token it may answer with."""
-        return self.config.models[model].cost_usd(_prompt_tokens(request.messages), request.max_tokens)
+        return self.config.models[model].cost_usd(_prompt_tokens(request.messages, request.tools), request.max_tokens)
 
     async def _reserve(
         self,
@@ -380,11 +400,18 @@ class Gateway:
         messages: tuple[Message, ...],
         max_tokens: int,
         timeout_s: float,
+        tools: list[dict[str, Any]] | None = None,
     ) -> Hold | None:
         """Reserve one provider call's worst case on its budgets (None when no budget is set)."""
         if self.budgets is None:
             return None
-        prompt = _prompt_tokens([{"content": m.content} for m in messages])
+        turns = [
+            {"content": m.content, "tool_calls": list(m.tool_calls)}
+            if isinstance(m, ToolMessage) and m.tool_calls
+            else {"content": m.content}
+            for m in messages
+        ]
+        prompt = _prompt_tokens(turns, tools)
         return await self._reserve_tokens(scope, task, model, prompt, max_tokens, timeout_s)
 
     async def _reserve_tokens(
@@ -441,6 +468,7 @@ class Gateway:
             data=partial.data,
             decisions=decisions,
             prompt=prompt,
+            tool_calls=partial.tool_calls,
         )
 
     async def _try(
@@ -467,7 +495,12 @@ class Gateway:
             decisions.append(_decision(model, provider_name, "skipped", "circuit open", 0.0))
             return ProviderError(f"circuit for {key} is open", provider=provider_name, model=model)
         provider = self.provider(provider_name)
-        messages = tuple(Message(_WIRE_ROLES.get(m["role"], m["role"]), m["content"]) for m in request.messages)
+        native = request.tools is not None
+        if native and not getattr(provider, "native_tools", False):
+            # The caller needs tool calls in a form this provider cannot give: another model may.
+            decisions.append(_decision(model, provider_name, "skipped", "no native tool calling", 0.0))
+            return ProviderError(f"{key} has no native tool calling", provider=provider_name, model=model)
+        messages = tuple(_wire_message(m, native=native) for m in request.messages)
         timeout = timeout_s or self.config.providers[provider_name].timeout_s
         spent_in = spent_out = spent_cached = 0
         t0 = time.perf_counter()
@@ -480,9 +513,11 @@ class Gateway:
                 json_schema=request.json_schema,
                 timeout_s=timeout,
             )
+            if request.tools is not None:
+                chat = ToolChatRequest(**vars(chat), tools=tuple(request.tools))
             try:
                 hold = (
-                    await self._reserve(scope, task, model, messages, request.max_tokens, timeout)
+                    await self._reserve(scope, task, model, messages, request.max_tokens, timeout, request.tools)
                     if self.budgets is not None
                     else None
                 )
@@ -522,7 +557,11 @@ class Gateway:
             if self.store is not None:
                 await self._breaker_record(key, success=True)
             data = None
-            if validate is not None:
+            tool_calls = None
+            if native and isinstance(response, ToolChatResponse) and response.tool_calls:
+                tool_calls = [dict(call) for call in response.tool_calls]
+            # Tool calls are not the answer yet: the schema is for the answer that follows them.
+            if validate is not None and tool_calls is None:
                 try:
                     data = validate(response.text)
                 except ValueError as exc:  # pydantic's ValidationError is a ValueError
@@ -558,6 +597,7 @@ class Gateway:
                 request_hash="",
                 latency_ms=latency,
                 data=data,
+                tool_calls=tool_calls,
             )
         raise AssertionError("unreachable: the correction loop returns or raises")
 
@@ -611,19 +651,43 @@ def _cache_failed(what: str, exc: CacheError) -> None:
     )
 
 
-def _prompt_tokens(messages: list[dict[str, str]]) -> int:
-    """Tokens a prompt is estimated to take, with each message's framing."""
-    return sum(estimate_tokens(m["content"]) for m in messages) + 4 * len(messages)
+def _prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> int:
+    """Tokens a prompt is estimated to take, with each message's framing (and the tools offered)."""
+    offered = estimate_tokens(json.dumps(tools, ensure_ascii=False)) if tools else 0
+    return sum(estimate_tokens(_text_of(m)) for m in messages) + 4 * len(messages) + offered
+
+
+def _text_of(message: Mapping[str, Any]) -> str:
+    """A message's text, with the tool calls of an assistant turn as JSON."""
+    calls = message.get("tool_calls")
+    if not calls:
+        return str(message["content"])
+    return "\n".join([message["content"], *(json.dumps(c, ensure_ascii=False, sort_keys=True) for c in calls)])
 
 
 # Roles of Keel's instruction hierarchy that the chat wire formats lack: developer instructions
-# travel as system content, and a tool's output (already spotlighted by the guard) as user content.
+# travel as system content, and a tool's output (already spotlighted by the guard) as user content
+# (unless it answers a native tool call).
 _WIRE_ROLES = {"developer": "system", "tool": "user"}
+
+
+def _wire_message(message: Mapping[str, Any], *, native: bool) -> Message:
+    """A message as the provider gets it: native tool-call turns only when tools are offered."""
+    role, content = message["role"], message["content"]
+    calls = message.get("tool_calls")
+    if native and calls:
+        return ToolMessage("assistant", content, tool_calls=tuple(dict(c) for c in calls))
+    if native and role == "tool" and message.get("tool_call_id"):
+        return ToolMessage("tool", content, tool_call_id=message["tool_call_id"], name=message.get("name"))
+    if calls:
+        # Offered no tools, a provider refuses tool-call turns (Anthropic does): they go as text.
+        return Message(role, _text_of(message))
+    return Message(_WIRE_ROLES.get(role, role), content)
 
 
 def _holds_pii(request: LlmRequest) -> bool:
     """Whether the guard redacted PII from the request, or any message still holds some by the scrubbing floor."""
-    return request.pii or any(scrub(m["content"], limit=1 << 30) != m["content"] for m in request.messages)
+    return request.pii or any(scrub(text, limit=1 << 30) != text for text in map(_text_of, request.messages))
 
 
 def _decision(model: str, provider: str, outcome: str, reason: str, latency_ms: float) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import re
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Iterable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -53,6 +54,9 @@ __all__ = [
     "AnthropicProvider",
     "OpenAIProvider",
     "ScriptedProvider",
+    "ToolChatRequest",
+    "ToolChatResponse",
+    "ToolMessage",
     "build_provider",
     "estimate_tokens",
     "hashed_embedding",
@@ -62,6 +66,42 @@ __all__ = [
 
 # What a provider call is about, for its errors: a chat or an embedding request (both name a model).
 _Request = ChatRequest | EmbedRequest
+
+
+# Native tool calling extends the wire types of keel.gateway.types by subclassing, so that every
+# provider and caller that knows nothing of tools keeps working with the plain ones.
+@dataclass(frozen=True)
+class ToolMessage(Message):
+    """A turn of a native tool-calling exchange: the model's calls, or the answer to one of them."""
+
+    # On an assistant turn: [{"id", "name", "arguments": {...}}].
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    # On a tool turn: the call it answers, and the tool's name.
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolChatRequest(ChatRequest):
+    """A chat request that offers the model tools to call: [{"name", "description", "parameters"}]."""
+
+    tools: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class ToolChatResponse(ChatResponse):
+    """An answer that may ask for tool calls: [{"id", "name", "arguments": {...}}], in order."""
+
+    tool_calls: tuple[dict[str, Any], ...] = ()
+
+
+def _chat_response(calls: list[dict[str, Any]], **fields: Any) -> ChatResponse:
+    # Plain when no tool was called: an answer is the same value whether or not tools were offered.
+    return ToolChatResponse(tool_calls=tuple(calls), **fields) if calls else ChatResponse(**fields)
+
+
+def _tools_of(request: ChatRequest) -> tuple[dict[str, Any], ...]:
+    return request.tools if isinstance(request, ToolChatRequest) else ()
 
 
 def is_loopback_url(url: str) -> bool:
@@ -349,6 +389,7 @@ class OpenAIProvider(_HTTPProvider):
 
     kind = "openai"
     _endpoint = "/chat/completions"
+    native_tools = True
 
     def __init__(
         self,
@@ -371,7 +412,7 @@ class OpenAIProvider(_HTTPProvider):
     def _encode(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "messages": [_openai_message(m) for m in request.messages],
             "max_tokens": request.max_tokens,
         }
         if request.temperature is not None:
@@ -381,13 +422,41 @@ class OpenAIProvider(_HTTPProvider):
                 "type": "json_schema",
                 "json_schema": {"name": "answer", "schema": request.json_schema, "strict": True},
             }
+        tools = _tools_of(request)
+        if tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t["name"],
+                        "description": t.get("description") or "",
+                        "parameters": t["parameters"],
+                    },
+                }
+                for t in tools
+            ]
+            body["tool_choice"] = "auto"
         return body
 
     def _decode(self, request: ChatRequest, data: Any, fields: _Path) -> ChatResponse:
         choice = fields.get(data, "choices", 0)
         # A null content is an answer with no text (a refusal, a content filter), not a broken body.
         text = fields.text(data, "choices", 0, "message", "content") or ""
-        return ChatResponse(
+        calls: list[dict[str, Any]] = []
+        message = fields.get(data, "choices", 0, "message")
+        listed = message.get("tool_calls") if isinstance(message, dict) else None
+        if listed is not None and not isinstance(listed, list):
+            fields.fail("has a non-list choices[0].message.tool_calls")
+        for index in range(len(listed or ())):
+            at = ("choices", 0, "message", "tool_calls", index)
+            call_id = fields.text(data, *at, "id")
+            name = fields.text(data, *at, "function", "name")
+            raw = fields.text(data, *at, "function", "arguments")
+            if not call_id or not name:
+                fields.fail(f"has a tool call without id or name at {_name(at)}")
+            calls.append({"id": call_id, "name": name, "arguments": _arguments(fields, raw, at)})
+        return _chat_response(
+            calls,
             text=text,
             model=fields.optional_text(data, "model") or request.model,
             input_tokens=fields.count(data, "usage", "prompt_tokens"),
@@ -453,6 +522,7 @@ class AnthropicProvider(_HTTPProvider):
 
     kind = "anthropic"
     _endpoint = "/v1/messages"
+    native_tools = True
 
     def __init__(
         self,
@@ -483,12 +553,18 @@ class AnthropicProvider(_HTTPProvider):
         body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages if m.role != "system"],
+            "messages": _anthropic_messages(m for m in request.messages if m.role != "system"),
         }
         if system:
             body["system"] = "\n\n".join(system)
         if request.temperature is not None:
             body["temperature"] = request.temperature
+        tools = _tools_of(request)
+        if tools:
+            body["tools"] = [
+                {"name": t["name"], "description": t.get("description") or "", "input_schema": t["parameters"]}
+                for t in tools
+            ]
         return body
 
     def _decode(self, request: ChatRequest, data: Any, fields: _Path) -> ChatResponse:
@@ -496,12 +572,21 @@ class AnthropicProvider(_HTTPProvider):
         if not isinstance(blocks, list):
             fields.fail("has a non-list content")
         parts: list[str] = []
+        calls: list[dict[str, Any]] = []
         for index, block in enumerate(blocks):
             if isinstance(block, dict) and block.get("type") == "text":
                 parts.append(fields.text(data, "content", index, "text") or "")
+            elif isinstance(block, dict) and block.get("type") == "tool_use":
+                call_id = fields.text(data, "content", index, "id")
+                name = fields.text(data, "content", index, "name")
+                arguments = fields.get(data, "content", index, "input")
+                if not call_id or not name or not isinstance(arguments, dict):
+                    fields.fail(f"has a tool_use block without id, name or an input object at content[{index}]")
+                calls.append({"id": call_id, "name": name, "arguments": arguments})
         cache_read = fields.count(data, "usage", "cache_read_input_tokens", optional=True)
         cache_write = fields.count(data, "usage", "cache_creation_input_tokens", optional=True)
-        return ChatResponse(
+        return _chat_response(
+            calls,
             text="".join(parts),
             model=fields.optional_text(data, "model") or request.model,
             input_tokens=fields.count(data, "usage", "input_tokens") + cache_read + cache_write,
@@ -522,6 +607,64 @@ class AnthropicProvider(_HTTPProvider):
         )
 
 
+def _openai_message(message: Message) -> dict[str, Any]:
+    if isinstance(message, ToolMessage) and message.tool_calls:
+        return {
+            "role": "assistant",
+            # OpenAI's own answers with tool calls carry a null content; an empty string is refused by some servers.
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["name"], "arguments": json.dumps(call["arguments"], ensure_ascii=False)},
+                }
+                for call in message.tool_calls
+            ],
+        }
+    if isinstance(message, ToolMessage) and message.tool_call_id is not None:
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    return {"role": message.role, "content": message.content}
+
+
+def _anthropic_messages(messages: Iterable[Message]) -> list[dict[str, Any]]:
+    """Messages in Anthropic's shape: tool calls as tool_use blocks, their answers as tool_result blocks."""
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        blocks: list[dict[str, Any]] | None = None
+        role = message.role
+        if isinstance(message, ToolMessage) and message.tool_calls:
+            blocks = [{"type": "text", "text": message.content}] if message.content else []
+            blocks += [
+                {"type": "tool_use", "id": c["id"], "name": c["name"], "input": c["arguments"]}
+                for c in message.tool_calls
+            ]
+        elif isinstance(message, ToolMessage) and message.tool_call_id is not None:
+            role = "user"
+            blocks = [{"type": "tool_result", "tool_use_id": message.tool_call_id, "content": message.content}]
+        previous = out[-1] if out else None
+        if previous is not None and previous["role"] == role and (blocks or isinstance(previous["content"], list)):
+            # Every answer to an assistant's tool calls must sit in the one user turn that follows
+            # it, tool_result blocks first: consecutive turns of a tool exchange are merged.
+            if isinstance(previous["content"], str):
+                previous["content"] = [{"type": "text", "text": previous["content"]}]
+            previous["content"] += blocks if blocks is not None else [{"type": "text", "text": message.content}]
+            continue
+        out.append({"role": role, "content": blocks if blocks is not None else message.content})
+    return out
+
+
+def _arguments(fields: _Path, raw: str | None, at: tuple[str | int, ...]) -> dict[str, Any]:
+    """A tool call's arguments, sent by OpenAI as a JSON text that must hold an object."""
+    try:
+        value = json.loads(raw or "{}")
+    except ValueError:
+        fields.fail(f"has tool call arguments that are not JSON at {_name(at)}")
+    if not isinstance(value, dict):
+        fields.fail(f"has tool call arguments that are not a JSON object at {_name(at)}")
+    return value
+
+
 def json_instruction(schema: Mapping[str, Any]) -> str:
     """The system-prompt instruction that asks a model without a JSON mode for JSON matching `schema`."""
     return (
@@ -536,6 +679,7 @@ _FIXTURE_KEYS = frozenset(
         "contains",
         "text",
         "json",
+        "tool_call",
         "error",
         "message",
         "retry_after_s",
@@ -587,6 +731,8 @@ class ScriptedProvider:
          "contains": "refund",             # optional: the last user message contains this
          "text": "Refund approved.",       # the answer, or:
          "json": {"approved": true},       #   the answer as a JSON value (sent as its JSON text), or:
+         "tool_call": {"name": "lookup_order", "arguments": {"order_id": "A1"}},
+                                           #   a native tool call (a list: several), or:
          "error": "rate_limited",          #   raise: unavailable | rate_limited | malformed | rejected
          "retry_after_s": 2,               # with rate_limited: the Retry-After to report
          "message": "overloaded",          # optional: the error's message
@@ -596,14 +742,17 @@ class ScriptedProvider:
          "times": 1,                       # optional: used at most this often, then skipped
          "delay_s": 0.5}                   # optional: answer after this long (past timeout_s: unavailable)
 
-    Exactly one of ``text``, ``json`` and ``error``. `responses` gives fixtures in memory;
-    `fixtures` is a ``.jsonl`` file (one fixture a line), a ``.json`` file (one fixture or a list),
-    or a directory of such files read in name order; `responses` come first. A request that no
+    Exactly one of ``text``, ``json``, ``tool_call`` and ``error``. A ``tool_call`` answers only
+    requests that offer tools (`ToolChatRequest`); to any other it is its JSON text. `responses`
+    gives fixtures in memory; `fixtures` is a ``.jsonl`` file (one fixture a line), a ``.json``
+    file (one fixture or a list), or a directory of such files read in name order; `responses`
+    come first. A request that no
     fixture matches raises `ProviderRequestError` (no fallback can fix a missing fixture).
     The last 10,000 requests are kept in `requests`, in order.
     """
 
     kind = "scripted"
+    native_tools = True
 
     def __init__(
         self,
@@ -654,13 +803,27 @@ class ScriptedProvider:
                 details["retry_after_s"] = fixture.get("retry_after_s")
             message = fixture.get("message") or f"scripted {error}"
             raise _FIXTURE_ERRORS[error](f"scripted provider {self.name!r}: {message}", **details)
-        text = fixture["text"] if "text" in fixture else json.dumps(fixture["json"], ensure_ascii=False)
+        calls: list[dict[str, Any]] = []
+        if "tool_call" in fixture:
+            scripted = fixture["tool_call"]
+            listed = scripted if isinstance(scripted, list) else [scripted]
+            if _tools_of(request):
+                calls = [
+                    {"id": f"call_{self._served}_{i}", "name": c["name"], "arguments": dict(c.get("arguments") or {})}
+                    for i, c in enumerate(listed)
+                ]
+                text = ""
+            else:
+                text = json.dumps(scripted, ensure_ascii=False)
+        else:
+            text = fixture["text"] if "text" in fixture else json.dumps(fixture["json"], ensure_ascii=False)
         prompt = sum(len(m.content) for m in request.messages)
-        return ChatResponse(
+        return _chat_response(
+            calls,
             text=text,
             model=request.model,
             input_tokens=int(fixture.get("input_tokens", max(1, -(-prompt // 4)))),
-            output_tokens=int(fixture.get("output_tokens", estimate_tokens(text))),
+            output_tokens=int(fixture.get("output_tokens", estimate_tokens(text or json.dumps(calls)))),
             finish_reason=str(fixture.get("finish_reason", "stop")),
             response_id=f"scripted-{self._served}",
             raw=dict(fixture),
@@ -694,7 +857,8 @@ class ScriptedProvider:
 def _last_user(messages: Iterable[Message]) -> str:
     last = ""
     for message in messages:
-        if message.role == "user":
+        # A tool's answer is what the model reads next, as a tool turn or (without native tools) as user text.
+        if message.role in ("user", "tool"):
             last = message.content
     return last
 
@@ -731,9 +895,23 @@ def _check_fixture(fixture: Any, where: str) -> dict[str, Any]:
     unknown = sorted(set(fixture) - _FIXTURE_KEYS)
     if unknown:
         raise ConfigError(f"fixture {where} has unknown keys {unknown}", key="fixtures")
-    answers = [key for key in ("text", "json", "error") if key in fixture]
+    answers = [key for key in ("text", "json", "tool_call", "error") if key in fixture]
     if len(answers) != 1:
-        raise ConfigError(f"fixture {where} needs exactly one of text, json, error", key="fixtures")
+        raise ConfigError(f"fixture {where} needs exactly one of text, json, tool_call, error", key="fixtures")
+    if "tool_call" in fixture:
+        listed = fixture["tool_call"] if isinstance(fixture["tool_call"], list) else [fixture["tool_call"]]
+        if not listed or not all(
+            isinstance(c, Mapping)
+            and set(c) <= {"name", "arguments"}
+            and isinstance(c.get("name"), str)
+            and c["name"]
+            and isinstance(c.get("arguments", {}), Mapping)
+            for c in listed
+        ):
+            raise ConfigError(
+                f'fixture {where} tool_call must be {{"name": str, "arguments": {{...}}}} or a list of them',
+                key="fixtures",
+            )
     if "error" in fixture and fixture["error"] not in _FIXTURE_ERRORS:
         raise ConfigError(
             f"fixture {where} error must be one of {sorted(_FIXTURE_ERRORS)}, got {fixture['error']!r}",

@@ -122,19 +122,32 @@ class Guard:
         check_roles(request.messages)
         texts = [m["content"] for m in request.messages]
         sources = [_SCANNED_ROLES.get(m["role"]) for m in request.messages]
+        # The arguments of an assistant's earlier tool calls are screened for PII like its text.
+        arguments = [(i, j) for i, m in enumerate(request.messages) for j in range(len(m.get("tool_calls") or ()))]
+        texts += [_json(request.messages[i]["tool_calls"][j]["arguments"]) for i, j in arguments]
+        sources += [None] * len(arguments)
         verdicts, found = await asyncio.to_thread(self._scan, texts, sources)
         screen = _Screen()
         for source, verdict in zip(sources, verdicts, strict=True):
             if source is not None and verdict is not None:
                 self._judge_injection(screen, verdict, source, policy)
         new_texts = await self._handle_pii(screen, texts, found, scope, policy, where="input")
-        messages: list[dict[str, str]] = []
+        count = len(request.messages)
+        new_arguments = {at: _arguments(text) for at, text in zip(arguments, new_texts[count:], strict=True)}
+        messages: list[dict[str, Any]] = []
         has_tool = False
-        for message, text in zip(request.messages, new_texts, strict=True):
+        for i, (message, text) in enumerate(zip(request.messages, new_texts[:count], strict=True)):
             if message["role"] == "tool":
                 has_tool = True
                 text = spotlight(message.get("name", "tool"), text)
-            messages.append({"role": message["role"], "content": text})
+            # Extra keys (a tool turn's name and tool_call_id, an assistant's tool_calls) carry the
+            # native tool-calling exchange: kept, only the text is screened.
+            screened_message = {**message, "content": text}
+            if message.get("tool_calls"):
+                screened_message["tool_calls"] = [
+                    {**call, "arguments": new_arguments[(i, j)]} for j, call in enumerate(message["tool_calls"])
+                ]
+            messages.append(screened_message)
         if has_tool and not any(m["content"] == SPOTLIGHT_RULE for m in messages):
             # The rule goes after the workflow's own instructions, before any data.
             at = next((i for i, m in enumerate(messages) if m["role"] not in ("system", "developer")), len(messages))
@@ -156,10 +169,18 @@ class Guard:
         # would not find it on its own (a name without context, say).
         for value, placeholder in sorted(screen.values.items(), key=lambda item: -len(item[0])):
             text = text.replace(value, placeholder)
-        verdicts, found = await asyncio.to_thread(self._scan, [text], ["model"])
-        if verdicts[0] is not None:
-            self._judge_injection(screen, verdicts[0], "model", policy)
-        (redacted,) = await self._handle_pii(screen, [text], found, scope, policy, where="output")
+        # A native tool call's arguments are the model's answer as much as its text is (in the JSON
+        # protocol they are its text): scanned and redacted the same way.
+        calls = result.tool_calls or []
+        arguments = [_json(call["arguments"]) for call in calls]
+        for value, placeholder in sorted(screen.values.items(), key=lambda item: -len(item[0])):
+            arguments = [a.replace(value, placeholder) for a in arguments]
+        texts = [text, *arguments]
+        verdicts, found = await asyncio.to_thread(self._scan, texts, ["model"] * len(texts))
+        for verdict in verdicts:
+            if verdict is not None:
+                self._judge_injection(screen, verdict, "model", policy)
+        redacted, *new_arguments = await self._handle_pii(screen, texts, found, scope, policy, where="output")
         data = result.data
         if redacted != result.text and data is not None:
             # Typed again from the redacted text by ctx.llm (a schema's fields may hold the PII).
@@ -167,7 +188,10 @@ class Guard:
                 data = json.loads(redacted)
             except ValueError:
                 data = None
-        return dataclasses.replace(result, text=redacted, data=data, guard=screen.report())
+        tool_calls = result.tool_calls
+        if calls:
+            tool_calls = [{**call, "arguments": _arguments(a)} for call, a in zip(calls, new_arguments, strict=True)]
+        return dataclasses.replace(result, text=redacted, data=data, tool_calls=tool_calls, guard=screen.report())
 
     async def reveal(self, run_id: str, text: str) -> str:
         """`text` with the run's placeholders replaced by their values (the caller checked permission)."""
@@ -294,6 +318,20 @@ def install_log_redactor() -> None:
         return "".join([*pieces, text[at:]]) if pieces else text
 
     set_redactor(mask)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    """Tool-call arguments back from their screened JSON text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        # A placeholder never breaks JSON (it has no quote or backslash), so this is a safety net.
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _plausible(pii_type: str, value: str) -> bool:

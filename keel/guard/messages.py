@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from keel.errors import UsageError
 
@@ -86,7 +87,7 @@ def build_messages(
     return messages
 
 
-def check_roles(messages: Sequence[dict[str, str]]) -> None:
+def check_roles(messages: Sequence[Mapping[str, Any]]) -> None:
     """Refuse messages a model call must not carry: unknown roles, or an instruction after data."""
     seen_data = False
     for index, message in enumerate(messages):
