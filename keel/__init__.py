@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 
 from keel.config import EngineSettings, TraceSettings
@@ -29,6 +28,7 @@ from keel.errors import (
     WorkflowError,
 )
 from keel.types import RunStatus
+from keel.types import lazy_exports as _lazy_exports
 
 if _typing.TYPE_CHECKING:
     from keel.app import App, RunHandle
@@ -55,17 +55,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'keel' has no attribute {name!r}")
-    value = getattr(_importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_exports("keel", _LAZY, globals())
 
 
 __version__ = "0.1.0"

@@ -1,11 +1,13 @@
-"""Shared value types and the Clock protocol (time comes through here so tests can control it)."""
+"""Shared value types, the Clock protocol (time comes through here so tests can control it), lazy exports."""
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import importlib
 import time
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 
 class RunStatus(enum.StrEnum):
@@ -44,3 +46,26 @@ class SystemClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
+
+
+def lazy_exports(
+    package: str, names: dict[str, str], namespace: dict[str, Any]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """`__getattr__` and `__dir__` (PEP 562) for a package whose `names` (name -> module) load on first use.
+
+    Keel's facades use it so that `from keel import App` does not import the executor, tracing and
+    metrics before a run needs them.
+    """
+
+    def getattr_(name: str) -> Any:
+        module = names.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        namespace[name] = value  # later lookups are plain module attributes
+        return value
+
+    def dir_() -> list[str]:
+        return sorted({*namespace, *names})
+
+    return getattr_, dir_

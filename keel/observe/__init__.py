@@ -10,8 +10,9 @@ What the other layers call, each one line:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from keel.types import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from keel.observe.context import RunScope, Usage, current, current_run_id
@@ -73,14 +74,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'keel.observe' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+__getattr__, __dir__ = _lazy_exports("keel.observe", _LAZY, globals())

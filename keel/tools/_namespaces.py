@@ -117,7 +117,7 @@ _libc.syscall.restype = ctypes.c_long
 
 
 class SetupError(Exception):
-    pass
+    """A namespace, mount or identity step failed: the sandbox could not be built (not the tool's fault)."""
 
 
 def _check(result: int, what: str) -> None:

@@ -231,7 +231,7 @@ class Textual:
         return ChatResponse(text="plain", model=request.model, input_tokens=1, output_tokens=1)
 
     async def embed(self, request: EmbedRequest) -> EmbedResponse:
-        raise NotImplementedError
+        raise NotImplementedError("this fake provider only chats: no route in these tests embeds")
 
     async def aclose(self) -> None:
         pass
