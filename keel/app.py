@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import math
 import threading
 import uuid
@@ -13,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar
 
-from keel.config import EngineSettings, GuardSettings, TraceSettings, resolve_database_url
+from keel.config import EngineSettings, GovernanceSettings, GuardSettings, TraceSettings, resolve_database_url
 from keel.engine import codec
 from keel.engine.estimate import (
     HISTORY_RUNS,
@@ -26,10 +27,10 @@ from keel.engine.estimate import (
     estimate_input,
     gate_for,
 )
-from keel.engine.ports import CallScope, GuardPolicy
+from keel.engine.ports import CallScope, Governor, GuardPolicy
 from keel.engine.registry import OnFailure, Registry, StepDef, WorkflowDef, step_name
 from keel.engine.retry import CircuitBreaker, RetryPolicy
-from keel.errors import InvalidStateError, KillSwitchEngaged, RunFailedError, StepFailedError, UsageError
+from keel.errors import ConfigError, InvalidStateError, KillSwitchEngaged, RunFailedError, StepFailedError, UsageError
 from keel.store import Claim, RunRecord, Store, open_store
 from keel.types import Clock, RunStatus, SystemClock
 
@@ -41,11 +42,13 @@ if TYPE_CHECKING:
     from keel.engine.worker import Engine, Worker
     from keel.gateway.config import GatewayConfig
     from keel.gateway.gateway import Gateway
+    from keel.governance.outbox import Sealer
     from keel.guard.guard import Guard as ScreeningGuard
     from keel.observe.tracing import Tracing
     from keel.tools.toolbox import Toolbox
 
 F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("keel.app")
 
 
 class RunHandle:
@@ -161,8 +164,12 @@ class App:
         gateway: Gateway | GatewayConfig | str | Path | None = None,
         guard: GuardSettings | bool | None = None,
         reveal_policy: Callable[[str, RunRecord], bool] | None = None,
+        governor: Governor | GovernanceSettings | bool | None = None,
     ) -> None:
         """`guard`: GuardSettings, False to turn the guard off, None for KEEL_GUARD / KEEL_GUARD_NER.
+        `governor`: what judges each tool call before it runs (Cedar policy, risk, human review): a
+        Governor, GovernanceSettings, True (on, configured by `[governance]` in keel.toml), False
+        (off), or None: on when KEEL_GOVERNANCE=true or keel.toml has a `[governance]` table.
         `reveal_policy(principal, run)` decides who may see a run's redacted values (`reveal`); the
         default lets only the run's own user (the data subject) see them."""
         self.name = name
@@ -180,11 +187,15 @@ class App:
         self._store: Store | None = None
         self._engine: Engine | None = None
         self._toolbox: Toolbox | None = None
+        self._sealer: Sealer | None = None
         if guard is None or guard is True:
             guard = GuardSettings.from_env() if guard is None else GuardSettings()
         self.guard_settings = guard if guard is not False else GuardSettings(enabled=False)
         self._guard: ScreeningGuard | None = None
         self.reveal_policy = reveal_policy or _subject_only
+        self._governor_source = governor
+        self._governor: Governor | None = None
+        self._governor_loaded = False
         self._lock = threading.Lock()
 
     # -- wiring ----------------------------------------------------------------------------
@@ -242,6 +253,34 @@ class App:
                     self._guard = ScreeningGuard(self.store, ner=self.guard_settings.ner)
         return self._guard
 
+    @property
+    def governor(self) -> Governor | None:
+        """What judges each tool call before it runs (policy, risk, human review); None when governance is off."""
+        if not self._governor_loaded:
+            store = self.store  # outside the lock: opening the store takes it
+            with self._lock:
+                if not self._governor_loaded:
+                    source = self._governor_source
+                    if source is None or source is True or isinstance(source, GovernanceSettings):
+                        settings = source if isinstance(source, GovernanceSettings) else GovernanceSettings.from_env()
+                        if source is True:
+                            settings = replace(settings, enabled=True)
+                        if settings.enabled:
+                            from keel.governance.governor import KeelGovernor
+
+                            self._governor = KeelGovernor.from_settings(
+                                store, settings, egress=self._tool_egress, clock=self.clock
+                            )
+                    elif source is not False:
+                        self._governor = source
+                    self._governor_loaded = True
+        return self._governor
+
+    def _tool_egress(self, name: str) -> Sequence[str]:
+        """The hosts tool `name` may reach (its `network=`): a call of a tool with any is an external call."""
+        spec = self._toolbox.specs.get(name) if self._toolbox is not None else None
+        return spec.network if spec is not None else ()
+
     async def reveal(self, run_id: str, text: str, *, principal: str) -> str:
         """`text` (a run's output) with its PII placeholders replaced by the values, for a principal allowed to."""
         run = await asyncio.to_thread(self.store.get_run, run_id)
@@ -267,10 +306,35 @@ class App:
                 llm=self.gateway,
                 tools=self._toolbox,
                 guard=self.guard if self.gateway is not None else None,
+                governor=self.governor,
             )
+            self._start_sealer()
         return self._engine
 
+    def _start_sealer(self) -> None:
+        """Seal the audit events this app's runs commit into the signed chain, in the background."""
+        store = self.store
+        if not store.audit_outbox or self._sealer is not None:
+            return
+        from keel.governance.audit import AuditLog
+        from keel.governance.outbox import Sealer
+
+        try:
+            audit_log = AuditLog.from_env(store)
+        except ConfigError as exc:
+            # The events stay in the outbox, committed, until a process with the key seals them.
+            log.warning(
+                "audit events are queued but not sealed: %s",
+                exc.message,
+                extra={"event_type": "audit.no_signing_key"},
+            )
+            return
+        self._sealer = Sealer(audit_log).start()
+
     def close(self) -> None:
+        if self._sealer is not None:
+            self._sealer.stop()  # seals what this app's runs committed before the store closes
+            self._sealer = None
         if self._gateway is not None:
             self._gateway.close()
         if self._tracing is not None:
@@ -281,6 +345,9 @@ class App:
             self._store.close()
             self._store = None
             self._engine = None
+            if self._governor is not self._governor_source:
+                # A governor built here reads the store that just closed: the next is built on the next store.
+                self._governor, self._governor_loaded = None, False
 
     def __enter__(self) -> App:
         return self

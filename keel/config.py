@@ -144,6 +144,41 @@ class GuardSettings:
         return cls(enabled=_bool("KEEL_GUARD", cls.enabled), ner=_bool("KEEL_GUARD_NER", cls.ner))
 
 
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """Policy and risk before every tool call: on when KEEL_GOVERNANCE=true, or when keel.toml (or
+    the file KEEL_CONFIG names) has a `[governance]` table, unless KEEL_GOVERNANCE=false.
+
+    `table` is that `[governance]` table as parsed; keel.governance.risk checks it (weights in
+    `[governance.risk]`, resources in `[governance.resources.TOOL]`, roles in `[governance.roles]`).
+    KEEL_RISK_REVIEW_AT and KEEL_RISK_BLOCK_AT override the thresholds in it.
+    """
+
+    enabled: bool = False
+    table: dict[str, object] | None = None
+    source: str | None = None  # the file the table came from, for error messages
+
+    @classmethod
+    def from_env(cls, path: str | Path | None = None) -> GovernanceSettings:
+        import tomllib
+
+        file = Path(path) if path is not None else Path(os.environ.get("KEEL_CONFIG") or "keel.toml")
+        table: dict[str, object] | None = None
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            data = {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read the [governance] table of {file}: {exc}", key="governance") from None
+        raw = data.get("governance")
+        if raw is not None:
+            if not isinstance(raw, dict):
+                raise ConfigError(f"governance: must be a table (in {file})", key="governance")
+            table = raw
+        enabled = _bool("KEEL_GOVERNANCE", table is not None and bool(table.get("enabled", True)))
+        return cls(enabled=enabled, table=table, source=str(file) if table is not None else None)
+
+
 # -- secret keys from the environment, a file, or a file beside the SQLite database ---------------
 
 
@@ -277,3 +312,80 @@ def read_key_file(source: KeySource, path: Path, variable: str) -> bytes:
     except UnicodeDecodeError:
         raise ConfigError(f"{where} is not base64 text", key=variable) from None
     return decode_key(source, text, where, variable)
+
+
+# -- retention -------------------------------------------------------------------------------------
+
+RETENTION_KINDS = ("audit_days", "runs_days", "journal_days")
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long Keel keeps what it stores, in days (0: forever), globally and per org.
+
+    KEEL_RETENTION_AUDIT_DAYS (default 2557, 7 years), KEEL_RETENTION_RUNS_DAYS and
+    KEEL_RETENTION_JOURNAL_DAYS (default 0: kept forever), KEEL_RETENTION_BATCH (runs per purge
+    transaction, default 500), and KEEL_RETENTION_FILE: a TOML file whose `[retention]` table sets
+    the same keys and whose `[retention.orgs.ORG]` tables override them for one org. The variables
+    win over the file's `[retention]` table. It is not keel.toml, whose tables the gateway checks.
+    """
+
+    audit_days: int = 2557
+    runs_days: int = 0
+    journal_days: int = 0
+    batch: int = 500
+    orgs: tuple[tuple[str, tuple[tuple[str, int], ...]], ...] = ()  # (org, ((kind, days), ...)), sorted
+
+    @classmethod
+    def from_env(cls) -> RetentionSettings:
+        file = os.environ.get("KEEL_RETENTION_FILE", "").strip()
+        table: dict[str, object] = {}
+        if file:
+            table = _retention_file(Path(file).expanduser())
+        base = {k: _days(table.get(k), f"[retention] {k}", getattr(cls, k)) for k in RETENTION_KINDS}
+        orgs_raw = table.get("orgs", {})
+        if not isinstance(orgs_raw, dict):
+            raise ConfigError("[retention.orgs] must be a table of org tables", key="KEEL_RETENTION_FILE")
+        orgs: list[tuple[str, tuple[tuple[str, int], ...]]] = []
+        for org, limits in sorted(orgs_raw.items()):
+            if not isinstance(limits, dict):
+                raise ConfigError(f"[retention.orgs.{org}] must be a table", key="KEEL_RETENTION_FILE")
+            unknown = sorted(set(limits) - set(RETENTION_KINDS))
+            if unknown:
+                raise ConfigError(f"[retention.orgs.{org}]: unknown key {unknown[0]!r}", key="KEEL_RETENTION_FILE")
+            orgs.append(
+                (str(org), tuple((k, _days(v, f"[retention.orgs.{org}] {k}", 0)) for k, v in sorted(limits.items())))
+            )
+        return cls(
+            audit_days=_int("KEEL_RETENTION_AUDIT_DAYS", base["audit_days"], minimum=0),
+            runs_days=_int("KEEL_RETENTION_RUNS_DAYS", base["runs_days"], minimum=0),
+            journal_days=_int("KEEL_RETENTION_JOURNAL_DAYS", base["journal_days"], minimum=0),
+            batch=_int("KEEL_RETENTION_BATCH", cls.batch, minimum=1),
+            orgs=tuple(orgs),
+        )
+
+
+def _days(value: object, where: str, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where} must be a whole number of days (0: keep forever), got {value!r}", key=where)
+    return value
+
+
+def _retention_file(path: Path) -> dict[str, object]:
+    import tomllib
+
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"KEEL_RETENTION_FILE names {path}, which is missing", key="KEEL_RETENTION_FILE") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", key="KEEL_RETENTION_FILE") from None
+    table = data.get("retention", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [retention] must be a table", key="KEEL_RETENTION_FILE")
+    unknown = sorted(set(table) - {*RETENTION_KINDS, "orgs"})
+    if unknown:
+        raise ConfigError(f"{path}: [retention]: unknown key {unknown[0]!r}", key="KEEL_RETENTION_FILE")
+    return table

@@ -18,6 +18,8 @@ from needs import unavailable
 # The guard's vault needs a master key shared by every worker of a PostgreSQL database (on SQLite
 # it makes one beside the file); the tests run as such a deployment, with a key of their own.
 os.environ.setdefault("KEEL_GUARD_KEY", "dGVzdC1vbmx5LWd1YXJkLWtleS0zMi1ieXRlcy0hISE=")
+# Likewise the audit log's signing key (an Ed25519 seed), so runs' audit events get sealed on PostgreSQL.
+os.environ.setdefault("KEEL_AUDIT_KEY", "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmctc2VlZC0zMiE=")
 
 PG_URL = os.environ.get("KEEL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

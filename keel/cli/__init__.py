@@ -12,7 +12,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError
 from typer._click.exceptions import UsageError as ClickUsageError
 
-from keel.cli import audit, db, gdpr, guard, killswitch, observe, runs, workflows
+from keel.cli import audit, db, gdpr, guard, killswitch, observe, policy, retention, review, runs, workflows
 from keel.cli._output import setup_logging
 from keel.cli._target import CliState
 from keel.cli.budgets import budgets_command
@@ -82,6 +82,9 @@ app.add_typer(guard.app, name="guard")
 app.add_typer(audit.app, name="audit")
 app.add_typer(gdpr.app, name="gdpr")
 app.add_typer(killswitch.app, name="kill-switch")
+app.add_typer(retention.app, name="retention")
+app.add_typer(policy.app, name="policy")
+app.add_typer(review.app, name="review")
 
 # The one place where errors become exit codes: 2 when the command was called wrongly, 1 otherwise.
 EXIT_CODES: tuple[tuple[type[KeelError], int], ...] = (

@@ -72,8 +72,9 @@ def verify_command(
 
     with state.store() as store:
         report = AuditLog(store, signer=None).verify(full=full, trusted_keys=keys, progress=progress)
+        waiting, oldest = store.audit_outbox_backlog()
     if as_json:
-        print_json(report.as_dict())
+        print_json({**report.as_dict(), "outbox": {"waiting": waiting, "oldest_at": oldest}})
     elif report.ok:
         console.print(
             f"[green]ok[/green]: {report.entries:,} entries, {report.checkpoints:,} checkpoints, "
@@ -85,6 +86,9 @@ def verify_command(
         assert report.problem is not None
         console.print(f"[red]BAD[/red] {report.problem.describe()}", soft_wrap=True)
         note(f"checked {report.entries:,} entries before it; nothing after it can be trusted")
+    if waiting:
+        # Committed with the runs' checkpoints but not chained yet: a worker (or `keel audit seal`) will.
+        note(f"{waiting:,} event(s) committed by runs wait in the outbox to be sealed (keel audit seal)")
     if not report.ok:
         raise typer.Exit(1)
 
@@ -130,23 +134,47 @@ def proof_command(
 @app.command("export", no_args_is_help=True)
 def export_command(
     ctx: typer.Context,
-    to: Annotated[Path, typer.Option("--to", help="The directory to write sealed segments into.")],
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to",
+            metavar="DIR|s3://BUCKET/PREFIX",
+            help="A directory, or an S3 bucket with Object Lock (endpoint and credentials from AWS_* variables).",
+        ),
+    ],
+    retain_days: Annotated[
+        int | None,
+        typer.Option(
+            "--retain-days",
+            min=1,
+            help="S3 only: Object Lock retention of each object, in days [default: the audit retention, 2557].",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Write one sealed, read-only segment per checkpointed range; never overwrite one."""
     from keel.governance import AuditLog
+    from keel.governance.retention import RetentionPolicy
+    from keel.governance.sinks import DirectorySink, sink_for
 
     state: CliState = ctx.obj
+    if retain_days is None:
+        retain_days = RetentionPolicy.from_env().audit_limit_days() or RetentionPolicy().audit_days
+    sink = sink_for(to, retain_days=retain_days)
     with state.store() as store:
-        report = AuditLog(store, signer=None).export(to)
+        report = AuditLog(store, signer=None).export(sink)
     out: dict[str, Any] = {"written": report.written, "existing": report.existing, "unsealed": report.unsealed}
+    if report.pruned:
+        out["pruned"] = report.pruned  # segments retention purged from the database (exported before)
     if as_json:
         print_json(out)
         return
+    where = str(sink.root) if isinstance(sink, DirectorySink) else sink.name
     for name in report.written:
-        console.print(f"wrote {to / name}")
+        console.print(f"wrote {where}/{name}")
+    pruned = f", {report.pruned} purged by retention" if report.pruned else ""
     console.print(
-        f"{len(report.written)} segment(s) written, {len(report.existing)} already there; "
+        f"{len(report.written)} segment(s) written, {len(report.existing)} already there{pruned}; "
         f"{report.unsealed} entries wait for the next checkpoint"
     )
 
@@ -168,3 +196,22 @@ def checkpoint_command(
         console.print("the audit log is empty: nothing to checkpoint", style="dim")
     else:
         console.print(f"checkpoint size {cp.size}, root {cp.root}, {cp.timestamp}")
+
+
+@app.command("seal")
+def seal_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Chain the events runs committed to the outbox now (workers do it on their own; needs the signing key)."""
+    from keel.governance import AuditLog
+    from keel.governance.outbox import seal
+
+    state: CliState = ctx.obj
+    with state.store() as store:
+        sealed = seal(AuditLog.from_env(store))
+        waiting, _oldest = store.audit_outbox_backlog()
+    if as_json:
+        print_json({"sealed": sealed, "waiting": waiting})
+    else:
+        console.print(f"sealed {sealed:,} event(s) into the chain; {waiting:,} waiting")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import random
@@ -15,7 +16,18 @@ from opentelemetry import context as otel_context
 
 from keel.engine import codec
 from keel.engine.context import Context
-from keel.engine.ports import CallScope, Guard, GuardPolicy, LlmRequest, LlmResult, ModelGateway, ToolRunner
+from keel.engine.ports import (
+    ActionRequest,
+    AuditRecord,
+    CallScope,
+    Governor,
+    Guard,
+    GuardPolicy,
+    LlmRequest,
+    LlmResult,
+    ModelGateway,
+    ToolRunner,
+)
 from keel.engine.registry import Registry, StepDef, WorkflowDef
 from keel.engine.retry import RetryPolicy
 from keel.engine.tracing import RunTrace, StepSpan
@@ -38,8 +50,9 @@ from keel.observe.context import RunScope, Usage
 from keel.observe.metrics import org_label
 from keel.observe.redact import scrub
 from keel.observe.tracing import Tracing
-from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store
+from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store, outbox
 from keel.store.base import STEP_COLUMNS
+from keel.store.review import SIGNAL_PREFIX as REVIEW_SIGNAL_PREFIX
 from keel.store.spans import journal_totals
 from keel.types import Clock, RunStatus
 
@@ -135,11 +148,14 @@ class RunExecution:
         llm: ModelGateway | None = None,
         tools: ToolRunner | None = None,
         guard: Guard | None = None,
+        governor: Governor | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
         self.claim = claim
         self.guard = guard
+        self.governor = governor
+        self.risk_score = 0  # the run's: the highest of its governed actions' scores, rebuilt by replay
         self.tools = tools
         self.run = run
         self.journal = {r.seq: r for r in journal}
@@ -151,6 +167,7 @@ class RunExecution:
         self.rng = rng or _RNG
         self._seq = 0
         self._buffered: list[dict[str, Any]] = []  # ctx.now() values, flushed with the next checkpoint
+        self._audit: list[dict[str, Any]] = []  # audit records, committed with the next checkpoint
         self._nondeterminism: NonDeterminismError | None = None
         self._paused = run.paused
         self._control = run.control
@@ -236,6 +253,7 @@ class RunExecution:
                 consume_signal_id=consume_signal_id,
                 now=now,
                 spans=self.trace.take_rows(),
+                audit=self._take_audit(),
                 inline=self.solo(),
             ),
             rows,
@@ -255,10 +273,37 @@ class RunExecution:
                 now=now,
                 lease_expires_at=now + self.settings.lease_ttl_s,
                 spans=self.trace.take_rows(),
+                audit=self._take_audit(),
                 inline=self.solo(),
             ),
             rows,
         )
+
+    def audit(self, record: AuditRecord) -> None:
+        """Queue an audit record: it is committed with the run's next checkpoint, or not at all."""
+        if not self.store.audit_outbox:
+            return
+        run = self.run
+        self._audit.append(
+            outbox.row(
+                run.run_id,
+                self.clock.time(),
+                event_type=record.event_type,
+                action=record.action,
+                actor_kind=record.actor_kind,
+                actor_id=record.actor_id or run.workflow_name,
+                resource=record.resource,
+                decision=record.decision,
+                policy_version=record.policy_version,
+                risk_score=record.risk_score,
+                trace_id=self.trace.trace_id,
+                data=record.data,
+            )
+        )
+
+    def _take_audit(self) -> list[dict[str, Any]]:
+        taken, self._audit = self._audit, []
+        return taken
 
     async def _commit(
         self, pending: Awaitable[CheckpointResult | None], rows: list[dict[str, Any]]
@@ -554,21 +599,26 @@ class RunExecution:
                 # Inside the step: only the guarded answer is journaled, so a replay returns it
                 # without screening (or calling) again, and the raw prompt is never stored.
                 if guard is None:
-                    return await gateway.complete(task, request, scope=scope, validate=validate)
+                    return self._audited_llm(
+                        task, await gateway.complete(task, request, scope=scope, validate=validate)
+                    )
                 # Templates are rendered first, so that what they put in the prompt is screened too.
                 screened, report = await guard.inbound(gateway.render(request), scope=scope, policy=policy)
                 answer = await gateway.complete(task, screened, scope=scope, validate=validate)
-                return await guard.outbound(answer, scope=scope, policy=policy, report=report)
+                return self._audited_llm(task, await guard.outbound(answer, scope=scope, policy=policy, report=report))
             except GuardBlocked as exc:
                 # Journaled like a budget's refusal: a replay raises the same GuardBlocked at the
                 # same point without screening again, and the workflow may catch it.
-                return _refusal(task, guard={"blocked": {"message": exc.message, **exc.details}})
+                return self._audited_llm(
+                    task, _refusal(task, guard={"blocked": {"message": exc.message, **exc.details}})
+                )
             except BudgetExceeded as exc:
-                return _refusal(
+                refusal = _refusal(
                     task,
                     decisions=list(exc.details.pop("decisions", [])),
                     budget_exceeded={"message": exc.message, **exc.details},
                 )
+                return self._audited_llm(task, refusal)
 
         # Falling back between models happens inside the call; a retry of the whole call (with
         # backoff) is for when every model of the route failed for the moment.
@@ -590,6 +640,38 @@ class RunExecution:
             self.flags.add("budget_exceeded")
             details = dict(result.budget_exceeded)
             raise BudgetExceeded(str(details.pop("message", "budget exceeded")), **details)
+        return result
+
+    def _audited_llm(self, task: str, result: LlmResult) -> LlmResult:
+        """Record a model call (or its refusal) for the audit log: hashes, model, tokens and cost, no text."""
+        findings = result.guard or {}
+        refused = result.budget_exceeded is not None or "blocked" in findings
+        data: dict[str, Any] = {
+            "request_sha256": result.request_hash,  # of the request as sent: after the guard's redaction
+            "model": result.model,
+            "provider": result.provider,
+            "input_tokens": result.input_tokens,
+            "output_tokens": result.output_tokens,
+            "cost_usd": result.cost_usd,
+            "cached": result.cached,
+        }
+        if findings.get("pii"):
+            data["pii"] = findings["pii"]
+        if findings.get("flagged"):
+            data["flagged"] = True
+        if result.budget_exceeded is not None:
+            data["refused_by"] = "budget"
+        elif "blocked" in findings:
+            data["refused_by"] = "guard"
+        self.audit(
+            AuditRecord(
+                event_type="llm.call",
+                action=f"llm:{task}",
+                resource=f"model:{result.model}" if result.model else None,
+                decision="deny" if refused else "allow",
+                data=data,
+            )
+        )
         return result
 
     def _call_scope(self, tags: tuple[str, ...] = ()) -> CallScope:
@@ -641,6 +723,7 @@ class RunExecution:
                 reason = "not among this agent's tools" if on_list else "not on the workflow's allowlist"
 
             async def refuse() -> dict[str, Any]:
+                self._audit_tool(name, args, self._seq - 1, "refused", reason)
                 return {"refused": reason}
 
             await self.run_step(StepDef(fn=refuse, name=step_name, retry=RetryPolicy(max_attempts=1)), (), {})
@@ -655,15 +738,30 @@ class RunExecution:
         assert tools is not None
         checked = tools.validate(name, args)  # a bad call is the workflow's bug: raised, never journaled
         scope = self._call_scope()
+        if self.governor is not None:
+            refusal = await self._govern(self.governor, name, checked, scope)
+            if refusal is not None:
+                METRICS.tool_errors.labels(name, "ToolNotAllowed").inc()
+                log.warning(
+                    "tool %s refused: %s",
+                    name,
+                    refusal,
+                    extra={"event_type": "tool.refused", "run_id": self.run.run_id, "tool": name},
+                )
+                if errors_as_results:  # the agent loop tells the model, and goes on
+                    return {"error": {"type": "ToolNotAllowed", "message": f"tool {name!r} refused: {refusal}"}}
+                raise ToolNotAllowed(f"tool {name!r} refused: {refusal}", tool=name, run_id=self.run.run_id)
 
         async def call(checked: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
             step = int(idempotency_key.rsplit(":", 1)[1])
             try:
                 value = await tools.call(name, checked, scope=scope, step=step, idempotency_key=idempotency_key)
             except ToolError as exc:
+                self._audit_tool(name, checked, step, "error", type(exc).__name__)
                 if not errors_as_results:
                     raise
                 return {"error": {"type": type(exc).__name__, "message": exc.message}}
+            self._audit_tool(name, checked, step, "ok")
             return {"value": value}
 
         policy = tools.retry_policy(name)
@@ -678,6 +776,98 @@ class RunExecution:
         if "error" in outcome:
             return outcome
         return outcome["value"] if not errors_as_results else outcome
+
+    def _audit_tool(self, name: str, args: dict[str, Any], step: int, outcome: str, detail: str | None = None) -> None:
+        """Record a tool call for the audit log: its arguments by hash only (they may hold personal data)."""
+        digest = hashlib.sha256(json.dumps(args, sort_keys=True, separators=(",", ":"), default=str).encode())
+        data: dict[str, Any] = {"step": step, "outcome": outcome, "args_sha256": digest.hexdigest()}
+        if detail is not None:
+            data["detail"] = detail
+        self.audit(
+            AuditRecord(
+                event_type="tool.call",
+                action=f"tool:{name}",
+                resource=f"run:{self.run.run_id}",
+                decision="deny" if outcome == "refused" else "allow",
+                data=data,
+            )
+        )
+
+    async def _govern(self, governor: Governor, name: str, args: dict[str, Any], scope: CallScope) -> str | None:
+        """Ask the governor about a tool call, then wait for the review it may call for; why it is refused, or None.
+
+        The decision is a step of its own, `policy:tool:NAME`, so a replay takes the journaled
+        decision without asking again, and its audit record commits with that journal entry. A
+        review is a durable wait on the signal `keel.review:<run_id>:<step>`, sent when people decide.
+        """
+        action = f"tool:{name}"
+        seq = self._seq  # the decision's journal position: the same on every replay, so the review's id is too
+
+        async def decide() -> dict[str, Any]:
+            verdict = await governor.decide(ActionRequest(action=action, args=args, scope=scope, step=seq))
+            data = dict(verdict.data or {})
+            entry = {
+                "decision": verdict.decision,
+                "risk_score": verdict.risk_score,
+                "policy_version": verdict.policy_version,
+                "reasons": list(verdict.reasons),
+                "data": data,
+            }
+            resource = data.get("resource")
+            # Queued by the attempt that decided: committed with the decision's journal entry or not at all.
+            self.audit(
+                AuditRecord(
+                    event_type="policy.decision",
+                    action=action,
+                    resource=f"{resource['kind']}:{resource['id']}" if isinstance(resource, dict) else None,
+                    decision=verdict.decision,
+                    policy_version=verdict.policy_version,
+                    risk_score=verdict.risk_score,
+                    data={"reasons": list(verdict.reasons), "factors": data.get("factors"), "step": seq},
+                )
+            )
+            return entry
+
+        # A policy that cannot be read (the store is down) is retried, then parks the run: never allowed.
+        step = StepDef(fn=decide, name=f"policy:{action}", retry=RetryPolicy(max_attempts=3, initial_backoff=0.5))
+        decided: dict[str, Any] = await self.run_step(step, (), {})
+        self.risk_score = max(self.risk_score, int(decided.get("risk_score") or 0))
+        decision = decided.get("decision")
+        reasons = "; ".join(decided.get("reasons") or ()) or "no reason given"
+        if decision == "allow":
+            return None
+        if decision not in ("review", "block"):
+            return f"denied by policy ({reasons})"
+        review_id = f"{self.run.run_id}:{seq}"
+        waited = self.journal.get(self._seq)
+        if waited is None or waited.status != "succeeded":
+            # Insert-or-ignore: a replay, or another worker after a lost lease, finds the same request.
+            await self.store.areview_request(
+                review_id=review_id,
+                run_id=self.run.run_id,
+                step=seq,
+                action=action,
+                risk_score=int(decided.get("risk_score") or 0),
+                policy_version=decided.get("policy_version"),
+                kind="override" if decision == "block" else "review",
+                details={
+                    "workflow": self.run.workflow_name,
+                    "org": self.run.org_id,
+                    "reasons": decided.get("reasons"),
+                    **(decided.get("data") or {}),
+                },
+                now=self.clock.time(),
+            )
+        timeout = getattr(governor, "review_timeout_s", None)
+        try:
+            answer = await self.wait_for_signal(REVIEW_SIGNAL_PREFIX + review_id, timeout)
+        except SignalTimeoutError:
+            return f"review {review_id} was not decided within {timeout:g}s"
+        answer = answer if isinstance(answer, dict) else {}
+        if answer.get("decision") == "approved":
+            return None
+        by = ", ".join(answer.get("by") or ()) or "a reviewer"
+        return f"rejected in review {review_id} by {by}: {answer.get('reason') or 'no reason given'}"
 
     # -- ctx.now / sleep / signals ----------------------------------------------------------
 

@@ -153,3 +153,50 @@ class Guard(Protocol):
     ) -> LlmResult:
         """The answer as the workflow may see it, with the whole call's report attached (raises GuardBlocked)."""
         ...
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One event for the audit log, queued by the engine and written in the transaction that commits what it records.
+
+    The engine writes it to an outbox with the checkpoint (so the record is exactly as durable as the
+    state change), and the governance layer seals outbox rows into the signed chain in batches.
+    `data` must not hold raw PII or secrets; string values are scrubbed again before sealing.
+    """
+
+    event_type: str  # "run.state", "llm.call", "tool.call", "policy.decision", "review.decision", ...
+    action: str  # "tool:refund", "llm:summarise", "running->succeeded"
+    actor_kind: str = "agent"  # user | agent | system
+    actor_id: str = ""  # defaults to the run's workflow name
+    resource: str | None = None
+    decision: str | None = None
+    policy_version: str | None = None
+    risk_score: int | None = None
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A sensitive action a run is about to take (today: a tool call), as the governor judges it."""
+
+    action: str  # "tool:NAME"
+    args: dict[str, Any]  # the validated arguments
+    scope: CallScope  # the run, workflow, org and user it is taken for
+    step: int  # the journal position of the decision: stable across replays
+
+
+@dataclass(frozen=True)
+class ActionDecision:
+    """The governor's verdict on one action: what happens, why, under which policy, at what risk."""
+
+    decision: str  # "allow" | "deny" | "review" (a human must approve) | "block" (only a two-person override)
+    risk_score: int  # 0-100
+    policy_version: str | None = None
+    reasons: tuple[str, ...] = ()
+    data: dict[str, Any] | None = None  # anything else worth journaling and auditing (no raw PII)
+
+
+class Governor(Protocol):
+    """Decides, before a sensitive action, whether policy and risk allow it (keel.governance implements it)."""
+
+    async def decide(self, request: ActionRequest) -> ActionDecision: ...

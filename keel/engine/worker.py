@@ -13,7 +13,7 @@ import uuid
 
 from keel.config import EngineSettings
 from keel.engine.executor import Listener, RunExecution
-from keel.engine.ports import Guard, ModelGateway, ToolRunner
+from keel.engine.ports import Governor, Guard, ModelGateway, ToolRunner
 from keel.engine.registry import Registry
 from keel.observe import METRICS
 from keel.observe.tracing import Tracing
@@ -47,6 +47,7 @@ class Engine:
         llm: ModelGateway | None = None,
         tools: ToolRunner | None = None,
         guard: Guard | None = None,
+        governor: Governor | None = None,
     ) -> None:
         self.store = store
         self.registry = registry
@@ -58,6 +59,7 @@ class Engine:
         self.llm = llm
         self.tools = tools
         self.guard = guard
+        self.governor = governor
         self.worker_id = new_worker_id()
         self.draining = False
         self.paused_workflows: set[str] = set()
@@ -143,6 +145,7 @@ class Engine:
             llm=self.llm,
             tools=self.tools,
             guard=self.guard,
+            governor=self.governor,
         )
         heartbeat = asyncio.create_task(self._heartbeat(claim, execution))
         self.in_flight += 1

@@ -428,6 +428,9 @@ class GatewayConfig(_Strict):
     routes: dict[str, RouteConfig] = Field(default_factory=dict)
     budgets: BudgetsConfig = Field(default_factory=BudgetsConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
+    # The governance layer's table in the same file, validated by its reader (keel.config.GovernanceSettings):
+    # listed here so that the gateway's strict reading does not refuse it.
+    governance: dict[str, Any] = Field(default_factory=dict)
 
     _source: Path | None = PrivateAttr(default=None)
 

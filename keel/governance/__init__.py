@@ -14,7 +14,21 @@ from keel.governance.audit import (
     InclusionProof,
     VerifyReport,
 )
+from keel.governance.governor import KeelGovernor, ResourceRule
 from keel.governance.keys import Signer
+from keel.governance.policy import (
+    PolicyDecision,
+    PolicyEngine,
+    PolicyRecord,
+    PolicyRequest,
+    PolicySet,
+    PolicyStore,
+    Principal,
+    Resource,
+    active_engine,
+)
+from keel.governance.review import ReviewDesk
+from keel.governance.risk import RiskWeights, score_action
 
 __all__ = [
     "Actor",
@@ -26,6 +40,20 @@ __all__ = [
     "CheckpointPolicy",
     "ConsistencyProof",
     "InclusionProof",
+    "KeelGovernor",
+    "PolicyDecision",
+    "PolicyEngine",
+    "PolicyRecord",
+    "PolicyRequest",
+    "PolicySet",
+    "PolicyStore",
+    "Principal",
+    "Resource",
+    "ResourceRule",
+    "ReviewDesk",
+    "RiskWeights",
     "Signer",
     "VerifyReport",
+    "active_engine",
+    "score_action",
 ]

@@ -40,12 +40,10 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -54,6 +52,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from keel.errors import ConfigError, KeelError, UsageError
 from keel.governance import canonical, merkle
 from keel.governance.keys import ALGORITHM, Signer, load_public_key, resolve_signer
+from keel.governance.sinks import DirectorySink, Sink, SinkError
 from keel.observe.redact import scrub
 from keel.store import Store
 from keel.store.audit import Head, Plan
@@ -432,6 +431,7 @@ class VerifyReport:
     unsealed: int  # entries after the last checkpoint
     seconds: float
     problem: Problem | None
+    pruned: int = 0  # entries retention purged (1..pruned): checked through their kept hashes
 
     @property
     def ok(self) -> bool:
@@ -542,6 +542,8 @@ class ExportReport:
     written: list[str]
     existing: list[str]
     unsealed: int
+    pruned: int = 0  # segments retention purged from the database (exported before)
+    sink: str = ""
 
 
 # -- the log ---------------------------------------------------------------------------------------
@@ -728,17 +730,20 @@ class AuditLog:
         return dict(trusted) if trusted is not None else self.public_keys()
 
     def _leaves(self, size: int) -> list[bytes]:
+        # Entries at or below the retention horizon are gone; their hashes and signatures are kept.
+        horizon = min(self.store.audit_horizon(), size)
         leaves: list[bytes] = []
         after = 0
-        while after < size:
-            chunk = self.store.audit_leaves(after + 1, min(size, after + 50_000))
-            if not chunk:
-                break
-            for seq, h, sig in chunk:
-                if seq != after + 1:
-                    raise AuditError(f"audit entry {after + 1} is missing: run `keel audit verify`", seq=after + 1)
-                leaves.append(entry_leaf_hash(h, sig))
-                after = seq
+        for last, read in ((horizon, self.store.audit_pruned_leaves), (size, self.store.audit_leaves)):
+            while after < last:
+                chunk = read(after + 1, min(last, after + 50_000))
+                if not chunk:
+                    break
+                for seq, h, sig in chunk:
+                    if seq != after + 1:
+                        raise AuditError(f"audit entry {after + 1} is missing: run `keel audit verify`", seq=after + 1)
+                    leaves.append(entry_leaf_hash(h, sig))
+                    after = seq
         if len(leaves) != size:
             raise AuditError(f"the log holds {len(leaves)} entries, fewer than {size}: run `keel audit verify`")
         return leaves
@@ -825,7 +830,41 @@ class AuditLog:
                     after = int(seq)
             return None
 
+        # Entries retention purged: only their hashes and signatures are left, which is all the
+        # chain's link and the checkpoints' roots need (their fields are in the exported segments).
+        horizon = self.store.audit_horizon()
         after = 0
+        while problem is None and after < horizon:
+            leaves = self.store.audit_pruned_leaves(after + 1, min(horizon, after + _VERIFY_CHUNK))
+            if not leaves:
+                problem = Problem(
+                    "log", after + 1, None, f"the hashes of purged entries {after + 1}..{horizon} are missing"
+                )
+                break
+            for seq, h, sig in leaves:
+                if seq != expected:
+                    problem = Problem("entry", expected, None, "missing from the purged entries' hashes")
+                    break
+                try:
+                    tree.append(entry_leaf_hash(h, sig))
+                except ValueError:
+                    problem = Problem("entry", seq, None, "its kept hash or signature is not hex")
+                    break
+                prev, expected, after = h, seq + 1, seq
+                while next_cp < len(checkpoints) and checkpoints[next_cp].size == seq:
+                    cp = checkpoints[next_cp]
+                    bad = (
+                        "its root does not match the purged entries' hashes"
+                        if tree.root().hex() != cp.root
+                        else _verify_checkpoint_signature(cp, keys)
+                    )
+                    if bad is not None:
+                        problem = Problem("checkpoint", cp.size, None, bad)
+                        break
+                    next_cp += 1
+                    range_start = seq + 1
+                if problem is not None:
+                    break
         while problem is None:
             rows = self.store.audit_entries(after, _VERIFY_CHUNK, ROW_COLUMNS)
             if not rows:
@@ -904,42 +943,52 @@ class AuditLog:
             unsealed=max(0, found - last_cp),
             seconds=time.perf_counter() - started,
             problem=problem,
+            pruned=horizon,
         )
 
     # -- export --------------------------------------------------------------------------------
 
-    def export(self, to_dir: str | os.PathLike[str]) -> ExportReport:
-        """Write one sealed segment per checkpointed range into `to_dir`.
+    def export(self, to: str | os.PathLike[str] | Sink) -> ExportReport:
+        """Write one sealed segment per checkpointed range to a sink (a directory when given a path).
 
-        A segment is a directory `segment-<first>-<last>` (12-digit seqs) holding `checkpoint.json`
-        (the checkpoint, with the previous one's size and root), `entries.jsonl` (one entry per line,
-        in order), `keys.json` (the public keys that signed them) and `manifest.json` (the SHA-256 of
-        each of those files). Files are made read-only (0444), the directory 0555. A segment already
-        present is left alone if identical and refused (AuditError) if not: nothing is overwritten.
+        A segment `segment-<first>-<last>` (12-digit seqs) holds `checkpoint.json` (the checkpoint,
+        with the previous one's size and root), `entries.jsonl` (one entry per line, in order),
+        `keys.json` (the public keys that signed them) and `manifest.json` (the SHA-256 of each of
+        those files). A segment already in the sink is left alone if identical and refused
+        (AuditError) if not: nothing is overwritten. Each segment written or found is recorded in
+        the database (`keel_audit_exports`): retention purges only exported segments. Segments
+        retention already purged are skipped (counted in `pruned`).
         """
-        root = Path(to_dir)
-        root.mkdir(parents=True, exist_ok=True)
+        sink: Sink = DirectorySink(to) if isinstance(to, str | os.PathLike) else to
         keys = self.store.audit_keys()
+        horizon = self.store.audit_horizon()
         written: list[str] = []
         existing: list[str] = []
+        pruned = 0
         previous: Checkpoint | None = None
-        checkpoints = self.checkpoints()
-        for cp in checkpoints:
+        for cp in self.checkpoints():
             first = 1 if previous is None else previous.size + 1
+            if cp.size <= horizon:
+                pruned += 1
+                previous = cp
+                continue
             name = f"segment-{first:012d}-{cp.size:012d}"
-            entries = self._range(first, cp.size)
-            files = _segment_files(cp, previous, entries, keys)
-            target = root / name
-            if target.exists():
-                if not _same_files(target, files):
-                    raise AuditError(f"{target} exists and differs from the log's segment: refusing to overwrite it")
-                existing.append(name)
-            else:
-                _write_sealed(root, name, files)
-                written.append(name)
+            files = _segment_files(cp, previous, self._range(first, cp.size), keys)
+            try:
+                fresh = sink.put_segment(name, files)
+            except SinkError as exc:
+                raise AuditError(exc.message) from None
+            (written if fresh else existing).append(name)
+            self.store.audit_record_export(first, cp.size, sink.name, now=self.clock.time())
             previous = cp
         head = self.store.audit_head()
-        return ExportReport(written=written, existing=existing, unsealed=head.seq - (previous.size if previous else 0))
+        return ExportReport(
+            written=written,
+            existing=existing,
+            unsealed=head.seq - (previous.size if previous else 0),
+            pruned=pruned,
+            sink=sink.name,
+        )
 
     def _range(self, first: int, last: int) -> list[AuditEntry]:
         out: list[AuditEntry] = []
@@ -953,6 +1002,56 @@ class AuditLog:
         if len(out) != last - first + 1 or (out and (out[0].seq != first or out[-1].seq != last)):
             raise AuditError(f"entries {first}..{last} are not all in the log: run `keel audit verify`")
         return out
+
+
+def verify_segments(
+    segments: Iterable[Mapping[str, bytes]], trusted_keys: Mapping[str, Ed25519PublicKey] | None = None
+) -> str | None:
+    """Check exported segments offline, in order from the first: None when they hold, else the first problem.
+
+    Each segment is its files by name (as a sink holds them). Checks each file against the
+    manifest, each entry's hash, link, position and signature, and each checkpoint's root (over
+    every entry from 1) and signature. Without `trusted_keys`, each segment's own keys.json is used.
+    """
+    tree = merkle.CompactRange()
+    prev, expected = GENESIS_HASH, 1
+    for files in segments:
+        try:
+            manifest = json.loads(files["manifest.json"])
+            for name, digest in manifest["files"].items():
+                if hashlib.sha256(files[name]).hexdigest() != digest:
+                    return f"{name} of the segment from entry {expected} does not match its manifest"
+            raw = json.loads(files["checkpoint.json"])
+            cp = Checkpoint(int(raw["size"]), raw["root"], raw["timestamp"], raw["key_id"], raw["signature"])
+            keys = (
+                dict(trusted_keys)
+                if trusted_keys is not None
+                else {kid: load_public_key(v["public_key"]) for kid, v in json.loads(files["keys.json"]).items()}
+            )
+            for line in files["entries.jsonl"].decode("utf-8").splitlines():
+                entry = json.loads(line)
+                seq = int(entry["seq"])
+                if seq != expected:
+                    return f"entry {expected} is missing (found {seq})"
+                if hashlib.sha256(canonical_entry(entry)).hexdigest() != entry["hash"]:
+                    return f"entry {seq}: its hash does not match its fields"
+                if entry["prev_hash"] != prev:
+                    return f"entry {seq}: its prev_hash does not match entry {seq - 1}'s hash"
+                bad = _signature_problem(keys, entry["key_id"], entry["hash"], entry["signature"])
+                if bad is not None:
+                    return f"entry {seq}: {bad}"
+                tree.append(entry_leaf_hash(entry["hash"], entry["signature"]))
+                prev, expected = entry["hash"], seq + 1
+        except (KeyError, ValueError, TypeError) as exc:
+            return f"the segment from entry {expected} is malformed: {type(exc).__name__}: {exc}"
+        if cp.size != expected - 1:
+            return f"checkpoint at size {cp.size}: its segment ends at entry {expected - 1}"
+        if tree.root().hex() != cp.root:
+            return f"checkpoint at size {cp.size}: its root does not match the entries"
+        bad = _verify_checkpoint_signature(cp, keys)
+        if bad is not None:
+            return f"checkpoint at size {cp.size}: {bad}"
+    return None
 
 
 def _signature_problem(keys: Mapping[str, Ed25519PublicKey], kid: str, hash_hex: str, signature_hex: str) -> str | None:
@@ -997,42 +1096,6 @@ def _segment_files(
     return files
 
 
-def _same_files(directory: Path, files: Mapping[str, bytes]) -> bool:
-    try:
-        present = {p.name for p in directory.iterdir()}
-        return present == set(files) and all((directory / n).read_bytes() == data for n, data in files.items())
-    except OSError:
-        return False
-
-
-def _write_sealed(root: Path, name: str, files: Mapping[str, bytes]) -> None:
-    # Built under a temporary name and renamed into place: a reader (or a crash) never sees half a segment.
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
-    try:
-        for filename, data in files.items():
-            path = staging / filename
-            with open(path, "xb") as out:
-                out.write(data)
-                out.flush()
-                os.fsync(out.fileno())
-            path.chmod(0o444)
-        staging.chmod(0o555)
-        # The caller saw no segment of this name; a non-empty one appearing meanwhile makes this fail.
-        staging.rename(root / name)
-    except BaseException:
-        if staging.exists():
-            staging.chmod(0o755)
-            for child in staging.iterdir():
-                child.unlink()
-            staging.rmdir()
-        raise
-    fd = os.open(root, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 __all__ = [
     "ACTOR_KINDS",
     "GENESIS_HASH",
@@ -1053,4 +1116,5 @@ __all__ = [
     "entry_leaf_hash",
     "leaf_data",
     "timestamp_text",
+    "verify_segments",
 ]

@@ -76,6 +76,11 @@ def _head(conn: Connection, *, lock: bool) -> Head:
     )
 
 
+def lock_head(conn: Connection) -> None:
+    """Take the chain's head lock for the rest of the transaction (PostgreSQL; SQLite's BEGIN IMMEDIATE has it)."""
+    _head(conn, lock=True)
+
+
 def append_op(
     planner: Planner, *, publish: dict[str, Any] | None, insert_ignore: Callable[[Any], Any], now: float
 ) -> Callable[[Connection], Plan]:

@@ -24,8 +24,11 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from keel.config import _bool as parse_bool  # the one parser of boolean settings
 from keel.errors import InvalidStateError, RunNotFoundError, StoreError
-from keel.store import audit, budgets, gdpr, guard, killswitch
+from keel.store import audit, budgets, gdpr, guard, killswitch, outbox, retention
+from keel.store import policy as policies
+from keel.store import review as reviews
 from keel.store import schema as t
 from keel.types import RunStatus
 
@@ -284,6 +287,10 @@ class Store(abc.ABC):
         self._writer_lock = threading.Lock()  # the writer connection: committer batches or inline writes
         self._inline_streak = 0
         self._committer = _Committer(self)
+        # Audit events ride in the transactions that commit what they record (keel.store.outbox).
+        self.audit_outbox = _env_flag("KEEL_AUDIT", True)
+        # Set whenever this process committed outbox rows: the sealer's cue to look.
+        self.outbox_written = threading.Event()
 
     # -- dialect hooks -------------------------------------------------------------------
 
@@ -487,6 +494,8 @@ class Store(abc.ABC):
         )
         insert_sql = self._sql(_insert_run_sql(tuple(values)))
         transition_sql = self._sql(_INSERT_TRANSITION_SQL)
+        outbox_sql = self._sql(outbox.INSERT_SQL)
+        audited = self.audit_outbox
 
         def op(conn: Connection) -> tuple[str, bool]:
             cur = _cursor(conn)
@@ -494,16 +503,24 @@ class Store(abc.ABC):
                 # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
                 cur.execute(insert_sql, values)
                 if cur.fetchone() is not None:
+                    cause = f"started by {lease_owner}" if leased else "started"
                     cur.execute(
                         transition_sql,
                         {
                             "run_id": run_id,
                             "from_status": None,
                             "to_status": values["status"],
-                            "cause": f"started by {lease_owner}" if leased else "started",
+                            "cause": cause,
                             "at": now,
                         },
                     )
+                    if audited:
+                        starter = ("user", user_id) if user_id else ("system", "keel")
+                        cur.execute(
+                            outbox_sql,
+                            outbox.transition_row(run_id, None, str(values["status"]), cause, now, actor=starter),
+                        )
+                        self.outbox_written.set()
                     return run_id, True
             finally:
                 cur.close()
@@ -663,12 +680,13 @@ class Store(abc.ABC):
         consume_signal_id: int | None = None,
         now: float,
         spans: Sequence[dict[str, Any]] = (),
+        audit: Sequence[dict[str, Any]] = (),
         inline: bool = False,
     ) -> CheckpointResult | None:
         """Commit journal rows and advance the run, only while `claim` is current; None if lost.
 
-        `spans` (keel_spans rows) are committed in the same transaction, so the span of a step
-        is stored exactly when the step is.
+        `spans` (keel_spans rows) and `audit` (keel_audit_outbox rows) are committed in the same
+        transaction, so the span and audit record of a step are stored exactly when the step is.
         """
         return await self.awrite(
             self._checkpoint_op(
@@ -680,6 +698,7 @@ class Store(abc.ABC):
                 consume_signal_id=consume_signal_id,
                 now=now,
                 spans=spans,
+                audit=audit,
             ),
             inline=inline,
         )
@@ -695,6 +714,7 @@ class Store(abc.ABC):
         consume_signal_id: int | None = None,
         now: float,
         spans: Sequence[dict[str, Any]] = (),
+        audit: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
         # Checkpoints are the hot path, so they are written as SQL on the DBAPI cursor:
         # building and cache-keying the equivalent Core statements costs ~200 us per
@@ -719,6 +739,7 @@ class Store(abc.ABC):
         if consume_signal_id is not None:
             consumed = {"id": consume_signal_id, "seq": (new_rows or updated_rows)[-1]["seq"]}
         moved = None
+        audit_rows = list(audit)
         if transition is not None:
             moved = {
                 "run_id": claim.run_id,
@@ -727,6 +748,10 @@ class Store(abc.ABC):
                 "cause": transition[2],
                 "at": now,
             }
+            if self.audit_outbox:
+                audit_rows.append(outbox.transition_row(claim.run_id, *transition, now))
+        outbox_sql = self._sql(outbox.INSERT_SQL)
+        written = self.outbox_written
 
         def op(conn: Connection) -> CheckpointResult | None:
             cur = _cursor(conn)
@@ -745,6 +770,9 @@ class Store(abc.ABC):
                     cur.execute(self._sql(_INSERT_TRANSITION_SQL), moved)
                 if spans:
                     cur.executemany(self._sql(_INSERT_SPAN_SQL), spans)
+                if audit_rows:
+                    cur.executemany(outbox_sql, audit_rows)
+                    written.set()
                 return CheckpointResult(paused=bool(row[0]), control=row[1])
             finally:
                 cur.close()
@@ -764,11 +792,12 @@ class Store(abc.ABC):
         now: float,
         lease_expires_at: float,
         spans: Sequence[dict[str, Any]] = (),
+        audit: Sequence[dict[str, Any]] = (),
         inline: bool = False,
     ) -> CheckpointResult | None:
-        """The hot path of `acheckpoint`: journal rows plus the step counter (and spans), nothing else."""
+        """The hot path of `acheckpoint`: journal rows plus the step counter (spans, audit records), nothing else."""
         return await self.awrite(
-            self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans), inline=inline
+            self._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans, audit), inline=inline
         )
 
     def _step_checkpoint_op(
@@ -779,6 +808,7 @@ class Store(abc.ABC):
         now: float,
         lease_expires_at: float,
         spans: Sequence[dict[str, Any]] = (),
+        audit: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
         return self._checkpoint_op(
             claim,
@@ -791,6 +821,7 @@ class Store(abc.ABC):
             },
             now=now,
             spans=spans,
+            audit=audit,
         )
 
     # -- signals -------------------------------------------------------------------------
@@ -1561,6 +1592,18 @@ class Store(abc.ABC):
     async def aaudit_append(self, planner: audit.Planner, *, publish: dict[str, Any] | None, now: float) -> audit.Plan:
         return await self.awrite(self._audit_append_op(planner, publish, now))
 
+    def audit_seal_outbox(
+        self, planner_for: outbox.PlannerFor, *, limit: int, publish: dict[str, Any] | None, now: float
+    ) -> tuple[audit.Plan | None, int]:
+        """Chain up to `limit` outbox rows under the head lock; the plan and how many were sealed."""
+        return self.write(
+            outbox.seal_op(planner_for, limit=limit, publish=publish, insert_ignore=self._insert, now=now)
+        )
+
+    def audit_outbox_backlog(self) -> tuple[int, float | None]:
+        """Audit events committed but not yet sealed into the chain, and the oldest one's commit time."""
+        return self.read(outbox.backlog_op())
+
     def audit_head(self) -> audit.Head:
         """The chain's head as last committed."""
         return self.read(audit.head_op())
@@ -1605,6 +1648,43 @@ class Store(abc.ABC):
     async def agdpr_erase(self, subject: str, *, at: str) -> gdpr.ErasureCounts:
         return await self.awrite(gdpr.erase_op(subject, at=at))
 
+    # -- retention (SQL in keel.store.retention, policy in keel.governance.retention) --------------
+
+    def retention_purge_runs(
+        self, scope: retention.RunScope, *, cutoff: float, limit: int, journal: bool
+    ) -> tuple[int, retention.RunCounts]:
+        """Purge one batch of finished runs of `scope` last updated before `cutoff`: (runs, rows per table)."""
+        return self.write(retention.purge_runs_op(scope, cutoff, limit, journal=journal))
+
+    def retention_count_runs(
+        self, scope: retention.RunScope, *, cutoff: float, limit: int, journal: bool, after: tuple[float, str] | None
+    ) -> tuple[int, retention.RunCounts]:
+        """What the batch after `after` would purge (a dry run; nothing changes)."""
+        return self.read(retention.count_runs_op(scope, cutoff, limit, journal=journal, after=after))
+
+    def audit_horizon(self) -> int:
+        """The audit log's retention horizon: entries 1..horizon were purged (0: none)."""
+        return self.read(retention.horizon_op())
+
+    def audit_pruned_leaves(self, first_seq: int, last_seq: int) -> list[tuple[int, str, str]]:
+        """(seq, hash, signature) of purged entries first_seq..last_seq, in order."""
+        return self.read(retention.pruned_leaves_op(first_seq, last_seq))
+
+    def audit_record_export(self, first_seq: int, last_seq: int, sink: str, *, now: float) -> None:
+        """Record that a sealed segment was written to `sink` (retention purges only exported segments)."""
+        self.write(retention.record_export_op(first_seq, last_seq, sink, now=now, insert_ignore=self._insert))
+
+    def audit_exports(self) -> dict[tuple[int, int], list[str]]:
+        """(first_seq, last_seq) -> sinks each exported segment was written to."""
+        return self.read(retention.exports_op())
+
+    def audit_entry_timestamp(self, seq: int) -> str | None:
+        return self.read(retention.entry_timestamp_op(seq))
+
+    def audit_prune(self, upto: int, *, now: float) -> int:
+        """Move the audit horizon forward to `upto`, keeping the entries' hashes; entries removed."""
+        return self.write(retention.prune_audit_op(upto, now=now))
+
     # -- the kill switch (SQL in keel.store.killswitch, policy in keel.governance.killswitch) -----
 
     def kill_switch_reason(self) -> str | None:
@@ -1635,6 +1715,66 @@ class Store(abc.ABC):
         """Record one approval of a release; the second, by another approver, releases the switch.
         InvalidStateError when it is not engaged or `operator` already approved."""
         return self.write(killswitch.approve_release_op(operator, now=now, insert_ignore=self._insert))
+
+    # -- human review of risky actions (SQL in keel.store.review, rules in keel.governance.review) -----
+
+    def review_request(self, **fields: Any) -> reviews.Review:
+        """Create a review request unless it exists (same id: the same action asking again); the stored row."""
+        return self.write(reviews.request_op(**fields, insert_ignore=self._insert))
+
+    async def areview_request(self, **fields: Any) -> reviews.Review:
+        return await self.awrite(reviews.request_op(**fields, insert_ignore=self._insert))
+
+    def review_get(self, review_id: str) -> reviews.Review | None:
+        return self.read(reviews.get_op(review_id))
+
+    def review_list(
+        self, *, pending_only: bool = True, limit: int = 100, run_id: str | None = None
+    ) -> list[reviews.Review]:
+        """Pending reviews oldest first (the queue); with pending_only=False every review, newest first."""
+        return self.read(reviews.list_op(pending_only=pending_only, limit=limit, run_id=run_id))
+
+    def review_approve(self, review_id: str, *, by: str, reason: str | None, now: float) -> reviews.Change:
+        """One approval, and the run's signal when it decides the review, in one transaction.
+        UsageError for an unknown id; InvalidStateError when decided already or `by` approved already."""
+        return self.write(reviews.approve_op(review_id, by=by, reason=reason, now=now))
+
+    def review_reject(self, review_id: str, *, by: str, reason: str, now: float) -> reviews.Change:
+        """Reject a review and signal its run, in one transaction (UsageError, InvalidStateError as approve)."""
+        return self.write(reviews.reject_op(review_id, by=by, reason=reason, now=now))
+
+    async def arisk_history(self, run_id: str, prefix: str) -> tuple[float, int]:
+        """(USD the run spent so far, its highest risk score in journal steps named `prefix`...)."""
+        return await self.aread(reviews.risk_history_op(run_id, prefix))
+
+    # -- Cedar policy versions (SQL in keel.store.policy, rules in keel.governance.policy) -------------
+
+    def policy_active_version(self) -> str | None:
+        """The active policy version's hash, or None: one primary-key read (tells a worker it changed)."""
+        return self.read(policies.active_version_op())
+
+    async def apolicy_active_version(self) -> str | None:
+        return await self.aread(policies.active_version_op())
+
+    def policy_version(self, version: str) -> policies.VersionRow | None:
+        """One policy version's row (files, status, who proposed and approved it), or None."""
+        return self.read(policies.get_op(version))
+
+    def policy_history(self, limit: int = 100) -> list[policies.VersionRow]:
+        """Policy versions, the most recently proposed first."""
+        return self.read(policies.history_op(limit))
+
+    def policy_propose(self, version: str, files: str, *, operator: str, now: float) -> policies.Proposal:
+        """Record a policy version as awaiting a second person's approval."""
+        return self.write(policies.propose_op(version, files, operator, now=now, insert_ignore=self._insert))
+
+    def policy_approve(self, version: str, *, operator: str, now: float) -> policies.Activation:
+        """Activate a proposed version (approver != proposer), superseding the active one, in one transaction."""
+        return self.write(policies.approve_op(version, operator, now=now, insert_ignore=self._insert))
+
+    def policy_reject(self, version: str, *, operator: str, now: float) -> policies.VersionRow:
+        """Reject a proposed version."""
+        return self.write(policies.reject_op(version, operator, now=now, insert_ignore=self._insert))
 
 
 STEP_COLUMNS = (
@@ -1712,6 +1852,15 @@ def _transition(conn: Connection, run_id: str, from_status: str | None, to_statu
     conn.execute(
         insert(t.transitions).values(run_id=run_id, from_status=from_status, to_status=to_status, cause=cause, at=now)
     )
+    # Changes made outside a run's own execution (cancel, pause, recovery) are the system's or an operator's.
+    if _env_flag("KEEL_AUDIT", True):
+        outbox.insert(
+            conn, [outbox.transition_row(run_id, from_status, to_status, cause, now, actor=("system", "keel"))]
+        )
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    return parse_bool(name, default)
 
 
 def _set_status(conn: Connection, run_id: str, from_status: str, to_status: str, cause: str, now: float) -> None:

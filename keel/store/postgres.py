@@ -82,9 +82,10 @@ class PostgresStore(Store):
         now: float,
         lease_expires_at: float,
         spans: Sequence[dict[str, Any]] = (),
+        audit: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
-        if len(rows) != 1:
-            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans)
+        if len(rows) != 1 or audit:
+            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans, audit)
         params: dict[str, Any] = {
             "now": now,
             "lease_expires_at": lease_expires_at,

@@ -354,6 +354,17 @@ audit_head = Table(
     Column("updated_at", Float, nullable=False),
 )
 
+# Audit events the engine committed with the state change they record, waiting to be sealed into
+# the chain (keel.governance.outbox): workers never wait on the chain's head lock to checkpoint.
+audit_outbox = Table(
+    "keel_audit_outbox",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    Column("run_id", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("event", Text, nullable=False),
+)
+
 kill_switch = Table(
     "keel_kill_switch",
     metadata,
@@ -368,5 +379,84 @@ kill_switch = Table(
     Column("pending_at", Float),
     Column("released_by", Text),  # JSON list: the two approvers of the last release
     Column("released_at", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+policy_versions = Table(
+    "keel_policy_versions",
+    metadata,
+    # One row per Cedar policy-set version (keel.store.policy): proposed, then active once a second
+    # person approves it, superseded by the next, or rejected.
+    Column("version", String(80), primary_key=True),  # "sha256:<hex>" over the canonical bundle
+    Column("files", Text, nullable=False),  # JSON object: file name -> Cedar text
+    Column("status", String(20), nullable=False),  # proposed | active | superseded | rejected
+    Column("proposed_by", String(200), nullable=False),
+    Column("proposed_at", Float, nullable=False),
+    Column("approved_by", String(200)),
+    Column("approved_at", Float),
+    Column("rejected_by", String(200)),
+    Column("rejected_at", Float),
+    Column("superseded_at", Float),
+)
+
+policy_head = Table(
+    "keel_policy_head",
+    metadata,
+    # One row (id 1): the active version, read by workers to notice a change, locked by every change.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("active_version", String(80)),
+    Column("activated_at", Float),
+    Column("updated_at", Float, nullable=False),
+)
+
+reviews = Table(
+    "keel_reviews",
+    metadata,
+    # One row per action the governor sent to human review (keel.store.review): a run waits on its
+    # signal. An "override" (risk at or above block_at) needs two different approvers.
+    Column("review_id", String(100), primary_key=True),  # "<run_id>:<step>": stable across replays
+    Column("run_id", String(36), nullable=False),
+    Column("step", Integer, nullable=False),
+    Column("action", String(200), nullable=False),  # "tool:NAME"
+    Column("risk_score", Integer, nullable=False),
+    Column("policy_version", String(100)),
+    Column("kind", String(20), nullable=False),  # review | override
+    Column("status", String(20), nullable=False),  # pending | approved | rejected
+    Column("requested_at", Float, nullable=False),
+    Column("approvals", Text, nullable=False),  # JSON list of {"by", "at"}
+    Column("rejected_by", String(200)),
+    Column("reason", Text),
+    Column("decided_at", Float),
+    Column("details", Text),  # JSON: workflow, org, principal, reasons, factors (never the arguments)
+    Index("ix_keel_reviews_status", "status", "requested_at"),
+    Index("ix_keel_reviews_run", "run_id"),
+)
+
+audit_pruned = Table(
+    "keel_audit_pruned",
+    metadata,
+    # What verification needs of an entry retention purged (append-only, 0014): its hash, the next
+    # entry's prev_hash, and its signature, half of its Merkle leaf. No data.
+    Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("signature", String(128), nullable=False),
+)
+
+audit_exports = Table(
+    "keel_audit_exports",
+    metadata,
+    # Sealed segments written to a sink (append-only): retention purges only exported segments.
+    Column("first_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("last_seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("sink", String(500), primary_key=True),  # "dir:PATH" or "s3://bucket/prefix"
+    Column("exported_at", Float, nullable=False),
+)
+
+audit_horizon = Table(
+    "keel_audit_horizon",
+    metadata,
+    # One row (id 1): entries at or below `seq` may be deleted, no others (trigger); it only moves forward.
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
     Column("updated_at", Float, nullable=False),
 )

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 
+from keel.store import outbox
 from keel.store.base import (
     _INSERT_SPAN_SQL,
     _INSERT_STEP_SQL,
@@ -73,6 +74,7 @@ class SQLiteStore(Store):
         now: float,
         lease_expires_at: float,
         spans: Sequence[dict[str, Any]] = (),
+        audit: Sequence[dict[str, Any]] = (),
     ) -> WriteOp:
         # Check the fence with a SELECT instead of an UPDATE: under BEGIN IMMEDIATE no other
         # writer can move the token before COMMIT, and leaving the run's row untouched saves
@@ -81,8 +83,9 @@ class SQLiteStore(Store):
         if any((r.get("attempts") or 1) > 1 for r in rows):
             # A retried step left its used attempts on the run's row (attempt, failed_step):
             # they must be cleared, or a later call of the same step would inherit them.
-            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans)
+            return super()._step_checkpoint_op(claim, rows, step_count, now, lease_expires_at, spans, audit)
         params = {"run_id": claim.run_id, "token": claim.fencing_token}
+        written = self.outbox_written
         step_rows = [{"run_id": claim.run_id, **{c: r.get(c) for c in STEP_COLUMNS[1:]}} for r in rows]
 
         def op(conn: Any) -> CheckpointResult | None:
@@ -95,6 +98,9 @@ class SQLiteStore(Store):
                 cur.executemany(_INSERT_STEP_SQL, step_rows)
                 if spans:
                     cur.executemany(_INSERT_SPAN_SQL, spans)
+                if audit:
+                    cur.executemany(outbox.INSERT_SQL, audit)
+                    written.set()
                 return CheckpointResult(paused=bool(row[0]), control=row[1])
             finally:
                 cur.close()

@@ -127,3 +127,21 @@ def test_export_writes_sealed_segments_once(tmp_path: Path, logged: list[str]) -
     entries.write_text(entries.read_text().replace("tool:t0", "tool:forged"))
     refused = keel("audit", "export", "--to", "sealed", cwd=tmp_path)
     assert refused.returncode == 1 and "refusing to overwrite" in refused.stderr
+
+
+def test_seal_chains_what_runs_left_in_the_outbox(tmp_path: Path, logged: list[str]) -> None:
+    from keel.store import outbox
+
+    store = open_store(f"sqlite:///{tmp_path / 'keel.db'}")
+    try:
+        rows = [outbox.row(None, 1.0, event_type="tool.call", action=f"tool:late{i}") for i in range(3)]
+        store.write(lambda conn: outbox.insert(conn, rows))
+    finally:
+        store.close()
+    waiting = keel("audit", "verify", "--json", cwd=tmp_path)
+    assert json.loads(waiting.stdout)["outbox"]["waiting"] == 3
+    sealed = keel("audit", "seal", "--json", cwd=tmp_path)
+    assert sealed.returncode == 0, sealed.stderr
+    assert json.loads(sealed.stdout) == {"sealed": 3, "waiting": 0}
+    report = json.loads(keel("audit", "verify", "--json", "--full", cwd=tmp_path).stdout)
+    assert report["ok"] and report["entries"] == 28 and report["outbox"]["waiting"] == 0

@@ -1,0 +1,667 @@
+"""Policy as code with Cedar: versioned policy sets, a deny-by-default engine, two-person activation.
+
+The Cedar entity model every request is translated into (policies are written against it):
+
+- **Principal**: `Agent::"<id>"` or `User::"<id>"` (from `Principal.kind`), with attributes
+  `org` (String) and `role` (String).
+- **Action**: `Action::"<action>"` verbatim, e.g. `Action::"tool:refund"`. An action `KIND:NAME`
+  is a member of the group `Action::"KIND"`, so `action in Action::"tool"` covers every tool call;
+  an action with no colon is in no group.
+- **Resource**: `Resource::"<kind>:<id>"` (e.g. `Resource::"order:8812"`), with attributes `kind`,
+  `id`, `org`, `sensitivity` (`public`, `internal`, `confidential` or `restricted`) and
+  `sensitivity_level` (0-3 in that order, since Cedar cannot order strings).
+- **Context**: the request's mapping as given, e.g. `{"hour": 14, "risk_score": 35}`. Values are
+  Long (64-bit integers), String or Bool: Cedar has no floats, so scores are integers and a float
+  is refused at the boundary (`ValueError`). The engine adds nothing (it is pure): the caller
+  supplies the time and the risk score.
+
+Decisions: deny by default (no permit matches: deny), a satisfied `forbid` overrides any
+`permit`, and any evaluation error (a policy reading a context key the request lacks, say) denies
+too, with the error in `PolicyDecision.errors`: Cedar itself would skip the failing policy, which
+would let a request through when the failing policy is a `forbid`. `reasons` names the policies
+that determined the decision: a policy's `@id("...")` annotation, else `FILE#N` (its N-th policy,
+from 1). `@id` values must be unique within a set.
+
+A `PolicySet` is parsed once; its `version` is `sha256:` + the SHA-256 of the canonical bundle (the
+JSON array of `[file name, text]` pairs sorted by name, compact, UTF-8), so the same files give the
+same version anywhere and any byte changed gives another. `PolicyEngine` keeps Cedar's pre-parsed
+policy handle and caches the per-request entity handles, which is what keeps a decision far under
+a millisecond (`bench/policy.py`).
+
+A new version takes effect only after a second person approves it (`PolicyStore`), and every
+proposal, approval and rejection is written to the audit log. `active_engine(store)` returns the
+engine of the active version, cached by version, re-checked with one primary-key read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cedarpy
+
+from keel.engine.estimate import current_user
+from keel.errors import InvalidStateError, KeelError, UsageError
+from keel.governance.audit import Actor, AuditEvent, AuditLog
+from keel.store import Store
+from keel.store import policy as rows
+from keel.types import Clock, SystemClock
+
+log = logging.getLogger("keel.governance.policy")
+
+PRINCIPAL_KINDS = {"agent": "Agent", "user": "User"}
+SENSITIVITY_LEVELS = {"public": 0, "internal": 1, "confidential": 2, "restricted": 3}
+MAX_FILE_BYTES = 1_000_000
+MAX_OPERATOR_CHARS = 200
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\.cedar")
+_POLICY_ID = re.compile(r"policy(\d+)")
+# Engines of recently active versions, shared by every store in the process: a version's engine is
+# the same wherever it was read from.
+_ENGINE_CACHE_SIZE = 8
+
+
+class PolicyError(KeelError):
+    """A policy set that does not parse, or a policy change whose audit entry could not be written."""
+
+    code = "governance.policy"
+
+
+class PolicyParseError(PolicyError, UsageError):
+    """Cedar refused the text of a policy file (the message names the file and Cedar's error)."""
+
+    code = "governance.policy_parse"
+
+
+# -- the request -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who asks: an agent or a user, with their org and role."""
+
+    kind: str  # "agent" | "user"
+    id: str
+    org: str
+    role: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in PRINCIPAL_KINDS:
+            raise ValueError(f"principal kind must be agent or user, got {self.kind!r}")
+        _check_strings("principal", id=self.id, org=self.org, role=self.role)
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What is acted on, with its org and sensitivity."""
+
+    kind: str  # e.g. "tool", "document", "order"
+    id: str
+    org: str
+    sensitivity: str  # public | internal | confidential | restricted
+
+    def __post_init__(self) -> None:
+        if self.sensitivity not in SENSITIVITY_LEVELS:
+            raise ValueError(f"sensitivity must be one of {', '.join(SENSITIVITY_LEVELS)}, got {self.sensitivity!r}")
+        _check_strings("resource", kind=self.kind, id=self.id, org=self.org)
+
+
+def _check_strings(what: str, **values: object) -> None:
+    for name, value in values.items():
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{what} {name} must be a non-empty string, got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyRequest:
+    """One question for the engine: may `principal` do `action` ("tool:refund") on `resource`?"""
+
+    principal: Principal
+    action: str
+    resource: Resource
+    context: Mapping[str, int | str | bool]
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyDecision:
+    """The answer, with the policy version that gave it and the policies that determined it."""
+
+    allowed: bool
+    policy_version: str
+    reasons: tuple[str, ...]  # @id (or FILE#N) of the determining policies; empty: denied by default
+    errors: tuple[str, ...]  # evaluation errors (any error denies)
+
+    @property
+    def decision(self) -> str:
+        return "allow" if self.allowed else "deny"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "policy_version": self.policy_version,
+            "reasons": list(self.reasons),
+            "errors": list(self.errors),
+        }
+
+
+# -- policy sets -------------------------------------------------------------------------------
+
+
+def bundle_version(files: Mapping[str, str]) -> str:
+    """`sha256:<hex>` of the canonical bundle: the compact JSON of sorted [name, text] pairs, UTF-8."""
+    canonical = json.dumps(sorted(files.items()), ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class PolicySet:
+    """A parsed, immutable set of Cedar policy files, identified by `version`."""
+
+    __slots__ = ("_files", "_handle", "_labels", "_static", "text", "version")
+
+    def __init__(self, files: Mapping[str, str]) -> None:
+        checked = {_file_name(name): _file_text(name, text) for name, text in files.items()}
+        self._files = types.MappingProxyType(dict(sorted(checked.items())))
+        self.version: str = bundle_version(self._files)
+        # One text in name order: Cedar numbers policies policy0, policy1... across it, which is how
+        # a Cedar id is traced back to its file.
+        self.text: str = "\n".join(self._files.values())
+        self._labels = _labels(self._files)
+        try:
+            self._handle = cedarpy.PolicySet.from_str(self.text)
+            parsed = json.loads(cedarpy.policies_to_json_str(self.text)) if self.text.strip() else {}
+        except ValueError as exc:  # each file parsed alone already; this is a combination problem
+            raise PolicyParseError(f"the policy set does not parse: {exc}") from None
+        # Each static policy in Cedar's JSON form, by id: the engine slices the set by action from it.
+        self._static: dict[str, Any] = parsed.get("staticPolicies", {})
+
+    @classmethod
+    def from_text(cls, text: str, name: str = "policy.cedar") -> PolicySet:
+        return cls({name: text})
+
+    @classmethod
+    def from_dir(cls, path: str | Path) -> PolicySet:
+        """Every `*.cedar` file under `path` (a directory, searched recursively, or one file)."""
+        root = Path(path)
+        if root.is_file():
+            return cls({root.name: _read(root)})
+        if not root.is_dir():
+            raise UsageError(f"no such policy file or directory: {path}")
+        found = sorted(p for p in root.rglob("*.cedar") if p.is_file())
+        if not found:
+            raise UsageError(f"no .cedar files in {path}")
+        return cls({p.relative_to(root).as_posix(): _read(p) for p in found})
+
+    @classmethod
+    def from_json(cls, files_json: str) -> PolicySet:
+        """The set stored as a JSON object of file name -> text (`files_json`)."""
+        files = json.loads(files_json)
+        if not isinstance(files, dict):
+            raise PolicyError("stored policy files are not a JSON object")
+        return cls(files)
+
+    @property
+    def files(self) -> Mapping[str, str]:
+        """File name -> Cedar text, sorted by name."""
+        return self._files
+
+    @property
+    def policy_ids(self) -> tuple[str, ...]:
+        """The name of every policy and template in the set, as decisions report them."""
+        return tuple(self._labels.values())
+
+    def files_json(self) -> str:
+        return json.dumps(dict(self._files), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+    def __len__(self) -> int:
+        return len(self._handle)
+
+    def __repr__(self) -> str:
+        return f"PolicySet({self.version}, files={list(self._files)})"
+
+
+def _read(path: Path) -> str:
+    data = path.read_bytes()
+    if len(data) > MAX_FILE_BYTES:
+        raise UsageError(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path} is not UTF-8 text") from None
+
+
+def _file_name(name: object) -> str:
+    if not isinstance(name, str) or not _FILE_NAME.fullmatch(name) or ".." in name.split("/"):
+        raise UsageError(f"policy file names are relative paths ending in .cedar (letters, digits, _.-/), got {name!r}")
+    return name
+
+
+def _file_text(name: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise UsageError(f"policy file {name} must be text")
+    if len(text.encode()) > MAX_FILE_BYTES:
+        raise UsageError(f"policy file {name} is larger than {MAX_FILE_BYTES} bytes")
+    return text
+
+
+def _labels(files: Mapping[str, str]) -> dict[str, str]:
+    """Cedar's positional id (policyN, over the joined text) -> the name decisions report."""
+    labels: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    offset = 0
+    for name, text in files.items():
+        try:
+            parsed = json.loads(cedarpy.policies_to_json_str(text)) if text.strip() else {}
+        except ValueError as exc:
+            raise PolicyParseError(f"{name}: {exc}", file=name) from None
+        policies = {**parsed.get("staticPolicies", {}), **parsed.get("templates", {})}
+        for cedar_id, body in policies.items():
+            match = _POLICY_ID.fullmatch(cedar_id)
+            if match is None:  # cannot happen for surface syntax; keep Cedar's id if it does
+                labels[cedar_id] = cedar_id
+                continue
+            n = int(match.group(1))
+            annotated = (body.get("annotations") or {}).get("id")
+            label = annotated if annotated else f"{name}#{n + 1}"
+            if annotated:
+                if annotated in seen:
+                    raise PolicyParseError(
+                        f"@id({annotated!r}) is used twice ({seen[annotated]} and {name}): decisions name "
+                        "policies by @id, so each must be unique",
+                        file=name,
+                    )
+                seen[annotated] = name
+            labels[f"policy{offset + n}"] = label
+        offset += len(policies)
+    return labels
+
+
+# -- the engine --------------------------------------------------------------------------------
+
+
+class PolicyEngine:
+    """Decides requests against one parsed policy set: synchronous, no I/O, deny by default."""
+
+    def __init__(self, policies: PolicySet) -> None:
+        self.policies = policies
+        self._handle = policies._handle
+        self._labels = policies._labels
+        self._version = policies.version
+        # The entity graph of a request depends on its principal, action and resource only, which
+        # repeat across a run's tool calls: building Cedar's handle costs about as much as deciding.
+        self._entities = functools.lru_cache(maxsize=4096)(_entities)
+        # Cedar evaluates every policy of the set it is given; most name their actions in their
+        # scope, so the set is cut per action to the policies that can apply to it.
+        self._slices = functools.lru_cache(maxsize=1024)(self._slice)
+
+    @property
+    def version(self) -> str:
+        return self._version
+
+    def _slice(self, action: str) -> Any:
+        """The policies whose action scope can match `action` (or its group), with their ids.
+
+        Exact: a policy whose scope does not match is neither satisfied nor evaluated (so it cannot
+        error either), in Cedar's semantics, so leaving it out changes no decision, reason or error."""
+        group, sep, _ = action.partition(":")
+        names = {action, group} if sep and group else {action}
+        static = self.policies._static
+        chosen = {pid: body for pid, body in static.items() if _may_match(body.get("action"), names)}
+        if len(chosen) == len(static):
+            return self._handle
+        return cedarpy.PolicySet.from_json_str(
+            json.dumps({"staticPolicies": chosen, "templates": {}, "templateLinks": []})
+        )
+
+    def decide(self, request: PolicyRequest) -> PolicyDecision:
+        """Allow or deny `request`. A float (or other non-Cedar value) in its context is a ValueError."""
+        context = _context(request.context)
+        principal, action, resource = request.principal, request.action, request.resource
+        if not isinstance(action, str) or not action:
+            raise ValueError(f"action must be a non-empty string, got {action!r}")
+        try:
+            result = cedarpy.is_authorized(
+                {
+                    "principal": {"type": PRINCIPAL_KINDS[principal.kind], "id": principal.id},
+                    "action": {"type": "Action", "id": action},
+                    "resource": {"type": "Resource", "id": f"{resource.kind}:{resource.id}"},
+                    "context": context,
+                },
+                self._slices(action),
+                self._entities(principal, action, resource),
+            )
+            errors = result.diagnostics.errors
+            cedar_allowed = result.allowed
+            cedar_reasons = result.diagnostics.reasons
+        except Exception as exc:  # noqa: BLE001 - an evaluation that cannot finish denies, with why
+            return PolicyDecision(False, self._version, (), (f"{type(exc).__name__}: {exc}",))
+        if not errors:
+            return PolicyDecision(
+                cedar_allowed, self._version, tuple(self._labels.get(r, r) for r in cedar_reasons), ()
+            )
+        # Denied because a policy failed: the permits Cedar matched did not determine the answer.
+        reasons = () if cedar_allowed else tuple(self._labels.get(r, r) for r in cedar_reasons)
+        return PolicyDecision(False, self._version, reasons, tuple(_relabel(e, self._labels) for e in errors))
+
+
+def _may_match(scope: Any, names: set[str]) -> bool:
+    """Whether a policy's action scope (Cedar JSON) can match an action named in `names`."""
+    if not isinstance(scope, dict):
+        return True
+    op = scope.get("op")
+    if op == "All":
+        return True
+    if op in ("==", "in"):
+        entities = scope.get("entities") if "entities" in scope else [scope.get("entity")]
+        if not isinstance(entities, list):
+            return True
+        return any(not isinstance(e, dict) or e.get("type") != "Action" or e.get("id") in names for e in entities)
+    return True  # a scope form this code does not know: keep the policy, Cedar decides
+
+
+def _relabel(message: str, labels: Mapping[str, str]) -> str:
+    return re.sub(r"`(policy\d+)`", lambda m: f"`{labels.get(m.group(1), m.group(1))}`", message)
+
+
+def _context(context: Mapping[str, Any]) -> dict[str, int | str | bool]:
+    out: dict[str, int | str | bool] = {}
+    for key, value in context.items():
+        if not isinstance(key, str):
+            raise ValueError(f"context keys must be strings, got {key!r}")
+        kind = type(value)
+        if kind is bool or kind is str:
+            out[key] = value
+        elif kind is int:
+            if not _LONG_MIN <= value <= _LONG_MAX:
+                raise ValueError(f"context[{key!r}] = {value} does not fit Cedar's 64-bit Long")
+            out[key] = value
+        elif isinstance(value, float):
+            raise ValueError(
+                f"context[{key!r}] is a float ({value!r}): Cedar has no floats, pass an integer (e.g. a 0-100 score)"
+            )
+        else:
+            raise ValueError(f"context[{key!r}] must be an int, str or bool, got {kind.__name__}")
+    return out
+
+
+def _entities(principal: Principal, action: str, resource: Resource) -> cedarpy.Entities:
+    action_entity: dict[str, Any] = {"uid": {"type": "Action", "id": action}, "attrs": {}, "parents": []}
+    entities: list[dict[str, Any]] = [
+        {
+            "uid": {"type": PRINCIPAL_KINDS[principal.kind], "id": principal.id},
+            "attrs": {"org": principal.org, "role": principal.role},
+            "parents": [],
+        },
+        {
+            "uid": {"type": "Resource", "id": f"{resource.kind}:{resource.id}"},
+            "attrs": {
+                "kind": resource.kind,
+                "id": resource.id,
+                "org": resource.org,
+                "sensitivity": resource.sensitivity,
+                "sensitivity_level": SENSITIVITY_LEVELS[resource.sensitivity],
+            },
+            "parents": [],
+        },
+        action_entity,
+    ]
+    group, sep, _ = action.partition(":")
+    if sep and group:
+        action_entity["parents"] = [{"type": "Action", "id": group}]
+        entities.append({"uid": {"type": "Action", "id": group}, "attrs": {}, "parents": []})
+    return cedarpy.Entities.from_json_str(json.dumps(entities))
+
+
+# -- versions, approvals, the active set -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyRecord:
+    """One policy version as stored: its files, status, and who proposed, approved or rejected it."""
+
+    version: str
+    status: str  # proposed | active | superseded | rejected
+    files: Mapping[str, str]
+    proposed_by: str
+    proposed_at: float
+    approved_by: str | None = None
+    approved_at: float | None = None
+    rejected_by: str | None = None
+    rejected_at: float | None = None
+    superseded_at: float | None = None
+    superseded: str | None = None  # approve: the version this one replaced
+    audit_seq: int | None = None  # the audit entry the command wrote
+
+    @classmethod
+    def of(cls, row: rows.VersionRow, **extra: Any) -> PolicyRecord:
+        return cls(
+            version=row.version,
+            status=row.status,
+            files=types.MappingProxyType(json.loads(row.files)),
+            proposed_by=row.proposed_by,
+            proposed_at=row.proposed_at,
+            approved_by=row.approved_by,
+            approved_at=row.approved_at,
+            rejected_by=row.rejected_by,
+            rejected_at=row.rejected_at,
+            superseded_at=row.superseded_at,
+            **extra,
+        )
+
+    def policy_set(self) -> PolicySet:
+        return PolicySet(self.files)
+
+    def as_dict(self, *, with_text: bool = False) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "status": self.status,
+            "files": dict(self.files) if with_text else sorted(self.files),
+            "proposed_by": self.proposed_by,
+            "proposed_at": self.proposed_at,
+            "approved_by": self.approved_by,
+            "approved_at": self.approved_at,
+            "rejected_by": self.rejected_by,
+            "rejected_at": self.rejected_at,
+            "superseded_at": self.superseded_at,
+        }
+
+
+class PolicyStore:
+    """Propose, approve, reject and read policy versions on `store`'s database, each change audited.
+
+    `audit`: the log changes are written to (default: `AuditLog.from_env(store)`, built on first use).
+    The change commits first and its audit entry follows (as the kill switch does); if the entry
+    cannot be written, the change stands and `PolicyError` says so.
+    """
+
+    def __init__(self, store: Store, *, audit: AuditLog | None = None, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self._audit = audit
+
+    def propose(self, policy_set: PolicySet, by: str | None = None) -> str:
+        """Record `policy_set` as awaiting approval by a second person; returns its version."""
+        operator = _operator(by)
+        proposal = self.store.policy_propose(
+            policy_set.version, policy_set.files_json(), operator=operator, now=self.clock.time()
+        )
+        if proposal.changed:
+            self._record(
+                "policy.proposed",
+                operator,
+                policy_set.version,
+                decision="proposed",
+                data={"files": sorted(policy_set.files), "policies": len(policy_set.policy_ids)},
+            )
+        return policy_set.version
+
+    def approve(self, version: str, by: str | None = None) -> PolicyRecord:
+        """Activate a proposed version; refused (UsageError) when `by` is who proposed it."""
+        operator = _operator(by)
+        try:
+            activation = self.store.policy_approve(version, operator=operator, now=self.clock.time())
+        except (UsageError, InvalidStateError) as exc:
+            # A refused approval (the proposer's own, say) is part of the record too.
+            with contextlib.suppress(PolicyError):  # logged by _record; the refusal is what to report
+                self._record(
+                    "policy.approval_refused", operator, version, decision="refused", data={"why": exc.message}
+                )
+            raise
+        row = activation.row
+        seq = self._record(
+            "policy.approved",
+            operator,
+            version,
+            decision="active",
+            data={"proposed_by": row.proposed_by, "approved_by": operator, "superseded": activation.superseded},
+        )
+        log.warning(
+            "policy version %s active: proposed by %s, approved by %s",
+            version,
+            row.proposed_by,
+            operator,
+            extra={"event_type": "policy.approved", "policy_version": version, "superseded": activation.superseded},
+        )
+        return PolicyRecord.of(row, superseded=activation.superseded, audit_seq=seq)
+
+    def reject(self, version: str, by: str | None = None) -> PolicyRecord:
+        """Reject a proposed version (its proposer may withdraw it)."""
+        operator = _operator(by)
+        row = self.store.policy_reject(version, operator=operator, now=self.clock.time())
+        seq = self._record(
+            "policy.rejected", operator, version, decision="rejected", data={"proposed_by": row.proposed_by}
+        )
+        return PolicyRecord.of(row, audit_seq=seq)
+
+    def get(self, version: str) -> PolicyRecord | None:
+        row = self.store.policy_version(version)
+        return None if row is None else PolicyRecord.of(row)
+
+    def active_record(self) -> PolicyRecord | None:
+        version = self.store.policy_active_version()
+        return None if version is None else self.get(version)
+
+    def active(self) -> PolicySet | None:
+        """The active policy set, or None when no version was ever approved (everything is denied)."""
+        record = self.active_record()
+        return None if record is None else record.policy_set()
+
+    def history(self, limit: int = 100) -> list[PolicyRecord]:
+        """Versions, the most recently proposed first."""
+        return [PolicyRecord.of(row) for row in self.store.policy_history(limit)]
+
+    def _record(self, event_type: str, operator: str, version: str, *, decision: str, data: dict[str, Any]) -> int:
+        action = {"policy.proposed": "policy:propose", "policy.rejected": "policy:reject"}.get(
+            event_type, "policy:approve"
+        )
+        try:
+            if self._audit is None:
+                self._audit = AuditLog.from_env(self.store, clock=self.clock)
+            entry = self._audit.append_sync(
+                AuditEvent(
+                    event_type=event_type,
+                    actor=Actor("user", operator),
+                    action=action,
+                    resource=f"policy:{version}",
+                    decision=decision,
+                    policy_version=version,
+                    data=data,
+                )
+            )
+        except Exception as exc:
+            log.error(
+                "policy change not audited: %s",
+                exc,
+                extra={"event_type": "policy.audit_failed", "policy_event": event_type, "policy_version": version},
+            )
+            raise PolicyError(
+                f"{event_type} for {version} was recorded, but its audit entry could not be written: {exc}",
+                version=version,
+            ) from exc
+        return entry.seq
+
+
+def _operator(by: str | None) -> str:
+    name = current_user() if by is None else by
+    if not isinstance(name, str) or not name.strip():
+        raise UsageError("a policy change needs the name of who makes it (--by NAME)")
+    name = name.strip()
+    if len(name) > MAX_OPERATOR_CHARS:
+        raise UsageError(f"the name is longer than {MAX_OPERATOR_CHARS} characters")
+    return name
+
+
+_engines: dict[str, PolicyEngine] = {}
+_engines_lock = threading.Lock()
+
+
+def engine_for(store: Store, version: str) -> PolicyEngine:
+    """The engine of `version`, parsed once per process."""
+    engine = _engines.get(version)
+    if engine is not None:
+        return engine
+    row = store.policy_version(version)
+    if row is None:
+        raise PolicyError(f"policy version {version} is named active but is not stored", version=version)
+    started = time.perf_counter()
+    engine = PolicyEngine(PolicySet.from_json(row.files))
+    if engine.version != version:
+        raise PolicyError(f"stored policy files hash to {engine.version}, not {version}: altered", version=version)
+    log.info(
+        "policy version %s loaded in %.1f ms",
+        version,
+        (time.perf_counter() - started) * 1000,
+        extra={"event_type": "policy.loaded", "policy_version": version},
+    )
+    with _engines_lock:
+        if len(_engines) >= _ENGINE_CACHE_SIZE:
+            _engines.pop(next(iter(_engines)))
+        _engines[version] = engine
+    return engine
+
+
+def active_engine(store: Store) -> PolicyEngine | None:
+    """The engine of the active version (None: none approved yet, so deny everything), cached by
+    version; each call costs one primary-key read to learn whether another approver changed it."""
+    version = store.policy_active_version()
+    return None if version is None else engine_for(store, version)
+
+
+async def aactive_engine(store: Store) -> PolicyEngine | None:
+    """`active_engine` for async callers: the read happens off the event loop."""
+    version = await store.apolicy_active_version()
+    if version is None:
+        return None
+    engine = _engines.get(version)
+    if engine is not None:
+        return engine
+    return await asyncio.to_thread(engine_for, store, version)
+
+
+__all__ = [
+    "PolicyDecision",
+    "PolicyEngine",
+    "PolicyError",
+    "PolicyParseError",
+    "PolicyRecord",
+    "PolicyRequest",
+    "PolicySet",
+    "PolicyStore",
+    "Principal",
+    "Resource",
+    "aactive_engine",
+    "active_engine",
+    "bundle_version",
+    "engine_for",
+]

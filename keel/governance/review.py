@@ -1,0 +1,155 @@
+"""Human review of risky actions: the reviewer's side (`keel review list | show | approve | reject`).
+
+A run whose next action scored at or above `review_at` waits, durably, on the review's signal; at
+or above `block_at` it waits on an emergency override, which two different people must approve.
+A decision is one transaction (the row, locked, and the signal that resumes the run: see
+keel.store.review), then an audit entry `review.decision` with the reviewer as its actor. The entry
+comes after the commit, as the kill switch's do: a log that cannot be written does not undo the
+decision, and the outcome says so for the command to exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from keel.errors import InvalidStateError, UsageError
+from keel.governance.audit import Actor, AuditEvent, AuditLog
+from keel.store import Store
+from keel.store.review import Review
+from keel.types import Clock, SystemClock
+
+log = logging.getLogger("keel.governance.review")
+
+MAX_NAME_CHARS = 200
+MAX_REASON_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one approval or rejection did, and whether its audit entry was written."""
+
+    review: Review  # after the decision
+    operator: str
+    decided: bool  # False: an override's first approval, waiting for a second approver
+    signalled: bool  # the run was sent its signal (False when it had already ended)
+    audit_seq: int | None = None
+    audit_error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "review": self.review.as_dict(),
+            "operator": self.operator,
+            "decided": self.decided,
+            "signalled": self.signalled,
+            "audit_seq": self.audit_seq,
+            "audit_error": self.audit_error,
+        }
+
+
+class ReviewDesk:
+    """Lists, approves and rejects review requests; every decision and refusal is audited."""
+
+    def __init__(self, store: Store, *, audit: AuditLog | None = None, clock: Clock | None = None) -> None:
+        """`audit`: where decisions are recorded (default: `AuditLog.from_env(store)`, made when first needed)."""
+        self.store = store
+        self.clock = clock or SystemClock()
+        self._audit = audit
+
+    def pending(self, limit: int = 100) -> list[Review]:
+        """The reviews waiting for a decision, oldest first."""
+        return self.store.review_list(pending_only=True, limit=limit)
+
+    def all(self, limit: int = 100) -> list[Review]:
+        """Every review, newest first."""
+        return self.store.review_list(pending_only=False, limit=limit)
+
+    def get(self, review_id: str) -> Review:
+        review = self.store.review_get(review_id)
+        if review is None:
+            raise UsageError(
+                f"no review with id {review_id!r} (keel review list --all shows them)", review_id=review_id
+            )
+        return review
+
+    def approve(self, review_id: str, by: str, reason: str | None = None) -> Outcome:
+        """Approve: the action runs (an override's first approval waits for a second, different person).
+        UsageError for an unknown id; InvalidStateError when decided already or `by` approved already."""
+        by = _text("reviewer name (--by)", by, MAX_NAME_CHARS)
+        reason = _text("reason", reason, MAX_REASON_CHARS) if reason is not None and reason.strip() else None
+        try:
+            change = self.store.review_approve(review_id, by=by, reason=reason, now=self.clock.time())
+        except InvalidStateError as exc:
+            self._refused(review_id, by, exc.message)
+            raise
+        after = change.after
+        decision = "approved" if change.decided else "pending"
+        seq, error = self._record(
+            after,
+            by,
+            decision,
+            {
+                "approvals": [a["by"] for a in after.approvals],
+                "needed": after.needed,
+                "reason": reason,
+                "run_signalled": change.signalled,
+            },
+        )
+        return Outcome(after, by, change.decided, change.signalled, seq, error)
+
+    def reject(self, review_id: str, by: str, reason: str) -> Outcome:
+        """Reject: the run's call fails with ToolNotAllowed carrying `reason` (required)."""
+        by = _text("reviewer name (--by)", by, MAX_NAME_CHARS)
+        reason = _text("reason (--reason)", reason, MAX_REASON_CHARS)
+        try:
+            change = self.store.review_reject(review_id, by=by, reason=reason, now=self.clock.time())
+        except InvalidStateError as exc:
+            self._refused(review_id, by, exc.message)
+            raise
+        seq, error = self._record(change.after, by, "rejected", {"reason": reason, "run_signalled": change.signalled})
+        return Outcome(change.after, by, True, change.signalled, seq, error)
+
+    # -- after the commit: the record -------------------------------------------------------------
+
+    def _refused(self, review_id: str, by: str, why: str) -> None:
+        review = self.store.review_get(review_id)
+        if review is not None:
+            self._record(review, by, "refused", {"why": why})
+
+    def _record(self, review: Review, by: str, decision: str, data: dict[str, Any]) -> tuple[int | None, str | None]:
+        try:
+            if self._audit is None:
+                self._audit = AuditLog.from_env(self.store, clock=self.clock)
+            entry = self._audit.append_sync(
+                AuditEvent(
+                    event_type="review.decision",
+                    actor=Actor("user", by),
+                    action=review.action,
+                    resource=f"review:{review.review_id}",
+                    decision=decision,
+                    policy_version=review.policy_version,
+                    risk_score=review.risk_score,
+                    data={"run_id": review.run_id, "step": review.step, "kind": review.kind, **data},
+                )
+            )
+        except Exception as exc:  # noqa: BLE001 - reported in the outcome and logged
+            log.error(
+                "review decision not audited: %s",
+                exc,
+                extra={"event_type": "review.audit_failed", "review_id": review.review_id},
+            )
+            return None, str(exc)
+        return entry.seq, None
+
+
+def _text(name: str, value: object, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"a review decision needs a {name}")
+    value = value.strip()
+    if len(value) > limit:
+        raise UsageError(f"the {name} is longer than {limit} characters")
+    return value
+
+
+__all__ = ["Outcome", "Review", "ReviewDesk"]

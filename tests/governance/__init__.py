@@ -1,0 +1,1 @@
+"""Governance: Cedar policies and what decides with them."""
