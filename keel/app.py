@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import json
 import logging
@@ -221,6 +222,8 @@ class App:
     def gateway(self) -> Gateway | None:
         """The model gateway serving `ctx.llm`, from keel.toml; None when nothing configures one."""
         if not self._gateway_loaded:
+            store = self.store  # outside the lock: opening the store takes it
+            loaded_from: Path | None = None
             with self._lock:
                 if not self._gateway_loaded:
                     from keel.gateway.config import GatewayConfig, load_config
@@ -233,11 +236,31 @@ class App:
                     else:
                         config = load_config(None if isinstance(source, Gateway) else source)
                     if config is not None:
-                        self._gateway = Gateway(
-                            config, store=self.store, clock=self.clock, prompts=PromptLibrary.from_env()
-                        )
+                        self._gateway = Gateway(config, store=store, clock=self.clock, prompts=PromptLibrary.from_env())
+                        loaded_from = config.source
                     self._gateway_loaded = True
+            if loaded_from is not None:
+                self._audit_config(loaded_from)
         return self._gateway
+
+    def _audit_config(self, source: Path | None) -> None:
+        """Record which configuration this process runs with: a changed keel.toml shows as a new hash."""
+        if source is None:
+            return
+        from keel.store import outbox
+
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()
+        row = outbox.row(
+            None,
+            self.clock.time(),
+            event_type="config.loaded",
+            action="config:load",
+            actor_kind="system",
+            actor_id="keel",
+            resource=f"config:{source.name}",
+            data={"sha256": digest, "app": self.name},
+        )
+        self.store.audit_record([row])
 
     @property
     def guard(self) -> ScreeningGuard | None:

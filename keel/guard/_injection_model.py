@@ -65,6 +65,33 @@ _EMAIL_RE = re.compile(
 )
 _EMAIL_ADDR_RE = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _YOU_RE = re.compile(r"\b(?:you|your|yours|yourself)\b")
+# Verbs that open a task given to someone: a segment of data that starts with one is an order to
+# whoever reads it. The model also sees the first word itself, but only words it was trained on;
+# this list carries the shape over to verbs the training data never opened a segment with.
+_TASK_VERBS = frozenset(
+    """add adapt advise analyse analyze answer append apply argue ask assess augment break brainstorm
+    build calculate change check choose cite clarify classify compare compile compose compute
+    condense continue convert correct count create critique decode define delete demonstrate derive
+    describe design detail determine develop devise discuss display draft draw edit elaborate
+    emphasise emphasize encode end enhance enumerate estimate evaluate examine explain express
+    extract fill find finish fix format formulate generate give guess help highlight identify
+    illustrate imagine improve include incorporate infer inform insert integrate interpret introduce
+    invent justify label list locate make mention modify name note offer outline paraphrase pick
+    plan predict prepare present produce propose provide quote rank rate recommend reformat
+    rephrase replace reply represent respond restate rewrite say scramble select share shift show
+    simplify solve sort specify spell start state suggest summarise summarize supply swap tell
+    transform translate turn use verify write""".split()
+)
+_OPENERS_SKIPPED = frozenset({"please", "now", "also", "then", "kindly", "just", "first", "finally"})
+_QUESTION_OPENERS = frozenset(
+    "what how why who whom whose when where which can could would will do does did is are should shall".split()
+)
+# The reader's own output named as the object: "translate your answer", "scramble your reply's
+# words". Data addresses its human reader ("reply to this email"), rarely what the reader writes.
+_ANSWER_REF_RE = re.compile(
+    r"\byour\s+(?:answers?|repl(?:y|ies)|responses?|output|summary|message|translation|explanation|text)\b"
+    r"|\b(?:answers?|repl(?:y|ies)|responses?)\s+(?:must|should|shall)\b"
+)
 
 
 def doc_features(text: str, source: str, hints: Iterable[str]) -> set[str]:
@@ -151,10 +178,17 @@ def segment_features(segment: str, context: SegmentContext | None = None) -> set
         feats.add("f:" + words[0])
         if len(words) > 1:
             feats.add("f2:" + words[0] + " " + words[1])
+        opener = next((w for w in words if w not in _OPENERS_SKIPPED), "")
+        if opener in _TASK_VERBS:
+            feats.add("s:task_verb")
+        elif opener in _QUESTION_OPENERS:
+            feats.add("s:question_opener")
     if low.rstrip().endswith("?"):
         feats.add("s:question")
     if _YOU_RE.search(low):
         feats.add("s:you")
+    if _ANSWER_REF_RE.search(low):
+        feats.add("s:answer_ref")
     if sum(c.isdigit() for c in low) * 5 > len(low):
         feats.add("s:numeric")
     feats.add(f"s:len{min(len(words) // 5, 6)}")

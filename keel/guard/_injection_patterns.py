@@ -380,6 +380,15 @@ PATTERNS: tuple[Pattern, ...] = (
         r"\b(?:your|the)\s+(?:response|reply|answer|output)\s+(?:must|should|has\s+to|needs\s+to|shall|will)\b",
         needles="response|reply|answer|output",
     ),
+    # The reader's own output as the object of an order ("translate your answer", "scramble your
+    # reply's words"): data speaks to its human reader, rarely about what the reader will write.
+    _p(
+        "answer_ref",
+        HINT,
+        r"\byour\s+(?:answers?|repl(?:y|ies)|responses?|output|summary|translation|explanation)\b",
+        tool_only=True,  # a user's "check your answer again" is ordinary follow-up
+        needles="your",
+    ),
     _p(
         "addressed_to_ai",
         HINT,

@@ -11,7 +11,15 @@ Street lines ("cores"), strongest first:
   "APO AE 20040", "USNS Sekerková";
 - city, state and ZIP code: "St Georges, QC 54256";
 - weaker: capitalised words and a number ("Kaevu 94") only after an address cue ("address", "lives at",
-  "ship to", ...) or right after a house number; a street without number only after such a cue.
+  "ship to", ...), possibly before the house number, as the second street of an intersection ("Leon and
+  Eyrarodda 66"), or right after a house number when the address goes on or a street type follows; a
+  street without number only after such a cue, or with a full street type after a preposition ("on
+  Marina Fort Street");
+- lowercase text, where capitals cannot help: numbers on both sides of a street word ("255 hersnapvej 18"),
+  house number + words + street type ("3747 fourth avenue"), street-type prefix + words + number ("calle
+  de juan pablo rubio 444"), street morpheme + number before a postal code or after a cue, words + number
+  before a postal code and a town;
+- a postal code said to be one ("ZIP: 43672").
 
 A core is then extended forward over units ("Apt. 5", "Suite 250"), postal codes of the common formats,
 state codes, city and country names after a comma or a line break, and backward over a house number
@@ -49,7 +57,7 @@ _W = rf"(?:{_UP}{_L}*(?:['’\-]{_L}+)*\.?)"
 # Lowercase words that occur inside street and city names.
 _PARTICLE = (
     r"(?:de|del|della|di|da|dos|das|do|du|des|la|le|les|el|van|von|der|den|ter|ten|zu|am|an|y|e|i|of|the|ibn|"
-    r"bin|al|sur|sous|lès)"
+    r"bin|al|sur|sous|lès|dei|degli|delle|dello|dal|dalla|nad|pod|u|z|ze|w|v|ve|na|pri|při|bei|im|auf|upon)"
 )
 _NAME = rf"(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|e|er)\b)"
 _NUM = r"(?:\d{1,5}[A-Za-z]?(?:[\-/]\d{1,4}[A-Za-z]?)?)"
@@ -74,7 +82,10 @@ _PREFIXES = (
     "rue|rúa|via|viale|piazza|piazzale|corso|vicolo|largo|calle|avenida|avda\\.?|paseo|carrer|camino|carretera|"
     "rambla|passeig|rua|praça|praca|travessa|estrada|alameda|strada|stradă|calea|bulevardul|bd\\.|str\\.|"
     "ul\\.|ulica|al\\.|aleja|pl\\.|plac|os\\.|osiedle|boulevard|chemin|allée|allee|impasse|quai|cours|avenue|"
-    "place|route|rte|plaza|plazuela|ronda|travesía|travesia|c/|odos|οδός|odós"
+    "place|route|rte|plaza|plazuela|ronda|travesía|travesia|c/|odos|οδός|odós|"
+    # Spanish, Italian, Portuguese and Romanian street types that open a street name.
+    "cuesta|vial|glorieta|pasaje|callejón|calzada|corredor|privada|cerrada|circuito|andador|prolongación|"
+    "contrada|borgo|rotonda|stretto|viela|ladeira|intrarea|aleea|șoseaua|soseaua|splaiul"
 )
 # Attached (Strandweg) or separate (Villacher Strasse) street words of German, Dutch, Nordic, Finnish,
 # Hungarian, Slavic and Icelandic addresses.
@@ -109,7 +120,10 @@ _CORE_BOX = lazy(
 _CORE_SHIP = lazy(rf"(?<![\w\-])(?:USNS|USS|USCGC|usns|uss){_SP}{_W}(?:{_SP}{_W})?")
 _CORE_CITY_STATE_ZIP = lazy(rf"(?<![\w\-])(?:{_W}{_SP}){{0,2}}{_W},{_SPO}[A-Z]{{2}}{_SP}\d{{5}}(?:-\d{{4}})?(?!\w)")
 # Capitalised words and a number, only taken after a cue or a house number.
-_CORE_NAME_NUMBER = lazy(rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_W},?{_SP}{_NUM}(?![\w\-]|[.,:]\d)")
+# Starts on a capitalised word: a leading particle ("of Kuusiku 7") would hide the street behind a stop word.
+_CORE_NAME_NUMBER = lazy(
+    rf"(?<![\w\-])(?:{_W}{_SP}(?:(?:{_W}|{_PARTICLE}){_SP}){{0,2}})?{_W},?{_SP}{_NUM}(?![\w\-]|[.,:]\d)"
+)
 _CORE_NAME_SUFFIX = lazy(rf"(?<![\w\-])(?:{_W}{_SP}){{1,3}}(?i:(?:{_SUFFIXES})s?)(?!\w)\.?")
 _CUE = lazy(
     r"(?i)\b(?:address|addr|adress|adresse|anschrift|dirección|direccion|indirizzo|adres|endereço|"
@@ -124,7 +138,9 @@ _STRONG_CUE = lazy(
     r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
     r"meet(?:\s+me)?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|intersection\s+of|"
     r"(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from)\b"
-    r"[\s:,\-]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?$"
+    r"[\s:,\-]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
+    # The first street of an intersection: "return to Leon and Eyrarodda 66".
+    r"(?:(?-i:[A-Z])[\w'’\-]*\s+(?:and|&)\s+)?$"
 )
 # Words that look like a name followed by a number but are not streets.
 _NOT_STREET = lazy(
@@ -172,7 +188,7 @@ _AFTER_BREAK = lazy(
     rf"(?:(?:{_W}|{_PARTICLE})(?:[ \t]+(?:{_W}|{_PARTICLE}|\d{{1,2}}(?=[ \t]*(?:\n|,|$)))){{0,4}}"
     rf"(?:[ \t]+[\-–][ \t]+[A-Z]{{2,3}})?"
     rf"(?:[ \t]*,?[ \t]*{_POSTAL})?|{_POSTAL}(?:[ \t]+{_W}(?:[ \t]+{_W}){{0,2}})?|[A-Z]{{2,3}}(?:[ \t]+{_POSTAL})?)"
-    rf"(?=[ \t]*(?:[,.;:?!)\n]|$)|[ \t]+\d)"
+    rf"(?=[ \t]*(?:[,.;:?!()\n]|$)|[ \t]+\d)"
 )
 _AFTER_SPACE = lazy(rf"[ \t]+(?:[A-Z]{{2,3}}[ \t]+)?{_POSTAL}(?![\w\-])")
 _WORDS_AFTER_UNIT = lazy(rf"[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}(?:[ \t]+{_POSTAL})?(?=[ \t]*(?:[,.;:?!)\n]|$)|[ \t]+\d)")
@@ -188,6 +204,48 @@ _CORE_NUMBER_PREFIX = lazy(
     rf"(?<![\w\-/.,])(?:{_NUM},?{_SP}){{1,2}}(?i:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SPO}){{1,5}}"
     rf"(?:{_NUM}(?![\w\-]))?"
 )
+# Lowercase text (chat, forms typed without capitals): a house number, words, a number, where one word is
+# a street word ("255 hersnapvej 18", "98 árpád fejedelem útja 45"), or a house number, words and an
+# English street type ("3747 fourth avenue"). The numbers on both sides stand in for the missing capitals.
+_CORE_LOWER_NUMBERED = lazy(
+    rf"(?<![\w\-/.,])(?:\d{{1,6}}[a-z]?,?{_SP}){{1,2}}(?P<words>(?:{_L}+{_SP}){{0,3}}{_L}+\.?)"
+    rf"{_SP}\d{{1,5}}[a-z]?(?![\w\-]|[.,]\d)"
+)
+_STREET_WORD = lazy(rf"(?i)(?:{_MORPHEMES})$|^(?:{_PREFIXES}|trg|náměstí|námestie|utca|út)$")
+_CORE_LOWER_TYPED = lazy(
+    rf"(?<![\w\-/.,])(?:\d{{1,6}}[a-z]?,?{_SP}){{1,2}}(?P<words>(?:{_L}+{_SP}){{1,3}})"
+    rf"(?:street|avenue|road|boulevard|lane|drive|highway|parkway|terrace|crescent|court|square|plaza|st|ave|rd|"
+    rf"blvd)(?!\w)\.?"
+)
+# The same with any street type, where more of an address follows (a unit, a line break or a comma).
+_CORE_LOWER_ANY_TYPE = lazy(
+    rf"(?<![\w\-/.,])(?:\d{{1,6}}[a-z]?,?{_SP}){{1,2}}(?P<words>(?:{_L}+{_SP}){{1,3}})"
+    rf"(?:{_SUFFIXES})s?(?!\w)\.?(?=[ \t]*(?:\n|,|$)|{_SP}(?:apt|suite|unit|flat|ste)\b)"
+)
+# Without capitals to go by (these match capitalised text too): a word ending in a street morpheme and a
+# number ("löwerring 2", "keldsøvej 7"); a street type, words and a number ("calle de juan pablo rubio
+# 444", "al. dobra 84", "rua morais, 739").
+# Found as a word and a number, then the word's ending checked: one alternation of all the morphemes tried
+# at every letter costs more than the rest of the grammar.
+_WORD_NUMBER = lazy(rf"(?<![\w\-])(?P<word>{_L}{{3,}})\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)")
+_MORPHEME_END = lazy(rf"(?i)(?:{_MORPHEMES}|ring|bakken|vägen|gränd)$")
+_CORE_LOWER_PREFIX = lazy(
+    rf"(?<![\w\-])(?:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SP}){{0,5}}{_L}[\w'’\-]*,?{_SPO}"
+    rf"(?:(?:nr|n°|no|núm|num)\.?{_SPO})?{_NUM}(?![\w\-]|[.,]\d)"
+)
+_ENGLISH_PREFIXES = frozenset("place via route rte cours avenue boulevard plaza".split())
+_LOWER_STOP = frozenset(
+    """a an the to of and or in on at for with from by my your our his her their its more less than other new
+    old big small first last next few many times years days hours minutes miles km people""".split()
+)
+# "ZIP: 43672", "postal code 10115": a postal code said to be one.
+_CORE_POSTAL_LABEL = lazy(
+    rf"(?i:\b(?:zip|postal|post)(?:[ \t]*code)?[ \t]*(?:is|:|#|-)?[ \t]*)(?P<code>{_POSTAL})(?![\w\-])"
+)
+# Lowercase words and a number, then a postal code and a town: "vídeňská 7\n693 64 zbiroh".
+_POSTAL_TOWN_NEXT = lazy(rf"[ \t]*(?:,[ \t]+|\n[ \t]*){_POSTAL}[ \t]+{_L}")
+_POSTAL_NEXT = lazy(rf"[ \t]*(?:,[ \t]*|\n[ \t]*){_POSTAL}(?![\w\-])")
+_PLACE_PREPOSITION = lazy(r"(?i)\b(?:on|at|in|to|from|near|off|along|down|up|via|onto|into)[ \t]+(?:the[ \t]+)?$")
 _ENDS = lazy(r"[ \t]*(?:[.?!;)]|\n|$)")
 _LABEL_LINE = lazy(r"\n[^\n]{0,25}:")
 _MAX_LEN = 240
@@ -251,19 +309,57 @@ def find_addresses(text: str) -> Iterator[Candidate]:
                 continue
             # After a house number only when the address goes on ("5638 Aasa 43\nHumilimont"): "1 Red, 5
             # Yellow" is a count.
-            numbered = _HOUSE_NUMBER_BEFORE.search(text, max(0, m.start() - 16), m.start()) and (
-                _grow(text, m.start(), m.end())[1] > m.end() + 1 or _ENDS.match(text, m.end())
-            )
-            if numbered or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start()):
+            house = _HOUSE_NUMBER_BEFORE.search(text, max(0, m.start() - 16), m.start())
+            end = m.end()
+            street_type = STREET_TYPE_AFTER.match(text, end)
+            if street_type and street_type.end() > end:
+                end = street_type.end()  # "87818 Dalmatinova 68 St.": generated data puts a type after the number
+            numbered = house and (street_type or _grow(text, m.start(), end)[1] > end + 1 or _ENDS.match(text, end))
+            # A cue counts before the house number too: "his address: 03 Πλατεία Μαβίλη 170".
+            cue_at = house.start() if house else m.start()
+            if numbered or _STRONG_CUE.search(text, max(0, cue_at - 60), cue_at):
+                spans.append((m.start(), end, 0.75))
+        for m in _CORE_LOWER_NUMBERED.finditer(text):
+            if any(_STREET_WORD.search(w.rstrip(".")) for w in m.group("words").split()) or _UNIT.match(text, m.end()):
                 spans.append((m.start(), m.end(), 0.75))
+        for pattern in (_CORE_LOWER_TYPED, _CORE_LOWER_ANY_TYPE):
+            for m in pattern.finditer(text):
+                if not any(w.lower() in _LOWER_STOP for w in m.group("words").split()):
+                    spans.append((m.start(), m.end(), 0.75))
+        for m in _CORE_LOWER_PREFIX.finditer(text):
+            words = m.group().split()
+            # "in place on Feb 14", "via these links not later than 24": English words, not a street.
+            if words[0].lower() not in _ENGLISH_PREFIXES and not any(w.lower() in _LOWER_STOP for w in words[1:]):
+                spans.append((m.start(), m.end(), 0.75))
+        for m in _WORD_NUMBER.finditer(text):
+            word = m.group("word")
+            if _NOT_STREET.match(word):
+                continue
+            if _POSTAL_TOWN_NEXT.match(text, m.end()):
+                # Words and a number, then a postal code and a town: "vídeňská 7\n693 64 zbiroh".
+                spans.append((m.start(), m.end(), 0.7))
+            elif _MORPHEME_END.search(word) and (
+                # Short street morphemes also end ordinary words ("tie", "gate", "hof"): only where an address
+                # is expected (a cue) or goes on (a postal code follows).
+                _POSTAL_NEXT.match(text, m.end()) or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start())
+            ):
+                spans.append((m.start(), m.end(), 0.75))
+        for m in _CORE_POSTAL_LABEL.finditer(text):
+            spans.append((m.start("code"), m.end("code"), 0.75))
     for m in _CORE_SHIP.finditer(text):
         spans.append((m.start(), m.end(), 0.75))
     for m in _CORE_NAME_SUFFIX.finditer(text):
         first = m.group().split()[0].rstrip(".,")
         if _NOT_STREET.match(first):
             continue
-        if _STRONG_CUE.search(text, max(0, m.start() - 40), m.start()) or re.search(
-            r"(?i)\b(?:and|&)\s*$", text[max(0, m.start() - 6) : m.start()]
+        last = m.group().split()[-1]
+        if (
+            _STRONG_CUE.search(text, max(0, m.start() - 40), m.start())
+            or re.search(r"(?i)\b(?:and|&)\s*$", text[max(0, m.start() - 6) : m.start()])
+            # A full street type after a preposition: "shows on Marina Fort Street".
+            or len(last.rstrip(".")) >= 4
+            and STREET_TYPE_LAST.search(m.group())
+            and _PLACE_PREPOSITION.search(text, max(0, m.start() - 14), m.start())
         ):
             spans.append((m.start(), m.end(), 0.65))
     if not spans:

@@ -8,7 +8,10 @@ combined here, each recorded in the entity's ``detector``:
 - ``gazetteer``: capitalised words that are first or last names in Faker's name lists (86 locales; the
   lists are public census and registry names, not the evaluation data), two in a row, or one that the
   biased model or a cue also points at;
-- ``pattern:person_cue``: the words after "my name is", "Dear", "Mr.", "Name:", "Regards," and the like;
+- ``pattern:person_cue``: the words after "my name is", "Dear", "Mr.", "Name:", "Regards,", "my kid" and the
+  like; a name before a predicate ("X lives at", in lowercase text too), an appositive and a verb of saying
+  ("X, the cinematographer, said") or an affiliation ("Rościsław Dudek of Lexisnexis"); a pair before a
+  plural verb ("Usamov and Bowers were");
 - ``propagated``: a later mention of a name already found in the same text ("... by Joakim Westgård and
   starring Westgård"), and the other items of a list that has a name in it ("Romi, Erik, Amy and Donald").
 """
@@ -28,13 +31,22 @@ _WORD = lazy(rf"[{_UPPER}a-zß-öø-ÿā-žа-яёα-ωά-ώ][\w'’]*(?:-[\w'�
 _TITLE_WORD = lazy(rf"[{_UPPER}][\w'’]*(?:-[{_UPPER}][\w'’]*)*")
 _INITIAL = lazy(rf"[{_UPPER}]\.?")
 
+# "my kid Tadzio", "her husband Ivo": a relative named right after the relation.
+_RELATIVE = (
+    r"\b(?:my|our|your|his|her|their)\s+(?:kids?|sons?|daughters?|wife|husband|brothers?|sisters?|mother|father|"
+    r"mom|mum|dad|child|children|baby|cousin|uncle|aunt|nephew|niece|grandson|granddaughter|grandmother|"
+    r"grandfather|grandma|grandpa|fianc[ée]e?|girlfriend|boyfriend|partner|spouse|stepson|stepdaughter)"
+)
 # Cues after which a capitalised name follows.
 _CUES = lazy(
     r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Dott)\.?[ \t]+"
-    r"|(?i:\bmy\s+name\s+is|\bname\s+is|\bi\s+am|\bi'm|\bthis\s+is|\bcall\s+me|\bdear|\bhello|\bhi|\bhey"
+    r"|(?i:\bmy\s+name\s+is|\bname\s+is|"
+    + _RELATIVE
+    + r"|\bi\s+am|\bi'm|\bthis\s+is|\bcall\s+me|\bdear|\bhello|\bhi|\bhey"
     r"|\bregards|\bsincerely|\bthanks|\bcheers|\bsigned(?:\s+by)?|\bcontact|\bpatient|\bcustomer|\bclient"
     r"|\bemployee|\bapplicant|\bcardholder|\baccount\s+holder|\bmember|\b(?:full|first|last|middle|given|"
-    r"family|maiden)\s+name|\bsurname|\bname|\bnom|\bnombre|\bnome|\bvorname|\bnachname|\bdirected\s+by|"
+    r"family|maiden)\s+name(?:\s+(?:is|was))?|\bsurname(?:\s+(?:is|was))?|\bname|\bnom|\bnombre|\bnome|"
+    r"\bvorname|\bnachname|\bdirected\s+by|"
     r"\bwritten\s+by|\bsung\s+by|\bby|\bwith|\bsaid|\bsays|\basked|\btold|\bmeet|\bmet|\bmarried|\bkid|"
     r"\bson|\bdaughter|\bwife|\bhusband|\bbrother|\bsister|\bmother|\bfather|\bfriend|\bcolleague|"
     r"\bbeneficiary|\bto|\bfrom|\buser|\bcc|\battn|\battention)[ \t]*[:,\-]?[ \t]*\??[ \t]*\n?[ \t]*)"
@@ -42,8 +54,11 @@ _CUES = lazy(
 _STRONG_CUES = lazy(
     r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta)\.?[ \t]+"
     r"|(?i:\bmy\s+name\s+is|\bname\s+is|\bcall\s+me|\bdear|\bregards,|\bsincerely,|\bsigned(?:\s+by)?|"
-    r"\b(?:full|first|last|middle|given|family|maiden)\s+name\??|\bsurname|\bname|\bnom|\bnombre|\bnome|"
-    r"\bvorname|\bnachname|\bdirected\s+by|\bname\s+on\s+the\s+\w+\?\s*user)[ \t]*[:,\-]?[ \t]*\n?[ \t]*)$"
+    r"\b(?:full|first|last|middle|given|family|maiden)\s+name\??(?:\s+(?:is|was))?|\bsurname(?:\s+(?:is|was))?|"
+    r"\bname|\bnom|\bnombre|\bnome|"
+    r"\bvorname|\bnachname|\bdirected\s+by|\bname\s+on\s+the\s+\w+\?\s*user|"
+    + _RELATIVE
+    + r")[ \t]*[:,\-]?[ \t]*\n?[ \t]*)$"
 )
 # Capitalised words that open or fill sentences and are in name lists, or are never names at all.
 _COMMON = frozenset(
@@ -195,6 +210,18 @@ def find_names(
         if predicate:
             # "Luiza is from ...", "Scott had given ...", "Vinka: What a wife."
             out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
+        elif (
+            2 <= len(content) <= 3
+            and _AFFILIATION.match(text, end)
+            and (
+                not value.isascii()
+                or text[content[0][0] : content[0][1]].lower() in first
+                and text[content[-1][0] : content[-1][1]].lower() in last
+            )
+        ):
+            # "Rościsław Dudek of Lexisnexis", "Amadeo Vitorović from Rapid Cycle Solutions": a person and
+            # the organisation they belong to, which the model tends to swallow into one ORG.
+            out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
         elif _first_line(text, start, end) and 2 <= len(content) <= 4:
             # A name line heading a contact block or signature: "Maha Cazares\n\nChiclana de la Frontera".
             out.append(Candidate("PERSON", start, end, 0.7, "pattern:name_line"))
@@ -232,6 +259,19 @@ def find_names(
         for (s1, e1), (s2, e2) in zip(tokens, tokens[1:], strict=False):
             if text[e1:s2] == " " and text[s1:e1] in first and (text[s2:e2] in last or text[s2:e2] in first):
                 out.append(Candidate("PERSON", s1, e2, 0.65, "gazetteer"))
+        # A listed name (or a listed first name and one more word) that does something a person does:
+        # "selma is from ...", "eva kleist lives at ...", "bártová began writing".
+        for i, (s2, e2) in enumerate(tokens):
+            if not _PREDICATE.match(text, e2) or text[e2 : e2 + 1] in (":", "'", "’"):
+                continue
+            word = text[s2:e2]
+            if word in _COMMON or i and text[tokens[i - 1][0] : tokens[i - 1][1]] in _DETERMINERS:
+                continue  # "my friend lives in ...": a word after a possessive is a noun
+            s1, e1 = tokens[i - 1] if i else (s2, s2)
+            if i and text[e1:s2] == " " and text[s1:e1] in first and text[s1:e1] not in _COMMON:
+                out.append(Candidate("PERSON", s1, e2, 0.7, "pattern:person_cue"))
+            elif word in first or word in last:
+                out.append(Candidate("PERSON", s2, e2, 0.7, "pattern:person_cue"))
 
     run_at = {start: (start, end) for start, end, _ in runs}
     for m in _CUES.finditer(text):
@@ -245,7 +285,8 @@ def find_names(
             continue
         if "_" in value or (value.isupper() and not _is_name_word(value.split()[0], first, last)):
             continue  # EMAIL_FROM, SUBJECT: template fields and headers
-        if _STRONG_CUES.search(text, max(0, m.start() - 1), pos):
+        # The window reaches back over a possessive the weak cue left out ("my kid" around "kid").
+        if _STRONG_CUES.search(text, max(0, m.start() - 8), pos):
             out.append(Candidate("PERSON", pos + s, pos + e, 0.75, "pattern:person_cue"))
         elif _is_name_word(value.split()[0], first, last):
             # A weak cue ("with", "said", "hi") and a word from the name lists, which also hold many place
@@ -253,6 +294,13 @@ def find_names(
             out.append(Candidate("PERSON", pos + s, pos + e, 0.65, "gazetteer"))
 
     # Repeated mentions and lists: names found so far, then every other occurrence of their words.
+    other = list(ner_other)
+
+    def dropped(c: Candidate) -> bool:
+        """A weak gazetteer match where the model sees a place or an organisation: no name to spread."""
+        return c.detector == "gazetteer" and c.score < 0.75 and overlaps(other, c.start, c.end)
+
+    # Dropped matches still block propagation there: a word the model keeps calling a place stays one.
     found = strong + [(c.start, c.end) for c in out]
     sure = strong + [(c.start, c.end) for c in out if c.score >= 0.7]
     seen_words: set[str] = set()
@@ -272,10 +320,20 @@ def find_names(
                 out.append(Candidate("PERSON", m.start(), m.end(), 0.6, "propagated"))
     for m in _PAIR.finditer(text):
         a, b = (m.start(1), m.end(1)), (m.start(2), m.end(2))
+        plural = _PAIR_PREDICATE.match(text, m.end())
         if overlaps(found, *a) != overlaps(found, *b):
             for s, e in (a, b):
-                if not overlaps(found, s, e) and text[s:e].lower() not in _COMMON:
+                if not overlaps(found, s, e) and text[s:e].lower() not in (_STOP if plural else _COMMON):
                     out.append(Candidate("PERSON", s, e, 0.6, "propagated"))
+        elif (
+            not overlaps(found, *a)
+            and plural
+            and any(_is_name_word(text[s:e], first, last) for s, e in (a, b))
+            and not any(text[s:e].lower() in _STOP for s, e in (a, b))
+        ):
+            # "Usamov and Bowers were precision engineers": a listed name, a partner, a plural verb. The
+            # partner may be a colour or a word the name lists leave out ("Dale and White").
+            out.extend(Candidate("PERSON", s, e, 0.65, "pattern:person_cue") for s, e in (a, b))
     for m in _LIST.finditer(text):
         items = [(i.start(), i.end()) for i in _LIST_ITEM.finditer(text, m.start(), m.end())]
         if sum(overlaps(found, s, e) for s, e in items) >= 2 or (
@@ -284,15 +342,14 @@ def find_names(
             for s, e in items:
                 if text[s:e].lower() not in _COMMON:
                     out.append(Candidate("PERSON", s, e, 0.6, "propagated"))
-    other = list(ner_other)
-    return [c for c in out if c.detector != "gazetteer" or c.score >= 0.75 or not overlaps(other, c.start, c.end)]
+    return [c for c in out if not dropped(c)]
 
 
 _LOWER_WORD = lazy(r"\b[a-z]{2,}\b")
 _LOWER_CUE = lazy(
     r"\b(?:my\s+name\s+is|name\s+is|call\s+me|calls\s+me|i\s+am\s+called|signed|regards,?|follow\s+up\s+with|"
-    r"talk\s+to|speak\s+(?:to|with)|meet|met)\s+(?P<name>(?!(?:the|a|an|you|him|her|them|it|me|us|my|your|his|our|"
-    r"their|this|that|not|in|on|at|by|for|to|of)\b)[^\W\d_][\w'’\-]+(?:\s+[^\W\d_]\.?)?(?:\s+(?!(?:and|or|but|in|"
+    r"talk(?:ed|ing)?\s+(?:to|with)|sp(?:eak|oke|eaking)\s+(?:to|with)|meet|met)\s+"
+    r"(?P<name>(?!(?:the|a|an|you|him|her|them|it|me|us|my|your|his|our|their|this|that|not|in|on|at|by|for|to|of)\b)[^\W\d_][\w'’\-]+(?:\s+[^\W\d_]\.?)?(?:\s+(?!(?:and|or|but|in|"
     r"on|at|by|for|to|of|the|is|was|speak|yet|from|as|who|will|has|had)\b)[^\W\d_][\w'’\-]+)?)"
 )
 _PAIR = lazy(rf"([{_UPPER}][\w'’\-]+)[ \t]+(?:and|&)[ \t]+([{_UPPER}][\w'’\-]+)")
@@ -301,8 +358,21 @@ _PREDICATE = lazy(
     r"sister|friend|boss|partner|girlfriend|boyfriend)\b|[ \t]+(?:lives|lived|living|had\s+given|has\s+given|"
     r"gave|spent|began|started|works|worked|joined|said|says|asked|told|wrote|writes|shouted|smiled|replied|is\s+from|was\s+from|"
     r"is\s+very|was\s+very|is\s+a\s+very|has\s+been|was\s+born|is\s+married|called|emailed|phoned|texted|"
-    r"visited|met|is\s+the\s+(?:ceo|cto|cfo|founder|owner|director|manager|head)|from\s+[A-Z]\w+\s+is\b))"
+    r"visited|met|is\s+the\s+(?:ceo|cto|cfo|founder|owner|director|manager|head)|from\s+[A-Z]\w+\s+is\b)"
+    # An appositive before a verb of saying: "Kristíana R Valbergsdóttir, the Cinematographer, said".
+    r"|,[ \t]+(?:the|a|an|our|their|his|her)[ \t]+[\w\-]+(?:[ \t]+[\w\-]+)?,[ \t]+(?:said|says|added|explained|"
+    r"told|wrote|noted|stated|commented))"
 )
+_PAIR_PREDICATE = lazy(
+    r"[ \t]+(?:were|are|have\s+been|had|met|married|both|live|lived|work|worked|founded|co-founded|wrote|sang|"
+    r"played|performed)\b"
+)
+_STOP = frozenset(
+    """a an the and or but if of to in on at by for from with as is was are were be this that these those it
+    they we you he she i my our your their his her""".split()
+)
+_DETERMINERS = frozenset("a an the my your his her our their its this that some any no every".split())
+_AFFILIATION = lazy(rf"[ \t]+(?:of|from|at)[ \t]+[{_UPPER}]")
 _LIST_ITEM = lazy(rf"[{_UPPER}a-z][\w'’\-]+")
 _LIST = lazy(
     rf"(?:[{_UPPER}a-z][\w'’\-]+,[ \t]+){{1,8}}[{_UPPER}a-z][\w'’\-]+,?[ \t]+(?:and|&|or)[ \t]+"

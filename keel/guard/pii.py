@@ -163,8 +163,25 @@ class PiiDetector:
             else:
                 score = _NER_SCORES[kind]
             yield Candidate(kind, span.start, span.end, score, "ner")
-        other = [(s.start, s.end) for s in plain if s.label != "PERSON"]
+        # The model calls many names it does not know organisations ("Calquín Cazares"): two or three
+        # capitalised words spelled beyond ASCII do not count against a name.
+        other = [(s.start, s.end) for s in plain if s.label != "PERSON" and not _foreign_name_like(text, s)]
         yield from find_names(text, strong, weak, other)
+
+
+_FOREIGN_NAME = re.compile(r"[^\W\d_][\w'’\-]*(?: [^\W\d_]\.?)?(?: [^\W\d_][\w'’\-]*){1,2}")
+
+
+def _foreign_name_like(text: str, span: NerSpan) -> bool:
+    """An ORG of two or three capitalised words with a letter beyond ASCII: more often a name than a firm."""
+    value = text[span.start : span.end]
+    return (
+        span.label == "ORG"
+        and not value.replace("’", "'").isascii()
+        and "'" not in value.replace("’", "'")
+        and _FOREIGN_NAME.fullmatch(value) is not None
+        and all(w[0].isupper() for w in value.split())
+    )
 
 
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞĀ-ſА-ЯΑ-Ω][\w'’\-]*")

@@ -929,11 +929,32 @@ class Store(abc.ABC):
         return self.get_run(run_id)
 
     def set_workflow_paused(self, workflow_name: str, paused: bool, *, now: float) -> None:
+        audited = self.audit_outbox
+        change = outbox.row(
+            None,
+            now,
+            event_type="config.change",
+            action="workflow:pause" if paused else "workflow:unpause",
+            actor_kind="system",
+            actor_id="keel",
+            resource=f"workflow:{workflow_name}",
+        )
+
         def op(conn: Connection) -> None:
             conn.execute(delete(t.workflow_controls).where(t.workflow_controls.c.workflow_name == workflow_name))
             conn.execute(insert(t.workflow_controls).values(workflow_name=workflow_name, paused=paused, updated_at=now))
+            if audited:
+                outbox.insert(conn, [change])
 
         self.write(op)
+        if audited:
+            self.outbox_written.set()
+
+    def audit_record(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Commit audit records (keel.store.outbox rows) on their own, for a process's sealer to chain."""
+        if self.audit_outbox and rows:
+            self.write(lambda conn: outbox.insert(conn, rows))
+            self.outbox_written.set()
 
     def paused_workflows(self) -> set[str]:
         wc = t.workflow_controls
@@ -1587,7 +1608,16 @@ class Store(abc.ABC):
 
     def audit_append(self, planner: audit.Planner, *, publish: dict[str, Any] | None, now: float) -> audit.Plan:
         """Lock the chain's head, insert what `planner` builds from it, move the head: one transaction."""
-        return self.write(self._audit_append_op(planner, publish, now))
+        op = self._audit_append_op(planner, publish, now)
+        # With the writer idle, commit on the caller's thread: the hand-off to the committer and
+        # back costs about as much as the statements. While it is busy, queue, so concurrent
+        # appends still share its transactions.
+        if self._writer_lock.acquire(blocking=False):
+            try:
+                return self._in_write_txn(op)
+            finally:
+                self._writer_lock.release()
+        return self.write(op)
 
     async def aaudit_append(self, planner: audit.Planner, *, publish: dict[str, Any] | None, now: float) -> audit.Plan:
         return await self.awrite(self._audit_append_op(planner, publish, now))

@@ -38,6 +38,7 @@ RUN_TABLES = (
     "spans",
     "guard_vault",
     "budgets",
+    "reviews",
     "cache_exact",
     "cache_semantic",
 )
@@ -137,6 +138,8 @@ def _purge_batch(
         c["budgets"] += _apply(conn, t.budgets, t.budgets.c.key.in_([f"run:{r}" for r in chunk]), dry_run)
         if not journal:
             c["transitions"] += _apply(conn, t.transitions, t.transitions.c.run_id.in_(chunk), dry_run)
+            # A finished run's review requests are decided; the audit log keeps the decisions.
+            c["reviews"] += _apply(conn, t.reviews, t.reviews.c.run_id.in_(chunk), dry_run)
             c["runs"] += _apply(conn, t.runs, t.runs.c.run_id.in_(chunk), dry_run)
     # Blobs are content-addressed: one that a step of another run also references stays.
     ordered = sorted(refs)

@@ -171,3 +171,27 @@ def test_audit_can_be_turned_off(make_app: Any, monkeypatch: pytest.MonkeyPatch)
     assert asyncio.run(app.run(quiet)) == 1
     assert _outbox_count(app.store) == 0
     assert _entries(app) == []
+
+
+def test_configuration_changes_are_audited(make_app: Any, tmp_path: Any) -> None:
+    toml = tmp_path / "keel.toml"
+    toml.write_text(
+        '[providers.local]\nkind = "scripted"\n\n'
+        f'[models."{MODEL}"]\nprovider = "local"\ninput_usd_per_mtok = 0.0\noutput_usd_per_mtok = 0.0\n\n'
+        f'[routes.answer]\nprimary = "{MODEL}"\n'
+    )
+    app = make_app()
+    app._gateway_source = toml
+    assert app.gateway is not None
+    app.pause_workflow("support")
+    app.unpause_workflow("support")
+    assert seal(AuditLog.from_env(app.store)) == 3
+    events = [(e.event_type, e.action, e.resource) for e in _entries(app)]
+    assert events == [
+        ("config.loaded", "config:load", "config:keel.toml"),
+        ("config.change", "workflow:pause", "workflow:support"),
+        ("config.change", "workflow:unpause", "workflow:support"),
+    ]
+    import hashlib
+
+    assert _entries(app)[0].data["sha256"] == hashlib.sha256(toml.read_bytes()).hexdigest()

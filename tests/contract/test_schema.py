@@ -36,7 +36,11 @@ def test_the_idempotency_key_index_is_partial(store: Store) -> None:
 
     def definition(conn: Any) -> str:
         if conn.dialect.name == "postgresql":
-            query = "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_keel_runs_idempotency_key'"
+            # This store's schema only: other tests' schemas in the same database hold the same index.
+            query = (
+                "SELECT indexdef FROM pg_indexes "
+                "WHERE indexname = 'uq_keel_runs_idempotency_key' AND schemaname = current_schema()"
+            )
         else:
             query = "SELECT sql FROM sqlite_master WHERE name = 'uq_keel_runs_idempotency_key'"
         return str(conn.execute(text(query)).scalar_one())

