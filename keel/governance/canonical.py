@@ -30,7 +30,9 @@ def _number(value: float) -> str:
         raise UsageError("audit data cannot hold NaN or infinity (RFC 8785 has no encoding for them)")
     if value == 0:
         return "0"
-    if value.is_integer() and abs(value) < 1e21:
+    # Below 2**53 an integral double's digits are all exact, so they are its shortest form too;
+    # above, ECMAScript pads the shortest digits with zeros (2**68 is 295147905179352830000).
+    if value.is_integer() and abs(value) < 2**53:
         return str(int(value))
     sign, digit_tuple, exponent = Decimal(repr(value)).as_tuple()
     digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
@@ -96,11 +98,43 @@ def _key_order(key: object) -> bytes:
     return _utf16_key(key)
 
 
+# The C encoder of the json module writes what `_write` writes for the values `_plain` accepts.
+_encode_plain: Callable[[Any], str] = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, check_circular=False, allow_nan=False
+).encode
+
+
+def _plain(value: Any) -> bool:
+    """Whether `_encode_plain` gives RFC 8785 for `value`: exact JSON types, ASCII keys, simple floats.
+
+    ASCII keys sort the same by code point (Python) as by UTF-16 unit (RFC 8785). A float that is
+    not integral, with 1e-4 <= |x| < 1e16, has a repr in plain positional form with the shortest
+    round-trip digits, which is ECMAScript's form too; other floats (1.0, 1e-05, 1e+16) differ.
+    Subclasses are refused: their str() or items() may not be the base type's.
+    """
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return True
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii() or not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    if kind is float:
+        return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
+    return False
+
+
 def dumps(value: Any) -> str:
     """`value` as RFC 8785 canonical JSON text (encode it as UTF-8 to hash it)."""
-    out: list[str] = []
-    _write(value, out)
-    text = "".join(out)
+    if _plain(value):
+        text = _encode_plain(value)
+    else:
+        out: list[str] = []
+        _write(value, out)
+        text = "".join(out)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

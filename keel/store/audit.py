@@ -10,15 +10,23 @@ committed: one chain, no forks, no gaps. On SQLite, BEGIN IMMEDIATE already make
 turns (FOR UPDATE is not emitted). The plan runs while the lock is held because an entry's hash
 covers its position and its predecessor's hash, which are known only then. Appends queued together
 in one process's committer share its transaction, each op reading the head the previous op left.
+On PostgreSQL, a connection whose last append left the head plans on that head without reading it,
+and writes only if an UPDATE conditioned on every field of it (the same row lock) finds it
+unchanged; otherwise nothing was written and it reads the head under the lock as above.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import re
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from keel.errors import StoreError
 from keel.store import schema as t
@@ -81,37 +89,179 @@ def lock_head(conn: Connection) -> None:
     _head(conn, lock=True)
 
 
+# The append path's SQL, on the DBAPI cursor: building and cache-keying the Core statements cost
+# more than the CPU work of an entry. Written with :name parameters (sqlite3's named style) and
+# turned into psycopg's %(name)s below. Column names are Keel's own, never input.
+_ENTRY_LIST = ", ".join(f'"{c}"' for c in ENTRY_COLUMNS)  # quoted: "timestamp"
+_INSERT_ENTRY = f"INSERT INTO keel_audit_entries ({_ENTRY_LIST}) VALUES ({', '.join(':' + c for c in ENTRY_COLUMNS)})"
+_INSERT_CHECKPOINT = (
+    "INSERT INTO keel_audit_checkpoints (size, root, timestamp, key_id, signature) "
+    "VALUES (:size, :root, :timestamp, :key_id, :signature)"
+)
+_UPDATE_HEAD = (
+    "UPDATE keel_audit_head SET seq = :seq, hash = :hash, frontier = :frontier, checkpoint_size = :checkpoint_size, "
+    "checkpoint_at = :checkpoint_at, updated_at = :updated_at WHERE id = 1"
+)
+_SELECT_HEAD = "SELECT seq, hash, frontier, checkpoint_size, checkpoint_at FROM keel_audit_head WHERE id = 1"
+
+
+def _pyformat(text: str) -> str:
+    return re.sub(r":([a-z_]+)", r"%(\1)s", text)
+
+
+# dialect -> (select head under the chain's lock, insert entry, insert checkpoint, update head)
+_SQL = {
+    "sqlite": (_SELECT_HEAD, _INSERT_ENTRY, _INSERT_CHECKPOINT, _UPDATE_HEAD),
+    "postgresql": (
+        _SELECT_HEAD + " FOR UPDATE",
+        _pyformat(_INSERT_ENTRY),
+        _pyformat(_INSERT_CHECKPOINT),
+        _pyformat(_UPDATE_HEAD),
+    ),
+}
+
+
+def _head_of(row: Sequence[Any] | None) -> Head:
+    if row is None:
+        raise StoreError("the audit log's head row is missing: the database was not migrated by Keel")
+    return Head(
+        seq=int(row[0]),
+        hash=str(row[1]),
+        frontier=_frontier_nodes(str(row[2])),
+        checkpoint_size=int(row[3]),
+        checkpoint_at=None if row[4] is None else float(row[4]),
+    )
+
+
+# PostgreSQL, one statement: move the head only if it is still the one this connection's last
+# append left (every field compared, so a checkpoint forced elsewhere counts as a move), and insert
+# the rows only if it moved. Another writer's append in between leaves `h` empty: nothing is
+# written and the op falls back to reading the head under the lock. The row lock the UPDATE takes
+# is the same lock as SELECT ... FOR UPDATE, so appends still take turns.
+_PG_APPEND_IF_HEAD = (
+    "WITH h AS (UPDATE keel_audit_head SET seq = %(seq)s, hash = %(hash)s, frontier = %(frontier)s, "
+    "checkpoint_size = %(checkpoint_size)s, checkpoint_at = %(checkpoint_at)s::float8, updated_at = %(updated_at)s "
+    "WHERE id = 1 AND seq = %(was_seq)s AND hash = %(was_hash)s AND frontier = %(was_frontier)s "
+    "AND checkpoint_size = %(was_checkpoint_size)s "
+    "AND checkpoint_at IS NOT DISTINCT FROM %(was_checkpoint_at)s::float8 RETURNING 1), "
+    f"e AS (INSERT INTO keel_audit_entries ({_ENTRY_LIST}) SELECT {_ENTRY_LIST} "
+    "FROM json_populate_recordset(NULL::keel_audit_entries, %(entries)s::json) WHERE EXISTS (SELECT 1 FROM h)), "
+    "c AS (INSERT INTO keel_audit_checkpoints (size, root, timestamp, key_id, signature) "
+    "SELECT size, root, timestamp, key_id, signature "
+    "FROM json_populate_recordset(NULL::keel_audit_checkpoints, %(checkpoints)s::json) WHERE EXISTS (SELECT 1 FROM h)) "
+    "SELECT count(*) FROM h"
+)
+# The head each PostgreSQL connection's last append left (a guess, checked by the statement above).
+_last_head: weakref.WeakKeyDictionary[Any, Head] = weakref.WeakKeyDictionary()
+
+
+def _moved(head: Head, now: float) -> dict[str, Any]:
+    return {
+        "seq": head.seq,
+        "hash": head.hash,
+        "frontier": _frontier_text(head.frontier),
+        "checkpoint_size": head.checkpoint_size,
+        "checkpoint_at": head.checkpoint_at,
+        "updated_at": now,
+    }
+
+
 def append_op(
     planner: Planner, *, publish: dict[str, Any] | None, insert_ignore: Callable[[Any], Any], now: float
 ) -> Callable[[Connection], Plan]:
     """A write op: lock the head, let `planner` build the rows from it, insert them, move the head."""
 
     def op(conn: Connection) -> Plan:
-        if publish is not None:
+        if publish is not None:  # once per AuditLog: Core is fine here
             conn.execute(
                 insert_ignore(t.audit_keys).values(**publish).on_conflict_do_nothing(index_elements=["key_id"])
             )
-        plan = planner(_head(conn, lock=True))
-        if plan.entries:
-            conn.execute(insert(t.audit_entries), plan.entries)
-        if plan.checkpoint is not None:
-            conn.execute(insert(t.audit_checkpoints).values(**plan.checkpoint))
-        head = plan.head
-        conn.execute(
-            update(t.audit_head)
-            .where(t.audit_head.c.id == 1)
-            .values(
-                seq=head.seq,
-                hash=head.hash,
-                frontier=_frontier_text(head.frontier),
-                checkpoint_size=head.checkpoint_size,
-                checkpoint_at=head.checkpoint_at,
-                updated_at=now,
-            )
-        )
+        sql = _SQL.get(conn.dialect.name)
+        if sql is None:
+            return _core_append(conn, planner, now)
+        select_head, insert_entry, insert_checkpoint, update_head = sql
+        pg = conn.dialect.name == "postgresql"
+        raw: Any = conn.connection.driver_connection
+        dbapi_error: type[Exception] = conn.dialect.loaded_dbapi.Error
+        cur = raw.cursor()
+        statement = select_head
+        try:
+            guess = _last_head.get(raw) if pg else None
+            if guess is not None:
+                statement = _PG_APPEND_IF_HEAD
+                plan = planner(guess)
+                was = _moved(guess, now)
+                params = {
+                    **_moved(plan.head, now),
+                    **{f"was_{k}": v for k, v in was.items() if k != "updated_at"},
+                    "entries": json.dumps(plan.entries, ensure_ascii=False),
+                    "checkpoints": json.dumps([] if plan.checkpoint is None else [plan.checkpoint]),
+                }
+                # In a pipeline the BEGIN goes out with the statement: one round trip before COMMIT.
+                with raw.pipeline():
+                    cur.execute(_PG_APPEND_IF_HEAD, params)
+                row = cur.fetchone()
+                if row is not None and row[0] == 1:
+                    _last_head[raw] = plan.head
+                    return plan
+                _last_head.pop(raw, None)
+                statement = select_head
+            cur.execute(select_head)
+            plan = planner(_head_of(cur.fetchone()))
+            # PostgreSQL: the rows and the head's move go out together, one round trip.
+            statement = insert_entry
+            with raw.pipeline() if pg else contextlib.nullcontext():
+                if len(plan.entries) == 1:
+                    cur.execute(insert_entry, plan.entries[0])
+                elif plan.entries:
+                    cur.executemany(insert_entry, plan.entries)
+                if plan.checkpoint is not None:
+                    cur.execute(insert_checkpoint, plan.checkpoint)
+                cur.execute(update_head, _moved(plan.head, now))
+            if pg:
+                _last_head[raw] = plan.head
+        except dbapi_error as exc:
+            if pg:
+                _last_head.pop(raw, None)
+            # As SQLAlchemy raises it, so callers and the committer's retry of a locked database
+            # see the usual exception types; without the parameters (audit data) in the message.
+            raise DBAPIError.instance(
+                statement,
+                None,
+                exc,
+                dbapi_error,
+                hide_parameters=True,
+                connection_invalidated=conn.dialect.is_disconnect(exc, raw, cur),  # type: ignore[arg-type]
+                dialect=conn.dialect,
+            ) from exc
+        finally:
+            cur.close()
         return plan
 
     return op
+
+
+def _core_append(conn: Connection, planner: Planner, now: float) -> Plan:
+    """The append through SQLAlchemy Core, for a dialect the cursor SQL above was not written for."""
+    plan = planner(_head(conn, lock=True))
+    if plan.entries:
+        conn.execute(insert(t.audit_entries), plan.entries)
+    if plan.checkpoint is not None:
+        conn.execute(insert(t.audit_checkpoints).values(**plan.checkpoint))
+    head = plan.head
+    conn.execute(
+        update(t.audit_head)
+        .where(t.audit_head.c.id == 1)
+        .values(
+            seq=head.seq,
+            hash=head.hash,
+            frontier=_frontier_text(head.frontier),
+            checkpoint_size=head.checkpoint_size,
+            checkpoint_at=head.checkpoint_at,
+            updated_at=now,
+        )
+    )
+    return plan
 
 
 def head_op() -> Callable[[Connection], Head]:

@@ -170,3 +170,24 @@ def test_a_bad_governance_table_fails_at_start_up_naming_its_key(
     with keel.App("bad", f"sqlite:///{tmp_path / 'keel.db'}", governor=GovernanceSettings.from_env(config)) as app:
         with pytest.raises(ConfigError, match=message.replace(".", r"\.").replace("(", r"\(")):
             app.governor  # noqa: B018 - building it is what fails
+
+
+def test_one_keel_toml_holds_the_gateway_and_the_governance_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keel.gateway.config import load_config
+
+    model = "local-model-2025-01-01"
+    (tmp_path / "keel.toml").write_text(
+        '[providers.local]\nkind = "scripted"\n\n'
+        f'[models."{model}"]\nprovider = "local"\ninput_usd_per_mtok = 0.0\noutput_usd_per_mtok = 0.0\n\n'
+        f'[routes.answer]\nprimary = "{model}"\n' + GOVERNED_TOML
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KEEL_CONFIG", raising=False)
+    monkeypatch.delenv("KEEL_GOVERNANCE", raising=False)
+    config = load_config(None)
+    assert config is not None and list(config.routes) == ["answer"]
+    with keel.App("both", f"sqlite:///{tmp_path / 'keel.db'}") as app:
+        assert app.gateway is not None
+        assert isinstance(app.governor, KeelGovernor)

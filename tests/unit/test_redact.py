@@ -70,14 +70,20 @@ def test_log_messages_and_errors_are_scrubbed() -> None:
 
 def test_the_floor_is_linear_on_long_runs_without_an_address() -> None:
     """A long run of word characters is scrubbed in time proportional to it (no backtracking)."""
-    short, long = "x" * 500, "x" * 50_000
-    t0 = time.perf_counter()
-    for _ in range(100):
-        scrub(short, limit=1 << 20)
-    per_short = (time.perf_counter() - t0) / 100
-    t0 = time.perf_counter()
-    scrub(long, limit=1 << 20)
-    per_long = time.perf_counter() - t0
+    # The '@' and the digit open every pattern's gate, so the patterns really run over the long run.
+    short, long = "x" * 500 + "@ 7", "x" * 50_000 + "@ 7"
+
+    def best(text: str, repeat: int) -> float:
+        # The fastest of several timings: a shared machine's pauses only ever add time.
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            for _ in range(repeat):
+                scrub(text, limit=1 << 20)
+            times.append((time.perf_counter() - t0) / repeat)
+        return min(times)
+
+    per_short, per_long = best(short, 100), best(long, 1)
     # 100x the text: about 100x the time when linear, 10,000x when quadratic. A ratio, not a wall-clock limit.
     assert per_long < per_short * 1000
     assert scrub("write to a.b+c@example.co.uk now") == "write to <EMAIL> now"
