@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -145,8 +146,16 @@ def test_the_cli_exports_to_s3_without_printing_credentials(
 
     bucket = _bucket(s3, "cli-worm")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-value-never-printed")
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--database-url", sqlite_url, "audit", "export", "--to", f"s3://{bucket}/a", "--retain-days", "3"])
+    # The CLI configures logging for the whole process: put it back, or later tests' caplog sees nothing.
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["--database-url", sqlite_url, "audit", "export", "--to", f"s3://{bucket}/a", "--retain-days", "3"])
+    finally:
+        root.setLevel(level)
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
     out = capsys.readouterr()
     assert exit_info.value.code == 0, out.err
     assert "wrote s3://cli-worm/a/segment-000000000001-000000000010" in out.out
