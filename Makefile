@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
+# Test processes for `make test` (pytest-xdist; a file's tests stay in one process). 0: one process.
+TEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
 
@@ -26,7 +28,7 @@ demo: $(STAMP) ## Run the example workflow on embedded SQLite, showing each step
 test: $(STAMP) lint ## Lint and type-check, then the whole test suite (PostgreSQL at 127.0.0.1:5432; CI=true makes it mandatory)
 	@sh scripts/ensure-prometheus
 	@sh scripts/ensure-bubblewrap
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP) ## ruff (lint and format check) and mypy --strict over keel/
 	$(BIN)/ruff check .
