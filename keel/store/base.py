@@ -288,7 +288,7 @@ class Store(abc.ABC):
         self._inline_streak = 0
         self._committer = _Committer(self)
         # Audit events ride in the transactions that commit what they record (keel.store.outbox).
-        self.audit_outbox = _env_flag("KEEL_AUDIT", True)
+        self.audit_outbox = parse_bool("KEEL_AUDIT", True)
         # Set whenever this process committed outbox rows: the sealer's cue to look.
         self.outbox_written = threading.Event()
 
@@ -640,7 +640,7 @@ class Store(abc.ABC):
                     else f"claimed by {worker_id}"
                 )
                 if takeover or row.status != new_status:
-                    _transition(conn, row.run_id, row.status, new_status, cause, now)
+                    _transition(conn, row.run_id, row.status, new_status, cause, now, audited=self.audit_outbox)
                 claims.append(Claim(row.run_id, record.fencing_token, takeover, record))
             return claims
 
@@ -888,7 +888,15 @@ class Store(abc.ABC):
                 update(t.runs).where(t.runs.c.run_id == run_id).values(control=control, wake_at=now, updated_at=now)
             )
             if status == RunStatus.DEAD_LETTER.value:
-                _set_status(conn, run_id, status, RunStatus.COMPENSATING.value, f"operator requested {control}", now)
+                _set_status(
+                    conn,
+                    run_id,
+                    status,
+                    RunStatus.COMPENSATING.value,
+                    f"operator requested {control}",
+                    now,
+                    audited=self.audit_outbox,
+                )
 
         self.write(op)
         return self.get_run(run_id)
@@ -907,7 +915,15 @@ class Store(abc.ABC):
                 .where(t.runs.c.run_id == run_id)
                 .values(attempt=0, wake_at=now, updated_at=now, error=None, failed_step=None)
             )
-            _set_status(conn, run_id, status, RunStatus.PENDING.value, "operator resumed the run", now)
+            _set_status(
+                conn,
+                run_id,
+                status,
+                RunStatus.PENDING.value,
+                "operator resumed the run",
+                now,
+                audited=self.audit_outbox,
+            )
 
         self.write(op)
         return self.get_run(run_id)
@@ -922,7 +938,13 @@ class Store(abc.ABC):
                 values["wake_at"] = func.coalesce(t.runs.c.wake_at, now)
             conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(**values))
             _transition(
-                conn, run_id, status, status, "operator paused the run" if paused else "operator unpaused the run", now
+                conn,
+                run_id,
+                status,
+                status,
+                "operator paused the run" if paused else "operator unpaused the run",
+                now,
+                audited=self.audit_outbox,
             )
 
         self.write(op)
@@ -1477,7 +1499,7 @@ class Store(abc.ABC):
             if created:
                 if hold:
                     conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(paused=True))
-                _transition(conn, run_id, status, status, note, now)
+                _transition(conn, run_id, status, status, note, now, audited=self.audit_outbox)
             return run_id, created
 
         created: tuple[str, bool] = self.write(op)
@@ -1499,7 +1521,7 @@ class Store(abc.ABC):
                 .where(t.runs.c.run_id == run_id)
                 .values(paused=False, wake_at=func.coalesce(t.runs.c.wake_at, now), updated_at=now)
             )
-            _transition(conn, run_id, status, status, cause, now)
+            _transition(conn, run_id, status, status, cause, now, audited=self.audit_outbox)
 
         self.write(op)
         return self.get_run(run_id)
@@ -1878,24 +1900,24 @@ def _cursor(conn: Connection) -> Any:
     return raw.cursor()
 
 
-def _transition(conn: Connection, run_id: str, from_status: str | None, to_status: str, cause: str, now: float) -> None:
+def _transition(
+    conn: Connection, run_id: str, from_status: str | None, to_status: str, cause: str, now: float, *, audited: bool
+) -> None:
     conn.execute(
         insert(t.transitions).values(run_id=run_id, from_status=from_status, to_status=to_status, cause=cause, at=now)
     )
     # Changes made outside a run's own execution (cancel, pause, recovery) are the system's or an operator's.
-    if _env_flag("KEEL_AUDIT", True):
+    if audited:
         outbox.insert(
             conn, [outbox.transition_row(run_id, from_status, to_status, cause, now, actor=("system", "keel"))]
         )
 
 
-def _env_flag(name: str, default: bool) -> bool:
-    return parse_bool(name, default)
-
-
-def _set_status(conn: Connection, run_id: str, from_status: str, to_status: str, cause: str, now: float) -> None:
+def _set_status(
+    conn: Connection, run_id: str, from_status: str, to_status: str, cause: str, now: float, *, audited: bool
+) -> None:
     conn.execute(update(t.runs).where(t.runs.c.run_id == run_id).values(status=to_status, updated_at=now))
-    _transition(conn, run_id, from_status, to_status, cause, now)
+    _transition(conn, run_id, from_status, to_status, cause, now, audited=audited)
 
 
 def _locked_status(conn: Connection, run_id: str) -> str:
