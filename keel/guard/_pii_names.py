@@ -18,6 +18,7 @@ combined here, each recorded in the entity's ``detector``:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib
 import pkgutil
@@ -26,8 +27,8 @@ from collections.abc import Iterable, Iterator
 from keel.guard._pii_lazy import lazy
 from keel.guard._pii_patterns import Candidate
 
-_UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽА-ЯЁΑ-ΩΆΈΉΊΌΎΏ"
-_WORD = lazy(rf"[{_UPPER}a-zß-öø-ÿā-žа-яёα-ωά-ώ][\w'’]*(?:-[\w'’]+)*")
+_UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĲĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽЀ-ЯҐΑ-ΩΆΈΉΊΌΎΏ"
+_WORD = lazy(rf"[{_UPPER}a-zß-öø-ÿā-žа-џґα-ωά-ώ][\w'’]*(?:-[\w'’]+)*")
 _TITLE_WORD = lazy(rf"[{_UPPER}][\w'’]*(?:-[{_UPPER}][\w'’]*)*")
 _INITIAL = lazy(rf"[{_UPPER}]\.?")
 
@@ -49,7 +50,7 @@ _CUES = lazy(
     r"\bvorname|\bnachname|\bdirected\s+by|"
     r"\bwritten\s+by|\bsung\s+by|\bby|\bwith|\bsaid|\bsays|\basked|\btold|\bmeet|\bmet|\bmarried|\bkid|"
     r"\bson|\bdaughter|\bwife|\bhusband|\bbrother|\bsister|\bmother|\bfather|\bfriend|\bcolleague|"
-    r"\bbeneficiary|\bto|\bfrom|\buser|\bcc|\battn|\battention)[ \t]*[:,\-]?[ \t]*\??[ \t]*\n?[ \t]*)"
+    r"\bbeneficiary|\bto|\bfrom|\buser|\bcc|\battn|\battention)[\"'”]?[ \t]*[:,\-=]?[ \t]*[\"'“]?\??[ \t]*\n?[ \t]*)"
 )
 _STRONG_CUES = lazy(
     r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta)\.?[ \t]+"
@@ -58,7 +59,7 @@ _STRONG_CUES = lazy(
     r"\bname|\bnom|\bnombre|\bnome|"
     r"\bvorname|\bnachname|\bdirected\s+by|\bname\s+on\s+the\s+\w+\?\s*user|"
     + _RELATIVE
-    + r")[ \t]*[:,\-]?[ \t]*\n?[ \t]*)$"
+    + r")[\"'”]?[ \t]*[:,\-=]?[ \t]*[\"'“]?[ \t]*\n?[ \t]*)$"
 )
 # Capitalised words that open or fill sentences and are in name lists, or are never names at all.
 _COMMON = frozenset(
@@ -111,6 +112,8 @@ def gazetteer() -> tuple[frozenset[str], frozenset[str]]:
 
 def _is_name_word(word: str, first: frozenset[str], last: frozenset[str]) -> bool:
     low = word.lower()
+    if low.endswith(("'s", "’s")):
+        low = low[:-2]  # "Бевзенко's": the possessive is not part of the name
     return low in first or low in last
 
 
@@ -151,6 +154,28 @@ def _capitalised_runs(text: str) -> Iterator[tuple[int, int, list[tuple[int, int
         i = j
 
 
+def _trim_lead(
+    text: str, run: tuple[int, int, list[tuple[int, int]]], first: frozenset[str], last: frozenset[str]
+) -> tuple[int, int, list[tuple[int, int]]]:
+    """The run without the capitalised word that opens it when that word is a greeting, a title or a role.
+
+    "Thanks Cecilia", "Hi Rafał", "Student Sebastian Szmalec", "Could Igor Pastuszek": a sentence's first
+    word is capitalised too, and it would otherwise hide the name behind it from every rule that looks at
+    whole runs or at what comes right before one.
+    """
+    start, end, words = run
+    if len(words) < 2:
+        return run
+    head = text[words[0][0] : words[0][1]]
+    low = head.lower()
+    if low in first or low in last or _INITIAL.fullmatch(head):
+        return run
+    following = text[words[1][0] : words[1][1]].lower()
+    if low in _LEAD_WORDS or (_sentence_start(text, start) and following in first and low not in _COMMON):
+        return words[1][0], end, words[1:]
+    return run
+
+
 def find_names(
     text: str,
     ner_persons: Iterable[tuple[int, int]],
@@ -169,7 +194,7 @@ def find_names(
     def overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
         return any(a < e and s < b for a, b in spans)
 
-    runs = list(_capitalised_runs(text))
+    runs = [_trim_lead(text, run, first, last) for run in _capitalised_runs(text)]
     for start, end, words in runs:
         names = [(s, e) for s, e in words if _is_name_word(text[s:e], first, last)]
         content = [(s, e) for s, e in words if not _INITIAL.fullmatch(text[s:e])]
@@ -179,7 +204,8 @@ def find_names(
         cue = _STRONG_CUES.search(text, max(0, start - 40), start) is not None
         if len(names) >= 2 and len(names) >= len(content) - 1:
             out.append(Candidate("PERSON", start, end, 0.8, "gazetteer"))
-        elif cue or overlaps(weak, start, end):
+        elif cue or overlaps(weak, start, end) or (2 <= len(content) <= 3 and _POSSESSIVE.match(text, end - 2)):
+            # The possessive: "Özlü Seven's order has shipped", a listed name owning something.
             out.append(Candidate("PERSON", start, end, 0.75, "gazetteer"))
         elif len(content) == 1 and not at_start and text[start:end].lower() in first:
             out.append(Candidate("PERSON", start, end, 0.6, "gazetteer"))
@@ -288,6 +314,9 @@ def find_names(
         # The window reaches back over a possessive the weak cue left out ("my kid" around "kid").
         if _STRONG_CUES.search(text, max(0, m.start() - 8), pos):
             out.append(Candidate("PERSON", pos + s, pos + e, 0.75, "pattern:person_cue"))
+        elif _GREETING.match(m.group()) and _is_name_word(value.split()[0], first, last):
+            # "Thanks Cecilia!", "Hi Rafał,": a listed name greeted is a person, whatever the model calls it.
+            out.append(Candidate("PERSON", pos + s, pos + e, 0.75, "pattern:person_cue"))
         elif _is_name_word(value.split()[0], first, last):
             # A weak cue ("with", "said", "hi") and a word from the name lists, which also hold many place
             # names: dropped below where the model calls it a place or an organisation.
@@ -318,6 +347,10 @@ def find_names(
         for m in _WORD.finditer(text):
             if m.group() in seen_words and not overlaps(found, m.start(), m.end()):
                 out.append(Candidate("PERSON", m.start(), m.end(), 0.6, "propagated"))
+    for m in _INVERTED.finditer(text):
+        # "Klaja, Adrian - Senior Analyst": a directory or sign-in line, surname first.
+        if text[m.start(2) : m.end(2)].lower() in first and text[m.start(1) : m.end(1)].lower() not in _COMMON:
+            out.append(Candidate("PERSON", m.start(1), m.end(2), 0.8, "pattern:person_cue"))
     for m in _PAIR.finditer(text):
         a, b = (m.start(1), m.end(1)), (m.start(2), m.end(2))
         plural = _PAIR_PREDICATE.match(text, m.end())
@@ -342,9 +375,28 @@ def find_names(
             for s, e in items:
                 if text[s:e].lower() not in _COMMON:
                     out.append(Candidate("PERSON", s, e, 0.6, "propagated"))
-    return [c for c in out if not dropped(c)]
+    # "Brittany's": the name without the possessive, so a placeholder keeps the sentence's grammar.
+    kept = [c for c in out if not dropped(c)]
+    return [
+        dataclasses.replace(c, end=c.end - 2)
+        if c.end - c.start > 2 and text.endswith(("'s", "’s"), c.start, c.end)
+        else c
+        for c in kept
+    ]
 
 
+_INVERTED = lazy(
+    rf"(?m)^[ \t>*•\-]*([{_UPPER}][\w'’]+(?:-[{_UPPER}][\w'’]+)?),[ \t]+([{_UPPER}][\w'’]+(?:-[{_UPPER}][\w'’]+)?)"
+    r"(?=[ \t]*(?:$|[\-–—(|;/]|,[ \t]*(?:[A-Z]\.|Jr|Sr|MD|PhD)))"
+)
+# Words that open a run before a name and are never part of it ("New York", "Grace Church" keep theirs).
+_LEAD_WORDS = frozenset(
+    """hi hello hey dear thanks thank cheers regards sincerely best please kindly mr mrs ms miss mx dr prof sir
+    madam mister user customer client patient student employee member applicant candidate reminder attn
+    attention cc to from by with at in for""".split()
+)
+_POSSESSIVE = lazy(r"['’]s[ \t]+[a-z]")
+_GREETING = lazy(r"(?i)(?:hi|hello|hey|dear|thanks|cheers)\b")
 _LOWER_WORD = lazy(r"\b[a-z]{2,}\b")
 _LOWER_CUE = lazy(
     r"\b(?:my\s+name\s+is|name\s+is|call\s+me|calls\s+me|i\s+am\s+called|signed|regards,?|follow\s+up\s+with|"

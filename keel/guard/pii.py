@@ -184,7 +184,7 @@ def _foreign_name_like(text: str, span: NerSpan) -> bool:
     )
 
 
-_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞĀ-ſА-ЯΑ-Ω][\w'’\-]*")
+_CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞĀ-ſЀ-ЯҐΑ-ΩΆΈΉΊΌΎΏ][\w'’\-]*")
 # Capitalised words that open sentences and questions; a text whose only capitals are these has no name.
 _OPENERS = frozenset(
     """I I'm I've I'd I'll My Me We Our You Your He His She Her They Their It Its The A An This That These Those
