@@ -78,6 +78,21 @@ _SUFFIXES = (
     "loaf|neck|overpass|passage|radial|rest|shoal|skyway|squares|stravenue|streets|throughway|trafficway|"
     "tunnel|union|unions|villages?|ville|walks|ways|wall|estate|lanes|drives|circles|trails"
 )
+# More street types of the USPS (Publication 28) and Australian (AS/NZS 4819) standards, and the Indian
+# Nagar, Marg, Chowk, Ganj and Zila. Many are also plain English words ("Gap", "Turn", "Reach"), so they count
+# only capitalised and only after a house number and a name: "6 Christina Riverway", "307, Pall Chowk".
+_SUFFIXES_AFTER_NUMBER = (
+    "Access|Alleyway|Amble|Anchorage|Approach|Arcade|Artery|Basin|Beach|Bend|Block|Brace|Brae|Bridge|"
+    "Brow|Byway|Cape|Centreway|Chase|Chowk|Circlet|Circuit|Circus|Club|Colonnade|Common|Concourse|Copse|"
+    "Corso|Course|Courtyard|Cross|Crossroad|Crossway|Cruiseway|Cutting|Dell|Deviation|Distributor|"
+    "Driveway|Elbow|Entrance|Fairway|Fall|Firetrail|Footway|Foreshore|Forest|Fork|Forks|Formation|"
+    "Frontage|Ganj|Gap|Gate|Gates|Glade|Grange|Gully|Highroad|Interchange|Intersection|Land|Laneway|Lees|"
+    "Link|Lookout|Marg|Meander|Mew|Mission|Nagar|Nook|Outlook|Parklands|Pathway|Piazza|Pine|Plateau|"
+    "Pocket|Quad|Quadrangle|Quadrant|Ramble|Range|Rapid|Reach|Reserve|Retreat|Ride|Ridgeway|Ring|River|"
+    "Riverway|Riviera|Roadside|Roadway|Ronde|Rosebowl|Rotary|Round|Rue|Siding|Slope|Sound|Stairs|Steps|"
+    "Strand|Strip|Subway|Tarn|Thoroughfare|Tollway|Tor|Towers|Trailer|Triangle|Trunkway|Turn|Vale|Via|"
+    "Viaduct|Villas|Wade|Walkway|Zila"
+)
 _PREFIXES = (
     "rue|rúa|via|viale|piazza|piazzale|corso|vicolo|largo|calle|avenida|avda\\.?|paseo|carrer|camino|carretera|"
     "rambla|passeig|rua|praça|praca|travessa|estrada|alameda|strada|stradă|calea|bulevardul|bd\\.|str\\.|"
@@ -85,7 +100,9 @@ _PREFIXES = (
     "place|route|rte|plaza|plazuela|ronda|travesía|travesia|c/|odos|οδός|odós|"
     # Spanish, Italian, Portuguese and Romanian street types that open a street name.
     "cuesta|vial|glorieta|pasaje|callejón|calzada|corredor|privada|cerrada|circuito|andador|prolongación|"
-    "contrada|borgo|rotonda|stretto|viela|ladeira|intrarea|aleea|șoseaua|soseaua|splaiul"
+    "contrada|borgo|rotonda|stretto|viela|ladeira|intrarea|aleea|șoseaua|soseaua|splaiul|"
+    # Quebec's montée and rang, and allé.
+    "montée|montee|rang|allé"
 )
 # Attached (Strandweg) or separate (Villacher Strasse) street words of German, Dutch, Nordic, Finnish,
 # Hungarian, Slavic and Icelandic addresses.
@@ -94,21 +111,40 @@ _MORPHEMES = (
     "kade|dijk|singel|steeg|dreef|vej|gade|allé|stræde|torv|vænget|gatan|vägen|väg|gränd|torget|stigen|gata|gate|"
     "veien|vegen|vei|veg|katu|tie|kuja|polku|tori|raitti|kaari|utca|út|tér|körút|ulica|cesta|ulice|náměstí|"
     "třída|stræti|vegur|terrasse|terasse|plass|bakken|brinken|hof|wei|pad|berg|u\\.|útja|rkp\\.|krt\\.|körút|"
-    "tee|iela|gatve|prospekt|trg|kapu|sor|köz"
+    "tee|iela|gatve|prospekt|trg|kapu|sor|köz|bulevardi|puistikko|raitti|rinne|polku|vijenac|perivoj|prilaz|"
+    "nabrežje|šetalište|podhod|rameno|nábrežie"
 )
 _DIRECTION = r"(?:[NSEW]\.?|N\.?[EW]\.?|S\.?[EW]\.?|North|South|East|West|Nord|Süd|Ost)"
 
 _CORE_NUMBER_FIRST = lazy(
-    rf"(?<![\w\-/.,])(?P<num>{_NUM}),?{_SP}(?:{_DIRECTION}{_SP})?(?:{_NAME}{_SP}|{_PARTICLE}{_SP}){{0,4}}{_NAME}{_SP}"
-    rf"(?i:(?:{_SUFFIXES})s?)(?!\w)\.?(?:{_SP}(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
+    rf"(?<![\w\-/.,])(?P<num>{_NUM}),?(?:{_SP}|[ \t]*\n[ \t]*)(?:{_DIRECTION}{_SP})?"
+    rf"(?:{_NAME}{_SP}|{_PARTICLE}{_SP}){{0,4}}{_NAME}{_SP}"
+    rf"(?:(?i:(?:{_SUFFIXES})s?)|{_SUFFIXES_AFTER_NUMBER})(?!\w)\.?(?:{_SP}(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 )
 _CORE_MORPHEME = lazy(
     rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}"
-    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
+    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
+)
+# Street types that open a name in Brazil, Portugal, Spain, Mexico, Italy, Romania and Quebec, which are
+# also ordinary nouns there ("Lago", "Campo", "Vila"): only capitalised, before a capitalised name.
+_PREFIXES_CAPITALISED = (
+    "Aeroporto|Área|Campo|Chácara|Colônia|Condomínio|Conjunto|Distrito|Esplanada|Estação|Fazenda|Favela|Feira|"
+    "Jardim|Lago|Lagoa|Loteamento|Morro|Núcleo|Parque|Passarela|Pátio|Praia|Quadra|Recanto|Residencial|"
+    "Rodovia|Setor|Sítio|Trecho|Trevo|Vale|Vereda|Viaduto|Vila|Acceso|Cañada|Pasadizo|Urbanización|"
+    "Ampliación|Circunvalación|Continuación|Diagonal|Peatonal|Periférico|Retorno|Viaducto|Incrocio|Canale|"
+    "Drumul|Strada|Av|R\\."
 )
 _CORE_PREFIX = lazy(
-    rf"(?<![\w\-])(?i:{_PREFIXES}){_SP}(?:(?:{_W}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th|e|er)?\b){_SP}){{0,5}}"
+    rf"(?<![\w\-])(?:(?i:{_PREFIXES})|{_PREFIXES_CAPITALISED}){_SP}(?:(?:{_W}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th|e|er)?\b){_SP}){{0,5}}"
     rf"{_W}(?:,?{_SPO}(?P<num>{_NUM})(?![\w\-]|[.,]\d))?"
+)
+# A street-type word opening a span: "Ladeira Olívia Viana" is a street named after a person.
+STREET_PREFIX_AT = lazy(rf"(?:(?i:{_PREFIXES})|{_PREFIXES_CAPITALISED}){_SP}")
+# A house number, then a comma or a line break, then a street named only by a name, as Indian and other
+# addresses are written: "69, Subramaniam", "H.No. 615, Suri", "84/88, Kannan". Taken after a cue or "H.No.".
+_CORE_NUMBER_COMMA_NAME = lazy(
+    rf"(?<![\w\-/.,])(?P<hno>(?i:h\.?[ \t]?no\.?)[ \t]*)?(?P<num>\d{{1,5}}(?:/\d{{1,4}})?[A-Za-z]?)"
+    rf"(?:,[ \t]*|[ \t]*\n[ \t]*){_W}(?:{_SP}{_W}){{0,2}}(?=[ \t]*(?:[,.;\n\"]|$))"
 )
 _CORE_BOX = lazy(
     rf"(?i)(?<![\w\-])(?:p\.?{_SPO}o\.?{_SPO}box|post{_SPO}(?:office{_SP})?box|postbox|postfach|postbus|"
@@ -138,7 +174,7 @@ _STRONG_CUE = lazy(
     r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
     r"meet(?:\s+me)?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|intersection\s+of|"
     r"(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from)\b"
-    r"[\s:,\-]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
+    r"[\s:,\-\"'=]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
     # The first street of an intersection: "return to Leon and Eyrarodda 66".
     r"(?:(?-i:[A-Z])[\w'’\-]*\s+(?:and|&)\s+)?$"
 )
@@ -197,8 +233,10 @@ _WORDS_AFTER_UNIT = lazy(rf"[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}(?:[ \t]+{_POSTAL})?(
 _HOUSE_NUMBER_BEFORE = lazy(rf"(?<![\w\-/.,])(?:\d{{1,6}}[A-Za-z]?,?{_SP}){{1,2}}$")
 # A unit written before the street line: "Flat 4, 23 High Street".
 _UNIT_BEFORE = lazy(
-    rf"(?i)(?<![\w\-])(?:flat|apt\.?|apartment|unit|suite|ste\.?|room|floor|fl\.?){_SP}#?\w{{1,5}},?{_SP}$"
+    rf"(?i)(?<![\w\-])(?:flat|studio|apt\.?|apartment|unit|suite|ste\.?|room|floor|fl\.?){_SP}#?\w{{1,5}},?{_SP}$"
 )
+# The word before a house number that a core starts on: "Flat 3\nMason Motorway", "H.No. 21\nMagar Chowk".
+_UNIT_WORD_BEFORE = lazy(r"(?i)(?<![\w\-])(?:flat|studio|apt\.?|apartment|unit|suite|h\.?[ \t]?no\.?)[ \t]*$")
 # Number, street-type prefix, then words in any case up to a comma or line end: "36 rue de pologne".
 _CORE_NUMBER_PREFIX = lazy(
     rf"(?<![\w\-/.,])(?:{_NUM},?{_SP}){{1,2}}(?i:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SPO}){{1,5}}"
@@ -233,7 +271,7 @@ _CORE_LOWER_PREFIX = lazy(
     rf"(?<![\w\-])(?:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SP}){{0,5}}{_L}[\w'’\-]*,?{_SPO}"
     rf"(?:(?:nr|n°|no|núm|num)\.?{_SPO})?{_NUM}(?![\w\-]|[.,]\d)"
 )
-_ENGLISH_PREFIXES = frozenset("place via route rte cours avenue boulevard plaza".split())
+_ENGLISH_PREFIXES = frozenset("place via route rte cours avenue boulevard plaza rang".split())
 _LOWER_STOP = frozenset(
     """a an the to of and or in on at for with from by my your our his her their its more less than other new
     old big small first last next few many times years days hours minutes miles km people""".split()
@@ -259,6 +297,10 @@ def _grow(text: str, start: int, end: int) -> tuple[int, int]:
         start = unit.start()
     elif before:
         start = before.start()
+    else:
+        word = _UNIT_WORD_BEFORE.search(text, max(0, start - 12), start)
+        if word:
+            start = word.start()
     while end > start and text[end - 1] in " \t":
         end -= 1
     # The full stop some countries write after a house number ("Kálmán Imre u. 12.").
@@ -299,10 +341,6 @@ def find_addresses(text: str) -> Iterator[Candidate]:
         for pattern in (_CORE_NUMBER_FIRST, _CORE_MORPHEME, _CORE_BOX, _CORE_CITY_STATE_ZIP, _CORE_NUMBER_PREFIX):
             for m in pattern.finditer(text):
                 spans.append((m.start(), m.end(), 0.85))
-        for m in _CORE_PREFIX.finditer(text):
-            strong = m.group("num") is not None or _HOUSE_NUMBER_BEFORE.search(text, max(0, m.start() - 16), m.start())
-            if strong or _STRONG_CUE.search(text, max(0, m.start() - 40), m.start()):
-                spans.append((m.start(), m.end(), 0.85 if strong else 0.7))
         for m in _CORE_NAME_NUMBER.finditer(text):
             first = m.group().split()[0].rstrip(".,")
             if _NOT_STREET.match(first):
@@ -319,6 +357,9 @@ def find_addresses(text: str) -> Iterator[Candidate]:
             cue_at = house.start() if house else m.start()
             if numbered or _STRONG_CUE.search(text, max(0, cue_at - 60), cue_at):
                 spans.append((m.start(), end, 0.75))
+        for m in _CORE_NUMBER_COMMA_NAME.finditer(text):
+            if m.group("hno") or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start()):
+                spans.append((m.start(), m.end(), 0.75))
         for m in _CORE_LOWER_NUMBERED.finditer(text):
             if any(_STREET_WORD.search(w.rstrip(".")) for w in m.group("words").split()) or _UNIT.match(text, m.end()):
                 spans.append((m.start(), m.end(), 0.75))
@@ -346,6 +387,11 @@ def find_addresses(text: str) -> Iterator[Candidate]:
                 spans.append((m.start(), m.end(), 0.75))
         for m in _CORE_POSTAL_LABEL.finditer(text):
             spans.append((m.start("code"), m.end("code"), 0.75))
+    for m in _CORE_PREFIX.finditer(text):
+        # "Address: boulevard Margaud Fontaine": a street-type prefix needs a number or a cue.
+        strong = m.group("num") is not None or _HOUSE_NUMBER_BEFORE.search(text, max(0, m.start() - 16), m.start())
+        if strong or _STRONG_CUE.search(text, max(0, m.start() - 40), m.start()):
+            spans.append((m.start(), m.end(), 0.85 if strong else 0.7))
     for m in _CORE_SHIP.finditer(text):
         spans.append((m.start(), m.end(), 0.75))
     for m in _CORE_NAME_SUFFIX.finditer(text):

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from keel.guard._pii_address import STREET_TYPE_AFTER, STREET_TYPE_LAST, find_addresses
+from keel.guard._pii_address import STREET_PREFIX_AT, STREET_TYPE_AFTER, STREET_TYPE_LAST, find_addresses
 from keel.guard._pii_patterns import (
     Candidate,
     find_cards,
@@ -245,8 +245,21 @@ def _inside_street(text: str, person: Candidate, addresses: list[Candidate]) -> 
     if any(person.start > a.start + 1 for a in inside):
         # Past the first characters of an address: a street, city or region name, not the addressee.
         return True
+    if STREET_PREFIX_AT.match(text, person.start):
+        return True  # "Ladeira Olívia Viana", "Via Giuseppe Verdi 4": a street named after someone
     before = text[max(0, person.start - 7) : person.start]
     return bool(_STREET_NEIGHBOUR.match(text, person.end)) or bool(re.search(r"\d[ \t]+$", before))
+
+
+_UNIT_WORD_AT_END = re.compile(r"[ \t]+(?:Apt|Apartment|Suite|Ste|Unit|Flat|Studio|Room|Floor)\.?$")
+
+
+def _without_unit(text: str, person: Candidate) -> Candidate:
+    """A name the model ran on into the unit of the address after it: "Barbara Yudina Apt" is "Barbara Yudina"."""
+    m = _UNIT_WORD_AT_END.search(text, person.start, person.end)
+    if m is None or m.start() == person.start:
+        return person
+    return Candidate(person.type, person.start, m.start(), person.score, person.detector)
 
 
 def _street_named_after_person(text: str, person: Candidate) -> Candidate:
@@ -263,7 +276,9 @@ def _street_named_after_person(text: str, person: Candidate) -> Candidate:
 def _resolve(text: str, candidates: list[Candidate]) -> list[PiiEntity]:
     """Non-overlapping entities: best score first, then the longer span, then the earlier one. An address
     that loses a few characters at an end to a stronger entity keeps the rest."""
-    candidates = [_street_named_after_person(text, c) if c.type == "PERSON" else c for c in candidates]
+    candidates = [
+        _street_named_after_person(text, _without_unit(text, c)) if c.type == "PERSON" else c for c in candidates
+    ]
     addresses = [c for c in candidates if c.type == "ADDRESS"]
     if addresses:
         candidates = [c for c in candidates if not (c.type == "PERSON" and _inside_street(text, c, addresses))]
