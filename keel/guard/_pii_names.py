@@ -110,6 +110,60 @@ def gazetteer() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(first - _COMMON), frozenset(last - _COMMON)
 
 
+@functools.cache
+def cjk_surnames() -> frozenset[str]:
+    """Chinese, Japanese and Korean family names from Faker's lists, one-character ones included."""
+    names: set[str] = set()
+    for locale in ("zh_CN", "zh_TW", "ja_JP", "ko_KR"):
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attr in ("last_names", "last_names_male", "last_names_female"):
+            values = provider.__dict__.get(attr)
+            if isinstance(values, dict):
+                values = list(values)
+            if isinstance(values, (list, tuple)):
+                names.update(v for v in values if isinstance(v, str) and v and not v.isascii())
+    return frozenset(names)
+
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af"
+# A short run of Han or Hangul characters standing alone in text of another script, or a Japanese family
+# name, a space and a given name: "Please confirm whether 雷涛 attended", "signed by 松本 京助", "김민준 said".
+_HAN = "\\u3400-\\u4dbf\\u4e00-\\u9fff"
+_CJK_NAME = lazy(
+    rf"(?<![{_CJK}])(?:(?P<family>[{_HAN}]{{1,3}})[ \u3000](?P<given>[{_HAN}\u3040-\u30ff]{{1,3}})"
+    rf"|(?P<han>[{_HAN}]{{2,4}})|(?P<hangul>[\uac00-\ud7af]{{2,4}}))(?![{_CJK}])"
+)
+
+
+def find_cjk_names(text: str) -> Iterator[Candidate]:
+    """Names in Chinese, Japanese or Korean script inside text of another script, by their family name.
+
+    Inside Chinese or Japanese prose a run of characters is a sentence, not a name, and family-name
+    characters open ordinary words too (张开, "to open"), so only runs bounded by other scripts count.
+    """
+    surnames = cjk_surnames()
+    for m in _CJK_NAME.finditer(text):
+        family = m.group("family")
+        if family is not None:
+            if family in surnames:
+                yield Candidate("PERSON", m.start(), m.end(), 0.75, "gazetteer")
+            continue
+        run = m.group("han") or m.group("hangul")
+        if not (run[:1] in surnames or run[:2] in surnames and len(run) > 2):
+            continue
+        # Most Chinese and Korean full names have three characters; two-character runs are as often
+        # ordinary words that open with a family-name character (安全, 王国, 서울), so they need a cue.
+        if len(run) >= 3 or (
+            _CUES.search(text, max(0, m.start() - 40), m.start())
+            or _PREDICATE.match(text, m.end())
+            or _PAIR_PREDICATE.match(text, m.end())
+        ):
+            yield Candidate("PERSON", m.start(), m.end(), 0.7, "gazetteer")
+
+
 def _is_name_word(word: str, first: frozenset[str], last: frozenset[str]) -> bool:
     low = word.lower()
     if low.endswith(("'s", "’s")):

@@ -136,6 +136,10 @@ class PiiDetector:
             candidates.extend(recognizer(text))
         if self._ner_enabled and _may_name(text):
             candidates.extend(self._names(text))
+        if self._ner_enabled and not text.isascii() and _CJK_CHAR.search(text):
+            from keel.guard._pii_names import find_cjk_names
+
+            candidates.extend(find_cjk_names(text))
         return [_without_leading_verb(text, entity) for entity in _resolve(text, candidates)]
 
     def _names(self, text: str) -> Iterable[Candidate]:
@@ -169,6 +173,7 @@ class PiiDetector:
         yield from find_names(text, strong, weak, other)
 
 
+_CJK_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _FOREIGN_NAME = re.compile(r"[^\W\d_][\w'’\-]*(?: [^\W\d_]\.?)?(?: [^\W\d_][\w'’\-]*){1,2}")
 
 

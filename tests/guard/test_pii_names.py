@@ -46,3 +46,24 @@ def test_a_possessive_stays_outside_the_name() -> None:
 def test_a_greeting_or_title_word_is_trimmed_but_a_place_keeps_its_first_word(text: str) -> None:
     found = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"]
     assert not any(v in ("York Titans", "Christian School", "Angeles Rams") for v in found), found
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("The form was signed by 松本 京助 (witness).", "松本 京助"),
+        ("Passenger 李建军 is booked on flight LH 401.", "李建军"),
+        ("Contact: 김민준", "김민준"),
+        ("Signed by 王阳.", "王阳"),
+    ],
+)
+def test_a_chinese_japanese_or_korean_name_in_other_text_is_found(text: str, name: str) -> None:
+    start = text.index(name)
+    found = [(e.start, e.end) for e in default_detector().detect(text) if e.type == "PERSON"]
+    assert (start, start + len(name)) in found, found
+
+
+@pytest.mark.parametrize("word", ["安全", "王国", "서울", "周末"])
+def test_a_two_character_word_that_opens_with_a_family_name_is_not_a_name_without_a_cue(word: str) -> None:
+    text = f"The word {word} appears on the sign."
+    assert [e for e in default_detector().detect(text) if e.type == "PERSON"] == []
