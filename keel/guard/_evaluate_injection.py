@@ -52,11 +52,12 @@ def evaluate_injection(records: Iterable[dict[str, Any]], detector: _Detector) -
         label = record["label"]
         if label not in ("injection", "benign"):
             raise ValueError(f"unknown label {label!r}")
-        vector = record.get("vector", "direct")
+        vector = record.get("vector") or "direct"
         source = "tool" if vector == "indirect" else "user"
+        origin = record.get("source") or "unknown"
         verdict = detector.scan(record["text"], source=source)
         flagged = verdict.decision != "allow"
-        for bucket in (total, by_vector.setdefault(vector, empty()), by_source.setdefault(record["source"], empty())):
+        for bucket in (total, by_vector.setdefault(vector, empty()), by_source.setdefault(origin, empty())):
             bucket[label] += 1
             if flagged and label == "injection":
                 bucket["detected"] += 1
@@ -67,7 +68,7 @@ def evaluate_injection(records: Iterable[dict[str, Any]], detector: _Detector) -
                 {
                     "label": label,
                     "vector": vector,
-                    "source": record["source"],
+                    "source": origin,
                     "decision": verdict.decision,
                     "text": record["text"][:200],
                 }

@@ -41,6 +41,23 @@ SCORED = (
     "SECRET",
 )
 
+# Presidio's and other common names for the scored types, so a set labelled in those names scores as is.
+ALIASES: Mapping[str, str] = {
+    "EMAIL_ADDRESS": "EMAIL",
+    "PHONE_NUMBER": "PHONE",
+    "TELEPHONE": "PHONE",
+    "US_SSN": "SSN",
+    "IBAN_CODE": "IBAN",
+    "STREET_ADDRESS": "ADDRESS",
+    "IP": "IP_ADDRESS",
+    "IPV4": "IP_ADDRESS",
+    "IPV6": "IP_ADDRESS",
+    "CREDIT_CARD_NUMBER": "CREDIT_CARD",
+    "DOB": "DATE_OF_BIRTH",
+    "PER": "PERSON",
+    "GPE": "LOCATION",
+}
+
 RELATED: Mapping[str, frozenset[str]] = {
     "ADDRESS": frozenset({"LOCATION", "ZIP_CODE"}),
     "LOCATION": frozenset({"ADDRESS", "ZIP_CODE"}),
@@ -79,6 +96,7 @@ def gold_entities(record: Mapping[str, Any]) -> list[tuple[str, int, int]]:
     out: list[tuple[str, int, int]] = []
     for ent in record.get("entities", []):
         kind, start, end = ent["type"], int(ent["start"]), int(ent["end"])
+        kind = ALIASES.get(kind.upper(), kind.upper())
         if kind == "DATE_TIME" and _DOB_CONTEXT.search(text, max(0, start - _DOB_WINDOW), start):
             kind = "DATE_OF_BIRTH"
         out.append((kind, start, end))
