@@ -133,8 +133,9 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af"
 # name, a space and a given name: "Please confirm whether 雷涛 attended", "signed by 松本 京助", "김민준 said".
 _HAN = "\\u3400-\\u4dbf\\u4e00-\\u9fff"
 _CJK_NAME = lazy(
-    rf"(?<![{_CJK}])(?:(?P<family>[{_HAN}]{{1,3}})[ \u3000](?P<given>[{_HAN}\u3040-\u30ff]{{1,3}})"
-    rf"|(?P<han>[{_HAN}]{{2,4}})|(?P<hangul>[\uac00-\ud7af]{{2,4}}))(?![{_CJK}])"
+    rf"(?<![{_CJK}])(?:(?P<family>[{_HAN}\u3040-\u30ff\uac00-\ud7af]{{1,4}})[ \u3000]"
+    rf"(?P<given>[{_HAN}\u3040-\u30ff\uac00-\ud7af]{{1,3}})"
+    rf"|(?P<han>[{_HAN}\u3040-\u30ff]{{1,4}})|(?P<hangul>[\uac00-\ud7af]{{2,4}}))(?![{_CJK}])"
 )
 
 
@@ -145,18 +146,21 @@ def find_cjk_names(text: str) -> Iterator[Candidate]:
     characters open ordinary words too (张开, "to open"), so only runs bounded by other scripts count.
     """
     surnames = cjk_surnames()
+    first = gazetteer()[0]
     for m in _CJK_NAME.finditer(text):
         family = m.group("family")
         if family is not None:
-            if family in surnames:
+            # Either order: forms and generated data also write the given name first ("充 太田", "민준 김").
+            if family in surnames or m.group("given") in surnames:
                 yield Candidate("PERSON", m.start(), m.end(), 0.75, "gazetteer")
             continue
         run = m.group("han") or m.group("hangul")
-        if not (run[:1] in surnames or run[:2] in surnames and len(run) > 2):
+        full = len(run) >= 3 and (run[:1] in surnames or run[:2] in surnames)
+        if not (full or run in surnames or run in first or run[:1] in surnames and len(run) == 2):
             continue
-        # Most Chinese and Korean full names have three characters; two-character runs are as often
-        # ordinary words that open with a family-name character (安全, 王国, 서울), so they need a cue.
-        if len(run) >= 3 or (
+        # Most Chinese and Korean full names have three characters; shorter runs are as often ordinary
+        # words that open with a family-name character (安全, 王国, 서울), so they need a cue: "Thanks 直人!".
+        if full or (
             _CUES.search(text, max(0, m.start() - 40), m.start())
             or _PREDICATE.match(text, m.end())
             or _PAIR_PREDICATE.match(text, m.end())

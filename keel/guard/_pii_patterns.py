@@ -27,6 +27,12 @@ class Candidate:
     detector: str
 
 
+def ctx(source: str) -> LazyPattern:
+    """A cue-word pattern whose ``\\b`` also separates words joined by underscores, as in JSON keys and
+    column names ("date_of_birth", "social_security_number"): Python's ``\\b`` counts ``_`` as a letter."""
+    return lazy(source.replace(r"\b", r"(?:(?<![^\W_])|(?![^\W_]))"))
+
+
 def _context(text: str, start: int, end: int, pattern: LazyPattern, before: int, after: int = 0) -> bool:
     return pattern.search(text, max(0, start - before), start) is not None or (
         after > 0 and pattern.search(text, end, min(len(text), end + after)) is not None
@@ -55,21 +61,28 @@ def find_emails(text: str) -> Iterator[Candidate]:
 _SP = r"[ \t\u00a0]"
 # Digit groups joined by one separator: a space, a dash, a dot or a slash (spaces allowed around the last
 # three), or a parenthesised group. Never a newline: numbers on separate lines are separate numbers.
-_PHONE = lazy(
-    rf"(?<![\w+\-./#@:])"
-    rf"(?P<num>(?:\+{_SP}?|\(\+?|\b00)?\d+(?:(?:{_SP}?[\-./]{_SP}?|{_SP}|{_SP}?\({_SP}?|{_SP}?\){_SP}?)\d+){{0,7}})"
+_PHONE_BODY = (
+    rf"(?P<num>(?:\+{_SP}?|\(\+?|\b00)?\d+"
+    rf"(?:(?:{_SP}?[\-./]{_SP}?|{_SP}|{_SP}?\({_SP}?|{_SP}?\){_SP}?[\-.]?{_SP}?)\d+){{0,7}})"
     rf"(?:{_SP}?(?:x|ext\.?|extension|\#){_SP}?(?P<ext>\d{{1,6}}))?"
     rf"(?![\w@]|[\-./:]\d|:)"
 )
-_PHONE_CONTEXT = lazy(
-    r"(?i)\b(?:phone|tel|telephone|mobile|mob|cell|cellphone|call|fax|contact|number|reach|whats?app|sms|text|"
-    r"desk|office|home|work|hotline|ph|tlf|telefon|telefono|teléfono|téléphone|handy|móvil|movil|cellulare|"
-    r"portable|numero|número|nummer|messages?|answer(?:ing)?|ring|dial)\b"
+# Not inside a word, a number or an address, nor after a colon: a time or a ratio.
+_PHONE = lazy(r"(?<![\w+\-./#@:])" + _PHONE_BODY)
+# After a colon all the same when a label ends there ("Tel:+49 ...", "Ph.:0791 ..."); a second pass over these
+# few places rather than a lookbehind alternative tried at every character.
+_PHONE_LABEL = lazy(r"[^\W\d_]\.?:(?=[+(\d])")
+_PHONE_AT = lazy(_PHONE_BODY)
+_PHONE_CONTEXT = ctx(
+    r"(?i)\b(?:phone|tel|telephone|mobile?|mob|cell|cellphone|call|fax|contact|number|reach|whats?app|sms|text|"
+    r"desk|office|home|work|hotline|ph(?!\.\s?d\.)|tlf|tél|telefon|telefono|teléfono|téléphone|telefoon|telefone|"
+    r"handy|móvil|movil|mobiel|mobil|celular|cellulare|gsm|puh|puhelin|matkapuhelin|komórka|portable|numero|"
+    r"número|nummer|messages?|answer(?:ing)?|ring|dial)\b|電話|携帯"
 )
 # Numbers that are said to be something else.
-_NOT_PHONE_CONTEXT = lazy(
+_NOT_PHONE_CONTEXT = ctx(
     r"(?i)\b(?:zip|postal|post\s?code|postcode|plz|cep|licen[cs]e|passport|account|acct|order|invoice|ticket|"
-    r"case|ref|reference|iban|routing|sort\s?code|serial|isbn|ssn|social\s+security|id|tracking|policy|"
+    r"case|ref|reference|iban|routing|sort\s?code|serial|isbn|ssn|ss\#|social[\s_]+security|id|tracking|policy|"
     r"member(?:ship)?|customer\s+(?:no|number|id)|card)\b"
 )
 _DATE_SHAPE = lazy(r"\d{4}[\-./]\d{1,2}[\-./]\d{1,2}|\d{1,2}[\-./]\d{1,2}[\-./]\d{2,4}")
@@ -96,59 +109,97 @@ def _phone_valid(number: str, international: bool) -> tuple[bool, bool]:
 
 
 def find_phones(text: str) -> Iterator[Candidate]:
-    for m in _PHONE.finditer(text):
-        num = m.group("num")
+    matches = list(_PHONE.finditer(text))
+    if ":" in text:
+        for label in _PHONE_LABEL.finditer(text):
+            at = _PHONE_AT.match(text, label.end())
+            if at is not None:
+                matches.append(at)
+    for m in matches:
+        num, start = m.group("num"), m.start()
+        if num.startswith("(") and num.count("(") > num.count(")"):
+            # "(+47-21-28-27-78)": the bracket opens the aside, not an area code.
+            num, start = num[1:], start + 1
         if num.count("(") != num.count(")") or num.endswith("("):
             continue
-        digits = sum(c.isdigit() for c in num)
-        if not 7 <= digits <= 15:
-            continue
-        if _DATE_SHAPE.fullmatch(num) or _IPV4_SHAPE.fullmatch(num):
-            continue
-        seps = re.findall(r"\D+", num.strip("+("))
-        if len(seps) == 1 and seps[0] in (".", ","):
-            continue  # a decimal number: 60.2754583
-        if len(seps) >= 2 and seps[-1] == "." and len(num) - num.rfind(".") == 3 and seps[-2] != ".":
-            continue  # an amount: 11 055.00
-        groups_digits = re.findall(r"\d+", num)
-        if not num.startswith(("+", "(+", "00")) and any(len(g) < 2 for g in groups_digits[1:]):
-            continue  # "7 13160 2 9": counts, not a phone number
-        if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", num):
-            continue  # 1.439.323 is a thousands-grouped number
-        international = num.startswith(("+", "(+", "00"))
-        grouped = not num.isdigit()
-        # The trunk prefix written in brackets after a country code, "+41 (0)69 ...", is not dialled.
-        cleaned = num.replace("(0)", "") if international else num
-        if cleaned.startswith("00"):
-            cleaned = "+" + cleaned[2:]
-        valid, possible = _phone_valid(cleaned, international)
-        if international:
-            score = 0.95 if valid else 0.8 if possible else 0.0
-        elif not possible:
-            score = 0.0
-        elif grouped:
-            score = 0.65 if valid else 0.45
-        else:
-            # A bare run of digits is as likely an order or account number.
-            score = 0.45 if valid and 10 <= digits <= 11 else 0.3
-        groups = len(re.findall(r"\d+", num))
-        if grouped and groups >= 3 and not international:
-            # Three or more digit groups is how people write phone numbers, whatever the country's plan; but
-            # pairs not starting with a trunk 0 are as often hex dumps or lists ("72-69-71-68").
-            pairs = all(len(g) == 2 for g in groups_digits) and not num.startswith("0")
-            score = max(score, 0.45 if pairs else 0.5)
-        if _context(text, m.start(), m.end(), _NOT_PHONE_CONTEXT, 30):
-            score -= 0.4
-        elif score and _context(text, m.start(), m.end(), _PHONE_CONTEXT, 50, 20):
-            score = min(0.95, score + 0.3)
-        if score >= MIN_SCORE:
-            yield Candidate("PHONE", m.start(), m.end(), score, "pattern:phone")
+        found = _phone_score(text, num, start, m.end())
+        if m.group("ext") and found:
+            found = min(0.95, found + 0.1)  # an extension is only ever written after a phone number
+        if found >= MIN_SCORE:
+            yield Candidate("PHONE", start, m.end(), found, "pattern:phone")
+
+
+_SSN_SHAPE = lazy(r"\d{3}([ \-.])\d{2}\1\d{4}")
+
+
+def _phone_score(text: str, num: str, start: int, end: int) -> float:
+    digits = sum(c.isdigit() for c in num)
+    if not 7 <= digits <= 15:
+        return 0.0
+    cached: list[bool] = []
+
+    def cue() -> bool:
+        """A phone word nearby; looked up once, and only when a rule asks (most candidates end earlier)."""
+        if not cached:
+            cached.append(_context(text, start, end, _PHONE_CONTEXT, 50, 20))
+        return cached[0]
+
+    if _DATE_SHAPE.fullmatch(num):
+        return 0.0
+    if _SSN_SHAPE.fullmatch(num) and _context(text, start, end, _SSN_CONTEXT, 60, 20):
+        return 0.0  # "the social security number you asked for - 160-00-4271"
+    if _IPV4_SHAPE.fullmatch(num) and all(int(g) < 256 for g in num.split(".")) and not cue():
+        return 0.0
+    seps = re.findall(r"\D+", num.strip("+("))
+    if len(seps) == 1 and seps[0] in (".", ",") and not cue():
+        return 0.0  # a decimal number: 60.2754583
+    if len(seps) >= 2 and seps[-1] == "." and len(num) - num.rfind(".") == 3 and seps[-2] != ".":
+        return 0.0  # an amount: 11 055.00
+    groups_digits = re.findall(r"\d+", num)
+    international = num.startswith(("+", "(+", "00"))
+    if not international and any(len(g) < 2 for g in groups_digits[1:]):
+        return 0.0  # "7 13160 2 9": counts, not a phone number
+    if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", num) and not cue():
+        return 0.0  # 1.439.323 is a thousands-grouped number
+    grouped = not num.isdigit()
+    # The trunk prefix written in brackets after a country code, "+41 (0)69 ...", is not dialled.
+    cleaned = num.replace("(0)", "") if international else num
+    if cleaned.startswith("00"):
+        cleaned = "+" + cleaned[2:]
+    valid, possible = _phone_valid(cleaned, international)
+    if international and num.startswith("00") and len(groups_digits[0]) == 3 and not valid:
+        # "001-846-853-9089" dials out; "006-34-4629" is a national number or an SSN.
+        international = False
+        valid, possible = _phone_valid(num, False)
+    if international:
+        # A plus and eight or more digits is written only for phone numbers, even one no plan knows.
+        score = 0.95 if valid else 0.8 if possible else 0.55 if num[0] in "+(" and digits >= 8 else 0.0
+    elif not possible:
+        score = 0.0
+    elif grouped:
+        score = 0.65 if valid else 0.45
+    else:
+        # A bare run of digits is as likely an order or account number; one that opens with the trunk 0 and
+        # is valid for a country's plan is more often dialled than counted.
+        score = (0.5 if num[0] == "0" else 0.45) if valid and 9 <= digits <= 11 else 0.3
+    groups = len(groups_digits)
+    if grouped and groups >= 3 and not international:
+        # Three or more digit groups is how people write phone numbers, whatever the country's plan; but
+        # pairs not starting with a trunk 0 are as often hex dumps or lists ("72-69-71-68").
+        pairs = all(len(g) == 2 for g in groups_digits) and not num.startswith("0")
+        score = max(score, 0.45 if pairs else 0.5)
+    if _context(text, start, end, _NOT_PHONE_CONTEXT, 30):
+        score -= 0.4
+    elif score and cue():
+        score = min(0.95, score + 0.3)
+    return score
 
 
 # --- credit card ------------------------------------------------------------------------------------------
 
-_CARD = lazy(r"(?<![\w\-.])(?:\d[ \-]?){11,18}\d(?![\w]|[\-.]\d)")
-_CARD_CONTEXT = lazy(
+# Not after a plus: "+675115857350" is an international phone number.
+_CARD = lazy(r"(?<![\w\-.+])(?:\d[ \-]?){11,18}\d(?![\w]|[\-.]\d)")
+_CARD_CONTEXT = ctx(
     r"(?i)\b(?:card|credit|debit|visa|master\s?card|amex|american express|discover|diners|jcb|maestro|cc|"
     r"payment|pay|charged?|expir\w*|cvv|pan|kreditkarte|tarjeta|carte|carta)\b"
 )
@@ -158,10 +209,11 @@ _IIN = lazy(
     r"|(?:5[1-5]\d{2}|222[1-9]|22[3-9]\d|2[3-6]\d{2}|27[01]\d|2720)\d{12}"  # Mastercard
     r"|3[47]\d{13}"  # American Express
     r"|(?:6011|65\d{2}|64[4-9]\d)\d{12,15}"  # Discover
-    r"|35(?:2[89]|[3-8]\d)\d{12,15}"  # JCB
+    r"|35\d{14,17}"  # JCB (3528-3589 assigned; generators use all of 35xx)
     r"|(?:2131|1800)\d{11}"  # JCB 15
     r"|3(?:0[0-5]|[68]\d)\d{11,16}"  # Diners Club
     r"|(?:5[06-9]|6\d)\d{10,17}"  # Maestro, UnionPay and other 5x/6x schemes
+    r"|0604\d{8,15}"  # Maestro UK's old range, still in generators' tables
 )
 
 
@@ -219,8 +271,7 @@ def iban_ok(iban: str) -> bool:
     iban = iban.upper()
     if _IBAN_LENGTH.get(iban[:2]) != len(iban) or not iban.isalnum():
         return False
-    rearranged = iban[4:] + iban[:4]
-    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+    return _mod97(iban)
 
 
 _IBAN_GROUPED = lazy(r"[A-Za-z0-9]{4}(?:[ \-][A-Za-z0-9]{4})*(?:[ \-][A-Za-z0-9]{1,3})?")
@@ -242,7 +293,7 @@ def _iban_at(text: str, m: re.Match[str]) -> Candidate | None:
     country = m.group(1).upper()
     length = _IBAN_LENGTH.get(country)
     if length is None:
-        return None
+        return _iban_any_length(text, m)
     # Walk the characters until the country's length is reached, so that a following word is not taken.
     need = length - 4
     chars: list[str] = []
@@ -255,7 +306,7 @@ def _iban_at(text: str, m: re.Match[str]) -> Candidate | None:
             if len(chars) == need:
                 break
     if len(chars) != need or (end < len(text) and text[end].isalnum()):
-        return None
+        return _iban_any_length(text, m)
     body = m.group(1) + "".join(chars)
     if not (body.upper() == body or body.lower() == body):
         return None  # mixed case is words, not an IBAN: "at 77 Massachusetts"
@@ -263,14 +314,54 @@ def _iban_at(text: str, m: re.Match[str]) -> Candidate | None:
     if any(sep in raw for sep in " -") and not _IBAN_GROUPED.fullmatch(raw):
         return None  # written with separators, an IBAN is in groups of four
     if not iban_ok(country + m.group(2) + "".join(chars)):
+        return _iban_any_length(text, m)
+    # Above a card with a card word nearby: the digits of a grouped IBAN may hold a Luhn-valid run.
+    return Candidate("IBAN", m.start(), end, 0.99, "pattern:iban")
+
+
+# An IBAN-shaped run whose length is not its country's: written whole, or in groups of four.
+_IBAN_SHAPE = lazy(
+    r"[A-Za-z]{2}\d{2}(?:[A-Za-z0-9]{11,30}|(?:[ \-][A-Za-z0-9]{4}){3,7}(?:[ \-][A-Za-z0-9]{1,3})?)(?![A-Za-z0-9])"
+)
+
+
+def _iban_any_length(text: str, m: re.Match[str]) -> Candidate | None:
+    """An IBAN whose check digits hold though its length is not the registry's for the country (or the
+    country has no IBAN): generators make these (Faker's generic provider writes a GB IBAN of 21), and a
+    one-in-97 chance match on a run of letters and 11+ digits is rare enough for a guard."""
+    shape = _IBAN_SHAPE.match(text, m.start())
+    if shape is None:
         return None
-    return Candidate("IBAN", m.start(), end, 0.95, "pattern:iban")
+    raw = shape.group()
+    compact = raw.replace(" ", "").replace("-", "")
+    if not (compact.upper() == compact or compact.lower() == compact) or sum(c.isdigit() for c in compact) < 12:
+        return None
+    # Grouped: the last group may be a word ("... 2198 4 on"), so shorter readings are tried too.
+    while True:
+        if len(compact) >= 15 and _mod97(compact):
+            return Candidate("IBAN", m.start(), m.start() + len(raw), 0.9, "pattern:iban")
+        cut = max(raw.rfind(" "), raw.rfind("-"))
+        if cut <= 4:
+            return None
+        raw = raw[:cut]
+        compact = raw.replace(" ", "").replace("-", "")
+
+
+def _mod97(iban: str) -> bool:
+    iban = iban.upper()
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
 
 
 # --- US SSN -----------------------------------------------------------------------------------------------
 
 _SSN = lazy(r"(?<![\w\-./+])(\d{3})([ \-.]?)(\d{2})\2(\d{4})(?![\w]|[\-./]\d)")
-_SSN_CONTEXT = lazy(r"(?i)\b(?:ssn|ss#|ss\s?no|social\s+security|social\s+sec|soc\.?\s*sec|ssa|tin|itin)\b")
+_SSN_CONTEXT = ctx(r"(?i)\b(?:ssn|ss#|ss\s?no|social[\s_]+security|social[\s_]+sec|soc\.?\s*sec|ssa|tin|itin)\b")
+# A 3-2-4 number said to be something else.
+_NOT_SSN_CONTEXT = ctx(
+    r"(?i)\b(?:order|invoice|ticket|case|ref|reference|tracking|part|model|sku|isbn|serial|item|article|"
+    r"routing|account|acct|policy|claim|po)\b"
+)
 
 
 def ssn_ok(area: str, group: str, serial: str) -> bool:
@@ -281,16 +372,21 @@ def ssn_ok(area: str, group: str, serial: str) -> bool:
 def find_ssns(text: str) -> Iterator[Candidate]:
     for m in _SSN.finditer(text):
         area, sep, group, serial = m.groups()
-        if not ssn_ok(area, group, serial) or len(set(area + group + serial)) == 1:
+        if len(set(area + group + serial)) == 1:
             continue
-        context = _context(text, m.start(), m.end(), _SSN_CONTEXT, 60, 20)
-        if sep == "-":
-            score = 0.95 if context else 0.7
-        elif context:
-            score = 0.9
+        # A number the SSA would never issue (area 000, 666 or 9xx, group 00, serial 0000) is still written
+        # as one in test data, typos and generated records; a guard redacts what is shaped and said to be an
+        # SSN, a little less sure of it.
+        issued = ssn_ok(area, group, serial)
+        if _context(text, m.start(), m.end(), _SSN_CONTEXT, 60, 20):
+            score = 0.95 if issued else 0.85
+        elif not sep or _context(text, m.start(), m.end(), _NOT_SSN_CONTEXT, 30):
+            # Nine bare digits are as often an order or account number; a number said to be one is one.
+            continue
         else:
-            # Nine bare digits or "123 45 6789" are as often something else.
-            continue
+            # 3-2-4 is the SSN's own grouping; no phone plan or date is written that way, so without a cue
+            # it is still reported, above an ungrouped phone guess (0.65) and below a phone with a phone word.
+            score = 0.7 if issued else 0.68
         yield Candidate("SSN", m.start(), m.end(), score, "pattern:ssn")
 
 
@@ -298,10 +394,16 @@ def find_ssns(text: str) -> Iterator[Candidate]:
 
 _IPV4 = lazy(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 # Hex groups and colons (at least two colons), maybe an embedded IPv4 tail and a zone; ipaddress decides.
-_IPV6 = lazy(
-    r"(?<![\w:.%])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
+_IPV6_BODY = (
+    r"(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{2,39}"
     r"(?:(?<=:)\d{1,3}(?:\.\d{1,3}){3})?(?:%[\w.]+)?(?![\w:]|\.\d)"
 )
+# Hex groups and colons (at least two colons), maybe an embedded IPv4 tail and a zone; ipaddress decides.
+_IPV6 = lazy(r"(?<![\w:.%])" + _IPV6_BODY)
+# "Host:fe80::1", "IP:::1": an address right after a label's colon, the label a word that is not hex.
+# Cheap test for the one above: a non-hex letter, a colon, then hex or a colon.
+_LABEL_COLON = lazy(r"[g-zG-Z]:[0-9A-Fa-f:]")
+_IPV6_AFTER_LABEL = lazy(r"(?<![\w:])[^\W\d_]*[g-zG-Z][^\W\d_]*:(" + _IPV6_BODY + ")")
 
 
 def find_ips(text: str) -> Iterator[Candidate]:
@@ -313,63 +415,96 @@ def find_ips(text: str) -> Iterator[Candidate]:
                 continue
             yield Candidate("IP_ADDRESS", m.start(), m.end(), 0.9, "pattern:ipv4")
     if ":" in text:
-        for m in _IPV6.finditer(text):
-            value = m.group()
+        spans = [(m.start(), m.end()) for m in _IPV6.finditer(text)]
+        if _LABEL_COLON.search(text) is not None:
+            # "std::abs", "Self::Add": a path in code, not an address, unless it has a digit ("IP:::1").
+            spans += [
+                (m.start(1), m.end(1))
+                for m in _IPV6_AFTER_LABEL.finditer(text)
+                if not m.group(1).startswith("::") or any(c.isdigit() for c in m.group(1))
+            ]
+        for start, end in spans:
+            value = text[start:end]
             if value.strip(":") == "":
                 continue
             try:
                 ipaddress.IPv6Address(value)
             except ValueError:
                 continue
-            yield Candidate("IP_ADDRESS", m.start(), m.end(), 0.9, "pattern:ipv6")
+            yield Candidate("IP_ADDRESS", start, end, 0.9, "pattern:ipv6")
 
 
 # --- dates of birth ---------------------------------------------------------------------------------------
 
 _MONTHS = {
-    # English, French, German, Spanish, Italian, Dutch, Portuguese, Swedish/Danish/Norwegian, Polish (genitive)
+    # English, French, German, Spanish, Italian, Dutch, Portuguese, Nordic, Polish, Czech and Finnish (the
+    # genitive or partitive of dates and the nominative), Romanian, Hungarian, Turkish
     **dict.fromkeys(["january", "jan", "janvier", "janv", "januar", "jän", "jänner", "enero", "ene", "gennaio",
-                     "gen", "januari", "janeiro", "stycznia", "sty"], 1),
+                     "gen", "januari", "janeiro", "stycznia", "sty", "styczeń", "ledna", "leden", "tammikuuta",
+                     "tammikuu", "ianuarie", "ian", "január", "ocak"], 1),
     **dict.fromkeys(["february", "feb", "février", "fevrier", "févr", "fév", "februar", "febrero", "febbraio",
-                     "februari", "fevereiro", "fev", "lutego", "lut"], 2),
+                     "februari", "fevereiro", "fev", "lutego", "lut", "luty", "února", "únor", "helmikuuta",
+                     "helmikuu", "februarie", "február", "şubat", "subat"], 2),
     **dict.fromkeys(["march", "mar", "mars", "märz", "marz", "mär", "marzo", "maart", "março", "marco",
-                     "marts", "mars", "marca"], 3),
-    **dict.fromkeys(["april", "apr", "avril", "avr", "abril", "abr", "aprile", "kwietnia", "kwi"], 4),
-    **dict.fromkeys(["may", "mai", "mayo", "maggio", "mag", "mei", "maio", "maj", "maja"], 5),
-    **dict.fromkeys(["june", "jun", "juin", "juni", "junio", "giugno", "giu", "junho", "czerwca", "cze"], 6),
+                     "marts", "marca", "marzec", "března", "březen", "maaliskuuta", "maaliskuu", "martie",
+                     "március", "mart"], 3),
+    **dict.fromkeys(["april", "apr", "avril", "avr", "abril", "abr", "aprile", "kwietnia", "kwi", "kwiecień",
+                     "dubna", "duben", "huhtikuuta", "huhtikuu", "aprilie", "április", "nisan"], 4),
+    **dict.fromkeys(["may", "mai", "mayo", "maggio", "mag", "mei", "maio", "maj", "maja", "května", "květen",
+                     "toukokuuta", "toukokuu", "május", "mayıs"], 5),
+    **dict.fromkeys(["june", "jun", "juin", "juni", "junio", "giugno", "giu", "junho", "czerwca", "cze",
+                     "czerwiec", "června", "červen", "kesäkuuta", "kesäkuu", "iunie", "június", "haziran"], 6),
     **dict.fromkeys(["july", "jul", "juillet", "juil", "juli", "julio", "luglio", "lug", "julho", "lipca",
-                     "lip"], 7),
+                     "lip", "lipiec", "července", "červenec", "heinäkuuta", "heinäkuu", "iulie", "július",
+                     "temmuz"], 7),
     **dict.fromkeys(["august", "aug", "août", "aout", "agosto", "ago", "augustus", "augusti", "sierpnia",
-                     "sie"], 8),
+                     "sie", "sierpień", "srpna", "srpen", "elokuuta", "elokuu", "augusztus", "ağustos"], 8),
     **dict.fromkeys(["september", "sep", "sept", "septembre", "septiembre", "settembre", "set", "setembro",
-                     "września", "wrz"], 9),
+                     "września", "wrz", "wrzesień", "září", "syyskuuta", "syyskuu", "septembrie",
+                     "szeptember", "eylül"], 9),
     **dict.fromkeys(["october", "oct", "octobre", "oktober", "okt", "octubre", "ottobre", "ott", "outubro",
-                     "out", "oktober", "października", "paź"], 10),
-    **dict.fromkeys(["november", "nov", "novembre", "noviembre", "novembro", "listopada", "lis"], 11),
+                     "out", "października", "paź", "październik", "října", "říjen", "lokakuuta", "lokakuu",
+                     "octombrie", "október", "ekim"], 10),
+    **dict.fromkeys(["november", "nov", "novembre", "noviembre", "novembro", "listopada", "lis", "listopad",
+                     "listopadu", "marraskuuta", "marraskuu", "noiembrie", "kasım"], 11),
     **dict.fromkeys(["december", "dec", "décembre", "decembre", "déc", "dezember", "dez", "diciembre", "dic",
-                     "dicembre", "dezembro", "grudnia", "gru"], 12),
+                     "dicembre", "dezembro", "grudnia", "gru", "grudzień", "prosince", "prosinec", "desember",
+                     "joulukuuta", "joulukuu", "decembrie", "aralık"], 12),
 }  # fmt: skip
 _MONTH_RE = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
 _ORD = r"(?:st|nd|rd|th|er|e|º|°)?"
 _DATE = lazy(
-    rf"(?<![\w/.\-])(?:"
+    # Not inside a number or a word; Chinese and Japanese need no space before a number.
+    rf"(?:(?<![\w/.\-])|(?<=[\u3040-\u9fff]))(?:"
     # 1985-03-12, 1985/03/12, 1985.03.12 (time after it is not part of the date)
     rf"(?P<iy>\d{{4}})(?P<is>[\-/.])(?P<im>\d{{1,2}})(?P=is)(?P<id>\d{{1,2}})"
     # 12/03/1985, 3-12-85, 12.03.1985
     rf"|(?P<na>\d{{1,2}})(?P<ns>[\-/.])(?P<nb>\d{{1,2}})(?P=ns)(?P<ny>\d{{4}}|\d{{2}})"
+    # 15-Mar-1985, 15/Mar/85, 15.Mar.1985, 15 Mar 85
+    rf"|(?P<xd>\d{{1,2}})(?P<xs>[\-/. ])(?P<xm>{_MONTH_RE})\.?(?P=xs)(?P<xy>\d{{4}}|\d{{2}})"
     # 12 March 1985, 12th of March, 1985, 12. März 1985, 12 de marzo de 1985
     rf"|(?P<td>\d{{1,2}}){_ORD}\.?\s+(?:of\s+|de\s+)?(?P<tm>{_MONTH_RE})\.?,?\s+(?:de\s+|del\s+)?(?P<ty>\d{{4}})"
     # March 12, 1985 / March 12th 1985
-    rf"|(?P<um>{_MONTH_RE})\.?\s+(?P<ud>\d{{1,2}}){_ORD},?\s+(?P<uy>\d{{4}})"
-    rf")(?![\w]|[/.\-]\d)",
+    # (any word here, looked up in _MONTHS after the match: an alternation of all month names tried at every
+    # letter of a text is most of this pattern's cost)
+    rf"|(?P<um>[^\W\d_]{{3,12}})\.?\s+(?P<ud>\d{{1,2}}){_ORD},?\s+(?P<uy>\d{{4}})"
+    # 1985年3月12日
+    rf"|(?P<jy>\d{{4}})年(?P<jm>\d{{1,2}})月(?P<jd>\d{{1,2}})日"
+    # 19850312: a date only by its digits, so a birth word has to say so (as for every date here)
+    rf"|(?P<cy>(?:19|20)\d{{2}})(?P<cm>0[1-9]|1[0-2])(?P<cd>0[1-9]|[12]\d|3[01])"
+    # A time may follow an ISO date directly: 1955-07-22T00:00:00Z.
+    rf")(?:(?<=日)|(?<=\d)(?=T\d)|(?![\w]|[/.\-]\d))",
     re.IGNORECASE,
 )
-_DOB_CONTEXT = lazy(
+_DOB_CONTEXT = ctx(
     r"(?i)(?:\bborn\b|\bbirth|\bdob\b|\bd\.o\.b\b|\bb-?day\b|\bgeboren|\bgeburt|\bgeb\.|\bné\b|\bnée\b|\bnee\b|"
-    r"\bnaissance|\banniversaire|\bnacid[oa]\b|\bnacimiento|\bcumpleaños|\bnat[oa]\b|\bnascita|\bcompleanno|"
-    r"\bgeboortedatum|\bverjaardag|\bnascimento|\bnascid[oa]\b|\bfödd\b|\bfödelse|\bfødt\b|\bfødsel|"
-    r"\burodzon|\bdata urodzenia|\bsyntym)"
+    r"\bnaissance|\banniversaire|\bnacid[oa]\b|\bnací\b|\bnacimiento|\bcumpleaños|\bnat[oa]\b|\bnascita|"
+    r"\bcompleanno|\bgeboortedatum|\bverjaardag|\bnascimento|\bnascid[oa]\b|\bnasci\b|\bfödd\b|\bfödelse|"
+    r"\bfødt\b|\bfødsel|\burodz|\bdata urodzenia|\bsyntym|\bsyntyn|\bnaroz|\bnarodil|\bnăscut|\bnaşter|"
+    r"\bnașter|\bszület|\bdoğum|\bγέννη|\bрожд|\bродил|生年月日|誕生日|生まれ)"
 )
+# Abbreviated birth labels, only right before the date: "b. 12/03/1985", "Ur.: 1985-03-12".
+_DOB_LABEL = ctx(r"(?i)(?:\bb|\bur|\bnar|\bgeb|\bnée?)\.?[\"']?\s*[:=\-–]?\s*[\"']?\s*$")
 # "born in 1985": a year alone is a date of birth only right after the word.
 _BORN_YEAR = lazy(r"(?i)\bborn(?:\s+(?:in|on))?\s+((?:19|20)\d{2})\b")
 
@@ -394,17 +529,61 @@ def find_dates(text: str) -> Iterator[tuple[int, int]]:
         elif g["na"]:
             a, b, y = int(g["na"]), int(g["nb"]), _year(g["ny"])
             ok = _date_ok(a, b, y) or _date_ok(b, a, y)
+        elif g["xd"]:
+            ok = _date_ok(int(g["xd"]), _MONTHS[g["xm"].lower()], _year(g["xy"]))
         elif g["td"]:
             ok = _date_ok(int(g["td"]), _MONTHS[g["tm"].lower()], int(g["ty"]))
+        elif g["um"]:
+            month = _MONTHS.get(g["um"].lower())
+            ok = month is not None and _date_ok(int(g["ud"]), month, int(g["uy"]))
+        elif g["jy"]:
+            ok = _date_ok(int(g["jd"]), int(g["jm"]), int(g["jy"]))
         else:
-            ok = _date_ok(int(g["ud"]), _MONTHS[g["um"].lower()], int(g["uy"]))
+            ok = _date_ok(int(g["cd"]), int(g["cm"]), int(g["cy"]))
         if ok:
             yield m.start(), m.end()
 
 
+def _column_says_birth(text: str, start: int) -> bool:
+    """Whether the date sits in a delimited row under a header whose column is a birth date: a CSV export
+    names the field once, rows below it can be far from that word."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start : line_end if line_end >= 0 else len(text)]
+    delimiter = next((d for d in "\t;|," if d in line), None)
+    if delimiter is None or line_start == 0:
+        return False
+    column = text.count(delimiter, line_start, start)
+    cells = line.count(delimiter)
+    pos = line_start - 1
+    for _ in range(50):
+        prev_start = text.rfind("\n", 0, pos) + 1
+        header = text[prev_start:pos]
+        if header.count(delimiter) == cells and not any(c.isdigit() for c in header):
+            label = header.split(delimiter)[column].strip().strip("\"'")
+            return _DOB_CONTEXT.search(label) is not None or _DOB_LABEL.fullmatch(label) is not None
+        if prev_start == 0:
+            return False
+        pos = prev_start - 1
+    return False
+
+
 def find_dobs(text: str) -> Iterator[Candidate]:
     for start, end in find_dates(text):
-        if _context(text, start, end, _DOB_CONTEXT, 60, 25):
-            yield Candidate("DATE_OF_BIRTH", start, end, 0.85, "pattern:date_of_birth")
+        if text[start:end].isdigit():
+            # 19850312 is also a count or an order number: only a birth word just before makes it a date.
+            if (
+                _context(text, start, end, _DOB_CONTEXT, 30)
+                or _DOB_LABEL.search(text, max(0, start - 12), start)
+                or ("\n" in text and _column_says_birth(text, start))
+            ):
+                yield Candidate("DATE_OF_BIRTH", start, end, 0.8, "pattern:date_of_birth")
+        elif (
+            _context(text, start, end, _DOB_CONTEXT, 60, 25)
+            or _DOB_LABEL.search(text, max(0, start - 12), start)
+            or ("\n" in text and _column_says_birth(text, start))
+        ):
+            # Above an address of the same score that a date with a month name can look like ("13 March 1962").
+            yield Candidate("DATE_OF_BIRTH", start, end, 0.9, "pattern:date_of_birth")
     for m in _BORN_YEAR.finditer(text):
         yield Candidate("DATE_OF_BIRTH", m.start(1), m.end(1), 0.6, "pattern:date_of_birth")
