@@ -234,6 +234,14 @@ def _trim_lead(
     return run
 
 
+def _middle_initial(text: str, words: list[tuple[int, int]]) -> bool:
+    """Given name, initial, family name: "Ravil G Yefimov", "Franklin D. Roosevelt"."""
+    if len(words) != 3:
+        return False
+    first, middle, last = (text[s:e] for s, e in words)
+    return len(first) > 2 and len(last) > 2 and _INITIAL.fullmatch(middle) is not None and first[1:].islower()
+
+
 def find_names(
     text: str,
     ner_persons: Iterable[tuple[int, int]],
@@ -313,7 +321,7 @@ def find_names(
             2 <= len(content) <= 3
             and not _sentence_start(text, start)
             and not overlaps(strong, start, end)
-            and (names or not text[start:end].isascii())
+            and (names or not text[start:end].isascii() or _middle_initial(text, words))
         ):
             # Two or three capitalised words inside a sentence, one of them a known name or spelled with
             # letters beyond ASCII, that the model did not call a place or an organisation (those are
