@@ -21,6 +21,7 @@ from keel.guard.pii import default_detector
         ("Özlü Seven's order #48213 has shipped.", "Özlü Seven"),
         ("Assign ticket 4411 to Леон Єрошенко.", "Леон Єрошенко"),
         ("Could Igor Pastuszek call me back?", "Igor Pastuszek"),
+        ("Have you been to a Ravil G Yefimov concert before?", "Ravil G Yefimov"),
     ],
 )
 def test_a_name_is_found_in_its_usual_surroundings(text: str, name: str) -> None:
