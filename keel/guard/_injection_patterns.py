@@ -77,6 +77,25 @@ _SECRET_THING = (
     r"(?:the )?(?:secret )?password|secret key|api key|access code)"
 )
 _URL = r"(?:https?://|www\.|\b[\w.-]+\.(?:com|net|org|io|ru|xyz|info|biz|co|me|app|dev)\b|\b[\w.+-]+@[\w-]+\.[\w.]+)"
+# An order to send something somewhere, and what makes the thing worth stealing: a secret, the
+# owner's own data, or everything of a kind ("all e-mails containing 'password'").
+_SEND_ORDER = (
+    r"(?:^|[.!?:;\n]\s*|\b(?:please|now|then|and|also|must|should|will|to|immediately|first)\s+)"
+    r"(?:send|forward|e-?mail|post|upload|transmit|leak|exfiltrate|export|submit|deliver|relay|beam)\b"
+)
+_SENSITIVE_OBJECT = (
+    r"(?:conversations?|chat\s+(?:history|logs?|transcripts?)|previous\s+messages|system\s+prompt|"
+    r"(?:your|initial|original|hidden|secret)\s+instructions|"
+    r"passwords?|passcodes?|pins?|api\s+keys?|private\s+keys?|credentials?|secrets?|(?:session|access|auth)\s+"
+    r"(?:tokens?|cookies?)|tokens|cookies|log-?in\s+details|credit\s+cards?|card\s+(?:numbers?|details)|cvv|"
+    r"verification\s+codes?|one-time|otp|recovery\s+codes?|2fa\s+codes?|ssn|social\s+security|"
+    r"(?:the\s+user'?s?|the\s+owner'?s?|the\s+customer'?s?)\s+\w+|my\s+(?:[\w-]+\s+){0,2}?(?:contacts|contact\s+list|"
+    r"address\s+book|bank\w*|statements?|passports?|medical|health|ssn|tax|e-?mails|inbox|messages|location|data|"
+    r"personal|private|login|accounts?)|"
+    r"(?:a[li]{2}|every|any|each|entire|whole|full|complete)\s+(?:of\s+)?(?:the\s+|my\s+|your\s+|their\s+)?(?:[\w-]+\s+)?"
+    r"(?:e-?mails?|messages|files|documents|data|records|attachments|conversations|chats|contacts|history|inbox|"
+    r"folder|drive|database|notes|photos|texts))\b"
+)
 
 _IGN_N = (
     "ignor|disregard|forget|skip|overrid|overwrit|bypass|neglect|drop|discard|abandon|dismiss|follow|mind|aside|"
@@ -299,9 +318,11 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "exfiltration",
         STRONG,
-        rf"(?:^|[.!?:;\n]\s*|\b(?:please|now|then|and|also|must|should|will|to|immediately|first)\s+)(?:send|forward|e-?mail|post|upload|transmit|leak|exfiltrate|export|submit|deliver|relay|beam)\b[^.\n]{{0,80}}\b(?:to|at|into|via)\s+{_URL}",
+        rf"{_SEND_ORDER}[^.\n]{{0,80}}?\b{_SENSITIVE_OBJECT}[^.\n]{{0,80}}\b(?:to|at|into|via)\s+{_URL}",
         # A user asking to send something to an address is ordinary work ("send the invoice to
-        # jane@example.com"); the same order inside data a tool returned is not.
+        # jane@example.com"), and so is an e-mail asking a colleague to "forward this to
+        # legal@..."; inside data a tool returned, an order to send a secret, the owner's data or
+        # everything of a kind to an address is not.
         tool_only=True,
         needles="send|forward|mail|post|upload|transmit|leak|exfiltrat|export|submit|deliver|relay|beam",
     ),
