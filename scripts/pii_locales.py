@@ -24,11 +24,13 @@ import json
 import random
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+
+from keel.guard._evaluate_pii import _Detector
 
 STRUCTURED = ("EMAIL", "PHONE", "CREDIT_CARD", "SSN", "IBAN", "IP_ADDRESS", "DATE_OF_BIRTH")
 
@@ -158,21 +160,6 @@ class _Value:
     family: str
     lang: str = "en"
     cue_words: list[str] = field(default_factory=list)  # labels for this value when a template needs one
-
-
-class _Span(Protocol):
-    @property
-    def type(self) -> str: ...
-
-    @property
-    def start(self) -> int: ...
-
-    @property
-    def end(self) -> int: ...
-
-
-class _Detector(Protocol):
-    def detect(self, text: str) -> Sequence[_Span]: ...
 
 
 def _lang(locale: str) -> str:
