@@ -232,11 +232,10 @@ _WORDS_AFTER_UNIT = lazy(rf"[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}(?:[ \t]+{_POSTAL})?(
 # and generated data also write a building number before the street number).
 _HOUSE_NUMBER_BEFORE = lazy(rf"(?<![\w\-/.,])(?:\d{{1,6}}[A-Za-z]?,?{_SP}){{1,2}}$")
 # A unit written before the street line: "Flat 4, 23 High Street".
-_UNIT_BEFORE = lazy(
-    rf"(?i)(?<![\w\-])(?:flat|studio|apt\.?|apartment|unit|suite|ste\.?|room|floor|fl\.?){_SP}#?\w{{1,5}},?{_SP}$"
-)
+_UNIT_WORDS = r"flat|studio|apt\.?|apartment|unit|suite"
+_UNIT_BEFORE = lazy(rf"(?i)(?<![\w\-])(?:{_UNIT_WORDS}|ste\.?|room|floor|fl\.?){_SP}#?\w{{1,5}},?{_SP}$")
 # The word before a house number that a core starts on: "Flat 3\nMason Motorway", "H.No. 21\nMagar Chowk".
-_UNIT_WORD_BEFORE = lazy(r"(?i)(?<![\w\-])(?:flat|studio|apt\.?|apartment|unit|suite|h\.?[ \t]?no\.?)[ \t]*$")
+_UNIT_WORD_BEFORE = lazy(rf"(?i)(?<![\w\-])(?:{_UNIT_WORDS}|h\.?[ \t]?no\.?)[ \t]*$")
 # Number, street-type prefix, then words in any case up to a comma or line end: "36 rue de pologne".
 _CORE_NUMBER_PREFIX = lazy(
     rf"(?<![\w\-/.,])(?:{_NUM},?{_SP}){{1,2}}(?i:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SPO}){{1,5}}"

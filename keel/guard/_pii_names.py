@@ -97,17 +97,23 @@ def gazetteer() -> tuple[frozenset[str], frozenset[str]]:
         provider = getattr(importlib.import_module(f"faker.providers.person.{info.name}"), "Provider", None)
         if provider is None:
             continue
-        for attrs, target in (
-            (("first_names", "first_names_male", "first_names_female", "first_names_nonbinary"), first),
-            (("last_names", "last_names_male", "last_names_female"), last),
-        ):
-            for attr in attrs:
-                values = provider.__dict__.get(attr)
-                if isinstance(values, dict):
-                    values = list(values)
-                if isinstance(values, (list, tuple, set, frozenset)):
-                    target.update(v.lower() for v in values if isinstance(v, str) and len(v) > 1)
+        first.update(v.lower() for v in _provider_names(provider, _FIRST_NAME_LISTS) if len(v) > 1)
+        last.update(v.lower() for v in _provider_names(provider, _LAST_NAME_LISTS) if len(v) > 1)
     return frozenset(first - _COMMON), frozenset(last - _COMMON)
+
+
+_FIRST_NAME_LISTS = ("first_names", "first_names_male", "first_names_female", "first_names_nonbinary")
+_LAST_NAME_LISTS = ("last_names", "last_names_male", "last_names_female")
+
+
+def _provider_names(provider: type, attrs: tuple[str, ...]) -> Iterator[str]:
+    """The names of a Faker person provider's lists (some are dicts of name to weight)."""
+    for attr in attrs:
+        values = provider.__dict__.get(attr)
+        if isinstance(values, dict):
+            values = list(values)
+        if isinstance(values, (list, tuple, set, frozenset)):
+            yield from (v for v in values if isinstance(v, str) and v)
 
 
 @functools.cache
@@ -119,12 +125,7 @@ def cjk_surnames() -> frozenset[str]:
             provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
         except (ImportError, AttributeError):
             continue
-        for attr in ("last_names", "last_names_male", "last_names_female"):
-            values = provider.__dict__.get(attr)
-            if isinstance(values, dict):
-                values = list(values)
-            if isinstance(values, (list, tuple)):
-                names.update(v for v in values if isinstance(v, str) and v and not v.isascii())
+        names.update(v for v in _provider_names(provider, _LAST_NAME_LISTS) if not v.isascii())
     return frozenset(names)
 
 
@@ -145,6 +146,8 @@ def find_cjk_names(text: str) -> Iterator[Candidate]:
     Inside Chinese or Japanese prose a run of characters is a sentence, not a name, and family-name
     characters open ordinary words too (张开, "to open"), so only runs bounded by other scripts count.
     """
+    if text.isascii():
+        return
     surnames = cjk_surnames()
     first = gazetteer()[0]
     for m in _CJK_NAME.finditer(text):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from keel.guard._pii_address import STREET_PREFIX_AT, STREET_TYPE_AFTER, STREET_TYPE_LAST, find_addresses
+from keel.guard._pii_names import find_cjk_names
 from keel.guard._pii_patterns import (
     Candidate,
     find_cards,
@@ -136,9 +137,7 @@ class PiiDetector:
             candidates.extend(recognizer(text))
         if self._ner_enabled and _may_name(text):
             candidates.extend(self._names(text))
-        if self._ner_enabled and not text.isascii() and _CJK_CHAR.search(text):
-            from keel.guard._pii_names import find_cjk_names
-
+        if self._ner_enabled:
             candidates.extend(find_cjk_names(text))
         return [_without_leading_verb(text, entity) for entity in _resolve(text, candidates)]
 
@@ -173,7 +172,6 @@ class PiiDetector:
         yield from find_names(text, strong, weak, other)
 
 
-_CJK_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 _FOREIGN_NAME = re.compile(r"[^\W\d_][\w'’\-]*(?: [^\W\d_]\.?)?(?: [^\W\d_][\w'’\-]*){1,2}")
 
 
