@@ -327,7 +327,7 @@ def package_descriptions(site_packages: list[Path], exclude: set[str] | None = N
         raw = path.read_text(encoding="utf-8", errors="replace")
         head, _, body = raw.partition("\n\n")
         name = re.search(r"^Name: *(.+)$", head, re.MULTILINE)
-        package = re.sub(r"[-_.]+", "-", name.group(1).strip()).lower() if name else path.parent.name
+        package = package_key(name.group(1)) if name else path.parent.name
         if package in exclude:
             continue
         chunk = ""
@@ -346,6 +346,11 @@ def package_descriptions(site_packages: list[Path], exclude: set[str] | None = N
         if len(chunk) > 200:
             yield {**_rec(chunk, "benign", "indirect", "pypi:package-readme", ""), "package": package}
             n += 1
+
+
+def package_key(name: str) -> str:
+    """A distribution's name as pip compares names (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
 
 
 def trained_packages() -> set[str]:

@@ -296,6 +296,8 @@ def stdlib_docs() -> Iterator[dict[str, Any]]:
 
 def package_readmes(exclude: set[str]) -> Iterator[dict[str, Any]]:
     """README chunks of installed MIT/BSD/Apache-2.0 packages not in `exclude` (the evaluation ones)."""
+    from injection_external import package_key
+
     site = sorted({Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()})
     files = sorted({m for sp in site for m in sp.glob("*.dist-info/METADATA")}, key=lambda m: m.parent.name)
     n = 0
@@ -305,23 +307,19 @@ def package_readmes(exclude: set[str]) -> Iterator[dict[str, Any]]:
         name = re.search(r"^Name: *(.+)$", head, re.MULTILINE)
         version = re.search(r"^Version: *(.+)$", head, re.MULTILINE)
         licence = _licence(head)
-        if not (name and version and licence) or _package_key(name.group(1)) in exclude:
+        if not (name and version and licence) or package_key(name.group(1)) in exclude:
             continue
         for chunk in list(_chunks(body))[:README_PER_PACKAGE]:
             yield {
                 "text": chunk,
                 "source": "pypi:package-readme",
                 "file": f"{name.group(1).strip()} {version.group(1).strip()} README",
-                "package": _package_key(name.group(1)),
+                "package": package_key(name.group(1)),
                 "licence": licence,
             }
             n += 1
             if n >= README_CAP:
                 return
-
-
-def _package_key(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name.strip()).lower()
 
 
 def cmd_negatives(args: argparse.Namespace) -> None:
