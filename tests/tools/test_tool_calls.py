@@ -484,7 +484,11 @@ def test_native_refused_tool_stops_the_loop_when_asked(agent_app: keel.App, open
     assert out["stopped"] == "refused" and out["partial"] and out["calls"][0]["outcome"] == "refused"
     assert agent_app.tool_calls == []  # type: ignore[attr-defined]
     (run,) = agent_app.store.list_runs(limit=1)
-    assert run.flags == "agent_partial"
+    # The guard's output scan records the call to a tool the request never offered, and flags the run.
+    assert run.flags == "agent_partial,guard_flagged"
+    (asked,) = llm_results(agent_app, run.run_id)
+    (finding,) = asked["guard"]["injection"]
+    assert finding["source"] == "model" and finding["reasons"] == ["tool_not_offered:refund"]
 
 
 def test_native_loop_stops_at_max_turns(agent_app: keel.App, openai_server: FakeOpenAIServer) -> None:
