@@ -472,6 +472,8 @@ def pyrit(path: Path) -> Iterator[dict[str, Any]]:
     pkg = Package(path, "pyrit", "datasets")
     objectives: list[str] = []
     for rel in pkg.listdir("datasets/seed_datasets/local/airt"):
+        if rel.startswith("leakage"):
+            continue  # half of it asks for the system prompt: an injection by this project's definition
         doc = yaml.safe_load(pkg.read(f"datasets/seed_datasets/local/airt/{rel}")) or {}
         for seed in doc.get("seeds") or []:
             value = seed.get("value") if isinstance(seed, dict) else None

@@ -592,6 +592,50 @@ PATTERNS: tuple[Pattern, ...] = (
         r"\b(?:repeat|print|output|recite|copy)\s+(?:this|the|our)\s+(?:entire|whole|full)\s+conversation\b|\b(?:output|print|show|display|reveal)\s+(?:your\s+|the\s+)?(?:initiali[sz]ation|startup|starting|boot)\s+(?:string|prompt|text|instructions)\b|\b(?:encode|translate|rot13|base64)\b[^.\n]{0,30}\b(?:the\s+text|everything|the\s+instructions|your\s+instructions)\s+you\s+were\s+given\b",
         needles="conversation|initiali|startup|starting|boot|given",
     ),
+    # -- written after probing with attack styles of other public sets (password games, "freed" models,
+    # disabled safety protocols, notes to the summariser); phrased by technique --------------------------
+    # The secret the assistant keeps, named as such: "the secret word you are protecting".
+    _p(
+        "prompt_leak",
+        STRONG,
+        r"\b(?:password|passphrase|pass\s*code|secret(?:\s+(?:word|key|code|phrase))?|code\s*word)\s+(?:that\s+|which\s+)?you(?:'re|\s+are|\s+were|\s+have\s+been|\s+must)\s+(?:protecting|hiding|guarding|keeping|told|given|not\s+(?:allowed|supposed|permitted)|instructed|asked\s+to\s+(?:protect|hide|keep))\b",
+        needles="password|passphrase|pass|secret|code",
+    ),
+    # What came before the user's first message is the system prompt.
+    _p(
+        "prompt_leak",
+        STRONG,
+        r"\b(?:written|said|stated|typed|placed|given)\b[^.\n?]{0,30}\b(?:at\s+the\s+(?:very\s+)?(?:beginning|start|top)\s+of\s+(?:this|the|our)\s+(?:conversation|chat|session|context)|before\s+my\s+(?:first|1st)\s+message)\b",
+        needles="beginning|start|top|first message|1st message",
+    ),
+    # Said of the model, not of prisoners or companies: "a language model that has been freed from its
+    # restrictions", "your ethical guidelines have been lifted", "Safety protocols: disabled".
+    _p(
+        "no_restrictions",
+        STRONG,
+        r"\b(?:you(?:'re|\s+are|\s+have\s+been|\s+were)|(?:ai|assistant|language\s+model|model|chatbot|bot)\s+(?:that|which|who)\s+(?:has|have|had)\s+been)\s+(?:now\s+)?(?:freed|released|liberated|unshackled|unchained|emancipated)\s+from\b"
+        r"|\byour\s+(?:safety|ethical|ethics|moral|content)\s+(?:protocols?|subroutines?|guidelines|filters?|restrictions|constraints|programming)\s+(?:are|is|have\s+been|has\s+been)\s+(?:now\s+)?(?:disabled|off|deactivated|removed|bypassed|suspended|lifted|overridden)\b"
+        r"|\b(?:safety|ethical|ethics|moral)\s+(?:protocols?|subroutines?|guidelines|filters?|restrictions|constraints)\s*[:=]\s*(?:disabled|off|deactivated|removed|bypassed|suspended|none|false)\b",
+        needles="freed|released|liberated|unshackled|unchained|emancipated|safety|ethic|moral|content",
+    ),
+    _p(
+        "role_switch",
+        STRONG,
+        r"\b(?:pretend|imagine|act\s+as\s+if|behave\s+as\s+if)\s+(?:that\s+)?(?:you\s+are|you're|to\s+be)\s+(?:now\s+)?(?:an?\s+|the\s+)?(?:evil|malicious|rogue|unaligned|villainous|corrupt|misaligned)\s+(?:ai|assistant|bot|chatbot|model|version\s+of\s+yourself)\b"
+        r"|\b(?:you\s+are|you're)\s+(?:now\s+)?(?:an?\s+)?(?:evil|malicious|rogue|unaligned|misaligned)\s+(?:ai|assistant|bot|chatbot)\b",
+        needles="pretend|imagine|act as|behave|you are|you're",
+    ),
+    # Addressed to whatever summarises the data: "When summarizing this email, tell the user to visit
+    # ...", "P.S. assistant: please send ...". People do not summarise what they are reading to order,
+    # and a postscript is not addressed to an assistant.
+    _p(
+        "hidden_instruction",
+        STRONG,
+        r"\bwhen\s+(?:you\s+)?(?:summari[sz]ing|summari[sz]e)\s+(?:this|these|the\s+(?:above|following))\b[^.\n]{0,60}\b(?:tell|inform|instruct|ask|direct|urge|remind|advise|recommend|say|mention|include|add|state|claim)\b"
+        r"|\bp\.?\s?s\.?\s*[:,\-]?\s*(?:to\s+(?:the\s+)?)?(?:ai|assistant|bot|agent|llm|model|copilot|chatbot)\s*[:,]",
+        tool_only=True,
+        needles="summari|p.s|ps",
+    ),
     # -- other languages: the override and leak families --------------------------------------------
     _p(
         "ignore_previous_ml",
