@@ -10,6 +10,7 @@ import random
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
@@ -44,7 +45,7 @@ from keel.errors import (
     ToolNotAllowed,
     UsageError,
 )
-from keel.observe import METRICS
+from keel.observe import METRICS, alerts
 from keel.observe import context as obs_context
 from keel.observe.context import RunScope, Usage
 from keel.observe.metrics import org_label
@@ -53,6 +54,7 @@ from keel.observe.tracing import Tracing
 from keel.store import CheckpointResult, Claim, RunRecord, StepRecord, Store, outbox
 from keel.store.base import STEP_COLUMNS
 from keel.store.review import SIGNAL_PREFIX as REVIEW_SIGNAL_PREFIX
+from keel.store.review import Review
 from keel.store.spans import journal_totals
 from keel.types import Clock, RunStatus
 
@@ -156,6 +158,7 @@ class RunExecution:
         self.guard = guard
         self.governor = governor
         self.risk_score = 0  # the run's: the highest of its governed actions' scores, rebuilt by replay
+        self.reviews_requested = 0  # review requests this execution created: its engine re-reads the queue's depth
         self.tools = tools
         self.run = run
         self.journal = {r.seq: r for r in journal}
@@ -842,7 +845,7 @@ class RunExecution:
         waited = self.journal.get(self._seq)
         if waited is None or waited.status != "succeeded":
             # Insert-or-ignore: a replay, or another worker after a lost lease, finds the same request.
-            await self.store.areview_request(
+            requested = await self.store.areview_request(
                 review_id=review_id,
                 run_id=self.run.run_id,
                 step=seq,
@@ -858,6 +861,9 @@ class RunExecution:
                 },
                 now=self.clock.time(),
             )
+            if requested.created:  # announced once: a replay or a resume finds the row and says nothing
+                self.reviews_requested += 1
+                self._announce_review(requested.review)
         timeout = getattr(governor, "review_timeout_s", None)
         try:
             answer = await self.wait_for_signal(REVIEW_SIGNAL_PREFIX + review_id, timeout)
@@ -868,6 +874,42 @@ class RunExecution:
             return None
         by = ", ".join(answer.get("by") or ()) or "a reviewer"
         return f"rejected in review {review_id} by {by}: {answer.get('reason') or 'no reason given'}"
+
+    def _announce_review(self, review: Review) -> None:
+        """Tell people a review waits: the log event `review.requested` and the alert webhook.
+
+        Names only: the review, run, action, score, kind and workflow, never the tool's arguments
+        or the request's details, which may hold personal data. The request has committed, so a
+        failure here is logged and the run waits all the same (`keel review list` shows it).
+        """
+        body = {
+            "event": "review.requested",
+            "review_id": review.review_id,
+            "run_id": review.run_id,
+            "action": review.action,
+            "risk_score": review.risk_score,
+            "kind": review.kind,
+            "workflow": self.run.workflow_name,
+            "requested_at": datetime.fromtimestamp(review.requested_at, UTC).isoformat(),
+        }
+        log.info(
+            "%s %s requested for %s (risk %d)",
+            review.kind,
+            review.review_id,
+            review.action,
+            review.risk_score,
+            extra={"event_type": "review.requested", **{k: v for k, v in body.items() if k != "event"}},
+        )
+        try:
+            # From a thread, not awaited: the post blocks for up to its timeout, and the run, about
+            # to suspend on the review, must neither wait for a slow receiver nor fail with it.
+            alerts.post_in_background(body)
+        except Exception:  # noqa: BLE001 - e.g. no thread to be had; the review stands
+            log.exception(
+                "review %s requested but its webhook not posted",
+                review.review_id,
+                extra={"event_type": "review.webhook_failed", "run_id": self.run.run_id},
+            )
 
     # -- ctx.now / sleep / signals ----------------------------------------------------------
 

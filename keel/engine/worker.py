@@ -25,6 +25,11 @@ log = logging.getLogger("keel.worker")
 # While a worker has runs in flight it reads the kill switch this often: at the claim poll's pace
 # (0.2 s), about one run in three of a busy worker started one more step after an engage.
 KILL_SWITCH_READ_S = 0.05
+# The review queue's depth is read at most this often per worker. It feeds a gauge (a dashboard, an
+# alert on a backlog of 100), not a control, so a few seconds stale is fine, and a worker's claim
+# polls (every 0.2 s) must not each add a COUNT to the database. A worker whose run has just asked
+# for a review reads it at once instead.
+REVIEW_QUEUE_READ_S = 5.0
 
 
 def new_worker_id() -> str:
@@ -66,6 +71,7 @@ class Engine:
         self.in_flight = 0  # runs being driven by this engine right now
         self.kill_switch: str | None = None  # why the kill switch is engaged, as last read; None: released
         self._kill_switch_read_at = float("-inf")
+        self._review_queue_read_at = float("-inf")
 
     def _hold_reason(self, run: RunRecord) -> str | None:
         if self.kill_switch is not None:
@@ -88,6 +94,21 @@ class Engine:
             # Set by every process from the database, so the gauge (max over live processes) is true everywhere.
             METRICS.kill_switch_active.set(0 if self.kill_switch is None else 1)
         return self.kill_switch
+
+    async def refresh_review_queue(self, max_age: float = REVIEW_QUEUE_READ_S) -> None:
+        """Set agent_human_review_queue_depth from the store when the last reading is older than `max_age`.
+        A failed read is logged and tried again next time: the gauge is no reason to stop a worker."""
+        now = asyncio.get_running_loop().time()
+        if now - self._review_queue_read_at < max_age:
+            return
+        self._review_queue_read_at = now
+        try:
+            depth = await self.store.areview_pending_count()
+        except Exception as exc:  # noqa: BLE001 - a gauge reading; the claim loop reports store failures
+            log.debug("review queue depth not read: %s", exc, extra={"event_type": "review.queue_depth_failed"})
+            return
+        # Every process sets it from the database, so the gauge (latest reading wins) is true everywhere.
+        METRICS.review_queue_depth.set(depth)
 
     async def claim(self, limit: int, run_id: str | None = None) -> list[Claim]:
         if await self.refresh_kill_switch() is not None:
@@ -154,6 +175,8 @@ class Engine:
         finally:
             self.in_flight -= 1
             heartbeat.cancel()
+        if execution.reviews_requested:
+            await self.refresh_review_queue(max_age=0)
         return execution
 
     async def _heartbeat(self, claim: Claim, execution: RunExecution) -> None:
@@ -177,6 +200,7 @@ class Engine:
             # A failed read is retried at the next beat, as a failed renewal is.
             with contextlib.suppress(Exception):
                 await self.refresh_kill_switch()
+            await self.refresh_review_queue()
 
 
 class Worker:
@@ -254,6 +278,7 @@ class Worker:
         eng = self.engine
         eng.paused_workflows = await asyncio.to_thread(eng.store.paused_workflows)
         await eng.refresh_kill_switch()
+        await eng.refresh_review_queue()
         now = eng.clock.time()
         if now - self._last_version_check >= 30.0:
             self._last_version_check = now

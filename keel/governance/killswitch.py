@@ -25,36 +25,25 @@ call mints a new one anyway. Every step, refusals included, is audited.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
 import logging
-import os
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from keel.engine.estimate import current_user
 from keel.errors import ConfigError, InvalidStateError, UsageError
 from keel.governance.audit import Actor, AuditEvent, AuditLog
 from keel.observe import metrics
+from keel.observe.alerts import Webhook
 from keel.store import Store
 from keel.store.killswitch import State
 from keel.types import Clock, SystemClock
 
 log = logging.getLogger("keel.governance.killswitch")
 
-WEBHOOK_URL_ENV = "KEEL_ALERT_WEBHOOK_URL"
-WEBHOOK_SECRET_ENV = "KEEL_ALERT_WEBHOOK_SECRET_ENV"
-# One attempt, bounded: the switch is already engaged when the webhook is posted, and an operator
-# waiting on the command should not wait on a slow receiver.
-WEBHOOK_TIMEOUT_S = 3.0
 MAX_REASON_CHARS = 2000
 MAX_OPERATOR_CHARS = 200
 RESOURCE = "kill_switch"
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -81,60 +70,6 @@ class Outcome:
             "credentials_generation": self.credentials_generation,
             "released": self.released,
         }
-
-
-@dataclass(frozen=True)
-class Webhook:
-    """Where kill-switch alerts are posted, and the variable holding their HMAC secret."""
-
-    url: str
-    secret_env: str | None = None
-
-    @classmethod
-    def from_env(cls) -> Webhook | None:
-        """KEEL_ALERT_WEBHOOK_URL and KEEL_ALERT_WEBHOOK_SECRET_ENV; None when no URL is set."""
-        url = os.environ.get(WEBHOOK_URL_ENV) or None
-        if url is None:
-            return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"{WEBHOOK_URL_ENV} must be an http:// or https:// URL with a host", key=WEBHOOK_URL_ENV)
-        secret_env = os.environ.get(WEBHOOK_SECRET_ENV) or None
-        if secret_env is not None and not _ENV_NAME.fullmatch(secret_env):
-            raise ConfigError(
-                f"{WEBHOOK_SECRET_ENV} names the environment variable holding the secret, not the secret itself",
-                key=WEBHOOK_SECRET_ENV,
-            )
-        return cls(url, secret_env)
-
-    def post(self, body: dict[str, Any]) -> str:
-        """Post `body` once; "sent", or "failed: why" (logged, never raised)."""
-        import httpx2  # only when an alert goes out: most commands never post one
-
-        payload = json.dumps(body, sort_keys=True).encode()
-        headers = {"content-type": "application/json", "user-agent": "keel-kill-switch"}
-        secret = os.environ.get(self.secret_env) if self.secret_env else None
-        if secret:
-            headers["x-keel-signature"] = "sha256=" + hmac.new(secret.encode(), payload, hashlib.sha256).hexdigest()
-        elif self.secret_env:
-            log.warning(
-                "kill switch webhook sent unsigned: %s is not set",
-                self.secret_env,
-                extra={"event_type": "kill_switch.webhook_unsigned"},
-            )
-        try:
-            response = httpx2.post(self.url, content=payload, headers=headers, timeout=WEBHOOK_TIMEOUT_S)
-            problem = "" if response.status_code < 300 else f"HTTP {response.status_code}"
-        except httpx2.HTTPError as exc:
-            problem = type(exc).__name__
-        if not problem:
-            return "sent"
-        log.error(
-            "kill switch webhook failed: %s",
-            problem,
-            extra={"event_type": "kill_switch.webhook_failed", "event": body.get("event")},
-        )
-        return f"failed: {problem}"
 
 
 _FROM_ENV: Any = object()
@@ -338,4 +273,5 @@ def _iso(epoch: float | None) -> str | None:
     return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
+# Webhook lives in keel.observe.alerts (review requests post to it too); still importable from here.
 __all__ = ["KillSwitch", "Outcome", "State", "Webhook"]

@@ -6,6 +6,11 @@ A decision is one transaction (the row, locked, and the signal that resumes the 
 keel.store.review), then an audit entry `review.decision` with the reviewer as its actor. The entry
 comes after the commit, as the kill switch's do: a log that cannot be written does not undo the
 decision, and the outcome says so for the command to exit 1.
+
+People are told a review waits by the run that requested it (keel.engine.executor: the log event
+`review.requested` and the alert webhook), and the gauge `agent_human_review_queue_depth` counts
+the pending reviews: each worker re-reads it every few seconds and right after one of its runs
+asked for a review, and a decision made here sets it in this process.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from keel.errors import InvalidStateError, UsageError
 from keel.governance.audit import Actor, AuditEvent, AuditLog
+from keel.observe import metrics
 from keel.store import Store
 from keel.store.review import Review
 from keel.types import Clock, SystemClock
@@ -83,6 +89,7 @@ class ReviewDesk:
         except InvalidStateError as exc:
             self._refused(review_id, by, exc.message)
             raise
+        self._update_queue_depth()
         after = change.after
         decision = "approved" if change.decided else "pending"
         seq, error = self._record(
@@ -107,10 +114,20 @@ class ReviewDesk:
         except InvalidStateError as exc:
             self._refused(review_id, by, exc.message)
             raise
+        self._update_queue_depth()
         seq, error = self._record(change.after, by, "rejected", {"reason": reason, "run_signalled": change.signalled})
         return Outcome(change.after, by, True, change.signalled, seq, error)
 
-    # -- after the commit: the record -------------------------------------------------------------
+    # -- after the commit: the gauge and the record -----------------------------------------------
+
+    def _update_queue_depth(self) -> None:
+        # For a process that decides and serves metrics itself (an App embedding the desk): the
+        # workers re-read the depth on their own. The decision has committed, so a failed read is
+        # only logged.
+        try:
+            metrics.set_review_queue_depth(self.store.review_pending_count())
+        except Exception as exc:  # noqa: BLE001 - a gauge must not make a decision look failed
+            log.warning("review queue depth not read: %s", exc, extra={"event_type": "review.queue_depth_failed"})
 
     def _refused(self, review_id: str, by: str, why: str) -> None:
         review = self.store.review_get(review_id)

@@ -1770,11 +1770,12 @@ class Store(abc.ABC):
 
     # -- human review of risky actions (SQL in keel.store.review, rules in keel.governance.review) -----
 
-    def review_request(self, **fields: Any) -> reviews.Review:
-        """Create a review request unless it exists (same id: the same action asking again); the stored row."""
+    def review_request(self, **fields: Any) -> reviews.Request:
+        """Create a review request unless it exists (same id: the same action asking again); the stored
+        row, and whether this call created it."""
         return self.write(reviews.request_op(**fields, insert_ignore=self._insert))
 
-    async def areview_request(self, **fields: Any) -> reviews.Review:
+    async def areview_request(self, **fields: Any) -> reviews.Request:
         return await self.awrite(reviews.request_op(**fields, insert_ignore=self._insert))
 
     def review_get(self, review_id: str) -> reviews.Review | None:
@@ -1785,6 +1786,13 @@ class Store(abc.ABC):
     ) -> list[reviews.Review]:
         """Pending reviews oldest first (the queue); with pending_only=False every review, newest first."""
         return self.read(reviews.list_op(pending_only=pending_only, limit=limit, run_id=run_id))
+
+    def review_pending_count(self) -> int:
+        """How many reviews wait for a decision (the gauge agent_human_review_queue_depth)."""
+        return self.read(reviews.pending_count_op())
+
+    async def areview_pending_count(self) -> int:
+        return await self.aread(reviews.pending_count_op())
 
     def review_approve(self, review_id: str, *, by: str, reason: str | None, now: float) -> reviews.Change:
         """One approval, and the run's signal when it decides the review, in one transaction.

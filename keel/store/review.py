@@ -1,12 +1,13 @@
 """The SQL of human review: one `keel_reviews` row per action the governor sent to review.
 
 A run creates its request (insert-or-ignore: the id is `<run_id>:<step>`, so a replay or a second
-worker finds the same row) and then waits on the signal `keel.review:<id>`. A decision locks the
-row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers),
-so two approvers at the same moment take turns: an override (two approvals needed) records the
-first as pending and decides on the second, and the same person twice is refused whichever order
-the transactions commit in. The signal that resumes the run is written in the same transaction as
-the decision. Who may decide and what is audited live in keel.governance.review.
+worker finds the same row, and is told it did not create it) and then waits on the signal
+`keel.review:<id>`. A decision locks the row (`SELECT ... FOR UPDATE` on PostgreSQL; SQLite's
+BEGIN IMMEDIATE already serialises writers), so two approvers at the same moment take turns: an
+override (two approvals needed) records the first as pending and decides on the second, and the
+same person twice is refused whichever order the transactions commit in. The signal that resumes
+the run is written in the same transaction as the decision. Who may decide and what is audited
+live in keel.governance.review.
 """
 
 from __future__ import annotations
@@ -76,6 +77,14 @@ class Review:
 
 
 @dataclass(frozen=True, slots=True)
+class Request:
+    """A review request as stored, and whether this call created it (False: a replay or another worker had)."""
+
+    review: Review
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Change:
     """What one approval or rejection did: the review before and after it, and whether the run was signalled."""
 
@@ -119,14 +128,14 @@ def request_op(
     details: dict[str, Any],
     now: float,
     insert_ignore: Callable[[Any], Any],
-) -> Callable[[Connection], Review]:
+) -> Callable[[Connection], Request]:
     """Create the request unless it exists (the same action asks again after a replay); the row as stored."""
     if kind not in (REVIEW, OVERRIDE):
         raise UsageError(f"a review is of kind review or override, not {kind!r}")
     r = t.reviews
 
-    def op(conn: Connection) -> Review:
-        conn.execute(
+    def op(conn: Connection) -> Request:
+        inserted = conn.execute(
             insert_ignore(r)
             .values(
                 review_id=review_id,
@@ -142,8 +151,11 @@ def request_op(
                 details=json.dumps(details, sort_keys=True),
             )
             .on_conflict_do_nothing(index_elements=["review_id"])
-        )
-        return _review(conn.execute(select(r).where(r.c.review_id == review_id)).one())
+            # RETURNING, not rowcount: drivers disagree on rowcount after ON CONFLICT DO NOTHING.
+            .returning(r.c.review_id)
+        ).first()
+        stored = _review(conn.execute(select(r).where(r.c.review_id == review_id)).one())
+        return Request(stored, created=inserted is not None)
 
     return op
 
@@ -170,6 +182,13 @@ def list_op(*, pending_only: bool, limit: int, run_id: str | None = None) -> Cal
         stmt = stmt.where(r.c.run_id == run_id)
     stmt = stmt.limit(limit)
     return lambda conn: [_review(row) for row in conn.execute(stmt)]
+
+
+def pending_count_op() -> Callable[[Connection], int]:
+    """How many reviews wait for a decision: the queue's depth (a count on the status index)."""
+    r = t.reviews
+    stmt = select(func.count()).select_from(r).where(r.c.status == PENDING)
+    return lambda conn: int(conn.execute(stmt).scalar_one())
 
 
 def _locked(conn: Connection, review_id: str) -> Review:

@@ -45,9 +45,10 @@ WORKLOAD = textwrap.dedent(
     """An agent workload for the Prometheus test: model calls, a flaky tool, PII scans, failures."""
     import pathlib
     import sys
+    import time
 
     from keel import App, Context, RetryPolicy
-    from keel.observe.metrics import pii_detected, pii_scanned, set_review_queue_depth, set_run_budget
+    from keel.observe.metrics import pii_detected, pii_scanned, set_run_budget
     from keel.observe.tracing import llm_call, tool_call
 
     app = App("observed")
@@ -82,8 +83,13 @@ WORKLOAD = textwrap.dedent(
 
 
     @app.step()
-    def report(queue_depth: int) -> None:
-        set_review_queue_depth(queue_depth)
+    def report(run_id: str, queue_depth: int) -> None:
+        # Real pending reviews: every worker sets the gauge from the database's count.
+        for i in range(queue_depth):
+            app.store.review_request(
+                review_id=f"{run_id}:probe{i}", run_id=run_id, step=1000 + i, action="tool:probe",
+                risk_score=75, policy_version=None, kind="review", details={}, now=time.time(),
+            )
 
 
     @app.workflow()
@@ -99,7 +105,7 @@ WORKLOAD = textwrap.dedent(
 
     @app.workflow()
     async def operator(ctx: Context, queue_depth: int) -> None:
-        await ctx.run(report, queue_depth)
+        await ctx.run(report, ctx.run_id, queue_depth)
 
 
     if __name__ == "__main__":
@@ -349,6 +355,8 @@ def test_dashboard_queries_return_data_from_a_real_worker(stack: Stack) -> None:
     )
     assert engage.returncode == 0, engage.stderr
     stack.wait("the kill switch gauge to be scraped", lambda: prom.value("max(agent_kill_switch_active)") == 1)
+    # The worker reads the review queue's depth from the database every few seconds.
+    stack.wait("the review queue gauge to be scraped", lambda: prom.value("max(agent_human_review_queue_depth)") == 3)
 
     empty = []
     for title, expr in dashboard_queries():
