@@ -54,6 +54,104 @@ ADDRESS_TEMPLATES = (
     "She lives at {a} with her dog.",
     "Send the documents to {a} by Friday.",
 )
+# --native: the same kinds of sentence in the locale's own language (written for this check), since
+# the text around a French name is French, not English.
+NATIVE_NAME_TEMPLATES = {
+    "de": (
+        "Bitte aktualisieren Sie die Rechnungsadresse für {n}.",
+        "{n} hat gestern den Versicherungsantrag eingereicht.",
+        "Sehr geehrte Frau {l},\nvielen Dank für Ihre Bewerbung.",
+        "Ich habe mit {n} aus der Buchhaltung gesprochen.",
+        "Mit freundlichen Grüßen\n{n}",
+        "Ansprechpartner: {n}, Tel. 030 1234567",
+    ),
+    "fr": (
+        "Veuillez mettre à jour l'adresse de facturation de {n}.",
+        "{n} a déposé la demande d'indemnisation hier.",
+        "Bonjour {f}, votre rendez-vous est confirmé pour lundi.",
+        "J'ai parlé avec {n} du service comptable.",
+        "Cordialement,\n{n}",
+        "Titulaire du compte : {n}",
+    ),
+    "es": (
+        "Por favor, actualice la dirección de facturación de {n}.",
+        "{n} presentó la reclamación ayer.",
+        "Hola {f}, tu cita está confirmada para el lunes.",
+        "Hablé con {n} de contabilidad sobre el reembolso.",
+        "Saludos cordiales,\n{n}",
+        "Titular de la cuenta: {n}",
+    ),
+    "it": (
+        "Si prega di aggiornare l'indirizzo di fatturazione di {n}.",
+        "{n} ha presentato la richiesta di rimborso ieri.",
+        "Ciao {f}, il tuo appuntamento è confermato per lunedì.",
+        "Ho parlato con {n} dell'amministrazione.",
+        "Cordiali saluti,\n{n}",
+        "Intestatario del conto: {n}",
+    ),
+    "nl": (
+        "Wilt u het factuuradres van {n} bijwerken?",
+        "{n} heeft gisteren de schadeclaim ingediend.",
+        "Hallo {f}, je afspraak is bevestigd voor maandag.",
+        "Ik heb met {n} van de boekhouding gesproken.",
+        "Met vriendelijke groet,\n{n}",
+        "Rekeninghouder: {n}",
+    ),
+    "pt": (
+        "Por favor, atualize o endereço de cobrança de {n}.",
+        "{n} enviou o pedido de reembolso ontem.",
+        "Olá {f}, a sua consulta está confirmada para segunda-feira.",
+        "Falei com {n} da contabilidade.",
+        "Atenciosamente,\n{n}",
+        "Titular da conta: {n}",
+    ),
+}
+NATIVE_ADDRESS_TEMPLATES = {
+    "de": (
+        "Bitte senden Sie es an {a}.",
+        "Adresse: {a}",
+        "Ich wohne seit letztem Monat in {a}.",
+        "Lieferadresse:\n{a}\n",
+        "Das Büro befindet sich in der {a}.",
+    ),
+    "fr": (
+        "Merci de l'envoyer au {a}.",
+        "Adresse : {a}",
+        "J'habite au {a} depuis le mois dernier.",
+        "Adresse de livraison :\n{a}\n",
+        "Le bureau se trouve au {a}.",
+    ),
+    "es": (
+        "Por favor, envíelo a {a}.",
+        "Dirección: {a}",
+        "Me mudé a {a} el mes pasado.",
+        "Dirección de entrega:\n{a}\n",
+        "La oficina está en {a}.",
+    ),
+    "it": (
+        "Per favore, spedisci a {a}.",
+        "Indirizzo: {a}",
+        "Mi sono trasferito in {a} il mese scorso.",
+        "Indirizzo di consegna:\n{a}\n",
+        "L'ufficio si trova in {a}.",
+    ),
+    "nl": (
+        "Stuur het naar {a}.",
+        "Adres: {a}",
+        "Ik woon sinds vorige maand op {a}.",
+        "Afleveradres:\n{a}\n",
+        "Het kantoor is gevestigd aan {a}.",
+    ),
+    "pt": (
+        "Por favor, envie para {a}.",
+        "Endereço: {a}",
+        "Mudei-me para {a} no mês passado.",
+        "Endereço de entrega:\n{a}\n",
+        "O escritório fica na {a}.",
+    ),
+}
+NATIVE_LOCALES = "de_DE fr_FR es_ES it_IT nl_NL pt_BR pt_PT de_AT fr_CA es_MX".split()
+
 NAME_LOCALES = (
     "en_US en_GB de_DE fr_FR es_ES it_IT nl_NL pt_BR pl_PL sv_SE en_IN ro_RO hu_HU tr_TR cs_CZ fi_FI da_DK "
     "el_GR ru_RU uk_UA ja_JP ko_KR zh_TW"
@@ -64,25 +162,40 @@ ADDRESS_LOCALES = (
 ).split()
 
 
-def _name_case(fake: Any, rnd: random.Random) -> tuple[str, str]:
+def _templates(
+    locale: str, native: bool, english: Sequence[str], by_language: dict[str, Sequence[str]]
+) -> Sequence[str]:
+    return by_language[locale[:2]] if native else english
+
+
+def _name_case(fake: Any, rnd: random.Random, native: bool = False) -> tuple[str, str]:
     first, last = fake.first_name(), fake.last_name()
-    template = rnd.choice(NAME_TEMPLATES)
+    template = rnd.choice(_templates(fake.locales[0], native, NAME_TEMPLATES, NATIVE_NAME_TEMPLATES))
     full = f"{first} {last}"
     text = template.format(n=full, f=first, l=last, e=fake.email())
     if "{l}, {f}" in template:
         return text, f"{last}, {first}"
-    return text, full if "{n}" in template else first
+    if "{n}" in template:
+        return text, full
+    return text, last if "{l}" in template else first
 
 
-def _address_case(fake: Any, rnd: random.Random) -> tuple[str, str]:
+def _address_case(fake: Any, rnd: random.Random, native: bool = False) -> tuple[str, str]:
     address = fake.address() if rnd.random() < 0.4 else fake.street_address()
     if rnd.random() < 0.5:
         address = address.replace("\n", ", ")
-    return rnd.choice(ADDRESS_TEMPLATES).format(a=address), address
+    templates = _templates(fake.locales[0], native, ADDRESS_TEMPLATES, NATIVE_ADDRESS_TEMPLATES)
+    return rnd.choice(templates).format(a=address), address
 
 
 def measure(
-    kind: str, locales: Sequence[str], n: int, seed: int, detect: Callable[[str], Sequence[Any]]
+    kind: str,
+    locales: Sequence[str],
+    n: int,
+    seed: int,
+    detect: Callable[[str], Sequence[Any]],
+    *,
+    native: bool = False,
 ) -> dict[str, Any]:
     """Recall per locale of one type, and up to 20 misses to read."""
     from faker import Faker
@@ -96,7 +209,7 @@ def measure(
         fake = Faker(locale)
         fake.seed_instance(seed)
         for _ in range(n):
-            text, value = make(fake, rnd)
+            text, value = make(fake, rnd, native)
             start = text.index(value)
             end = start + len(value)
             hit = any(e.type == kind and e.start < end and start < e.end for e in detect(text))
@@ -116,13 +229,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=60, help="sentences per locale and type")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--native", action="store_true", help="sentences in the locale's own language (10 locales)")
     args = parser.parse_args()
     from keel.guard.pii import default_detector
 
     detect = default_detector().detect
+    names, addresses = (NATIVE_LOCALES, NATIVE_LOCALES) if args.native else (NAME_LOCALES, ADDRESS_LOCALES)
     report = {
-        "PERSON": measure("PERSON", NAME_LOCALES, args.n, args.seed, detect),
-        "ADDRESS": measure("ADDRESS", ADDRESS_LOCALES, args.n, args.seed, detect),
+        "PERSON": measure("PERSON", names, args.n, args.seed, detect, native=args.native),
+        "ADDRESS": measure("ADDRESS", addresses, args.n, args.seed, detect, native=args.native),
     }
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
