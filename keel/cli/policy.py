@@ -1,7 +1,8 @@
-"""`keel policy propose | approve | reject | show | history | check`: Cedar policies, two people per change.
+"""`keel policy propose | approve | reject | show | history | check | validate`: Cedar policies, two
+people per change.
 
 `check` exits 0 when the request is allowed and 1 when it is denied (2 on a usage error), so a
-script can gate on it.
+script can gate on it; `validate` exits 0 when a set fits Keel's entity model and 1 when it does not.
 """
 
 from __future__ import annotations
@@ -27,7 +28,28 @@ app = typer.Typer(
 
 By = Annotated[str | None, typer.Option("--by", help="Who is doing this, for the audit log [default: the OS user].")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+ContextKeys = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--context-key",
+        help="NAME:TYPE (Long, String or Bool): a context key your code passes besides the governor's; "
+        "optional, so policies test `context has NAME` first. Repeatable.",
+    ),
+]
 _INT = re.compile(r"-?[0-9]+")
+
+
+def _context_keys(items: list[str] | None) -> dict[str, str]:
+    keys: dict[str, str] = {}
+    for item in items or []:
+        name, sep, kind = item.rpartition(":")
+        if not sep or not name or not kind:
+            raise UsageError(f"--context-key takes NAME:TYPE (e.g. amount:Long), got {item!r}")
+        keys[name] = kind
+    from keel.governance.policy import keel_schema
+
+    keel_schema(extra_context=keys)  # a bad type is a usage error before anything is read or opened
+    return keys
 
 
 def _resolve(policies: PolicyStore, text: str) -> str:
@@ -58,16 +80,26 @@ def propose_command(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="A .cedar file, or a directory of them (searched recursively).")],
     by: By = None,
+    context_keys: ContextKeys = None,
     as_json: AsJson = False,
 ) -> None:
-    """Parse a policy set and propose it; it takes effect once someone else approves it."""
-    from keel.governance.policy import PolicySet, PolicyStore
+    """Parse a policy set, validate it against Keel's entity model and propose it; it takes effect
+    once someone else approves it."""
+    from keel.governance.policy import PolicySchemaError, PolicySet, PolicyStore
 
+    extra_context = _context_keys(context_keys)
     policy_set = PolicySet.from_dir(path)  # refuses a set that does not parse, before touching the database
     state: CliState = ctx.obj
     with state.store() as store:
         policies = PolicyStore(store)
-        version = policies.propose(policy_set, by)
+        try:
+            version = policies.propose(policy_set, by, extra_context=extra_context)
+        except PolicySchemaError as exc:
+            for problem in exc.errors:
+                note(problem)
+            raise UsageError(
+                f"not proposed: {len(exc.errors)} problem(s) against Keel's entity model (listed above)"
+            ) from None
         record = policies.get(version)
     assert record is not None
     if as_json:
@@ -259,7 +291,10 @@ def check_command(
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if policies_path is not None:
-        engine: PolicyEngine | None = PolicyEngine(PolicySet.from_dir(policies_path))
+        candidate = PolicySet.from_dir(policies_path)
+        for problem in candidate.validate():
+            note(f"warning: {problem}")  # the decision still shows what this set would do
+        engine: PolicyEngine | None = PolicyEngine(candidate)
     else:
         state: CliState = ctx.obj
         with state.store() as store:
@@ -283,4 +318,38 @@ def check_command(
         for error in decision["errors"]:
             note(f"error: {error}")
     if decision["decision"] != "allow":
+        raise typer.Exit(1)
+
+
+@app.command("validate")
+def validate_command(
+    path: Annotated[Path, typer.Argument(help="A .cedar file, or a directory of them (searched recursively).")],
+    context_keys: ContextKeys = None,
+    as_json: AsJson = False,
+) -> None:
+    """Check a policy set against Keel's entity model without proposing it (no database needed).
+
+    Exit status: 0 valid, 1 invalid (including a file that does not parse), 2 a usage error."""
+    from keel.governance.policy import PolicyParseError, PolicySet
+
+    extra_context = _context_keys(context_keys)
+    version: str | None = None
+    policies = 0
+    try:
+        policy_set = PolicySet.from_dir(path)
+    except PolicyParseError as exc:
+        problems = [exc.message]
+    else:
+        version, policies = policy_set.version, len(policy_set.policy_ids)
+        problems = policy_set.validate(extra_context)
+    if as_json:
+        print_json({"valid": not problems, "version": version, "policies": policies, "errors": problems})
+    elif problems:
+        for problem in problems:
+            console.print(problem, soft_wrap=True, markup=False)
+        note(f"invalid: {len(problems)} problem(s)")
+    else:
+        console.print(f"valid: {policies} policies", soft_wrap=True)
+        note(f"version {version}")
+    if problems:
         raise typer.Exit(1)

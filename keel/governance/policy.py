@@ -13,7 +13,8 @@ The Cedar entity model every request is translated into (policies are written ag
 - **Context**: the request's mapping as given, e.g. `{"hour": 14, "risk_score": 35}`. Values are
   Long (64-bit integers), String or Bool: Cedar has no floats, so scores are integers and a float
   is refused at the boundary (`ValueError`). The engine adds nothing (it is pure): the caller
-  supplies the time and the risk score.
+  supplies the time and the risk score. The governor passes `hour`, `risk_score`, `run_risk_score`
+  (Long), `external` (Bool) and `workflow` (String) with every tool call (`GOVERNOR_CONTEXT`).
 
 Decisions: deny by default (no permit matches: deny), a satisfied `forbid` overrides any
 `permit`, and any evaluation error (a policy reading a context key the request lacks, say) denies
@@ -27,6 +28,10 @@ JSON array of `[file name, text]` pairs sorted by name, compact, UTF-8), so the 
 same version anywhere and any byte changed gives another. `PolicyEngine` keeps Cedar's pre-parsed
 policy handle and caches the per-request entity handles, which is what keeps a decision far under
 a millisecond (`bench/policy.py`).
+
+A set is validated against this model before it can be proposed (`keel_schema`,
+`PolicySet.validate`): Cedar's validator refuses a misspelt attribute, an unknown entity type, a
+context key read at the wrong type, and the like, which would otherwise show only as denies.
 
 A new version takes effect only after a second person approves it (`PolicyStore`), and every
 proposal, approval and rejection is written to the audit log. `active_engine(store)` returns the
@@ -45,7 +50,7 @@ import re
 import threading
 import time
 import types
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +73,8 @@ MAX_OPERATOR_CHARS = 200
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 _FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*\.cedar")
 _POLICY_ID = re.compile(r"policy(\d+)")
+# A refused proposal's audit entry keeps this many of its problems (and their count).
+_AUDITED_PROBLEMS = 20
 # Engines of recently active versions, shared by every store in the process: a version's engine is
 # the same wherever it was read from.
 _ENGINE_CACHE_SIZE = 8
@@ -83,6 +90,16 @@ class PolicyParseError(PolicyError, UsageError):
     """Cedar refused the text of a policy file (the message names the file and Cedar's error)."""
 
     code = "governance.policy_parse"
+
+
+class PolicySchemaError(PolicyError, UsageError):
+    """A policy set that parses but does not fit Keel's entity model; `errors` lists every problem."""
+
+    code = "governance.policy_schema"
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self.details.get("errors", ()))
 
 
 # -- the request -------------------------------------------------------------------------------
@@ -224,6 +241,28 @@ class PolicySet:
     def files_json(self) -> str:
         return json.dumps(dict(self._files), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
+    def validate(self, extra_context: Mapping[str, str] | None = None) -> list[str]:
+        """Every problem Cedar's validator finds against Keel's entity model (`keel_schema`), each
+        naming its file and policy; empty when the set is valid.
+
+        `extra_context`: context keys a caller of the engine adds to the governor's (name -> Long,
+        String or Bool); they are optional, so a policy must test `context has KEY` before reading one."""
+        if not self.text.strip():
+            return []
+        parsed = json.loads(cedarpy.policies_to_json_str(self.text))
+        schema = keel_schema(_named_actions(parsed), extra_context)
+        result = cedarpy.validate_policies(self.text, schema)
+        found = [(e.policy_id, _VALIDATION_PREFIX.sub("", e.error)) for e in result.errors]
+        policies = {**parsed.get("staticPolicies", {}), **parsed.get("templates", {})}
+        found += [(cedar_id, m) for cedar_id, body in policies.items() for m in _impossible_tests(body, schema)]
+        if not found:
+            return []
+        where = {cedar_id: _where(name, n, annotated) for cedar_id, name, n, annotated in _positions(self._files)}
+        order = {cedar_id: i for i, cedar_id in enumerate(where)}
+        # Cedar reports in no fixed order, and once per action a problem applies to: sorted, once each.
+        found.sort(key=lambda item: (order.get(item[0], len(order)), item[1]))
+        return list(dict.fromkeys(_problem(cedar_id, m, where, self._labels, schema) for cedar_id, m in found))
+
     def __len__(self) -> int:
         return len(self._handle)
 
@@ -255,10 +294,8 @@ def _file_text(name: str, text: object) -> str:
     return text
 
 
-def _labels(files: Mapping[str, str]) -> dict[str, str]:
-    """Cedar's positional id (policyN, over the joined text) -> the name decisions report."""
-    labels: dict[str, str] = {}
-    seen: dict[str, str] = {}
+def _positions(files: Mapping[str, str]) -> Iterator[tuple[str, str, int, str | None]]:
+    """(Cedar's positional id over the joined text, file name, N-th policy of that file from 1, @id or None)."""
     offset = 0
     for name, text in files.items():
         try:
@@ -268,23 +305,180 @@ def _labels(files: Mapping[str, str]) -> dict[str, str]:
         policies = {**parsed.get("staticPolicies", {}), **parsed.get("templates", {})}
         for cedar_id, body in policies.items():
             match = _POLICY_ID.fullmatch(cedar_id)
-            if match is None:  # cannot happen for surface syntax; keep Cedar's id if it does
-                labels[cedar_id] = cedar_id
+            if match is None:  # cannot happen for surface syntax; N = 0 keeps Cedar's id if it does
+                yield cedar_id, name, 0, None
                 continue
             n = int(match.group(1))
-            annotated = (body.get("annotations") or {}).get("id")
-            label = annotated if annotated else f"{name}#{n + 1}"
-            if annotated:
-                if annotated in seen:
-                    raise PolicyParseError(
-                        f"@id({annotated!r}) is used twice ({seen[annotated]} and {name}): decisions name "
-                        "policies by @id, so each must be unique",
-                        file=name,
-                    )
-                seen[annotated] = name
-            labels[f"policy{offset + n}"] = label
+            yield f"policy{offset + n}", name, n + 1, (body.get("annotations") or {}).get("id") or None
         offset += len(policies)
+
+
+def _labels(files: Mapping[str, str]) -> dict[str, str]:
+    """Cedar's positional id (policyN, over the joined text) -> the name decisions report."""
+    labels: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    for cedar_id, name, n, annotated in _positions(files):
+        if not n:
+            labels[cedar_id] = cedar_id
+            continue
+        if annotated:
+            if annotated in seen:
+                raise PolicyParseError(
+                    f"@id({annotated!r}) is used twice ({seen[annotated]} and {name}): decisions name "
+                    "policies by @id, so each must be unique",
+                    file=name,
+                )
+            seen[annotated] = name
+        labels[cedar_id] = annotated or f"{name}#{n}"
     return labels
+
+
+# -- the schema --------------------------------------------------------------------------------
+
+# What Cedar's validator checks against this schema: that a policy names only Keel's entity types
+# (Agent, User, Resource, Action); that every attribute it reads on the principal, resource or
+# context exists with the type it is used at (`principal.rol`, `resource.sensitivty_level`,
+# `context.risk`, `context.hour == "9"`, `resource.sensitivity > 2` are all errors); and that an
+# optional context key is read only behind `context has KEY`. Keel adds one check of its own: a
+# `has` test names an attribute that exists (`_impossible_tests`). What neither can check: action
+# names (Keel's are open-ended, `tool:` + whatever tool a workflow calls, so every action a policy
+# names is declared and `Action::"tool:refnud"` passes) and attribute values (`principal.role ==
+# "admin"` against roles nobody has, `resource.sensitivity == "secret"`).
+
+# The context the governor passes with every tool call it asks about (keel/governance/governor.py):
+# all five keys, every time, so a policy may read them without `context has`.
+GOVERNOR_CONTEXT: Mapping[str, str] = types.MappingProxyType(
+    {"hour": "Long", "risk_score": "Long", "run_risk_score": "Long", "external": "Bool", "workflow": "String"}
+)
+# The action groups the governor asks about: `tool:NAME` is in `Action::"tool"`.
+ACTION_GROUPS = ("tool",)
+_CEDAR_TYPES = {"long": "Long", "string": "String", "bool": "Boolean", "boolean": "Boolean"}
+_VALIDATION_PREFIX = re.compile(r"^for policy `[^`]*`, ")
+# Every action shares one context and one principal/resource shape, so an error reported once per
+# action says the same thing each time.
+_FOR_ACTION = re.compile(r' for Action::"(?:[^"\\]|\\.)*"')
+_NO_ENTITY_ATTRIBUTE = re.compile(r"attribute `[^`]*` on entity type `([^`]*)` not found")
+_NO_CONTEXT_ATTRIBUTE = re.compile(r"attribute `[^`]*` in context not found")
+_OPTIONAL_CONTEXT_ATTRIBUTE = re.compile(r"optional attribute `([^`]*)` in context")
+
+
+def keel_schema(actions: Iterable[str] = (), extra_context: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Keel's entity model as a Cedar JSON schema, declaring `actions` (with their groups) besides `tool`.
+
+    Every action applies to principals Agent and User and resource Resource, with the governor's
+    context (required) plus `extra_context` (name -> Long, String or Bool; optional)."""
+    context: dict[str, Any] = {key: {"type": _cedar_type(key, kind)} for key, kind in GOVERNOR_CONTEXT.items()}
+    for key, kind in (extra_context or {}).items():
+        if not isinstance(key, str) or not key:
+            raise UsageError(f"a context key must be a non-empty string, got {key!r}")
+        declared = {"type": _cedar_type(key, kind), "required": False}
+        if key in context and context[key]["type"] != declared["type"]:
+            raise UsageError(f"context key {key!r} is the governor's, a {context[key]['type']}, not a {kind}")
+        context.setdefault(key, declared)
+    applies = {
+        "principalTypes": ["Agent", "User"],
+        "resourceTypes": ["Resource"],
+        "context": {"type": "Record", "attributes": context},
+    }
+    declared_actions: dict[str, Any] = {group: {"appliesTo": applies} for group in ACTION_GROUPS}
+    for action in actions:
+        group, sep, _ = action.partition(":")
+        if sep and group:  # the engine puts `KIND:NAME` in the group `KIND`
+            declared_actions.setdefault(group, {"appliesTo": applies})
+            declared_actions[action] = {"appliesTo": applies, "memberOf": [{"id": group}]}
+        else:
+            declared_actions.setdefault(action, {"appliesTo": applies})
+    person = _record(org="String", role="String")
+    return {
+        "": {
+            "entityTypes": {
+                "Agent": {"shape": person},
+                "User": {"shape": person},
+                "Resource": {
+                    "shape": _record(
+                        kind="String", id="String", org="String", sensitivity="String", sensitivity_level="Long"
+                    )
+                },
+            },
+            "actions": declared_actions,
+        }
+    }
+
+
+def _record(**attributes: str) -> dict[str, Any]:
+    return {"type": "Record", "attributes": {name: {"type": kind} for name, kind in attributes.items()}}
+
+
+def _cedar_type(key: str, kind: object) -> str:
+    cedar = _CEDAR_TYPES.get(kind.lower()) if isinstance(kind, str) else None
+    if cedar is None:
+        raise UsageError(f"context key {key!r}: the type must be Long, String or Bool, got {kind!r}")
+    return cedar
+
+
+def _named_actions(parsed: Any) -> set[str]:
+    """The id of every `Action::"..."` the policies (Cedar's JSON form) name, in scopes or conditions."""
+    return {node["id"] for node in _nodes(parsed) if node.get("type") == "Action" and isinstance(node.get("id"), str)}
+
+
+def _impossible_tests(policy: Any, schema: Mapping[str, Any]) -> list[str]:
+    """`has` tests of an attribute the model does not have: always false, which Cedar's validator
+    accepts without a word (the guarded read is never type-checked), so `context has risk &&
+    context.risk > 70` would pass it and never apply."""
+    model = schema[""]
+    known = {
+        "principal": model["entityTypes"]["Agent"]["shape"]["attributes"],  # User's are the same
+        "resource": model["entityTypes"]["Resource"]["shape"]["attributes"],
+        "context": model["actions"][ACTION_GROUPS[0]]["appliesTo"]["context"]["attributes"],
+    }
+    out = []
+    for node in _nodes(policy):
+        test = node.get("has")
+        if not isinstance(test, dict) or not isinstance(test.get("left"), dict):
+            continue
+        var, attr = test["left"].get("Var"), test.get("attr")
+        if var in known and attr not in known[var]:
+            out.append(
+                f"`{var} has {attr}` is always false: {var} never has `{attr}` "
+                f"(it has: {', '.join(sorted(known[var]))})"
+            )
+    return out
+
+
+def _nodes(tree: Any) -> Iterator[dict[str, Any]]:
+    """Every JSON object in `tree`, depth first."""
+    stack: list[Any] = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            yield node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+def _where(name: str, n: int, annotated: str | None) -> str:
+    place = f"{name}#{n}" if n else name
+    return f"{place} (@id {json.dumps(annotated, ensure_ascii=False)})" if annotated else place
+
+
+def _problem(
+    cedar_id: str, error: str, where: Mapping[str, str], labels: Mapping[str, str], schema: Mapping[str, Any]
+) -> str:
+    message = _relabel(_FOR_ACTION.sub("", error), labels)
+    return f"{where.get(cedar_id, cedar_id or 'the policy set')}: {message}{_hint(message, schema[''])}"
+
+
+def _hint(message: str, schema: Mapping[str, Any]) -> str:
+    """For an attribute that is not there, the ones that are (a misspelling is the usual cause)."""
+    attributes: Mapping[str, Any] = {}
+    if match := _NO_ENTITY_ATTRIBUTE.search(message):
+        attributes = schema["entityTypes"].get(match.group(1), {}).get("shape", {}).get("attributes", {})
+    elif _NO_CONTEXT_ATTRIBUTE.search(message) and schema["actions"]:
+        attributes = next(iter(schema["actions"].values()))["appliesTo"]["context"]["attributes"]
+    elif match := _OPTIONAL_CONTEXT_ATTRIBUTE.search(message):
+        return f" (test `context has {match.group(1)}` first: the governor does not pass it)"
+    return f" (it has: {', '.join(sorted(attributes))})" if attributes else ""
 
 
 # -- the engine --------------------------------------------------------------------------------
@@ -490,21 +684,43 @@ class PolicyStore:
         self.clock: Clock = clock or SystemClock()
         self._audit = audit
 
-    def propose(self, policy_set: PolicySet, by: str | None = None) -> str:
-        """Record `policy_set` as awaiting approval by a second person; returns its version."""
+    def propose(
+        self, policy_set: PolicySet, by: str | None = None, *, extra_context: Mapping[str, str] | None = None
+    ) -> str:
+        """Record `policy_set` as awaiting approval by a second person; returns its version.
+
+        A set that does not validate against Keel's entity model (`PolicySet.validate`, with
+        `extra_context`) is refused with `PolicySchemaError` listing every problem: nothing is
+        stored, and the refusal is audited."""
         operator = _operator(by)
-        proposal = self.store.policy_propose(
-            policy_set.version, policy_set.files_json(), operator=operator, now=self.clock.time()
-        )
-        if proposal.changed:
-            self._record(
-                "policy.proposed",
-                operator,
-                policy_set.version,
-                decision="proposed",
-                data={"files": sorted(policy_set.files), "policies": len(policy_set.policy_ids)},
+        version = policy_set.version
+        problems = policy_set.validate(extra_context)
+        if problems:
+            with contextlib.suppress(PolicyError):  # logged by _record; the refusal is what to report
+                self._record(
+                    "policy.proposal_refused",
+                    operator,
+                    version,
+                    decision="refused",
+                    data={
+                        "why": "does not fit Keel's entity model",
+                        "problems": len(problems),
+                        "errors": problems[:_AUDITED_PROBLEMS],
+                    },
+                )
+            raise PolicySchemaError(
+                f"policy set {version} does not validate against Keel's entity model "
+                f"({len(problems)} problem(s)): " + "; ".join(problems),
+                version=version,
+                errors=problems,
             )
-        return policy_set.version
+        proposal = self.store.policy_propose(version, policy_set.files_json(), operator=operator, now=self.clock.time())
+        if proposal.changed:
+            data: dict[str, Any] = {"files": sorted(policy_set.files), "policies": len(policy_set.policy_ids)}
+            if extra_context:
+                data["extra_context"] = dict(extra_context)
+            self._record("policy.proposed", operator, version, decision="proposed", data=data)
+        return version
 
     def approve(self, version: str, by: str | None = None) -> PolicyRecord:
         """Activate a proposed version; refused (UsageError) when `by` is who proposed it."""
@@ -562,9 +778,11 @@ class PolicyStore:
         return [PolicyRecord.of(row) for row in self.store.policy_history(limit)]
 
     def _record(self, event_type: str, operator: str, version: str, *, decision: str, data: dict[str, Any]) -> int:
-        action = {"policy.proposed": "policy:propose", "policy.rejected": "policy:reject"}.get(
-            event_type, "policy:approve"
-        )
+        action = {
+            "policy.proposed": "policy:propose",
+            "policy.proposal_refused": "policy:propose",
+            "policy.rejected": "policy:reject",
+        }.get(event_type, "policy:approve")
         try:
             if self._audit is None:
                 self._audit = AuditLog.from_env(self.store, clock=self.clock)
@@ -656,6 +874,7 @@ __all__ = [
     "PolicyParseError",
     "PolicyRecord",
     "PolicyRequest",
+    "PolicySchemaError",
     "PolicySet",
     "PolicyStore",
     "Principal",
@@ -664,4 +883,5 @@ __all__ = [
     "active_engine",
     "bundle_version",
     "engine_for",
+    "keel_schema",
 ]
