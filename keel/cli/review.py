@@ -1,4 +1,9 @@
-"""`keel review list | show | approve | reject`: the human decisions risky tool calls wait on."""
+"""`keel review list | show | approve | reject`: the human decisions risky tool calls wait on.
+
+Who may approve or reject is read from the `[governance]` table of keel.toml (or the file
+KEEL_CONFIG names) at the first decision, by keel.governance.review.ReviewDesk: a name no
+configured list holds is refused with exit code 1, and the review stays pending.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +24,14 @@ app = typer.Typer(
 )
 
 ReviewId = Annotated[str, typer.Argument(help="The review's id (keel review list shows them).")]
-By = Annotated[str, typer.Option("--by", help="Who decides, for the record and the two-person rule.")]
+By = Annotated[
+    str,
+    typer.Option(
+        "--by",
+        help="Who decides, for the record and the two-person rule; when [governance] reviewers (or "
+        "override_approvers) is set in keel.toml, a name it lists.",
+    ),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -105,6 +117,8 @@ def _report(outcome: Outcome, as_json: bool, what: str) -> None:
             note("the run had already ended: nothing was waiting on this review")
         if outcome.audit_seq is not None:
             note(f"audited: entry {outcome.audit_seq}")
+        if outcome.anyone_may_decide:
+            note("warning: no reviewer list is configured ([governance] reviewers in keel.toml): anyone may decide")
     if outcome.audit_error is not None:
         # The decision stands; exit 1 so that a missing audit record is never silent.
         note(f"error: the decision was recorded, but its audit entry could not be written: {outcome.audit_error}")

@@ -29,7 +29,7 @@ decision's reasons.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -38,6 +38,7 @@ from keel.engine.ports import ActionDecision, ActionRequest
 from keel.errors import ConfigError
 from keel.governance.risk import SENSITIVITIES, RiskWeights, score_action
 from keel.store import Store
+from keel.store.review import same_person
 from keel.types import Clock, SystemClock
 
 if TYPE_CHECKING:
@@ -58,8 +59,12 @@ _GOVERNANCE_KEYS = {
     "default_sensitivity",
     "without_policy",
     "review_timeout_s",
+    "reviewers",
+    "override_approvers",
+    "orgs",  # per org: [governance.orgs.ORG] reviewers / override_approvers
     "policy",  # the policy engine's own settings, if it has any: not this module's to check
 }
+_REVIEWER_KEYS = {"reviewers", "override_approvers"}
 
 
 class PolicyDecider(Protocol):
@@ -75,6 +80,56 @@ class ResourceRule:
     kind: str = "tool"
     sensitivity: str | None = None  # None: the governor's default_sensitivity
     id_arg: str | None = None  # the argument naming the resource; None: the tool's name
+
+
+@dataclass(frozen=True)
+class Deciders:
+    """Who may decide one kind of review in one org: `names`, or anyone when None (not configured)."""
+
+    names: tuple[str, ...] | None
+    key: str  # the setting that names them, for messages ("governance.reviewers (in keel.toml)")
+
+    def allows(self, name: str) -> bool:
+        """Whether `name` is one of them (`Alice` and `alice ` are one person, as in the two-person rule)."""
+        return self.names is None or any(same_person(listed, name) for listed in self.names)
+
+
+@dataclass(frozen=True)
+class ReviewerLists:
+    """`reviewers` and `override_approvers` as one table wrote them (None: that table does not say)."""
+
+    reviewers: tuple[str, ...] | None = None
+    override_approvers: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ReviewerRoles:
+    """Who may decide reviews: `[governance]` reviewers and override_approvers, `[governance.orgs.ORG]` per org.
+
+    An org's table replaces the global lists for reviews of its runs; its override approvers are,
+    unless named, its own reviewers when it names some, else the global override approvers. The
+    global override approvers are, unless named, the global reviewers.
+    """
+
+    default: ReviewerLists = ReviewerLists()
+    orgs: Mapping[str, ReviewerLists] = field(default_factory=dict)
+    source: str | None = None  # the file the lists came from, for messages
+
+    def deciders(self, org: str | None, *, override: bool) -> Deciders:
+        """Who may approve or reject a review (`override`: an emergency override) of a run in `org`."""
+        org = org or DEFAULT_ORG
+        where = f" (in {self.source})" if self.source else ""
+        base = self.default
+        reviewers = Deciders(base.reviewers, f"governance.reviewers{where}")
+        approvers = reviewers
+        if base.override_approvers is not None:
+            approvers = Deciders(base.override_approvers, f"governance.override_approvers{where}")
+        own = self.orgs.get(org)
+        if own is not None and own.reviewers is not None:
+            reviewers = approvers = Deciders(own.reviewers, f"governance.orgs.{org}.reviewers{where}")
+        if own is not None and own.override_approvers is not None:
+            approvers = Deciders(own.override_approvers, f"governance.orgs.{org}.override_approvers{where}")
+        return approvers if override else reviewers
 
 
 class KeelGovernor:
@@ -165,6 +220,7 @@ class KeelGovernor:
             raise ConfigError(
                 f"governance.review_timeout_s: a number of seconds above 0{where}", key="governance.review_timeout_s"
             )
+        reviewer_roles(settings)  # not the governor's to use, but a bad list must fail at start-up too
         return cls(
             store,
             weights=RiskWeights.from_settings(settings),
@@ -251,6 +307,43 @@ class KeelGovernor:
         return self.policy
 
 
+def reviewer_roles(settings: GovernanceSettings) -> ReviewerRoles:
+    """Who may decide reviews, from the `[governance]` table; ConfigError names each bad key."""
+    table: Mapping[str, Any] = settings.table or {}
+    where = f" (in {settings.source})" if settings.source else ""
+    orgs: dict[str, ReviewerLists] = {}
+    for org, rule in _table(table, "orgs", where).items():
+        prefix = f"governance.orgs.{org}"
+        if not isinstance(rule, Mapping):
+            raise ConfigError(f"{prefix}: a table of reviewers and override_approvers{where}", key=prefix)
+        unknown = sorted(set(rule) - _REVIEWER_KEYS)
+        if unknown:
+            raise ConfigError(f"{prefix}.{unknown[0]}: unknown key{where}", key=f"{prefix}.{unknown[0]}")
+        orgs[str(org)] = _reviewer_lists(rule, prefix, where)
+    return ReviewerRoles(_reviewer_lists(table, "governance", where), orgs, settings.source)
+
+
+def _reviewer_lists(table: Mapping[str, Any], prefix: str, where: str) -> ReviewerLists:
+    approvers = _names(table, "override_approvers", prefix, where)
+    if approvers is not None and len({name.casefold() for name in approvers}) < 2:
+        raise ConfigError(
+            f"{prefix}.override_approvers: at least two different names (an override needs two approvers){where}",
+            key=f"{prefix}.override_approvers",
+        )
+    return ReviewerLists(_names(table, "reviewers", prefix, where), approvers)
+
+
+def _names(table: Mapping[str, Any], key: str, prefix: str, where: str) -> tuple[str, ...] | None:
+    value = table.get(key)
+    if value is None:
+        return None
+    # An empty list would refuse everyone: more likely a mistake than a wish, and a stuck review is
+    # only noticed when someone needs it decided.
+    if not isinstance(value, list) or not value or not all(isinstance(n, str) and n.strip() for n in value):
+        raise ConfigError(f"{prefix}.{key}: a non-empty list of names{where}", key=f"{prefix}.{key}")
+    return tuple(name.strip() for name in value)
+
+
 def _table(table: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
     value = table.get(key, {})
     if not isinstance(value, Mapping):
@@ -265,4 +358,13 @@ def _string(table: Mapping[str, Any], key: str, default: str, where: str) -> str
     return value
 
 
-__all__ = ["DECISION_STEP_PREFIX", "KeelGovernor", "PolicyDecider", "ResourceRule"]
+__all__ = [
+    "DECISION_STEP_PREFIX",
+    "Deciders",
+    "KeelGovernor",
+    "PolicyDecider",
+    "ResourceRule",
+    "ReviewerLists",
+    "ReviewerRoles",
+    "reviewer_roles",
+]
