@@ -152,7 +152,8 @@ def _genre(text: str) -> str:
     place in a table, so the segment model weighs a request's shape differently per kind."""
     if len(_TABLE_ROW_RE.findall(text)) >= 3:
         return "table"
-    if "```" in text or len(_CODE_LINE_RE.findall(text)) >= 2:
+    # Two inline `code` spans mark a technical answer as surely as a fenced block does.
+    if "```" in text or len(_CODE_LINE_RE.findall(text)) >= 2 or text.count("`") >= 4:
         return "code"
     if _EMAIL_RE.search(text):
         return "email"
