@@ -121,8 +121,12 @@ _CORE_NUMBER_FIRST = lazy(
     rf"(?:{_NAME}{_SP}|{_PARTICLE}{_SP}){{0,4}}{_NAME}{_SP}"
     rf"(?:(?i:(?:{_SUFFIXES})s?)|{_SUFFIXES_AFTER_NUMBER})(?!\w)\.?(?:{_SP}(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 )
+# The lookahead before the street word: that word is letters (a morpheme may end in a dot), then an optional
+# dot and comma, spaces and the house number's first digit. Checking that first spares the alternation of
+# all the morphemes, tried at every length of every word, where no number follows; it only drops attempts
+# that could not match, so the matches are the same.
 _CORE_MORPHEME = lazy(
-    rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}"
+    rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?=[^\W\d_]*\.?\.?,?{_SPO}\d)"
     rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
 )
 # Street types that open a name in Brazil, Portugal, Spain, Mexico, Italy, Romania and Quebec, which are
@@ -146,12 +150,16 @@ _CORE_NUMBER_COMMA_NAME = lazy(
     rf"(?<![\w\-/.,])(?P<hno>(?i:h\.?[ \t]?no\.?)[ \t]*)?(?P<num>\d{{1,5}}(?:/\d{{1,4}})?[A-Za-z]?)"
     rf"(?:,[ \t]*|[ \t]*\n[ \t]*){_W}(?:{_SP}{_W}){{0,2}}(?=[ \t]*(?:[,.;\n\"]|$))"
 )
+# Every alternative opens a word with one of a few letters: said once in front, so that other positions fail
+# there rather than in each alternative.
 _CORE_BOX = lazy(
-    rf"(?i)(?<![\w\-])(?:p\.?{_SPO}o\.?{_SPO}box|post{_SPO}(?:office{_SP})?box|postbox|postfach|postbus|"
+    rf"(?i)(?<![\w\-])(?=[abcdfpu])(?:"
+    rf"(?:p\.?{_SPO}o\.?{_SPO}box|post{_SPO}(?:office{_SP})?box|postbox|postfach|postbus|"
     rf"apartado(?:{_SP}de{_SP}correos)?|casilla|caixa{_SP}postal|boîte{_SP}postale|b\.p\.)"
     rf"{_SPO}\d[\d ]{{0,7}}\d?(?!\w)"
-    rf"|(?<![\w\-])(?:psc|cmr|unit){_SP}\d{{3,5}},?{_SP}box{_SP}\d{{2,5}}(?!\w)"
-    rf"|(?<![\w\-])(?:apo|fpo|dpo){_SP}(?:aa|ae|ap){_SP}\d{{5}}(?!\w)"
+    rf"|(?:psc|cmr|unit){_SP}\d{{3,5}},?{_SP}box{_SP}\d{{2,5}}(?!\w)"
+    rf"|(?:apo|fpo|dpo){_SP}(?:aa|ae|ap){_SP}\d{{5}}(?!\w)"
+    rf")"
 )
 _CORE_SHIP = lazy(rf"(?<![\w\-])(?:USNS|USS|USCGC|usns|uss){_SP}{_W}(?:{_SP}{_W})?")
 _CORE_CITY_STATE_ZIP = lazy(rf"(?<![\w\-])(?:{_W}{_SP}){{0,2}}{_W},{_SPO}[A-Z]{{2}}{_SP}\d{{5}}(?:-\d{{4}})?(?!\w)")
@@ -335,7 +343,7 @@ def _grow(text: str, start: int, end: int) -> tuple[int, int]:
 
 def find_addresses(text: str) -> Iterator[Candidate]:
     spans: list[tuple[int, int, float]] = []
-    has_digit = any(c.isdigit() for c in text)
+    has_digit = any(map(str.isdigit, text))
     if has_digit:
         for pattern in (_CORE_NUMBER_FIRST, _CORE_MORPHEME, _CORE_BOX, _CORE_CITY_STATE_ZIP, _CORE_NUMBER_PREFIX):
             for m in pattern.finditer(text):
