@@ -108,6 +108,7 @@ _PREFIXES = (
 # Hungarian, Slavic and Icelandic addresses.
 _MORPHEMES = (
     "straße|strasse|str\\.|weg|gasse|platz|allee|damm|ufer|steig|pfad|chaussee|markt|straat|laan|gracht|plein|"
+    "baan|boulevard|"
     "kade|dijk|singel|steeg|dreef|vej|gade|allé|stræde|torv|vænget|gatan|vägen|väg|gränd|torget|stigen|gata|gate|"
     "veien|vegen|vei|veg|katu|tie|kuja|polku|tori|raitti|kaari|utca|út|tér|körút|ulica|cesta|ulice|náměstí|"
     "třída|stræti|vegur|terrasse|terasse|plass|bakken|brinken|hof|wei|pad|berg|u\\.|útja|rkp\\.|krt\\.|körút|"
@@ -128,6 +129,14 @@ _CORE_NUMBER_FIRST = lazy(
 _CORE_MORPHEME = lazy(
     rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?=[^\W\d_]*\.?\.?,?{_SPO}\d)"
     rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
+)
+# German and Austrian streets named after a person are hyphenated compounds ("Robin-Krein-Straße 82",
+# "Felix-Schwarzl-Ring 4/6"); after a hyphen even short words ("-Ring", "-Hof") are the street type.
+_HYPHEN_TYPES = (
+    "Ring|Hof|Berg|Markt|Kai|Zeile|Park|Anger|Grund|Feld|Tor|Brücke|Bogen|Garten|Hain|Höhe|Winkel|Graben|Kamp"
+)
+_CORE_HYPHENATED = lazy(
+    rf"(?<![\w\-])(?:{_UP}{_L}*-)+(?:{_UP}?{_L}*(?i:{_MORPHEMES})|{_HYPHEN_TYPES})(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
 )
 # Street types that open a name in Brazil, Portugal, Spain, Mexico, Italy, Romania and Quebec, which are
 # also ordinary nouns there ("Lago", "Campo", "Vila"): only capitalised, before a capitalised name.
@@ -177,11 +186,22 @@ _CUE = lazy(
     r"intersection\s+of|junction\s+of|at|on|wohnhaft|wohne|straße|calle|rue|via)\b"
 )
 _STRONG_CUE = lazy(
-    r"(?i)\b(?:address|addr|adress|adresse|anschrift|dirección|direccion|indirizzo|adres|endereço|"
+    r"(?i)\b(?:address|addr|adress|"
+    # "Adresse de livraison", "Endereço de entrega", "indirizzo di consegna", "Lieferadresse".
+    r"(?:\w*adresse|\w*anschrift|dirección|direccion|indirizzo|\w*adres|endereço)(?:\s+(?:de|di|da|do|van)\s+\w+)?|"
     r"lives?\s+(?:at|on)|living\s+(?:at|on)|located\s+(?:at|on)|situated\s+(?:at|on)|"
     r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
     r"meet(?:\s+me)?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|intersection\s+of|"
-    r"(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from)\b"
+    r"(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from|"
+    # The same in German, French, Spanish, Italian, Dutch and Portuguese: living at, sending to, being at
+    # ("wohne seit Mai in", "envoyer au", "envíelo a", "spedisci a", "stuur het naar", "envie para").
+    r"wohn\w*\s+(?:\w+\s+){0,3}(?:in|im|am|an|auf)|(?:send|schick|liefer)\w*\s+(?:\w+\s+){0,3}(?:an|nach)|"
+    r"befindet\s+sich\s+(?:in|im|am|an|auf)(?:\s+der)?|j'habite(?:\s+(?:au|à|en))?|habite\s+(?:au|à)|"
+    r"se\s+trouve\s+(?:au|à|en)|envoy\w*\s+(?:\w+\s+){0,2}(?:au|à)|viv[eo]\s+en|me\s+mud[eé]\s+a|"
+    r"env[ií]\w*\s+(?:\w+\s+){0,2}(?:a|para)|est[áa]\s+en|abit[oa]\s+(?:in|a)|trasferit[oa]\s+(?:in|a)|"
+    r"spedisc\w*\s+(?:\w+\s+){0,2}a|si\s+trova\s+(?:in|a)|woon\w*\s+(?:\w+\s+){0,3}(?:op|in|aan)|"
+    r"stuur\w*\s+(?:\w+\s+){0,2}naar|gevestigd\s+(?:aan|op|in)|moro\s+(?:em|na|no)|mudei-me\s+para|"
+    r"fica\s+(?:na|no|em))\b"
     r"[\s:,\-\"'=]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
     # The first street of an intersection: "return to Leon and Eyrarodda 66".
     r"(?:(?-i:[A-Z])[\w'’\-]*\s+(?:and|&)\s+)?$"
@@ -345,7 +365,14 @@ def find_addresses(text: str) -> Iterator[Candidate]:
     spans: list[tuple[int, int, float]] = []
     has_digit = any(map(str.isdigit, text))
     if has_digit:
-        for pattern in (_CORE_NUMBER_FIRST, _CORE_MORPHEME, _CORE_BOX, _CORE_CITY_STATE_ZIP, _CORE_NUMBER_PREFIX):
+        for pattern in (
+            _CORE_NUMBER_FIRST,
+            _CORE_MORPHEME,
+            _CORE_HYPHENATED,
+            _CORE_BOX,
+            _CORE_CITY_STATE_ZIP,
+            _CORE_NUMBER_PREFIX,
+        ):
             for m in pattern.finditer(text):
                 spans.append((m.start(), m.end(), 0.85))
         for m in _CORE_NAME_NUMBER.finditer(text):

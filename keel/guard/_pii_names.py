@@ -47,6 +47,9 @@ _CUES = lazy(
     r"|(?i:\bmy\s+name\s+is|\bname\s+is|"
     + _RELATIVE
     + r"|\bi\s+am|\bi'm|\bthis\s+is|\bcall\s+me|\bdear|\bhello|\bhi|\bhey"
+    # Greetings and salutations of other languages ("Hola Carmen,", "Liebe Anna,", "Caro Marco").
+    r"|\bhola|\bhallo|\bbonjour|\bsalut|\bciao|\bol[aá]|\bhej|\bquerid[oa]|\bestimad[oa]|\bcar[oa]|\bgentile|"
+    r"\bliebe[rs]?|\bcher|\bchère|\bprezad[oa]"
     r"|\bregards|\bsincerely|\bthanks|\bcheers|\bsigned(?:\s+by)?|\bcontact|\bpatient|\bcustomer|\bclient"
     r"|\bemployee|\bapplicant|\bcardholder|\baccount\s+holder|\bmember|\b(?:full|first|last|middle|given|"
     r"family|maiden)\s+name(?:\s+(?:is|was))?|\bsurname(?:\s+(?:is|was))?|\bname|\bnom|\bnombre|\bnome|"
@@ -64,9 +67,12 @@ _STRONG_CUES = lazy(
     + _RELATIVE
     + r")[\"'”]?[ \t]*[:,\-=]?[ \t]*[\"'“]?[ \t]*\n?[ \t]*)$"
 )
-# Capitalised words that open or fill sentences and are in name lists, or are never names at all.
+# Capitalised words that open or fill sentences and are in name lists, or are never names at all; the
+# pronouns and articles of other languages too ("Sie", the German formal "you", is a surname in the lists).
 _COMMON = frozenset(
-    """a an the and or but if of to in on at by for from with as is was are were be been am i me my mine we us
+    """sie ihr ihre ihnen wir ich der die das und oder nicht vous nous ils elles une
+    usted ustedes ellos nosotros você vocês eles loro noi voi het een wij jullie zij
+    a an the and or but if of to in on at by for from with as is was are were be been am i me my mine we us
     our you your he him his she her it its they them their this that these those there here what which who
     whom whose when where why how all any both each few more most other some such no nor not only own same so
     than too very can will just don should now hi hello hey dear thanks thank regards sincerely cheers best
@@ -472,10 +478,15 @@ _INVERTED = lazy(
 _LEAD_WORDS = frozenset(
     """hi hello hey dear thanks thank cheers regards sincerely best please kindly mr mrs ms miss mx dr prof sir
     madam mister user customer client patient student employee member applicant candidate reminder attn
-    attention cc to from by with at in for""".split()
+    attention cc to from by with at in for hola hallo bonjour salut ciao ola olá hej querido querida estimado
+    estimada caro cara gentile liebe lieber liebes cher chère prezado prezada herr frau señor señora signor
+    signora monsieur madame meneer mevrouw senhor senhora""".split()
 )
 _POSSESSIVE = lazy(r"['’]s[ \t]+[a-z]")
-_GREETING = lazy(r"(?i)(?:hi|hello|hey|dear|thanks|cheers)\b")
+_GREETING = lazy(
+    r"(?i)(?:hi|hello|hey|dear|thanks|cheers|hola|hallo|bonjour|salut|ciao|ol[aá]|hej|querid[oa]|estimad[oa]|"
+    r"car[oa]|gentile|liebe[rs]?|cher|chère|prezad[oa])\b"
+)
 _LOWER_WORD = lazy(r"\b[a-z]{2,}\b")
 _LOWER_CUE = lazy(
     r"\b(?:my\s+name\s+is|name\s+is|call\s+me|calls\s+me|i\s+am\s+called|signed|regards,?|follow\s+up\s+with|"

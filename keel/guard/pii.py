@@ -148,15 +148,19 @@ class PiiDetector:
         plain, biased = (
             [_strip(text, span) for span in spans] for spans in load_ner().entities_biased(text, [None, _NER_BIAS])
         )
+        # The model is English: in other languages it calls a third to two thirds of ordinary sentences'
+        # capitalised words (and words of other scripts) persons. There its spans only count where the name
+        # rules confirm them (listed names, cues), like the biased pass's, and its places not at all.
+        english = reads_as_english(text)
         strong: list[tuple[int, int]] = []
         weak: list[tuple[int, int]] = []
-        for spans, target in ((plain, strong), (biased, weak)):
+        for spans, target in ((plain, strong if english else weak), (biased, weak)):
             for span in spans:
                 if span.label == "PERSON" and _plausible_name(text[span.start : span.end]):
                     target.append((span.start, span.end))
         for span in plain:
             kind = _NER_LABELS.get(span.label)
-            if kind is None or kind == "PERSON" and (span.start, span.end) not in strong:
+            if kind is None or kind == "PERSON" and (span.start, span.end) not in strong or not english:
                 continue
             value = text[span.start : span.end]
             if kind == "PERSON":
@@ -170,6 +174,55 @@ class PiiDetector:
         # capitalised words spelled beyond ASCII do not count against a name.
         other = [(s.start, s.end) for s in plain if s.label != "PERSON" and not _foreign_name_like(text, s)]
         yield from find_names(text, strong, weak, other)
+
+
+# Function words, the surest sign of a language: English ones, and those of the languages Keel's users
+# most often write in that share its alphabet (German, French, Spanish, Italian, Portuguese, Dutch...).
+_ENGLISH_WORDS = frozenset(
+    """the and of to a in is you that it for on with as was are be this have from or by at not but we your i my
+    me an will can if do what so about all has our they he she his her please thanks hi hello would could
+    there their been were which when who how should our us them any no yes""".split()
+)
+_OTHER_WORDS = (
+    frozenset(
+        # Only words that are not also English words or common in names ("de", "la", "van", "per", "die").
+        """und nicht ist ein eine mit für auf dem sie ich wir sich auch wie bei oder wird werden
+    et est une pour dans que qui pas sur avec cette vous nous sont leur être
+    los las del por para una como más pero muy está son
+    il di che della sono gli nel alla anche questo sei tuo tua
+    em não um uma com seu sua mais você
+    het een ik niet zijn voor maar ook bij wordt
+    och att det som är inte på för jag ett ikke og
+    nie vir ons hulle
+    się że jest jak czy
+    jsou není
+    için ile olarak bir çok
+    yang ini itu untuk dengan tidak dari akan ada
+    của là có không được các những một trong
+    și în este cu
+    és hogy nem egy
+    kwa katika""".split()
+    )
+    - _ENGLISH_WORDS
+)
+# One-letter words are left out: "e.g." and "i.e." are English, "y", "e", "o" are not.
+_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+
+
+def reads_as_english(text: str) -> bool:
+    """Whether the English NER model may be trusted on `text`: its letters are mostly Latin, and it has
+    no fewer English function words than those of other languages, or fewer than two of those."""
+    sample = text[:4000]
+    letters = [c for c in sample if c.isalpha()]
+    if not letters:
+        return True
+    if sum(1 for c in letters if c < "\u0250") * 2 < len(letters):
+        return False  # mostly Greek, Cyrillic, Arabic, Hebrew, Indic, CJK...
+    words = [w.lower() for w in _WORD_RE.findall(sample)]
+    english = sum(1 for w in words if w in _ENGLISH_WORDS)
+    other = sum(1 for w in words if w in _OTHER_WORDS)
+    # Two foreign function words at least: an English table or address with "Van" or "de" in a name stays English.
+    return other < 2 or english >= other
 
 
 _FOREIGN_NAME = re.compile(r"[^\W\d_][\w'’\-]*(?: [^\W\d_]\.?)?(?: [^\W\d_][\w'’\-]*){1,2}")
