@@ -548,7 +548,7 @@ def build(
         if root in dev_roots:
             continue
         # records without a template family of their own are grouped with their near-duplicates
-        family = r["family"] or f"{r['source']}#{hashlib.sha256(texts[root].encode('utf-8')).hexdigest()[:12]}"
+        family = r["family"] or f"{r['source']}#{_stable_id(texts[root])}"
         kept.append({**r, "family": family, "part": _part(family)})
     dropped = len(records) - len(kept)
     print(f"{len(kept)} external records ({dropped} near-duplicates of dev dropped)", file=sys.stderr)
