@@ -39,6 +39,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import time
 import uuid
@@ -1096,8 +1097,38 @@ def _segment_files(
     return files
 
 
+class OperatorRecord:
+    """An operator's action (a kill switch, a policy change, a review decision), audited after it committed.
+
+    The action has already happened when its entry is written, so a log that cannot be written (no
+    signing key, say) must not undo it or make it look failed: the error is logged under
+    `failed_event` and returned for the command to report. The log itself opens on first use.
+    """
+
+    def __init__(self, store: Any, *, audit: AuditLog | None, clock: Any, what: str, failed_event: str) -> None:
+        self.store = store
+        self.audit = audit
+        self.clock = clock
+        self._what = what
+        self._failed_event = failed_event
+
+    def append(self, event: AuditEvent, **log_extra: Any) -> tuple[int | None, str | None]:
+        """(the entry's seq, None), or (None, why it could not be written)."""
+        try:
+            if self.audit is None:
+                self.audit = AuditLog.from_env(self.store, clock=self.clock)
+            entry = self.audit.append_sync(event)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller and logged
+            logging.getLogger("keel.governance").error(
+                "%s not audited: %s", self._what, exc, extra={"event_type": self._failed_event, **log_extra}
+            )
+            return None, str(exc)
+        return entry.seq, None
+
+
 __all__ = [
     "ACTOR_KINDS",
+    "OperatorRecord",
     "GENESIS_HASH",
     "Actor",
     "AuditEntry",

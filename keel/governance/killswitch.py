@@ -32,7 +32,7 @@ from typing import Any
 
 from keel.engine.estimate import current_user
 from keel.errors import ConfigError, InvalidStateError, UsageError
-from keel.governance.audit import Actor, AuditEvent, AuditLog
+from keel.governance.audit import Actor, AuditEvent, AuditLog, OperatorRecord
 from keel.observe import metrics
 from keel.observe.alerts import Webhook
 from keel.store import Store
@@ -92,7 +92,9 @@ class KillSwitch:
     ) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
-        self._audit = audit
+        self._record = OperatorRecord(
+            store, audit=audit, clock=self.clock, what="kill switch event", failed_event="kill_switch.audit_failed"
+        )
         self._webhook = webhook
 
     def status(self) -> State:
@@ -217,29 +219,15 @@ class KillSwitch:
     def _audit_event(
         self, event_type: str, operator: str, *, action: str, decision: str, data: dict[str, Any]
     ) -> tuple[int | None, str | None]:
-        # The switch has already changed: a log that cannot be written (no signing key, say) must
-        # not make the command look failed, so the error is returned for the caller to show.
-        try:
-            if self._audit is None:
-                self._audit = AuditLog.from_env(self.store, clock=self.clock)
-            entry = self._audit.append_sync(
-                AuditEvent(
-                    event_type=event_type,
-                    actor=Actor("user", operator),
-                    action=action,
-                    resource=RESOURCE,
-                    decision=decision,
-                    data=data,
-                )
-            )
-        except Exception as exc:  # noqa: BLE001 - reported in the outcome and logged
-            log.error(
-                "kill switch event not audited: %s",
-                exc,
-                extra={"event_type": "kill_switch.audit_failed", "kill_switch_event": event_type},
-            )
-            return None, str(exc)
-        return entry.seq, None
+        event = AuditEvent(
+            event_type=event_type,
+            actor=Actor("user", operator),
+            action=action,
+            resource=RESOURCE,
+            decision=decision,
+            data=data,
+        )
+        return self._record.append(event, kill_switch_event=event_type)
 
     def _alert(self, body: dict[str, Any]) -> str:
         # Read from the environment only now: a bad webhook setting must not stop the switch engaging.

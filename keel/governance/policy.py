@@ -59,7 +59,7 @@ import cedarpy
 
 from keel.engine.estimate import current_user
 from keel.errors import InvalidStateError, KeelError, UsageError
-from keel.governance.audit import Actor, AuditEvent, AuditLog
+from keel.governance.audit import Actor, AuditEvent, AuditLog, OperatorRecord
 from keel.store import Store
 from keel.store import policy as rows
 from keel.types import Clock, SystemClock
@@ -682,7 +682,9 @@ class PolicyStore:
     def __init__(self, store: Store, *, audit: AuditLog | None = None, clock: Clock | None = None) -> None:
         self.store = store
         self.clock: Clock = clock or SystemClock()
-        self._audit = audit
+        self._record_log = OperatorRecord(
+            store, audit=audit, clock=self.clock, what="policy change", failed_event="policy.audit_failed"
+        )
 
     def propose(
         self, policy_set: PolicySet, by: str | None = None, *, extra_context: Mapping[str, str] | None = None
@@ -783,31 +785,22 @@ class PolicyStore:
             "policy.proposal_refused": "policy:propose",
             "policy.rejected": "policy:reject",
         }.get(event_type, "policy:approve")
-        try:
-            if self._audit is None:
-                self._audit = AuditLog.from_env(self.store, clock=self.clock)
-            entry = self._audit.append_sync(
-                AuditEvent(
-                    event_type=event_type,
-                    actor=Actor("user", operator),
-                    action=action,
-                    resource=f"policy:{version}",
-                    decision=decision,
-                    policy_version=version,
-                    data=data,
-                )
-            )
-        except Exception as exc:
-            log.error(
-                "policy change not audited: %s",
-                exc,
-                extra={"event_type": "policy.audit_failed", "policy_event": event_type, "policy_version": version},
-            )
+        event = AuditEvent(
+            event_type=event_type,
+            actor=Actor("user", operator),
+            action=action,
+            resource=f"policy:{version}",
+            decision=decision,
+            policy_version=version,
+            data=data,
+        )
+        seq, error = self._record_log.append(event, policy_event=event_type, policy_version=version)
+        if seq is None:
             raise PolicyError(
-                f"{event_type} for {version} was recorded, but its audit entry could not be written: {exc}",
+                f"{event_type} for {version} was recorded, but its audit entry could not be written: {error}",
                 version=version,
-            ) from exc
-        return entry.seq
+            )
+        return seq
 
 
 def _operator(by: str | None) -> str:

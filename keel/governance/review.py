@@ -26,7 +26,7 @@ from typing import Any
 
 from keel.config import GovernanceSettings
 from keel.errors import InvalidStateError, UsageError
-from keel.governance.audit import Actor, AuditEvent, AuditLog
+from keel.governance.audit import Actor, AuditEvent, AuditLog, OperatorRecord
 from keel.governance.governor import ReviewerRoles, reviewer_roles
 from keel.observe import metrics
 from keel.store import Store
@@ -85,7 +85,9 @@ class ReviewDesk:
         the file KEEL_CONFIG names, read at the first decision)."""
         self.store = store
         self.clock = clock or SystemClock()
-        self._audit = audit
+        self._record_log = OperatorRecord(
+            store, audit=audit, clock=self.clock, what="review decision", failed_event="review.audit_failed"
+        )
         self._reviewers = reviewers
 
     def pending(self, limit: int = 100) -> list[Review]:
@@ -185,29 +187,17 @@ class ReviewDesk:
             self._record(review, by, "refused", {"why": why})
 
     def _record(self, review: Review, by: str, decision: str, data: dict[str, Any]) -> tuple[int | None, str | None]:
-        try:
-            if self._audit is None:
-                self._audit = AuditLog.from_env(self.store, clock=self.clock)
-            entry = self._audit.append_sync(
-                AuditEvent(
-                    event_type="review.decision",
-                    actor=Actor("user", by),
-                    action=review.action,
-                    resource=f"review:{review.review_id}",
-                    decision=decision,
-                    policy_version=review.policy_version,
-                    risk_score=review.risk_score,
-                    data={"run_id": review.run_id, "step": review.step, "kind": review.kind, **data},
-                )
-            )
-        except Exception as exc:  # noqa: BLE001 - reported in the outcome and logged
-            log.error(
-                "review decision not audited: %s",
-                exc,
-                extra={"event_type": "review.audit_failed", "review_id": review.review_id},
-            )
-            return None, str(exc)
-        return entry.seq, None
+        event = AuditEvent(
+            event_type="review.decision",
+            actor=Actor("user", by),
+            action=review.action,
+            resource=f"review:{review.review_id}",
+            decision=decision,
+            policy_version=review.policy_version,
+            risk_score=review.risk_score,
+            data={"run_id": review.run_id, "step": review.step, "kind": review.kind, **data},
+        )
+        return self._record_log.append(event, review_id=review.review_id)
 
 
 def _warn_unlisted(review_id: str, by: str) -> None:
