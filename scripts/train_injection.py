@@ -297,14 +297,10 @@ def stdlib_docs() -> Iterator[dict[str, Any]]:
 
 def package_readmes(exclude: set[str]) -> Iterator[dict[str, Any]]:
     """README chunks of installed MIT/BSD/Apache-2.0 packages not in `exclude` (the evaluation ones)."""
-    from injection_external import package_key
+    from injection_external import installed_metadata, installed_site_dirs, package_key
 
-    site = sorted({Path(p) for p in sys.path if p.endswith("site-packages") and Path(p).is_dir()})
-    files = sorted({m for sp in site for m in sp.glob("*.dist-info/METADATA")}, key=lambda m: m.parent.name)
     n = 0
-    for meta in files:
-        raw = meta.read_text(encoding="utf-8", errors="replace")
-        head, _, body = raw.partition("\n\n")
+    for _, head, body in installed_metadata(installed_site_dirs()):
         name = re.search(r"^Name: *(.+)$", head, re.MULTILINE)
         version = re.search(r"^Version: *(.+)$", head, re.MULTILINE)
         licence = _licence(head)

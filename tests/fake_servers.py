@@ -36,10 +36,12 @@ import math
 import re
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
 __all__ = [
@@ -580,3 +582,45 @@ class FakeAnthropicServer(FakeServer):
         }.get(status, "api_error" if status >= 500 else "invalid_request_error")
         body = {"type": "error", "error": {"type": kind, "message": message}}
         return Reply(status=status, json=body, headers=dict(headers or {}))
+
+
+class WebhookReceiver:
+    """A local alert-webhook receiver recording every POST (body, lower-cased headers); it answers `status`,
+    after `hold` is set when given."""
+
+    def __init__(self, status: int = 204, hold: threading.Event | None = None) -> None:
+        self.received: list[tuple[bytes, dict[str, str]]] = []
+        self.arrived = threading.Event()
+        received, arrived = self.received, self.arrived
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                received.append((body, {k.lower(): v for k, v in self.headers.items()}))
+                arrived.set()
+                if hold is not None:
+                    hold.wait(60)
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Silent: the stdlib would print every request to stderr."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/keel"
+
+    def wait_for(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.received) < count:
+            assert time.monotonic() < deadline, f"{len(self.received)} posts, expected {count}"
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

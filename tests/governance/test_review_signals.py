@@ -12,10 +12,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from fake_servers import WebhookReceiver
 from prometheus_client import REGISTRY
 
 import keel
@@ -37,51 +37,10 @@ RESOURCES = {
 }
 
 
-class Receiver:
-    """A local HTTP server recording every POST; it answers `status`, after `hold` is set when given."""
-
-    def __init__(self, status: int = 204, hold: threading.Event | None = None) -> None:
-        self.received: list[tuple[bytes, dict[str, str]]] = []
-        self.arrived = threading.Event()
-        received, arrived = self.received, self.arrived
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                received.append((body, {k.lower(): v for k, v in self.headers.items()}))
-                arrived.set()
-                if hold is not None:
-                    hold.wait(60)
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/keel"
-
-    def wait_for(self, count: int, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while len(self.received) < count:
-            assert time.monotonic() < deadline, f"{len(self.received)} posts, expected {count}"
-            time.sleep(0.02)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
+def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[WebhookReceiver]:
     """A receiver the alert webhook points at, its posts signed with SECRET."""
-    r = Receiver()
+    r = WebhookReceiver()
     webhook_to(monkeypatch, r.url)
     yield r
     r.close()
@@ -223,7 +182,7 @@ def test_a_request_says_whether_it_created_the_review_and_only_pending_ones_coun
 
 
 async def test_a_review_request_is_posted_signed_once_and_not_again_when_the_run_resumes(
-    app: keel.App, receiver: Receiver, caplog: pytest.LogCaptureFixture
+    app: keel.App, receiver: WebhookReceiver, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="keel")
     handle = app.start(governed_app.refund_flow, "A1-secret-order", 1999, org_id="acme")
@@ -256,7 +215,7 @@ async def test_a_review_request_is_posted_signed_once_and_not_again_when_the_run
     assert len(receiver.received) == 1
 
 
-async def test_an_override_is_posted_as_one(app: keel.App, receiver: Receiver) -> None:
+async def test_an_override_is_posted_as_one(app: keel.App, receiver: WebhookReceiver) -> None:
     handle = app.start(governed_app.wipe_flow, "acct-9", org_id="acme")
     await until_waiting(app, handle)
     receiver.wait_for(1)
@@ -268,7 +227,7 @@ async def test_a_failing_webhook_does_not_fail_the_run(
     app: keel.App, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="keel")
-    failing = Receiver(status=500)
+    failing = WebhookReceiver(status=500)
     try:
         webhook_to(monkeypatch, failing.url)
         handle = app.start(governed_app.refund_flow, "C3", 700, org_id="acme")
@@ -293,7 +252,7 @@ async def test_a_slow_webhook_does_not_hold_the_run_up(app: keel.App, monkeypatc
     # Were the post made on the run's path, driving the run would take the whole (widened) timeout.
     monkeypatch.setattr(alerts, "WEBHOOK_TIMEOUT_S", 60.0)
     hold = threading.Event()
-    slow = Receiver(hold=hold)
+    slow = WebhookReceiver(hold=hold)
     try:
         webhook_to(monkeypatch, slow.url)
         handle = app.start(governed_app.refund_flow, "E5", 5, org_id="acme")

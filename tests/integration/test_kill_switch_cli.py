@@ -11,15 +11,14 @@ import socket
 import sqlite3
 import subprocess
 import textwrap
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_servers import WebhookReceiver
 from test_cli import HANG_GUARD_S, Cli, wait_for
 
 SECRET = "test-only-kill-switch-webhook-secret"
@@ -50,39 +49,9 @@ SLOW = textwrap.dedent(
 )
 
 
-class Receiver:
-    """A local HTTP server recording every POST (body and headers)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[bytes, dict[str, str]]] = []
-        received = self.received
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                received.append((body, {k.lower(): v for k, v in self.headers.items()}))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hooks/keel"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
+def receiver() -> Iterator[WebhookReceiver]:
+    r = WebhookReceiver()
     yield r
     r.close()
 
@@ -122,7 +91,7 @@ def signed_json(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
 
 
 def test_kill_switch_drains_a_worker_refuses_runs_and_releases_with_two_approvers(
-    tmp_path: Path, receiver: Receiver
+    tmp_path: Path, receiver: WebhookReceiver
 ) -> None:
     cli = Cli(tmp_path)
     cli.env.update(
