@@ -63,6 +63,20 @@ _EMAIL_RE = re.compile(
     r"^(?:subject|from|to|cc|date|email_from|received date)\s*:|^(?:dear|hi|hello)\b[^\n]{0,40},?$",
     re.IGNORECASE | re.MULTILINE,
 )
+# A question the data itself marks as asked by a person ("Q: ...", "### How do I ...?", "**Can I
+# ...?**", "3. Why does ...?", or after "Question by mark54 (13 votes):" / "nora wrote:") and then
+# answers on the next line: FAQ pages, forum threads and issue trackers are made of these.
+_QUESTION_MARK_RE = re.compile(r"^(?:q\d*\s*[:.)]|question\s*\d*\s*[:.)]|#{1,6}\s|\*\*|\d{1,2}[.)]\s)", re.IGNORECASE)
+# A line said by someone: "Comment: ...", "mark54: ...", "[12:03] Anna: ...", "A (score 412): ...".
+# Not the roles a forged turn or a planted note would claim ("System:", "Assistant:", "Note:").
+_SPEAKER_RE = re.compile(
+    r"^(?:\[[^\]\n]{1,24}\]\s*)?(?!(?:system|assistant|ai|user|human|bot|model|instructions?|task|request|prompt|"
+    r"note|important|attention|todo|p\.?s\.?)\b)[\w.@-]{1,30}(?:\s+[\w.@-]{1,30})?(?:\s*\([^)\n]{0,40}\))?\s*:\s",
+    re.IGNORECASE,
+)
+_QUESTION_LABEL_RE = re.compile(
+    r"\b(?:question|asked|posted|wrote|commented|opened)\b[^\n]{0,60}:$|^(?:question|q)\s*\d*\s*[:.)]?$", re.IGNORECASE
+)
 _EMAIL_ADDR_RE = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _YOU_RE = re.compile(r"\b(?:you|your|yours|yourself)\b")
 # Verbs that open a task given to someone: a segment of data that starts with one is an order to
@@ -209,6 +223,30 @@ def segment_features(segment: str, context: SegmentContext | None = None) -> set
     return feats
 
 
+def answered_questions(text: str, segs: list[str]) -> frozenset[str]:
+    """Questions the data marks as asked by someone and answers on its next line: not for the reader.
+
+    A planted question stands in the data unannounced and unanswered: it wants the reader to answer
+    it. A FAQ entry or a forum question is followed by its answer. Only line structure counts (a
+    question and its answer on lines of their own), so "Q: 2+2? A: 4. Q: your rules?" on one line,
+    the few-shot attack, is still scored.
+    """
+    if "?" not in text:
+        return frozenset()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    out = set()
+    for i, line in enumerate(lines[:-1]):
+        if not line.rstrip("*_ ").endswith("?") or "\n" in line:
+            continue
+        before = lines[i - 1] if i else ""
+        after = lines[i + 1]
+        labelled = bool(_QUESTION_MARK_RE.match(line) or _SPEAKER_RE.match(line) or _QUESTION_LABEL_RE.search(before))
+        answer = not after.rstrip("*_ ").endswith("?") and not _QUESTION_MARK_RE.match(after)
+        if labelled and answer and len(_SEGMENT_WORD_RE.findall(after)) >= 2:
+            out.update(seg for seg in segs if seg in line)
+    return frozenset(out) if out else frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class LinearModel:
     weights: dict[str, float]
@@ -252,9 +290,11 @@ class InjectionModel:
     def score_segments(self, text: str) -> float:
         segs = segments(text)
         context = segment_context(text, segs)
+        answered = answered_questions(text, segs)
         best = 0.0
         for seg in segs:
-            best = max(best, self.segment.score(segment_features(seg, context)))
+            if seg not in answered:
+                best = max(best, self.segment.score(segment_features(seg, context)))
         return best
 
     @classmethod
