@@ -234,7 +234,7 @@ def answered_questions(text: str, segs: list[str]) -> frozenset[str]:
     if "?" not in text:
         return frozenset()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    out = set()
+    out: set[str] = set()
     for i, line in enumerate(lines[:-1]):
         if not line.rstrip("*_ ").endswith("?") or "\n" in line:
             continue
@@ -244,7 +244,7 @@ def answered_questions(text: str, segs: list[str]) -> frozenset[str]:
         answer = not after.rstrip("*_ ").endswith("?") and not _QUESTION_MARK_RE.match(after)
         if labelled and answer and len(_SEGMENT_WORD_RE.findall(after)) >= 2:
             out.update(seg for seg in segs if seg in line)
-    return frozenset(out) if out else frozenset()
+    return frozenset(out)
 
 
 @dataclass(frozen=True, slots=True)
