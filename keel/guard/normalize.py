@@ -8,7 +8,7 @@
   `ignore`). Only a copy: folding `$500` or `H2O` in the main text would corrupt ordinary data.
 - `decoded`: texts recovered from base64, hex, rot13, URL-encoding, HTML entities and Unicode
   tag characters found in the input, each normalised in turn (nesting up to `MAX_DEPTH`).
-- `transforms`: which transforms changed something (`"invisible"`, `"nfkc"`, `"homoglyph"`,
+- `transforms`: which transforms changed something (`"invisible"`, `"nfkc"`, `"combining"`, `"homoglyph"`,
   `"flood"`, `"leet"`, `"decoded:base64"`, ...), for the detector's reasons.
 
 Hostile input must not blow up CPU or memory: every step is a linear scan, and decoding is bounded
@@ -71,6 +71,24 @@ _INVISIBLE_RE = re.compile(
     "\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f\U000e0100-\U000e01ef]"
 )
 _TAG_RE = re.compile("[\U000e0020-\U000e007e]+")
+# Diacritics left over after NFKC, which composes every accented letter a language writes (é, ñ,
+# ệ): what remains is stacked or overlaid on purpose, "i̲g̲n̲o̲r̲e̲" (U+0332) or "i̷g̷n̷o̷r̷e̷" (U+0337)
+# or zalgo, to break keyword matching. Only the general diacritic blocks: the vowel signs of Hindi,
+# Bengali, Thai, Arabic or Hebrew are in their scripts' own blocks and stay.
+_COMBINING_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
+
+
+def _strip_combining(text: str) -> str:
+    """Strips leftover diacritics, and in a word that had any, the ones NFKC had composed too."""
+    if not _COMBINING_RE.search(text):
+        return text
+    # "i\u0301\u0316" composes to "í" plus a mark: the word is obfuscated, so none of its marks stay.
+    # Split on whitespace rather than search for "word around a mark": linear on a hostile blob.
+    parts = re.split(r"(\s+)", text)
+    for k, part in enumerate(parts):
+        if _COMBINING_RE.search(part):
+            parts[k] = unicodedata.normalize("NFC", _COMBINING_RE.sub("", unicodedata.normalize("NFD", part)))
+    return "".join(parts)
 
 
 def _strip_invisible(text: str) -> tuple[str, str | None]:
@@ -352,6 +370,10 @@ def _fold(text: str) -> tuple[str, list[str], str | None]:
         transforms.append("nfkc")
         # NFKC can produce new invisible characters from compatibility forms.
         nfkc = _INVISIBLE_RE.sub("", nfkc)
+    bare = _strip_combining(nfkc)
+    if bare != nfkc:
+        transforms.append("combining")
+        nfkc = bare
     folded = _fold_homoglyphs(nfkc)
     if folded != nfkc:
         transforms.append("homoglyph")
