@@ -1,20 +1,29 @@
-"""Recall of PERSON and ADDRESS on Faker's names and addresses of many locales, in everyday sentences.
+"""Recall of PERSON and ADDRESS on generated names and addresses of many locales, in everyday sentences.
 
 A check outside the dev set: the dev set's names and addresses come from one generator and a few
-sentence templates, the quality gate's from others. Faker's lists are public registry and census names
-and each locale's address formats (the name gazetteer also reads Faker's name lists, so for names this
-measures the contexts more than the lexicon).
+sentence templates, the quality gate's from others. Two generators:
 
-    python scripts/pii_names_addresses.py [--n 60] [--seed 7] [--json]
+- ``faker`` (default): public registry and census names and each locale's address formats. The name
+  gazetteer also reads Faker's name lists, so for names this measures the contexts more than the lexicon.
+- ``mimesis``: another library's name lists and street vocabularies, which the detector never reads, so
+  its names measure the lexicon too. Not a dependency of Keel: ``pip install mimesis`` (MIT; checked
+  with 22.2.0) to run it.
+
+Besides the sentences of the first version (``--classic`` keeps only those, drawn as that version drew
+them) the check writes names and addresses the way tools print them: "Last, First" lists, all-caps form
+fields, initials ("J. Smith", "Smith J."), signature blocks, JSON fields and multi-line postal addresses.
+
+    python scripts/pii_names_addresses.py [--generator faker|mimesis] [--native] [--n 60] [--seed 7] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 NAME_TEMPLATES = (
@@ -150,6 +159,34 @@ NATIVE_ADDRESS_TEMPLATES = {
         "O escritório fica na {a}.",
     ),
 }
+# Names and addresses as tools print them, in every run but --classic. Each shape names the values that
+# must be found: all of them, since a redaction that misses the surname of a JSON record leaks it.
+# Values: n full name, f first, l last, t title, e e-mail, N/F/L the same in capitals, lf "Last, First",
+# il "F. Last", li "Last F."; x2 another person's, who is not scored.
+FORMAT_NAME_TEMPLATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Reviewers: {l2}, {f2}; {l}, {f}", ("lf",)),
+    ("Attendees\n- {lf2}\n- {lf}\n", ("lf",)),
+    ("last_name,first_name,plan\n{l},{f},gold", ("l", "f")),
+    ("FULL NAME: {N}\nDATE: 12/03/2024", ("N",)),
+    ("SURNAME: {L}\nGIVEN NAMES: {F}\nNATIONALITY: ", ("L", "F")),
+    ("Approved by {il} on 12 March.", ("il",)),
+    ("{li}, {l2} {i2}. Gradient methods for sparse models. 2021.", ("li",)),
+    ("Thanks,\n\n{n}\nSenior Account Manager | Northwind Traders\nTel: +1 555 0100", ("n",)),
+    ("Let me know if you need anything else.\n\n--\n{n}\nHead of Operations", ("n",)),
+    ('{{"first_name": "{f}", "last_name": "{l}", "plan": "gold"}}', ("f", "l")),
+    ('{{"user": {{"id": 4821, "given_name": "{f}", "family_name": "{l}"}}}}', ("f", "l")),
+    ("{t} {n} will chair the session.", ("n",)),
+    ("Attn: {t} {n}\nRe: invoice 2231", ("n",)),
+)
+# p a postal address as the locale writes it, on several lines; s the street line; z, c postcode and city.
+FORMAT_ADDRESS_TEMPLATES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Ship to:\n{n}\n{p}\n", ("p",)),
+    ("Please send the signed contract to\n\n{p}\n\nThanks!", ("p",)),
+    ("{n}\n{p}", ("p",)),
+    ('{{"street": "{s}", "postcode": "{z}", "city": "{c}"}}', ("s",)),
+    ("Bill to: {n}, {p1}", ("p1",)),
+)
+
 NATIVE_LOCALES = "de_DE fr_FR es_ES it_IT nl_NL pt_BR pt_PT de_AT fr_CA es_MX".split()
 
 NAME_LOCALES = (
@@ -160,32 +197,202 @@ ADDRESS_LOCALES = (
     "en_US en_GB en_AU en_CA en_NZ en_IE en_IN de_DE de_AT de_CH fr_FR fr_CA es_ES es_MX it_IT nl_NL nl_BE pt_BR "
     "pt_PT pl_PL sv_SE da_DK fi_FI no_NO cs_CZ sk_SK sl_SI hr_HR hu_HU ro_RO el_GR lt_LT lv_LV et_EE tr_TR"
 ).split()
+# mimesis's locales written in Latin script; --locales takes others (el, ru, uk, ja, ko, zh, kk, ...).
+MIMESIS_LOCALES = (
+    "en en-gb en-au en-ca de de-at de-ch fr es es-mx it nl nl-be pt pt-br pl cs sk da sv no fi hu et tr is hr"
+).split()
+MIMESIS_NATIVE_LOCALES = "de de-at de-ch fr es es-mx it nl nl-be pt pt-br".split()
+
+# How each locale writes a postal address (street, postcode, city, region, country); the rest of Europe
+# writes "street / postcode city / country".
+_POSTAL_FORMS = {
+    "en": "{s}\n{c}, {r} {z}",
+    "en-ca": "{s}\n{c} {r} {z}",
+    "en-au": "{s}\n{c} {r} {z}",
+    "en-gb": "{s}\n{c}\n{z}",
+    "pt-br": "{s}\n{c} - {r}\n{z}",
+    "es-mx": "{s}\n{z} {c}, {R}",
+    "it": "{s}\n{z} {c} {r}",
+    "tr": "{s}\n{z} {c}/{R}",
+    "hu": "{c}\n{s}\n{z}",
+}
+
+
+class _FakerSource:
+    """Faker's names and addresses of one locale."""
+
+    def __init__(self, locale: str, seed: int) -> None:
+        from faker import Faker
+
+        self.fake = Faker(locale)
+        self.fake.seed_instance(seed)
+        self.locale = locale
+        self.language = locale[:2]
+
+    def names(self, rnd: random.Random) -> tuple[str, str]:
+        return self.fake.first_name(), self.fake.last_name()
+
+    def email(self) -> str:
+        return str(self.fake.email())
+
+    def title(self) -> str:
+        return str(self.fake.prefix())
+
+    def street(self) -> str:
+        return str(self.fake.street_address())
+
+    def postal(self, rnd: random.Random) -> str:
+        return str(self.fake.address())
+
+    def postcode_city(self) -> tuple[str, str]:
+        return str(self.fake.postcode()), str(self.fake.city())
+
+
+class _MimesisSource:
+    """mimesis's names and addresses of one locale, the postal form built the way the locale writes it."""
+
+    def __init__(self, locale: str, seed: int) -> None:
+        try:
+            # Imported by name: mimesis is not installed with Keel, so the type checker has no stubs for it.
+            mimesis = importlib.import_module("mimesis")
+            self.enums = importlib.import_module("mimesis.enums")
+        except ImportError:
+            raise SystemExit(
+                "--generator mimesis needs the mimesis package (not a dependency of Keel): pip install mimesis"
+            ) from None
+        self.person = mimesis.Person(mimesis.Locale(locale), seed=seed)
+        self.address = mimesis.Address(mimesis.Locale(locale), seed=seed)
+        self.locale = locale
+        self.language = locale[:2]
+
+    def names(self, rnd: random.Random) -> tuple[str, str]:
+        # One gender for both: Slavic, Baltic and Icelandic surnames agree with it.
+        gender = rnd.choice((self.enums.Gender.MALE, self.enums.Gender.FEMALE))
+        return self.person.first_name(gender=gender), self.person.last_name(gender=gender)
+
+    def email(self) -> str:
+        return str(self.person.email())
+
+    def title(self) -> str:
+        return str(self.person.title(title_type=self.enums.TitleType.ACADEMIC))
+
+    def street(self) -> str:
+        return str(self.address.address())
+
+    def postal(self, rnd: random.Random) -> str:
+        state = str(self.address.state())
+        abbr = str(self.address.state(abbr=True)).split("-")[-1]
+        form = _POSTAL_FORMS.get(self.locale, "{s}\n{z} {c}")
+        text = form.format(
+            s=self.address.address(), c=self.address.city(), z=self.address.postal_code(), r=abbr, R=state
+        )
+        if rnd.random() < 0.5:
+            text += "\n" + str(self.address.default_country())
+        return text
+
+    def postcode_city(self) -> tuple[str, str]:
+        return str(self.address.postal_code()), str(self.address.city())
+
+
+def _source(generator: str, locale: str, seed: int) -> Any:
+    return (_MimesisSource if generator == "mimesis" else _FakerSource)(locale, seed)
 
 
 def _templates(
-    locale: str, native: bool, english: Sequence[str], by_language: dict[str, Sequence[str]]
+    language: str, native: bool, english: Sequence[str], by_language: Mapping[str, Sequence[str]]
 ) -> Sequence[str]:
-    return by_language[locale[:2]] if native else english
+    return by_language[language] if native else english
 
 
-def _name_case(fake: Any, rnd: random.Random, native: bool = False) -> tuple[str, str]:
-    first, last = fake.first_name(), fake.last_name()
-    template = rnd.choice(_templates(fake.locales[0], native, NAME_TEMPLATES, NATIVE_NAME_TEMPLATES))
+def _shapes(
+    language: str,
+    native: bool,
+    classic: bool,
+    english: Sequence[str],
+    by_language: Mapping[str, Sequence[str]],
+    formats: Sequence[tuple[str, tuple[str, ...]]],
+) -> list[tuple[str, tuple[str, ...] | None]]:
+    """The sentence shapes of a run: the first version's (values found from the template) and the formats."""
+    shapes: list[tuple[str, tuple[str, ...] | None]] = [
+        (t, None) for t in _templates(language, native, english, by_language)
+    ]
+    return shapes if classic else shapes + list(formats)
+
+
+def _name_case(
+    source: Any, rnd: random.Random, native: bool = False, classic: bool = False
+) -> tuple[str, str, list[str]]:
+    first, last = source.names(rnd)
+    shapes = _shapes(source.language, native, classic, NAME_TEMPLATES, NATIVE_NAME_TEMPLATES, FORMAT_NAME_TEMPLATES)
+    template, wanted = rnd.choice(shapes)
     full = f"{first} {last}"
-    text = template.format(n=full, f=first, l=last, e=fake.email())
-    if "{l}, {f}" in template:
-        return text, f"{last}, {first}"
-    if "{n}" in template:
-        return text, full
-    return text, last if "{l}" in template else first
+    email = source.email()
+    if wanted is None:
+        text = template.format(n=full, f=first, l=last, e=email)
+        if "{l}, {f}" in template:
+            return template, text, [f"{last}, {first}"]
+        if "{n}" in template:
+            return template, text, [full]
+        return template, text, [last if "{l}" in template else first]
+    first2, last2 = source.names(rnd)
+    values = {
+        "n": full,
+        "f": first,
+        "l": last,
+        "N": full.upper(),
+        "F": first.upper(),
+        "L": last.upper(),
+        "lf": f"{last}, {first}",
+        "il": f"{first[0]}. {last}",
+        "li": f"{last} {first[0]}.",
+        "t": source.title() if "{t}" in template else "",
+        "f2": first2,
+        "l2": last2,
+        "lf2": f"{last2}, {first2}",
+        "i2": first2[0],
+    }
+    return template, template.format(**values), [values[k] for k in wanted]
 
 
-def _address_case(fake: Any, rnd: random.Random, native: bool = False) -> tuple[str, str]:
-    address = fake.address() if rnd.random() < 0.4 else fake.street_address()
+def _address_case(
+    source: Any, rnd: random.Random, native: bool = False, classic: bool = False
+) -> tuple[str, str, list[str]]:
+    street = rnd.random() >= 0.4
+    address = source.street() if street else source.postal(rnd)
     if rnd.random() < 0.5:
         address = address.replace("\n", ", ")
-    templates = _templates(fake.locales[0], native, ADDRESS_TEMPLATES, NATIVE_ADDRESS_TEMPLATES)
-    return rnd.choice(templates).format(a=address), address
+    shapes = _shapes(
+        source.language, native, classic, ADDRESS_TEMPLATES, NATIVE_ADDRESS_TEMPLATES, FORMAT_ADDRESS_TEMPLATES
+    )
+    template, wanted = rnd.choice(shapes)
+    if wanted is None:
+        return template, template.format(a=address), [address]
+    postal = source.postal(rnd)
+    zipcode, city = source.postcode_city()
+    first, last = source.names(rnd)
+    values = {
+        "p": postal,
+        "p1": postal.replace("\n", ", "),
+        "s": source.street(),
+        "z": zipcode,
+        "c": city,
+        "n": f"{first} {last}",
+    }
+    return template, template.format(**values), [values[k] for k in wanted]
+
+
+def _hit(kind: str, text: str, values: Sequence[str], entities: Sequence[Any]) -> tuple[bool, bool]:
+    """(every value overlapped by a detection of the type, every letter and digit of them covered by one)."""
+    spans = [(e.start, e.end) for e in entities if e.type == kind]
+    found = covered = True
+    pos = 0
+    for value in values:
+        start = text.index(value, pos)
+        end = start + len(value)
+        pos = end
+        found &= any(s < end and start < e for s, e in spans)
+        covered &= all(any(s <= i < e for s, e in spans) for i in range(start, end) if text[i].isalnum())
+    return found, covered
 
 
 def measure(
@@ -196,30 +403,38 @@ def measure(
     detect: Callable[[str], Sequence[Any]],
     *,
     native: bool = False,
+    generator: str = "faker",
+    classic: bool = False,
 ) -> dict[str, Any]:
-    """Recall per locale of one type, and up to 20 misses to read."""
-    from faker import Faker
+    """Recall per locale and per sentence shape of one type, and up to 20 misses to read.
 
+    ``covered`` is the share of cases where detections of the type cover every letter and digit of the
+    value (a postal address whose city line is left over is found, not covered)."""
     make = _name_case if kind == "PERSON" else _address_case
     rnd = random.Random(seed)
     total: Counter[str] = Counter()
     found: Counter[str] = Counter()
+    shape_total: Counter[str] = Counter()
+    shape_found: Counter[str] = Counter()
+    covered = 0
     misses: list[str] = []
     for locale in locales:
-        fake = Faker(locale)
-        fake.seed_instance(seed)
+        source = _source(generator, locale, seed)
         for _ in range(n):
-            text, value = make(fake, rnd, native)
-            start = text.index(value)
-            end = start + len(value)
-            hit = any(e.type == kind and e.start < end and start < e.end for e in detect(text))
+            template, text, values = make(source, rnd, native, classic)
+            hit, whole = _hit(kind, text, values, detect(text))
             total[locale] += 1
             found[locale] += hit
+            shape_total[template] += 1
+            shape_found[template] += hit
+            covered += whole
             if not hit and len(misses) < 20:
                 misses.append(f"{locale}: {text!r}")
     return {
         "recall": sum(found.values()) / max(1, sum(total.values())),
+        "covered": covered / max(1, sum(total.values())),
         "by_locale": {loc: found[loc] / total[loc] for loc in locales},
+        "by_template": {t: shape_found[t] / shape_total[t] for t in shape_total},
         "misses": misses,
     }
 
@@ -229,24 +444,39 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=60, help="sentences per locale and type")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--native", action="store_true", help="sentences in the locale's own language (10 locales)")
+    parser.add_argument("--native", action="store_true", help="sentences in the locale's own language")
+    parser.add_argument("--generator", choices=("faker", "mimesis"), default="faker")
+    parser.add_argument("--classic", action="store_true", help="only the first version's sentences")
+    parser.add_argument("--locales", help="comma-separated locales of the generator instead of the default ones")
     args = parser.parse_args()
+    if args.generator == "mimesis":
+        _source("mimesis", "en", args.seed)  # fails early, with what to install, without mimesis
+        names = addresses = MIMESIS_NATIVE_LOCALES if args.native else MIMESIS_LOCALES
+    elif args.native:
+        names = addresses = NATIVE_LOCALES
+    else:
+        names, addresses = NAME_LOCALES, ADDRESS_LOCALES
+    if args.locales:
+        names = addresses = args.locales.split(",")
     from keel.guard.pii import default_detector
 
     detect = default_detector().detect
-    names, addresses = (NATIVE_LOCALES, NATIVE_LOCALES) if args.native else (NAME_LOCALES, ADDRESS_LOCALES)
+    options = {"native": args.native, "generator": args.generator, "classic": args.classic}
     report = {
-        "PERSON": measure("PERSON", names, args.n, args.seed, detect, native=args.native),
-        "ADDRESS": measure("ADDRESS", addresses, args.n, args.seed, detect, native=args.native),
+        "PERSON": measure("PERSON", names, args.n, args.seed, detect, **options),
+        "ADDRESS": measure("ADDRESS", addresses, args.n, args.seed, detect, **options),
     }
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return
     for kind, result in report.items():
-        print(f"{kind}: recall {result['recall']:.3f}")
+        print(f"{kind}: recall {result['recall']:.3f}, covered {result['covered']:.3f}")
         for locale, recall in result["by_locale"].items():
             if recall < 1:
                 print(f"  {locale} {recall:.3f}")
+        for template, recall in result["by_template"].items():
+            if recall < 1:
+                print(f"  {recall:.3f} {template!r}")
         for miss in result["misses"][:10]:
             print(f"  miss {miss}")
 

@@ -56,7 +56,7 @@ _L = r"[^\W\d_]"
 _W = rf"(?:{_UP}{_L}*(?:['’\-]{_L}+)*\.?)"
 # Lowercase words that occur inside street and city names.
 _PARTICLE = (
-    r"(?:de|del|della|di|da|dos|das|do|du|des|la|le|les|el|van|von|der|den|ter|ten|zu|am|an|y|e|i|of|the|ibn|"
+    r"(?:de|del|della|di|da|dos|das|do|du|des|la|le|les|el|los|las|van|von|der|den|ter|ten|zu|am|an|y|e|i|of|the|ibn|"
     r"bin|al|sur|sous|lès|dei|degli|delle|dello|dal|dalla|nad|pod|u|z|ze|w|v|ve|na|pri|při|bei|im|auf|upon)"
 )
 _NAME = rf"(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|e|er)\b)"
@@ -76,7 +76,7 @@ _SUFFIXES = (
     "causeway|esplanade|promenade|broadway|hwy|route|rte|ramp|branch|brooks?|burgs?|camp|canyon|cliffs?|"
     "corners?|courts|curve|divide|extension|falls|ferry|frwy|garden|gardens|gtwy|harbors|keys?|lights?|locks?|"
     "loaf|neck|overpass|passage|radial|rest|shoal|skyway|squares|stravenue|streets|throughway|trafficway|"
-    "tunnel|union|unions|villages?|ville|walks|ways|wall|estate|lanes|drives|circles|trails"
+    "tunnel|union|unions|villages?|ville|walks|ways|wall|estate|lanes|drives|circles|trails|bayous?"
 )
 # More street types of the USPS (Publication 28) and Australian (AS/NZS 4819) standards, and the Indian
 # Nagar, Marg, Chowk, Ganj and Zila. Many are also plain English words ("Gap", "Turn", "Reach"), so they count
@@ -101,8 +101,8 @@ _PREFIXES = (
     # Spanish, Italian, Portuguese and Romanian street types that open a street name.
     "cuesta|vial|glorieta|pasaje|callejón|calzada|corredor|privada|cerrada|circuito|andador|prolongación|"
     "contrada|borgo|rotonda|stretto|viela|ladeira|intrarea|aleea|șoseaua|soseaua|splaiul|"
-    # Quebec's montée and rang, and allé.
-    "montée|montee|rang|allé"
+    # Quebec's montée and rang, and allé; Croatian and Serbian avenija.
+    "montée|montee|rang|allé|avenija"
 )
 # Attached (Strandweg) or separate (Villacher Strasse) street words of German, Dutch, Nordic, Finnish,
 # Hungarian, Slavic and Icelandic addresses.
@@ -113,8 +113,13 @@ _MORPHEMES = (
     "veien|vegen|vei|veg|katu|tie|kuja|polku|tori|raitti|kaari|utca|út|tér|körút|ulica|cesta|ulice|náměstí|"
     "třída|stræti|vegur|terrasse|terasse|plass|bakken|brinken|hof|wei|pad|berg|u\\.|útja|rkp\\.|krt\\.|körút|"
     "tee|iela|gatve|prospekt|trg|kapu|sor|köz|bulevardi|puistikko|raitti|rinne|polku|vijenac|perivoj|prilaz|"
-    "nabrežje|šetalište|podhod|rameno|nábrežie"
+    "nabrežje|šetalište|podhod|rameno|nábrežie|"
+    # Flemish quays, German bridges, Icelandic streets.
+    "kaai|brücke|gerði|stígur|braut"
 )
+# Street words written apart from the name, Estonian and Turkish ("Pärnu maantee 12", "Bürlük Caddesi 632"):
+# looked for only as words of their own, which keeps them out of the scan of every word's ending.
+_WORD_MORPHEMES = "tänav|puiestee|maantee|põik|caddesi|cadde|sokağı|sokak|bulvarı|mahallesi"
 _DIRECTION = r"(?:[NSEW]\.?|N\.?[EW]\.?|S\.?[EW]\.?|North|South|East|West|Nord|Süd|Ost)"
 
 _CORE_NUMBER_FIRST = lazy(
@@ -128,15 +133,32 @@ _CORE_NUMBER_FIRST = lazy(
 # that could not match, so the matches are the same.
 _CORE_MORPHEME = lazy(
     rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?=[^\W\d_]*\.?\.?,?{_SPO}\d)"
-    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
+    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|{_WORD_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
 )
+# The same street words after the house number, as generated data and international forms write them
+# ("200 Ramstraat", "1012 Per Poulsens Vej", "1276 Lahesuu allee"): a street word alone needs a name before it.
+_CORE_NUMBER_MORPHEME = lazy(
+    rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?{_SP}(?:(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_UP}{_L}+(?i:{_MORPHEMES})"
+    rf"|(?:(?:{_W}|{_PARTICLE}){_SP}){{1,3}}(?i:{_MORPHEMES}|{_WORD_MORPHEMES}))(?!\w)"
+)
+# A house number and capitalised words ending where an address part would, taken after a cue or before a
+# postal code: "My address is 664 Gjelstensåsen, thanks.", "980 Tjernveien\n6892 Hokksund".
+_CORE_NUMBER_NAME = lazy(
+    rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?{_SP}(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_W}"
+    rf"(?=[ \t]*(?:[,;:!?)\"\n}}]|\.(?!\w)|$)|[ \t]+[a-z])"
+)
+_YEAR = lazy(r"(?:1[89]|20)\d\d$")
+_NUMBER_THEN_NAME = lazy(rf"\d[A-Za-z]?,?{_SP}{_UP}")
 # German and Austrian streets named after a person are hyphenated compounds ("Robin-Krein-Straße 82",
 # "Felix-Schwarzl-Ring 4/6"); after a hyphen even short words ("-Ring", "-Hof") are the street type.
 _HYPHEN_TYPES = (
-    "Ring|Hof|Berg|Markt|Kai|Zeile|Park|Anger|Grund|Feld|Tor|Brücke|Bogen|Garten|Hain|Höhe|Winkel|Graben|Kamp"
+    "Ring|Hof|Berg|Markt|Kai|Zeile|Park|Anger|Grund|Feld|Tor|Brücke|Bogen|Garten|Hain|Höhe|Winkel|Graben|Kamp|"
+    "Promenade|Passage|Stieg|Twiete|Wall"
 )
+# The parts before the street word: capitalised names, an abbreviation ("St.-Georg-Platz") or a
+# conjunction or particle between them ("Elise-und-Otto-Hampel-Weg", "Walther-von-der-Vogelweide-Straße").
 _CORE_HYPHENATED = lazy(
-    rf"(?<![\w\-])(?:{_UP}{_L}*-)+(?:{_UP}?{_L}*(?i:{_MORPHEMES})|{_HYPHEN_TYPES})(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
+    rf"(?<![\w\-])(?:{_UP}{_L}*\.?-)(?:(?:{_UP}{_L}*|und|von|vom|der|den|zum|zur|am|an|im|auf|de|la|le)-)*(?:{_UP}?{_L}*(?i:{_MORPHEMES})|{_HYPHEN_TYPES})(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
 )
 # Street types that open a name in Brazil, Portugal, Spain, Mexico, Italy, Romania and Quebec, which are
 # also ordinary nouns there ("Lago", "Campo", "Vila"): only capitalised, before a capitalised name.
@@ -145,7 +167,11 @@ _PREFIXES_CAPITALISED = (
     "Jardim|Lago|Lagoa|Loteamento|Morro|Núcleo|Parque|Passarela|Pátio|Praia|Quadra|Recanto|Residencial|"
     "Rodovia|Setor|Sítio|Trecho|Trevo|Vale|Vereda|Viaduto|Vila|Acceso|Cañada|Pasadizo|Urbanización|"
     "Ampliación|Circunvalación|Continuación|Diagonal|Peatonal|Periférico|Retorno|Viaducto|Incrocio|Canale|"
-    "Drumul|Strada|Av|R\\."
+    "Drumul|Strada|Av|R\\.|"
+    # French street types that are also nouns ("Cour Du Midi", "Prom. Waldeck Rousseau"), and the Mexican
+    # colonia words that open a street name ("Villas de Ajedrez 982", "Jardines del Sol 1030").
+    "Voie|Venelle|Cour|Parc|Sentier|Faubourg|Prom\\.|Promenade|Hameau|Ruelle|Traverse|Villas|Jardines|Valle|"
+    "Lomas|Colinas|Bosques|Fraccionamiento|Colonia|Hacienda"
 )
 _CORE_PREFIX = lazy(
     rf"(?<![\w\-])(?:(?i:{_PREFIXES})|{_PREFIXES_CAPITALISED}){_SP}(?:(?:{_W}|{_PARTICLE}|\d{{1,3}}(?:st|nd|rd|th|e|er)?\b){_SP}){{0,5}}"
@@ -170,7 +196,7 @@ _CORE_BOX = lazy(
     rf"|(?:apo|fpo|dpo){_SP}(?:aa|ae|ap){_SP}\d{{5}}(?!\w)"
     rf")"
 )
-_CORE_SHIP = lazy(rf"(?<![\w\-])(?:USNS|USS|USCGC|usns|uss){_SP}{_W}(?:{_SP}{_W})?")
+_CORE_SHIP = lazy(rf"(?<![\w\-])(?:USNS|USNV|USS|USCGC|usns|usnv|uss){_SP}{_W}(?:{_SP}{_W})?")
 _CORE_CITY_STATE_ZIP = lazy(rf"(?<![\w\-])(?:{_W}{_SP}){{0,2}}{_W},{_SPO}[A-Z]{{2}}{_SP}\d{{5}}(?:-\d{{4}})?(?!\w)")
 # Capitalised words and a number, only taken after a cue or a house number.
 # Starts on a capitalised word: a leading particle ("of Kuusiku 7") would hide the street behind a stop word.
@@ -193,6 +219,9 @@ _STRONG_CUE = lazy(
     r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
     r"meet(?:\s+me)?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|intersection\s+of|"
     r"(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from|"
+    # Invoice labels, and street fields of forms and records ("street": "...", address_line1=...).
+    r"(?:bill|sold|remit|invoice)(?:ed|ing)?\s+to|(?:street|address|addr)(?:[_ ]?(?:address|name|line))?[_ ]?\d?"
+    r"(?=[\"']?[ \t]*[:=])|"
     # The same in German, French, Spanish, Italian, Dutch and Portuguese: living at, sending to, being at
     # ("wohne seit Mai in", "envoyer au", "envíelo a", "spedisci a", "stuur het naar", "envie para").
     r"wohn\w*\s+(?:\w+\s+){0,3}(?:in|im|am|an|auf)|(?:send|schick|liefer)\w*\s+(?:\w+\s+){0,3}(?:an|nach)|"
@@ -205,6 +234,10 @@ _STRONG_CUE = lazy(
     r"[\s:,\-\"'=]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
     # The first street of an intersection: "return to Leon and Eyrarodda 66".
     r"(?:(?-i:[A-Z])[\w'’\-]*\s+(?:and|&)\s+)?$"
+    # A shipping or billing label, then the addressee's name and a comma or a line break: "Bill to: Mary
+    # Taylor, 878 Kathleen Break, ...", "Ship to:\nJoeri Verbeke\n532 ...".
+    r"|\b(?:(?:ship|bill|deliver|send|mail|sold|remit|invoice)(?:ed|ing)?\s+to|attn|c/o)[ \t]*:?\s*"
+    r"(?-i:[A-Z])[\w'’.\-]*(?:[ \t]+(?-i:[A-Z])[\w'’.\-]*){0,3}(?:,[ \t]*|[ \t]*\n[ \t]*)$"
 )
 # Words that look like a name followed by a number but are not streets.
 _NOT_STREET = lazy(
@@ -240,19 +273,30 @@ _UNIT = lazy(
     rf"no\.?|nr\.?|#|app\.?|appt\.?|piso|étage|etage|stock|whg\.?|lgh\.?|dept\.?|door|puerta){_SPO}#?"
     rf"[A-Za-z]?\d{{1,5}}[A-Za-z]?(?!\w)"
 )
+# With the country letters Europe's forms put before a postal code ("DK-2100", "CH-8001", "LV-1010") first.
 _POSTAL = (
-    r"(?:\d{5}(?:-\d{4})?|\d{4}(?:[ \t]?[A-Z]{2})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4}-\d{3}|\d{5}-\d{3}|"
+    r"(?:[A-Z]{1,2}-\d{4,5}|\d{5}(?:-\d{4})?|\d{4}(?:[ \t]?[A-Z]{2})?|\d{3}[ \t]\d{2}|\d{2}-\d{3}|\d{4}-\d{3}|"
+    r"\d{5}-\d{3}|"
     r"[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|[A-Z]\d[A-Z][ \t]?\d[A-Z]\d|\d{6}|\d{3})"
 )
 # After a comma or a line break: city/region words (possibly with a postal code or state code), a postal
 # code, or a state code; after a plain space only a postal code, a state code with a postal code, or words
 # right after a unit. A piece must end where an address part would: punctuation, a line end, a number.
+_PIECE_END = r"(?=[ \t]*(?:[,.;:?!()\n\"}\]]|$)|[ \t]+\d)"
+# The town's region as Italy and Brazil write it after the town: "Roma (RM)", "Costa / CE".
+_REGION_AFTER_TOWN = r"(?:[ \t]+\([A-Z]{2}\)|[ \t]*/[ \t]*[A-Z]{2}\b)?"
+# A postal code and a town ("50596 Brilon", "21269 Bolu/Niğde"), or a town and a postal code, is a line of
+# an address whatever follows it, a sentence going on in lowercase too ("I moved to ... 50596 Brilon last
+# month"); words alone must end where an address part would.
 _AFTER_BREAK = lazy(
     rf"{_BREAK}"
     rf"(?:(?:{_W}|{_PARTICLE})(?:[ \t]+(?:{_W}|{_PARTICLE}|\d{{1,2}}(?=[ \t]*(?:\n|,|$)))){{0,4}}"
-    rf"(?:[ \t]+[\-–][ \t]+[A-Z]{{2,3}})?"
-    rf"(?:[ \t]*,?[ \t]*{_POSTAL})?|{_POSTAL}(?:[ \t]+{_W}(?:[ \t]+{_W}){{0,2}})?|[A-Z]{{2,3}}(?:[ \t]+{_POSTAL})?)"
-    rf"(?=[ \t]*(?:[,.;:?!()\n]|$)|[ \t]+\d)"
+    rf"(?:[ \t]+[\-–][ \t]+[A-Z]{{2,3}})?{_REGION_AFTER_TOWN}"
+    rf"(?:[ \t]*,?[ \t]*{_POSTAL}(?:{_PIECE_END}|(?=[ \t]+[a-z]))|{_PIECE_END})"
+    rf"|[A-Z]{{2,3}}(?:[ \t]+{_POSTAL})?{_PIECE_END}"
+    rf"|{_POSTAL}[ \t]+{_W}(?:/{_W})?(?:[ \t]+(?:{_W}|{_PARTICLE})){{0,3}}{_REGION_AFTER_TOWN}"
+    rf"(?:{_PIECE_END}|(?=[ \t]+[a-z]))"
+    rf"|{_POSTAL}{_PIECE_END})"
 )
 _AFTER_SPACE = lazy(rf"[ \t]+(?:[A-Z]{{2,3}}[ \t]+)?{_POSTAL}(?![\w\-])")
 _WORDS_AFTER_UNIT = lazy(rf"[ \t]+{_W}(?:[ \t]+{_W}){{0,3}}(?:[ \t]+{_POSTAL})?(?=[ \t]*(?:[,.;:?!)\n]|$)|[ \t]+\d)")
@@ -269,6 +313,10 @@ _CORE_NUMBER_PREFIX = lazy(
     rf"(?<![\w\-/.,])(?:{_NUM},?{_SP}){{1,2}}(?i:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SPO}){{1,5}}"
     rf"(?:{_NUM}(?![\w\-]))?"
 )
+# The same with a capitalised street type and capitalised words: "296 Cour Du Midi", "89 Parc Du Lardeau".
+_CORE_NUMBER_CAPITALISED_PREFIX = lazy(
+    rf"(?=\d)(?<![\w\-/.,])(?:{_NUM},?{_SP}){{1,2}}(?:{_PREFIXES_CAPITALISED}){_SP}(?:(?:{_W}|{_PARTICLE}){_SP}){{0,4}}{_W}"
+)
 # Lowercase text (chat, forms typed without capitals): a house number, words, a number, where one word is
 # a street word ("255 hersnapvej 18", "98 árpád fejedelem útja 45"), or a house number, words and an
 # English street type ("3747 fourth avenue"). The numbers on both sides stand in for the missing capitals.
@@ -276,7 +324,7 @@ _CORE_LOWER_NUMBERED = lazy(
     rf"(?<![\w\-/.,])(?:\d{{1,6}}[a-z]?,?{_SP}){{1,2}}(?P<words>(?:{_L}+{_SP}){{0,3}}{_L}+\.?)"
     rf"{_SP}\d{{1,5}}[a-z]?(?![\w\-]|[.,]\d)"
 )
-_STREET_WORD = lazy(rf"(?i)(?:{_MORPHEMES})$|^(?:{_PREFIXES}|trg|náměstí|námestie|utca|út)$")
+_STREET_WORD = lazy(rf"(?i)(?:{_MORPHEMES}|{_WORD_MORPHEMES})$|^(?:{_PREFIXES}|trg|náměstí|námestie|utca|út)$")
 _CORE_LOWER_TYPED = lazy(
     rf"(?<![\w\-/.,])(?:\d{{1,6}}[a-z]?,?{_SP}){{1,2}}(?P<words>(?:{_L}+{_SP}){{1,3}})"
     rf"(?:street|avenue|road|boulevard|lane|drive|highway|parkway|terrace|crescent|court|square|plaza|st|ave|rd|"
@@ -293,7 +341,7 @@ _CORE_LOWER_ANY_TYPE = lazy(
 # Found as a word and a number, then the word's ending checked: one alternation of all the morphemes tried
 # at every letter costs more than the rest of the grammar.
 _WORD_NUMBER = lazy(rf"(?<![\w\-])(?P<word>{_L}{{3,}})\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)")
-_MORPHEME_END = lazy(rf"(?i)(?:{_MORPHEMES}|ring|bakken|vägen|gränd)$")
+_MORPHEME_END = lazy(rf"(?i)(?:{_MORPHEMES}|{_WORD_MORPHEMES}|ring|bakken|vägen|gränd)$")
 _CORE_LOWER_PREFIX = lazy(
     rf"(?<![\w\-])(?:{_PREFIXES}){_SP}(?:{_L}[\w'’\-]*\.?{_SP}){{0,5}}{_L}[\w'’\-]*,?{_SPO}"
     rf"(?:(?:nr|n°|no|núm|num)\.?{_SPO})?{_NUM}(?![\w\-]|[.,]\d)"
@@ -308,7 +356,22 @@ _CORE_POSTAL_LABEL = lazy(
     rf"(?i:\b(?:zip|postal|post)(?:[ \t]*code)?[ \t]*(?:is|:|#|-)?[ \t]*)(?P<code>{_POSTAL})(?![\w\-])"
 )
 # Lowercase words and a number, then a postal code and a town: "vídeňská 7\n693 64 zbiroh".
-_POSTAL_TOWN_NEXT = lazy(rf"[ \t]*(?:,[ \t]+|\n[ \t]*){_POSTAL}[ \t]+{_L}")
+# The postal code may carry the label some countries print before it ("ΤΚ 529 17", "CP 28001").
+_POSTAL_TOWN_NEXT = lazy(
+    # Three digits after a comma are more often a count ("in the U.S. In 2010, 358 murders").
+    rf"[ \t]*(?:,?[ \t]*\n[ \t]*|,[ \t]*(?!\d{{3}}(?!\d|[ \t]\d\d\b)))"
+    rf"(?:(?:T\.?K\.?|Τ\.?Κ\.?|CP|C\.P\.|CEP|PLZ)[ \t]*)?{_POSTAL}[ \t]+{_L}"
+)
+# A town and then its postal code, on the next line or after a comma: "Aleea Popa\nHuedin, 479907".
+_TOWN_POSTAL_NEXT = lazy(
+    rf"(?:,[ \t]*|[ \t]*\n[ \t]*)(?:{_W}|{_PARTICLE})(?:[ \t]+(?:{_W}|{_PARTICLE})){{0,3}}(?:,[ \t]*| +)"
+    # Not three digits: "Atlanta\t400" in a table is a count.
+    rf"(?!\d{{3}}(?!\d|[ \t]\d\d\b))(?:{_POSTAL})(?![\w\-])"
+)
+# A capitalised word and lowercase ones before a number, as Slavic streets are named ("Na hriadkach 9",
+# "Fialkové údolie 20", "Krležin gvozd 8b/6"): only after a cue or before a postal code.
+# Looked for before the word of a word and a number (_WORD_NUMBER), where it can end, not at every word.
+_NAME_LOWER_BEFORE = lazy(rf"(?<![\w\-])(?:{_W}{_SP})?{_W}{_SP}(?:{_L}{{3,}}{_SP})?$")
 _POSTAL_NEXT = lazy(rf"[ \t]*(?:,[ \t]*|\n[ \t]*){_POSTAL}(?![\w\-])")
 _PLACE_PREPOSITION = lazy(r"(?i)\b(?:on|at|in|to|from|near|off|along|down|up|via|onto|into)[ \t]+(?:the[ \t]+)?$")
 _ENDS = lazy(r"[ \t]*(?:[.?!;)]|\n|$)")
@@ -361,6 +424,16 @@ def _grow(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _address_goes_on(text: str, start: int, end: int) -> bool:
+    """Whether a postal code follows, or a cue precedes, a street line."""
+    return bool(_POSTAL_NEXT.match(text, end) or _STRONG_CUE.search(text, max(0, start - 60), start))
+
+
+def _town_follows(text: str, end: int) -> bool:
+    """Whether a postal code and a town, or a town and a postal code, follow a street line."""
+    return bool(_POSTAL_TOWN_NEXT.match(text, end) or _TOWN_POSTAL_NEXT.match(text, end))
+
+
 def find_addresses(text: str) -> Iterator[Candidate]:
     spans: list[tuple[int, int, float]] = []
     has_digit = any(map(str.isdigit, text))
@@ -389,8 +462,39 @@ def find_addresses(text: str) -> Iterator[Candidate]:
             numbered = house and (street_type or _grow(text, m.start(), end)[1] > end + 1 or _ENDS.match(text, end))
             # A cue counts before the house number too: "his address: 03 Πλατεία Μαβίλη 170".
             cue_at = house.start() if house else m.start()
-            if numbered or _STRONG_CUE.search(text, max(0, cue_at - 60), cue_at):
+            if numbered or _STRONG_CUE.search(text, max(0, cue_at - 60), cue_at) or _town_follows(text, end):
                 spans.append((m.start(), end, 0.75))
+        for m in _WORD_NUMBER.finditer(text):
+            # A capitalised word and lowercase ones before a number, as Slavic streets are named ("Na
+            # hriadkach 9", "Fialkové údolie 20", "Krležin gvozd 8b/6"): after a cue or before a postal code.
+            word = m.group("word")
+            if not word.islower() or word in _LOWER_STOP or not m.group()[len(word) :].lstrip(".,")[:1].isspace():
+                continue
+            before = _NAME_LOWER_BEFORE.search(text, max(0, m.start() - 60), m.start())
+            if before is None:
+                continue
+            words = before.group().split()
+            if _NOT_STREET.match(words[0].rstrip(".,")) or any(w in _LOWER_STOP for w in words[1:] if w.islower()):
+                continue
+            if _address_goes_on(text, before.start(), m.end()) or _town_follows(text, m.end()):
+                spans.append((before.start(), m.end(), 0.7))
+        # The house-number-first forms below need a number and then a capitalised word: most texts with digits
+        # have none, and one look for it spares three scans.
+        number_then_name = _NUMBER_THEN_NAME.search(text) is not None
+        for m in _CORE_NUMBER_CAPITALISED_PREFIX.finditer(text) if number_then_name else ():
+            spans.append((m.start(), m.end(), 0.85))
+        for m in _CORE_NUMBER_MORPHEME.finditer(text) if number_then_name else ():
+            if m.group().split()[-1].isupper():
+                continue  # "a GTX 3060 GPU.": an acronym that ends like "u.", not a street
+            # "In 1989 Steinberg wrote": a year before a word with a street ending needs more of an address.
+            if not _YEAR.match(m.group("num")) or _address_goes_on(text, m.start(), m.end()):
+                spans.append((m.start(), m.end(), 0.8))
+        for m in _CORE_NUMBER_NAME.finditer(text) if number_then_name else ():
+            words = m.group().split()[1:]
+            if _NOT_STREET.match(words[0].rstrip(".,")) or all(w.isupper() for w in words):
+                continue
+            if _POSTAL_NEXT.match(text, m.end()) or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start()):
+                spans.append((m.start(), m.end(), 0.7))
         for m in _CORE_NUMBER_COMMA_NAME.finditer(text):
             if m.group("hno") or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start()):
                 spans.append((m.start(), m.end(), 0.75))
@@ -424,7 +528,7 @@ def find_addresses(text: str) -> Iterator[Candidate]:
     for m in _CORE_PREFIX.finditer(text):
         # "Address: boulevard Margaud Fontaine": a street-type prefix needs a number or a cue.
         strong = m.group("num") is not None or _HOUSE_NUMBER_BEFORE.search(text, max(0, m.start() - 16), m.start())
-        if strong or _STRONG_CUE.search(text, max(0, m.start() - 40), m.start()):
+        if strong or _STRONG_CUE.search(text, max(0, m.start() - 40), m.start()) or _town_follows(text, m.end()):
             spans.append((m.start(), m.end(), 0.85 if strong else 0.7))
     for m in _CORE_SHIP.finditer(text):
         spans.append((m.start(), m.end(), 0.75))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import itertools
 import pkgutil
 from collections.abc import Iterable, Iterator
 
@@ -38,6 +39,28 @@ _RELATIVE = (
     r"mom|mum|dad|child|children|baby|cousin|uncle|aunt|nephew|niece|grandson|granddaughter|grandmother|"
     r"grandfather|grandma|grandpa|fianc[ée]e?|girlfriend|boyfriend|partner|spouse|stepson|stepdaughter)"
 )
+# A name field of a form, a record or a table header, in words or as a key: "Full name", "first_name",
+# "lastName", "GIVEN NAMES", "surname is".
+_NAME_FIELD = (
+    r"\b(?:full|first|last|middle|given|family|maiden|legal|display|contact|sur|fore)[\s_\-]?names?\??"
+    r"(?:\s+(?:is|was))?|\bnames?"
+)
+# Closing words of a letter or mail, alone on their line before the signature: "Thanks,\n\nFionn Brand",
+# "Mit freundlichen Grüßen\nMonika Mathez", "Cordialement,\nManon Reboul".
+_CLOSING_PHRASES = frozenset(
+    phrase.strip()
+    for phrase in """thanks|thank you|many thanks|cheers|best|best wishes|kind regards|warm regards|best regards|
+    regards|sincerely|yours sincerely|yours|yours truly|respectfully|take care|mit freundlichen grüßen|
+    mit freundlichen grüssen|viele grüße|beste grüße|
+    liebe grüße|cordialement|bien à vous|bien cordialement|salutations|saludos|saludos cordiales|atentamente|
+    cordiali saluti|distinti saluti|saluti|met vriendelijke groet|met vriendelijke groeten|groeten|
+    atenciosamente|cumprimentos|abraços|med vänliga hälsningar|hälsningar|med venlig hilsen|hilsen|pozdrawiam|
+    s pozdravem|ystävällisin terveisin|terveisin""".split("|")
+)
+# Not "name" alone, which records use for products and plans as well.
+_QUOTED_NAME_FIELD = lazy(
+    r"(?i)\b(?:full|first|last|middle|given|family|maiden|legal|sur|fore)[\s_\-]?names?[\"'][ \t]*[:=][ \t]*[\"']$"
+)
 # Cues after which a capitalised name follows.
 # Every alternative opens with \b and an ASCII letter (in any case, which re extends to İ ı ſ K): the
 # lookarounds in front say so once per position, instead of each alternative testing its own \b.
@@ -50,23 +73,35 @@ _CUES = lazy(
     # Greetings and salutations of other languages ("Hola Carmen,", "Liebe Anna,", "Caro Marco").
     r"|\bhola|\bhallo|\bbonjour|\bsalut|\bciao|\bol[aá]|\bhej|\bquerid[oa]|\bestimad[oa]|\bcar[oa]|\bgentile|"
     r"\bliebe[rs]?|\bcher|\bchère|\bprezad[oa]"
-    r"|\bregards|\bsincerely|\bthanks|\bcheers|\bsigned(?:\s+by)?|\bcontact|\bpatient|\bcustomer|\bclient"
-    r"|\bemployee|\bapplicant|\bcardholder|\baccount\s+holder|\bmember|\b(?:full|first|last|middle|given|"
-    r"family|maiden)\s+name(?:\s+(?:is|was))?|\bsurname(?:\s+(?:is|was))?|\bname|\bnom|\bnombre|\bnome|"
+    r"|\bregards|\bsincerely|\bthanks|\bcheers|\bsigned(?:\s+by)?|\bcontact(?:\s+person)?|\bpatient|\bcustomer|\bclient"
+    r"|\bemployee|\bapplicant|\bcardholder|\baccount\s+holder|\bmember|" + _NAME_FIELD + r"|\bnom|\bnombre|\bnome|"
     r"\bvorname|\bnachname|\bdirected\s+by|"
     r"\bwritten\s+by|\bsung\s+by|\bby|\bwith|\bsaid|\bsays|\basked|\btold|\bmeet|\bmet|\bmarried|\bkid|"
     r"\bson|\bdaughter|\bwife|\bhusband|\bbrother|\bsister|\bmother|\bfather|\bfriend|\bcolleague|"
-    r"\bbeneficiary|\bto|\bfrom|\buser|\bcc|\battn|\battention)[\"'”]?[ \t]*[:,\-=]?[ \t]*[\"'“]?\??[ \t]*\n?[ \t]*)"
+    r"\bbeneficiary|\bto|\bfrom|\buser|\bcc|\battn|\battention)[\"'”]?[ \t]*[:,\-=]?[ \t]*[\"'“]?\??[ \t]*"
+    r"(?:\n[ \t]*){0,2})"
 )
 _STRONG_CUES = lazy(
     r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta)\.?[ \t]+"
     r"|(?i:\bmy\s+name\s+is|\bname\s+is|\bcall\s+me|\bdear|\bregards,|\bsincerely,|\bsigned(?:\s+by)?|"
-    r"\b(?:full|first|last|middle|given|family|maiden)\s+name\??(?:\s+(?:is|was))?|\bsurname(?:\s+(?:is|was))?|"
-    r"\bname|\bnom|\bnombre|\bnome|"
+    + _NAME_FIELD
+    + r"|\bnom|\bnombre|\bnome|"
     r"\bvorname|\bnachname|\bdirected\s+by|\bname\s+on\s+the\s+\w+\?\s*user|"
     + _RELATIVE
-    + r")[\"'”]?[ \t]*[:,\-=]?[ \t]*[\"'“]?[ \t]*\n?[ \t]*)$"
+    + r")[\"'”]?[ \t]*[:,\-=]?[ \t]*[\"'“]?[ \t]*(?:\n[ \t]*){0,2})$"
 )
+# Roles that forms and records put before a name and a colon ("Tenant:", "Assignee:", "Rekeninghouder:"),
+# looked for before each colon rather than at every word.
+_ROLE_LABEL = lazy(
+    r"(?i)(?:\b|(?<=konto)|(?<=rekening))(?:holder|titular|titulaire|intestatari[oa]|inhaber(?:in)?|houder|owner|"
+    r"recipient|sender|tenant|guest|passenger|author|assignee|reporter|requester|approver|reviewers?|signatory|"
+    r"witness|policyholder|borrower|payee)[ \t]*:[ \t]*(?:\n[ \t]*)?"
+)
+_ROLE_WORD_BEFORE = lazy(r"\w+[ \t]*$")
+_COLON = lazy(":")
+# A line that is only the signature delimiter of mail ("-- ") or a closing (_CLOSING_PHRASES), its line
+# break and a blank line: looked up by the line's words rather than scanned for at every word.
+_LINE_CUE = lazy(r"[^\n]*\n(?:[ \t]*\n)?[ \t]*")
 # Capitalised words that open or fill sentences and are in name lists, or are never names at all; the
 # pronouns and articles of other languages too ("Sie", the German formal "you", is a surname in the lists).
 _COMMON = frozenset(
@@ -138,14 +173,17 @@ def cjk_surnames() -> frozenset[str]:
     return frozenset(names)
 
 
-_CJK = "\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af"
+# With the iteration mark 々 of Japanese names (佐々木, 野々村).
+_CJK = "\u3005\u3400-\u4dbf\u4e00-\u9fff\u3040-\u30ff\uac00-\ud7af"
 # A short run of Han or Hangul characters standing alone in text of another script, or a Japanese family
-# name, a space and a given name: "Please confirm whether 雷涛 attended", "signed by 松本 京助", "김민준 said".
-_HAN = "\\u3400-\\u4dbf\\u4e00-\\u9fff"
+# name, a space (or a comma, as directories write it) and a given name: "Please confirm whether 雷涛
+# attended", "signed by 松本 京助", "김민준 said", "斉藤, 里佳". One Hangul syllable is a family name at most,
+# taken after a cue: {"last_name": "김"}.
+_HAN = "\\u3005\\u3400-\\u4dbf\\u4e00-\\u9fff"
 _CJK_NAME = lazy(
-    rf"(?<![{_CJK}])(?:(?P<family>[{_HAN}\u3040-\u30ff\uac00-\ud7af]{{1,4}})[ \u3000]"
+    rf"(?<![{_CJK}])(?:(?P<family>[{_HAN}\u3040-\u30ff\uac00-\ud7af]{{1,4}})(?:[ \u3000]|,[ \t]?)"
     rf"(?P<given>[{_HAN}\u3040-\u30ff\uac00-\ud7af]{{1,3}})"
-    rf"|(?P<han>[{_HAN}\u3040-\u30ff]{{1,4}})|(?P<hangul>[\uac00-\ud7af]{{2,4}}))(?![{_CJK}])"
+    rf"|(?P<han>[{_HAN}\u3040-\u30ff]{{1,4}})|(?P<hangul>[\uac00-\ud7af]{{1,4}}))(?![{_CJK}])"
 )
 
 
@@ -165,6 +203,14 @@ def find_cjk_names(text: str) -> Iterator[Candidate]:
             # Either order: forms and generated data also write the given name first ("充 太田", "민준 김").
             if family in surnames or m.group("given") in surnames:
                 yield Candidate("PERSON", m.start(), m.end(), 0.75, "gazetteer")
+            elif (
+                any(c.end() == m.start() for c in _CUES.finditer(text, max(0, m.start() - 40), m.start()))
+                or _PREDICATE.match(text, m.end())
+                or _POSSESSIVE.match(text, m.end())
+            ):
+                # A family name the lists lack ("渚 上遠野"): two short runs and a space are a name's shape,
+                # taken right after a cue or before what a person does.
+                yield Candidate("PERSON", m.start(), m.end(), 0.7, "pattern:person_cue")
             continue
         run = m.group("han") or m.group("hangul")
         full = len(run) >= 3 and (run[:1] in surnames or run[:2] in surnames)
@@ -384,31 +430,85 @@ def find_names(
             elif word in first or word in last:
                 out.append(Candidate("PERSON", s2, e2, 0.7, "pattern:person_cue"))
 
-    run_at = {start: (start, end) for start, end, _ in runs}
-    for m in _CUES.finditer(text):
+    run_at = {start: (start, end, words) for start, end, words in runs}
+    line_cues = []
+    if "\n" in text:
+        offset = 0
+        for line in text.split("\n")[:-1]:
+            key = " ".join(line.strip(" \t>").rstrip(",").lower().split())
+            if key == "--" or key in _CLOSING_PHRASES:
+                # A line holding the signature delimiter or a closing word: the next line may be a name.
+                closing = _LINE_CUE.match(text, offset)
+                if closing:
+                    line_cues.append(closing)
+            offset += len(line) + 1
+    role_labels = []
+    if ":" in text:
+        for colon in _COLON.finditer(text):
+            before_colon = _ROLE_WORD_BEFORE.search(text, max(0, colon.start() - 20), colon.start())
+            label = before_colon and _ROLE_LABEL.search(text, before_colon.start(), colon.end() + 8)
+            if label:
+                role_labels.append(label)
+    cue_matches = itertools.chain(
+        ((m, False) for m in _CUES.finditer(text)),
+        ((m, False) for m in role_labels),
+        ((m, True) for m in line_cues),
+    )
+    for m, line_cue in cue_matches:
         pos = m.end()
+        title = _TITLE_ABBREVIATION.match(text, pos)
+        if title and (pos not in run_at or text[run_at[pos][1] : run_at[pos][1] + 1] == "."):
+            pos = title.end()  # "Attn: Inż. Antonia Świętochowska": an academic title between cue and name
         run = run_at.get(pos)
         if run is None:
             continue
-        s, e = run[0] - pos, run[1] - pos
-        value = text[pos + s : pos + e]
-        if value.lower() in _COMMON or value.split()[0].lower().rstrip(".") in _COMMON:
+        start, end, words = run
+        value = text[start:end]
+        head = value.split()[0]
+        if _INITIALS_NAME.fullmatch(value):
+            head = value.split()[-1]  # "A. Villares", "I. Almeida": the initial is not the word "a" or "I"
+        if (value.lower() in _COMMON or head.lower().rstrip(".") in _COMMON) and not (
+            # A quoted value of a name field is a name even when it is a word: {"last_name": "Little"}.
+            _QUOTED_NAME_FIELD.search(m.group()) and text[end : end + 1] in ('"', "'") and value.lower() not in _STOP
+        ):
             continue
-        if "_" in value or (value.isupper() and not _is_name_word(value.split()[0], first, last)):
-            continue  # EMAIL_FROM, SUBJECT: template fields and headers
+        listed = _is_name_word(head, first, last)
+        if line_cue and not _signature_name(text, end, words):
+            continue  # "Thanks\nGitHub Actions": a signature is a person's name alone on its line
         # The window reaches back over a possessive the weak cue left out ("my kid" around "kid").
-        if _STRONG_CUES.search(text, max(0, m.start() - 8), pos):
-            out.append(Candidate("PERSON", pos + s, pos + e, 0.75, "pattern:person_cue"))
-        elif _GREETING.match(m.group()) and _is_name_word(value.split()[0], first, last):
-            # "Thanks Cecilia!", "Hi Rafał,": a listed name greeted is a person, whatever the model calls it.
-            out.append(Candidate("PERSON", pos + s, pos + e, 0.75, "pattern:person_cue"))
-        elif _is_name_word(value.split()[0], first, last):
+        strong_cue = line_cue or _STRONG_CUES.search(text, max(0, m.start() - 8), pos) is not None
+        if "_" in value or value.isupper() and not listed and not (strong_cue and _CAPITALS_NAME.fullmatch(value)):
+            continue  # EMAIL_FROM, SUBJECT: template fields and headers; "FULL NAME: JOHN SMITH" is a name
+        if strong_cue:
+            out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
+        elif _GREETING.match(m.group()) and (listed or _greeted_word(text, start, end, words)):
+            # "Thanks Cecilia!", "Hi Rafał,": a listed name greeted is a person, whatever the model calls it;
+            # so is any single word greeted and then a comma or an exclamation mark ("Thanks Bobette!").
+            out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
+        elif ":" in m.group() and _labelled_name(text, m.group(), words, end):
+            # A role field of a form or a mail header and two to four capitalised words alone after it:
+            # "Patient: Habacuc Lourenco", "From: Bronisław Katlewicz <...>", "Contact person: Gustav Prchal,".
+            out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
+        elif _INITIALS_NAME.fullmatch(value):
+            # "Approved by U. Jaeger", "cc J. R. Smith": initials and a family name after a cue.
+            out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
+        elif listed:
             # A weak cue ("with", "said", "hi") and a word from the name lists, which also hold many place
             # names: dropped below where the model calls it a place or an organisation.
-            out.append(Candidate("PERSON", pos + s, pos + e, 0.65, "gazetteer"))
+            out.append(Candidate("PERSON", start, end, 0.65, "gazetteer"))
+    other = list(ner_other)
+    for start, end, words in runs if "@" in text and "<" in text else ():
+        # "Bronisław Katlewicz <bk@example.com>": the display name of a mail address, unless the model
+        # calls it an organisation ("Upwork Notification <donotreply@...>").
+        if (
+            2 <= len(words) <= 4
+            and _BEFORE_MAIL_ADDRESS.match(text, end)
+            and not _has_common(text, words)
+            and not overlaps(other, start, end)
+        ):
+            out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
 
     # Repeated mentions and lists: names found so far, then every other occurrence of their words.
-    other = list(ner_other)
 
     def dropped(c: Candidate) -> bool:
         """A weak gazetteer match where the model sees a place or an organisation: no name to spread."""
@@ -432,10 +532,22 @@ def find_names(
         for m in _WORD.finditer(text):
             if m.group() in seen_words and not overlaps(found, m.start(), m.end()):
                 out.append(Candidate("PERSON", m.start(), m.end(), 0.6, "propagated"))
-    for m in _INVERTED.finditer(text):
-        # "Klaja, Adrian - Senior Analyst": a directory or sign-in line, surname first.
-        if text[m.start(2) : m.end(2)].lower() in first and text[m.start(1) : m.end(1)].lower() not in _COMMON:
-            out.append(Candidate("PERSON", m.start(1), m.end(2), 0.8, "pattern:person_cue"))
+    inverted = [
+        m
+        for m in itertools.chain(
+            _INVERTED.finditer(text), _INVERTED_IN_LIST.finditer(text) if ";" in text or ":" in text else ()
+        )
+        if not any(text[m.start(i) : m.end(i)].lower() in _COMMON for i in (1, 2))
+        # After a label only in a list: "Location: Paris, France" is a place.
+        and (text[m.start()] != ":" or text[m.end() :].lstrip(" \t")[:1] == ";")
+    ]
+    # "Klaja, Adrian - Senior Analyst": a directory or sign-in line, surname first. In a list of such
+    # pairs ("Reviewers: Blanco, Marcela; Medina, Paloma", one per bullet) one listed given name vouches
+    # for the others.
+    listed_pairs = [m for m in inverted if text[m.start(2) : m.end(2)].lower() in first]
+    for m in inverted if listed_pairs and len(inverted) >= 2 else listed_pairs:
+        out.append(Candidate("PERSON", m.start(1), m.end(2), 0.8, "pattern:person_cue"))
+    out.extend(_table_names(text))
     for m in _PAIR.finditer(text):
         a, b = (m.start(1), m.end(1)), (m.start(2), m.end(2))
         plural = _PAIR_PREDICATE.match(text, m.end())
@@ -470,11 +582,122 @@ def find_names(
     ]
 
 
-_INVERTED = lazy(
-    rf"(?m)^[ \t>*•\-]*([{_UPPER}][\w'’]+(?:-[{_UPPER}][\w'’]+)?),[ \t]+([{_UPPER}][\w'’]+(?:-[{_UPPER}][\w'’]+)?)"
+# Column headers of a table or CSV whose cells are names ("first_name", "Full Name", "Customer Name").
+_NAME_HEADERS = frozenset(
+    # Not "Name" alone: tables name products, places and horses as often as people.
+    (
+        "full name|fullname|first name|firstname|last name|lastname|surname|given name|given names|forename|"
+        "forenames|family name|middle name|contact name|contact person|customer name|client name|"
+        "employee name|patient name|person name|member name|account holder|cardholder|legal name"
+    ).split("|")
+)
+_CELL_SEPARATORS = (",", "\t", ";", "|")
+_NAME_CELL = lazy(rf"[{_UPPER}a-zß-öø-ÿā-ž][\w'’.\-]*(?:[ \t]+[\w'’.\-]+){{0,3}}")
+
+
+def _table_names(text: str) -> Iterator[Candidate]:
+    """The cells under a name column of a CSV or a Markdown table: the header says what they are."""
+    if "\n" not in text:
+        return
+    for sep in _CELL_SEPARATORS:
+        if sep not in text:
+            continue
+        columns: list[int] = []
+        width = 0
+        offset = 0
+        for line in text.split("\n"):
+            line_start, offset = offset, offset + len(line) + 1
+            if sep not in line:
+                columns = []
+                continue
+            cells = line.split(sep)
+            headers = [c.strip(" \t\"'*").lower().replace("_", " ").replace("-", " ") for c in cells]
+            named = [i for i, h in enumerate(headers) if h in _NAME_HEADERS]
+            if named:
+                columns, width = named, len(cells)
+                continue
+            if not columns or len(cells) != width or set(line.strip()) <= set("|-: \t"):
+                continue
+            pos = line_start
+            for i, cell in enumerate(cells):
+                value = cell.strip(' \t"')
+                if i in columns and value and len(value) <= 40 and _NAME_CELL.fullmatch(value):
+                    if value.lower() not in _COMMON:
+                        start = pos + cell.index(value)
+                        yield Candidate("PERSON", start, start + len(value), 0.7, "pattern:person_cue")
+                pos += len(cell) + len(sep)
+
+
+def _has_common(text: str, words: list[tuple[int, int]]) -> bool:
+    return any(text[s:e].lower().rstrip(".") in _COMMON for s, e in words)
+
+
+def _signature_name(text: str, end: int, words: list[tuple[int, int]]) -> bool:
+    """One to four words spelled like a name ("Fionn Brand", "J. O'Neill", not "GitHub") ending the line."""
+    if len(words) > 4:
+        return False
+    for s, e in words:
+        word = text[s:e]
+        if not (_INITIAL.fullmatch(word) or word[1:].replace("-", "").replace("'", "").replace("’", "").islower()):
+            if not all(part[:1].isupper() and part[1:].islower() for part in word.split("-")):
+                return False
+    rest = text[end : text.find("\n", end) if "\n" in text[end:] else len(text)].strip()
+    return rest == "" or rest[0] in ",|-–("
+
+
+def _greeted_word(text: str, start: int, end: int, words: list[tuple[int, int]]) -> bool:
+    """One capitalised word after a greeting, then a comma or an exclamation mark: "Hi Finnja, your ..."."""
+    value = text[start:end]
+    if len(words) != 1 or text[end : end + 1] not in (",", "!") or not value[1:].islower():
+        return False
+    greeting = _GREETING_AT.search(text, max(0, start - 12), start)
+    return greeting is not None and value.lower() not in _NOT_GREETED and _sentence_start(text, greeting.start())
+
+
+def _labelled_name(text: str, cue: str, words: list[tuple[int, int]], end: int) -> bool:
+    """Whether a run after a form label ("Patient:", "From:") reads as a name: two to four capitalised
+    words, none a common word, ending the line or before a comma, a bracket or a mail address."""
+    if not 2 <= len(words) <= 4 or _has_common(text, words) or cue.lower().lstrip().startswith(_CHAT_ROLES):
+        return False
+    if any(text[s:e].isupper() for s, e in words):
+        return False
+    return _LABELLED_END.match(text, end) is not None
+
+
+_INVERTED_PAIR = (
+    rf"([{_UPPER}][\w'’]+(?:-[{_UPPER}][\w'’]+)?),[ \t]+([{_UPPER}][\w'’]+(?:-[{_UPPER}][\w'’]+)?)"
     r"(?=[ \t]*(?:$|[\-–—(|;/]|,[ \t]*(?:[A-Z]\.|Jr|Sr|MD|PhD)))"
 )
+# At a line start, or after a label or another item ("Reviewers: Blanco, Marcela; Medina, Paloma"): two
+# patterns, since one that opens with the separator is scanned for as a literal.
+_INVERTED = lazy(rf"(?m)^[ \t>*•\-]*{_INVERTED_PAIR}")
+_INVERTED_IN_LIST = lazy(rf"(?m)[;:][ \t]*{_INVERTED_PAIR}")
 # Words that open a run before a name and are never part of it ("New York", "Grace Church" keep theirs).
+# An academic or professional title written before a name: "Inż.", "Dr. rer. nat.", "B.A.", "Dipl.-Ing.".
+_TITLE_ABBREVIATION = lazy(r"(?:\w{1,7}\.(?:-?\w{1,6}\.)*[ \t]+){1,3}")
+_CAPITALS_NAME = lazy(
+    rf"[{_UPPER}][{_UPPER}'’\-]{{2,}}|[{_UPPER}][{_UPPER}'’\-]+(?:[ \t]+[{_UPPER}][{_UPPER}'’\-]+){{1,3}}"
+)
+_INITIALS_NAME = lazy(rf"(?:[{_UPPER}]\.[ \t]?){{1,3}}[{_UPPER}][\w'’]+(?:-[{_UPPER}][\w'’]+)?")
+# The display name before a mail address, unless the address is a role account's ("Upwork Notification
+# <donotreply@upwork.com>").
+_BEFORE_MAIL_ADDRESS = lazy(
+    r"[\"'”]?[ \t]*<(?!(?i:no-?reply|do-?not-?reply|notifications?|info|support|hello|team|news|newsletter|"
+    r"billing|sales|admin|contact|service|updates|alerts|mailer-daemon|feedback|product-feedback)@)"
+    r"[^<>\s@]+@[^<>\s@]+>"
+)
+_LABELLED_END = lazy(r"[ \t]*(?:$|\n|,|;|\(|<|\|)")
+_GREETING_AT = lazy(
+    r"(?i)\b(?:hi|hello|hey|dear|thanks|thank\s+you|cheers|hola|hallo|bonjour|salut|ciao|ol[aá]|hej|querid[oa]|"
+    r"estimad[oa]|car[oa]|gentile|liebe[rs]?|cher|chère|prezad[oa])[ \t]+$"
+)
+# Chat transcripts label turns "User:", "Customer:": what follows is a message, not a name.
+_CHAT_ROLES = ("user",)
+# Words greeted that are not names.
+_NOT_GREETED = frozenset(
+    """everyone everybody guys folks all team again there world friends ya y'all gang buddy mate dude man
+    sir madam chatgpt gpt assistant bot claude gemini siri alexa google""".split()
+)
 _LEAD_WORDS = frozenset(
     """hi hello hey dear thanks thank cheers regards sincerely best please kindly mr mrs ms miss mx dr prof sir
     madam mister user customer client patient student employee member applicant candidate reminder attn
@@ -499,6 +722,8 @@ _PREDICATE = lazy(
     r"(?:'s?)?[ \t]*(?::[ \t]*[\"“A-Z]|(?<=s)[ \t]+(?:kids?|son|daughter|wife|husband|mother|father|brother|"
     r"sister|friend|boss|partner|girlfriend|boyfriend)\b|[ \t]+(?:lives|lived|living|had\s+given|has\s+given|"
     r"gave|spent|began|started|works|worked|joined|said|says|asked|told|wrote|writes|shouted|smiled|replied|is\s+from|was\s+from|"
+    # What a customer or patient does in a ticket or a record: "Dierk Erlei submitted the claim".
+    r"submitted|requested|signed|filed|booked|complained|registered|applied\s+for|"
     r"is\s+very|was\s+very|is\s+a\s+very|has\s+been|was\s+born|is\s+married|called|emailed|phoned|texted|"
     r"visited|met|is\s+the\s+(?:ceo|cto|cfo|founder|owner|director|manager|head)|from\s+[A-Z]\w+\s+is\b)"
     # An appositive before a verb of saying: "Kristíana R Valbergsdóttir, the Cinematographer, said".

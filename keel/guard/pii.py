@@ -172,7 +172,11 @@ class PiiDetector:
             yield Candidate(kind, span.start, span.end, score, "ner")
         # The model calls many names it does not know organisations ("Calquín Cazares"): two or three
         # capitalised words spelled beyond ASCII do not count against a name.
-        other = [(s.start, s.end) for s in plain if s.label != "PERSON" and not _foreign_name_like(text, s)]
+        other = [
+            (s.start, s.end)
+            for s in plain
+            if s.label != "PERSON" and not _foreign_name_like(text, s) and not _sentence_fragment(text, s)
+        ]
         yield from find_names(text, strong, weak, other)
 
 
@@ -240,6 +244,20 @@ def _foreign_name_like(text: str, span: NerSpan) -> bool:
     )
 
 
+def _sentence_fragment(text: str, span: NerSpan) -> bool:
+    """Capitalised words and a lowercase word that names of firms and places do not hold: a piece of a
+    sentence the model merged ("de cobrança de Naod Frazão", "l'adresse de facturation de Manon Reboul"
+    as an ORG in other languages), not the name of a place or a firm."""
+    words = text[span.start : span.end].split()
+    return any(w[0].isupper() for w in words) and any(
+        w.islower() and w not in _NAME_PARTICLES and w not in _ORG_WORDS for w in words
+    )
+
+
+# Lowercase words inside names of firms and places ("Bank of America", "Barnett, Melton and Garcia").
+_ORG_WORDS = frozenset("and of the for on in at & und et y upon".split())
+
+
 _CAPITALISED = re.compile(r"\b[A-ZÀ-ÖØ-ÞĀ-ſЀ-ЯҐΑ-ΩΆΈΉΊΌΎΏ][\w'’\-]*")
 # Capitalised words that open sentences and questions; a text whose only capitals are these has no name.
 _OPENERS = frozenset(
@@ -260,12 +278,18 @@ def _may_name(text: str) -> bool:
 
 
 def _strip(text: str, span: NerSpan) -> NerSpan:
-    """The span without the whitespace the model lets an entity end on ("Bill Bailey     |")."""
+    """The span without the whitespace the model lets an entity end on ("Bill Bailey     |"), and without
+    what it runs on into over a line break: "Henrike Vogt\nAnna-Seghers-Gasse" is a name and the street
+    of the next line. A PERSON that would not be a name whole ("nan\n 25033") stays whole, to be
+    dropped as it was."""
     start, end = span.start, span.end
-    while end > start and text[end - 1].isspace():
-        end -= 1
     while start < end and text[start].isspace():
         start += 1
+    line_end = text.find("\n", start, end)
+    if line_end >= 0 and (span.label != "PERSON" or _plausible_name(text[start:end].strip())):
+        end = line_end
+    while end > start and text[end - 1].isspace():
+        end -= 1
     return span if (start, end) == (span.start, span.end) else replace(span, start=start, end=end)
 
 
@@ -275,6 +299,8 @@ _FORM_LABELS = frozenset(
     telefon teléfono téléphone telefono email e-mail correo courriel name nombre nom nome vorname nachname
     apellido cognome""".split()
 )
+# Compound labels of German and Dutch ("Lieferadresse", "Factuuradres", "Postanschrift").
+_LABEL_ENDINGS = ("adresse", "adres", "anschrift")
 _NAME_PARTICLES = frozenset("van von der den de del della di da dos das du le la al bin ibn ben y e zu ter".split())
 
 
@@ -284,8 +310,8 @@ def _plausible_name(value: str) -> bool:
     words = value.split()
     if len(words) > 1 and any(w[0].islower() and w not in _NAME_PARTICLES for w in words) and not value.islower():
         return False  # "Je habite au": a sentence in another language, not a name
-    if any(w.lower().strip(".,:") in _FORM_LABELS for w in words):
-        return False  # "Meine Adresse", "Contact": form labels
+    if any(w.lower().strip(".,:") in _FORM_LABELS or w.lower().strip(".,:").endswith(_LABEL_ENDINGS) for w in words):
+        return False  # "Meine Adresse", "Contact", "Lieferadresse": form labels
     return not (len(words) == 1 and _NOT_NAME.match(value.rstrip(".,")))
 
 

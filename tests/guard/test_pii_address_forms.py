@@ -48,7 +48,65 @@ def test_a_name_run_on_into_the_unit_keeps_both_the_name_and_the_address() -> No
         "The phone rang him 3 times before he answered.",
         "| 2008 | Billboard 2008 Year End Award |",
         "We are at the end, page 12.",
+        # A year before a word with a street ending, an acronym ending like "u.", a table of counts.
+        "In 1989 Steinberg wrote his first book.",
+        "I would like to install a Nvidia GTX 3060 GPU. I have a 450W PSU.",
+        "Denver\t600\nAtlanta\t400\nHouston\t500",
+        "In 2010, 11,078 homicides were reported in the U.S. In 2010, 358 murders involved a rifle.",
+        "I am migrating from MacOS Mojave running Safari 14 to a new Mac.",
+        "She lives at home with 2 dogs.",
     ],
 )
 def test_english_words_that_are_also_street_types_are_not_addresses(text: str) -> None:
     assert [e for e in default_detector().detect(text) if e.type == "ADDRESS"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        # House number first, as generated data and international forms write European streets.
+        ("She lives at 48 Gamle Kongevej with her dog.", "Gamle Kongevej"),
+        ("Please ship it to 17 Kapelstraat.", "Kapelstraat"),
+        ("Address: 14 Pärnu maantee", "Pärnu maantee"),
+        ("My address is 12 Solbergåsen, thanks.", "Solbergåsen"),
+        ("Ship to:\nOla Nordmann\n8 Bjørkelia\n0573 Oslo\n", "Bjørkelia"),
+        ("I moved to 22 Cour Du Marché last month.", "Cour Du Marché"),
+        ("Send the documents to 45 Cypress Bayou by Friday.", "Cypress Bayou"),
+        # Street fields of records, and Turkish, Czech and Mexican street names.
+        ('{"street": "Atatürk Caddesi 41", "city": "Izmir"}', "Atatürk Caddesi"),
+        ('{"street": "Na Výsluní 12", "postcode": "110 00", "city": "Praha"}', "Na Výsluní"),
+        ("Please ship it to Villas de la Loma 504.", "Villas de la Loma"),
+        ("She lives at Pod lipami 9 with her dog.", "Pod lipami"),
+        # A street without a number or a street word, known by the postal code and town after it.
+        ("Élise Garnier\nrue des Tanneurs\n67000 Strasbourg", "rue des Tanneurs"),
+        ("Ioana Pop\nAleea Rozelor\nCluj-Napoca, 400001", "Aleea Rozelor"),
+        ("Νίκος Παππάς\nΕρμού 12,\nΤΚ 105 63 Αθήνα", "Ερμού 12"),
+        ("Bill to: Jaana Virtanen, 12 Koivukuja, 00100 Helsinki", "Koivukuja"),
+        ("Bill to: Mary Hale, 878 Kathleen Break, Nguyenhaven, QLD, 2878", "Kathleen Break"),
+        # German streets named after people, with an abbreviation or a conjunction in the name.
+        ("Lieferadresse:\nSt.-Georg-Platz 3\n", "St.-Georg-Platz 3"),
+        ("Adresse: Hans-und-Sophie-Scholl-Platz 1", "Hans-und-Sophie-Scholl-Platz 1"),
+        ("Ship to:\nKerstin Brandt\nKarl-Heine-Promenade 12\n04229 Leipzig\n", "Karl-Heine-Promenade 12"),
+        ("What is your address? it is USNV Harmon\nFPO AA 34002", "USNV Harmon"),
+    ],
+)
+def test_more_street_forms_are_found(text: str, street: str) -> None:
+    start = text.index(street)
+    found = [e for e in default_detector().detect(text) if e.type == "ADDRESS"]
+    assert any(e.start < start + len(street) and start < e.end for e in found), found
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("Address: Nørregade 12\nDK-1165 København", "DK-1165"),
+        ('{"address": "12 Maple Drive\nOakville ON L6H 2K4"}', "L6H 2K4"),
+        ("Henrike Vogt\nAnna-Seghers-Gasse 12\n1203 Saalfelden am Steinernen Meer", "Steinernen Meer"),
+        ("I moved to Hammersteinstraße 14\n50596 Brilon last month.", "50596 Brilon"),
+        ("Gelin Sokağı 12, 21269 Bolu/Niğde", "Bolu/Niğde"),
+        ("Incrocio Roberto, 14\n00182, Roma (RM)", "Roma (RM)"),
+    ],
+)
+def test_the_postal_code_and_town_line_belongs_to_the_address(text: str, rest: str) -> None:
+    values = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "ADDRESS"]
+    assert any(rest in v for v in values), values

@@ -30,6 +30,8 @@ def found(detector: PiiDetector, text: str, kind: str) -> list[str]:
         ("Le bureau se trouve au rue de Regnier.", "rue de Regnier"),
         ("Adresse de livraison :\navenue Germain\n", "avenue Germain"),
         ("Endereço de entrega:\nPraça Ferreira, S/N\n", "Praça Ferreira"),
+        ("Me mudé a Jardines del Valle 25 el mes pasado.", "Jardines del Valle 25"),
+        ("Dirección de entrega:\nCalle de los Lirios, 509\n", "Calle de los Lirios"),
     ],
 )
 def test_addresses_in_other_languages(detector: PiiDetector, text: str, street: str) -> None:
@@ -42,9 +44,15 @@ def test_addresses_in_other_languages(detector: PiiDetector, text: str, street: 
         ("Hola Carmen, tu cita está confirmada para el lunes.", "Carmen"),
         ("Ciao Giulia, il tuo appuntamento è confermato per lunedì.", "Giulia"),
         ("Bonjour Amélie, votre rendez-vous est confirmé pour lundi.", "Amélie"),
+        ("Hola Eustaquia, tu cita está confirmada para el lunes.", "Eustaquia"),
+        ("Mit freundlichen Grüßen\nHeinke Overbeck", "Heinke Overbeck"),
+        ("Rekeninghouder: Sjoerd Hoekstra", "Sjoerd Hoekstra"),
+        # The model merges the words before an unknown name into an organisation ("de cobrança de ...").
+        ("Por favor, atualize o endereço de cobrança de Joaquim Bragança.", "Joaquim Bragança"),
+        ("Veuillez mettre à jour l'adresse de facturation de Soizic Kerhervé.", "Soizic Kerhervé"),
     ],
 )
-def test_a_greeted_name_in_other_languages(detector: PiiDetector, text: str, name: str) -> None:
+def test_a_greeted_signed_or_labelled_name_in_other_languages(detector: PiiDetector, text: str, name: str) -> None:
     # The span may keep the greeting ("Ciao Giulia"): what matters is that the name is covered.
     assert any(name in value for value in found(detector, text, "PERSON")), detector.detect(text)
 

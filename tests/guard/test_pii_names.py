@@ -68,3 +68,60 @@ def test_a_chinese_japanese_or_korean_name_in_other_text_is_found(text: str, nam
 def test_a_two_character_word_that_opens_with_a_family_name_is_not_a_name_without_a_cue(word: str) -> None:
     text = f"The word {word} appears on the sign."
     assert [e for e in default_detector().detect(text) if e.type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # Records and forms as tools print them: every value must be found, not just one of them.
+        ('{"first_name": "Wiebke", "last_name": "Hartkopf", "plan": "gold"}', ["Wiebke", "Hartkopf"]),
+        ('{"user": {"id": 7, "given_name": "Tiina", "family_name": "Rebane"}}', ["Tiina", "Rebane"]),
+        ('{"first_name": "Ada", "last_name": "Little"}', ["Ada", "Little"]),
+        ("last_name,first_name,plan\nHartkopf,Wiebke,gold", ["Hartkopf", "Wiebke"]),
+        ("| Customer Name | Plan |\n|---|---|\n| Jorunn Bakke | gold |", ["Jorunn Bakke"]),
+        ("SURNAME: KOWALCZYK\nGIVEN NAMES: ZOFIA\nNATIONALITY: ", ["KOWALCZYK", "ZOFIA"]),
+        ("FULL NAME: ORHAN DEMIRCAN\nDATE: 12/03/2024", ["ORHAN DEMIRCAN"]),
+        ("Reviewers: Sandvik, Oddrun; Halvorsen, Kjell", ["Sandvik, Oddrun", "Halvorsen, Kjell"]),
+        ("Approved by T. Vähäkangas on 12 March.", ["T. Vähäkangas"]),
+        ("From: Radomił Ziętek <rz@example.com>", ["Radomił Ziętek"]),
+        ("Contact person: Ignác Fodor, tel. 555 0100", ["Ignác Fodor"]),
+        ("Patient: Evangelos Mouratidis\nAge: 45", ["Evangelos Mouratidis"]),
+        ("Account holder: Aytaç Güleryüz", ["Aytaç Güleryüz"]),
+        ("Attn: Dipl.-Ing. Heinke Overbeck\nRe: invoice 2231", ["Heinke Overbeck"]),
+        ("Thanks Oddbjørn!", ["Oddbjørn"]),
+        ("Let me know if you need anything else.\n\n--\nMarit Haugland\nHead of Operations", ["Marit Haugland"]),
+        ("Thanks,\n\nSeppo Rautiainen\nSenior Account Manager | Northwind Traders", ["Seppo Rautiainen"]),
+        ("Oskari Lehtinen submitted the insurance claim yesterday.", ["Oskari Lehtinen"]),
+        ("佐々木, 健 - Senior Analyst", ["佐々木, 健"]),
+        ('{"last_name": "박", "first_name": "서연"}', ["박", "서연"]),
+        ("Patient: 綾 小田桐\nAge: 45", ["綾 小田桐"]),
+    ],
+)
+def test_every_name_of_a_record_or_a_form_is_found(text: str, names: list[str]) -> None:
+    found = [e for e in default_detector().detect(text) if e.type == "PERSON"]
+    for name in names:
+        start = text.index(name)
+        assert any(e.start < start + len(name) and start < e.end for e in found), (name, found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thanks\nGitHub Actions",
+        "Location: Paris, France",
+        '{"name": "Gold", "price": 10}',
+        "Hi Everyone, welcome to the call.",
+        "User: Write Python Code\n",
+        "SUBJECT: Payment Received|EMAIL_FROM: Upwork Notification <donotreply@upwork.com>|",
+        "| Name | Flower colour |\n|---|---|\n| Cornish Spring | pink |",
+    ],
+)
+def test_labels_and_senders_that_are_not_people(text: str) -> None:
+    assert [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"] == []
+
+
+def test_a_name_the_model_runs_on_into_the_next_line_ends_at_the_line_break() -> None:
+    text = "Henrike Vogt\nAnna-Seghers-Gasse 12\n1100 Wien"
+    found = {(e.type, text[e.start : e.end]) for e in default_detector().detect(text)}
+    assert ("PERSON", "Henrike Vogt") in found
+    assert any(kind == "ADDRESS" and "Anna-Seghers-Gasse 12" in value for kind, value in found), found
