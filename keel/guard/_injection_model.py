@@ -47,13 +47,21 @@ CALIBRATED_BLOCK = 0.9
 MAX_SEGMENTS = 512
 MAX_SEGMENT_CHARS = 1_024
 
-_WORD_RE = re.compile(r"\w+")
+# Python's \w leaves out combining marks, so it cut Hindi, Bengali, Tamil, Thai... words at every
+# vowel sign ("मुझे" became "म", "झ"): single consonants that every text of the script shares, which
+# the model learnt as "this script", i.e. as the machine-translated attacks of the training data.
+# The marks of the scripts that need them (not the danda, which ends a sentence) join their word.
+_MARKS = (
+    "\u0300-\u036f\u0483-\u0489\u0591-\u05c7\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed"
+    "\u0900-\u0963\u0966-\u0dff\u0e00-\u0eff\u0f00-\u0fff\u1000-\u109f\u1780-\u17ff"
+)
+_WORD_RE = re.compile(rf"[\w{_MARKS}]+")
 # Scripts written without spaces between words: Thai, Lao, Khmer, Myanmar, kana, CJK ideographs.
 _UNSPACED_RE = re.compile(
     "[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 )
 _SEGMENT_SPLIT_RE = re.compile(r"\n+|(?<=[.!?])\s+|\s*\|\s*")
-_SEGMENT_WORD_RE = re.compile(r"[^\W\d_]{2,}")
+_SEGMENT_WORD_RE = re.compile(rf"(?:[^\W\d_]|[{_MARKS}]){{2,}}")
 _TABLE_ROW_RE = re.compile(r"^[^\n]*\|[^\n]*\|", re.MULTILINE)
 _CODE_LINE_RE = re.compile(
     r"^(?: {4}|\t|>>> |\$ |def |class |import |from \S+ import |#include|function |public |const |var |let )",

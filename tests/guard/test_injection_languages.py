@@ -33,9 +33,9 @@ EVERYDAY = [
     "Yarın için İstanbul'da hava nasıl olacak?",
     "Czy możesz polecić dobry przepis na pierogi?",
     "Có cách nào để học tiếng Anh hiệu quả tại nhà không?",
+    # Blocked until the model's words kept their vowel signs (Python's \w cuts Devanagari at each).
+    "मुझे अपने दोस्त के जन्मदिन के लिए एक छोटा सा संदेश लिखना है।",
 ]
-# Hindi has little benign text in the training data (a few dozen messages) and many translated attacks.
-KNOWN_GAP = ["मुझे अपने दोस्त के जन्मदिन के लिए एक छोटा सा संदेश लिखना है।"]
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,7 @@ def detector() -> InjectionDetector:
 
 @pytest.mark.parametrize(
     "text",
-    EVERYDAY
-    + [pytest.param(t, marks=pytest.mark.xfail(strict=True, reason="Hindi read as foreign")) for t in KNOWN_GAP],
+    EVERYDAY,
 )
 def test_everyday_requests_in_other_languages_are_not_blocked(detector: InjectionDetector, text: str) -> None:
     verdict = detector.scan(text, source="user")
@@ -70,3 +69,11 @@ def test_few_are_even_flagged(detector: InjectionDetector) -> None:
 )
 def test_the_override_family_is_still_caught_in_other_languages(detector: InjectionDetector, text: str) -> None:
     assert detector.scan(text, source="user").decision == "block"
+
+
+def test_words_keep_their_vowel_signs() -> None:
+    from keel.guard._injection_model import doc_features
+
+    feats = doc_features("मुझे एक संदेश लिखना है। আমি ভালো আছি", "user", [])
+    assert {"w:मुझे", "w:संदेश", "w:लिखना", "w:ভালো"} <= feats
+    assert "w:म" not in feats  # a consonant cut off its word
