@@ -412,6 +412,11 @@ def find_names(
         # listed first and last names.
         for m in _LOWER_CUE.finditer(text):
             out.append(Candidate("PERSON", m.start("name"), m.end("name"), 0.7, "pattern:person_cue"))
+        # "hi this is jake from the dentist office", "i'm priya with accounts": a listed first name
+        # introduced by its bearer.
+        for m in _LOWER_INTRO.finditer(text):
+            if m.group("name") in first and m.group("name") not in _COMMON:
+                out.append(Candidate("PERSON", m.start("name"), m.end("name"), 0.7, "pattern:person_cue"))
         tokens = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         for (s1, e1), (s2, e2) in zip(tokens, tokens[1:], strict=False):
             if text[e1:s2] == " " and text[s1:e1] in first and (text[s2:e2] in last or text[s2:e2] in first):
@@ -714,8 +719,14 @@ _LOWER_WORD = lazy(r"\b[a-z]{2,}\b")
 _LOWER_CUE = lazy(
     r"\b(?:my\s+name\s+is|name\s+is|call\s+me|calls\s+me|i\s+am\s+called|signed|regards,?|follow\s+up\s+with|"
     r"talk(?:ed|ing)?\s+(?:to|with)|sp(?:eak|oke|eaking)\s+(?:to|with)|meet|met)\s+"
-    r"(?P<name>(?!(?:the|a|an|you|him|her|them|it|me|us|my|your|his|our|their|this|that|not|in|on|at|by|for|to|of)\b)[^\W\d_][\w'’\-]+(?:\s+[^\W\d_]\.?)?(?:\s+(?!(?:and|or|but|in|"
+    r"(?P<name>(?!(?:the|a|an|you|him|her|them|it|me|us|my|your|his|our|their|this|that|not|in|on|at|by|for|to|of|"
+    # "call me back at ...", "meet me later": not a name. An initial is one letter standing alone.
+    r"back|later|again|soon|tomorrow|today|tonight|now|when|if|once|asap|anytime|sometime)\b)"
+    r"[^\W\d_][\w'’\-]+(?:\s+[^\W\d_]\.?(?!\w))?(?:\s+(?!(?:and|or|but|in|"
     r"on|at|by|for|to|of|the|is|was|speak|yet|from|as|who|will|has|had)\b)[^\W\d_][\w'’\-]+)?)"
+)
+_LOWER_INTRO = lazy(
+    r"\b(?:this\s+is|it'?s|i'?m|i\s+am)\s+(?P<name>[a-z][a-z'\-]+)\s+(?:from|at|with|here|speaking|calling|over\s+at)\b"
 )
 _PAIR = lazy(rf"([{_UPPER}][\w'’\-]+)[ \t]+(?:and|&)[ \t]+([{_UPPER}][\w'’\-]+)")
 _PREDICATE = lazy(

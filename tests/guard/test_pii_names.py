@@ -125,3 +125,11 @@ def test_a_name_the_model_runs_on_into_the_next_line_ends_at_the_line_break() ->
     found = {(e.type, text[e.start : e.end]) for e in default_detector().detect(text)}
     assert ("PERSON", "Henrike Vogt") in found
     assert any(kind == "ADDRESS" and "Anna-Seghers-Gasse 12" in value for kind, value in found), found
+
+
+def test_a_lowercase_introduction_names_its_speaker_and_call_me_back_names_nobody() -> None:
+    text = "hi this is jake from the dentist office, call me back at 555 201 9987"
+    people = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"]
+    assert people == ["jake"]
+    text = "this is great from start to finish, meet me later at the cafe"
+    assert not [e for e in default_detector().detect(text) if e.type == "PERSON"]
