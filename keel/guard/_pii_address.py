@@ -180,9 +180,11 @@ _CORE_PREFIX = lazy(
 # A street-type word opening a span: "Ladeira Olívia Viana" is a street named after a person.
 STREET_PREFIX_AT = lazy(rf"(?:(?i:{_PREFIXES})|{_PREFIXES_CAPITALISED}){_SP}")
 # A house number, then a comma or a line break, then a street named only by a name, as Indian and other
-# addresses are written: "69, Subramaniam", "H.No. 615, Suri", "84/88, Kannan". Taken after a cue or "H.No.".
+# addresses are written: "69, Subramaniam", "H.No. 615, Suri", "84/88, Kannan", "Flat 402, Sunshine
+# Apartments". Taken after a cue or a unit word ("H.No.", "Flat", "Plot", "Door No.").
 _CORE_NUMBER_COMMA_NAME = lazy(
-    rf"(?<![\w\-/.,])(?P<hno>(?i:h\.?[ \t]?no\.?)[ \t]*)?(?P<num>\d{{1,5}}(?:/\d{{1,4}})?[A-Za-z]?)"
+    rf"(?<![\w\-/.,])(?P<hno>(?i:h\.?[ \t]?no\.?|(?:flat|plot|house|door|shop)(?:[ \t]?no\.?)?)[ \t]*)?"
+    rf"(?P<num>\d{{1,5}}(?:/\d{{1,4}})?[A-Za-z]?)"
     rf"(?:,[ \t]*|[ \t]*\n[ \t]*){_W}(?:{_SP}{_W}){{0,2}}(?=[ \t]*(?:[,.;\n\"]|$))"
 )
 # Every alternative opens a word with one of a few letters: said once in front, so that other positions fail

@@ -19,6 +19,7 @@ from keel.guard.pii import default_detector
         ("Please ship it to 307, Pall Chowk.", "Pall Chowk"),
         ("Address: H.No. 21\nMagar Chowk\nRajkot-904584", "Magar Chowk"),
         ("The office is located at 69, Subramaniam.", "Subramaniam"),
+        ("Contact: Rahul Verma, Flat 402, Sunshine Apartments, MG Road, Bengaluru 560001", "Bengaluru 560001"),
         ("Billing address - Favela Vasconcelos", "Favela Vasconcelos"),
         ("Address: Ladeira Olívia Viana", "Ladeira Olívia Viana"),
         ("I moved to Parque Maria Isis Cassiano last month.", "Parque Maria Isis Cassiano"),
