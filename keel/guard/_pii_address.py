@@ -198,6 +198,21 @@ _CORE_BOX = lazy(
     rf"|(?:apo|fpo|dpo){_SP}(?:aa|ae|ap){_SP}\d{{5}}(?!\w)"
     rf")"
 )
+# Japanese block addresses: chōme-banchi-gō and a district, romanised ("2-14-7 Shibuya, Tokyo",
+# "1-1-2 Oshiage, Sumida-ku 131-0045") when a town or a 〒 postal code follows; in Japanese script a
+# prefecture, a city or ward, then the block numbers ("東京都渋谷区道玄坂2-14-7", "大阪府大阪市北区梅田3丁目1番1号").
+_CORE_JP_BLOCK = lazy(
+    r"(?<![\w\-/.:])\d{1,2}-\d{1,2}(?:-\d{1,4})?[ \t]+[A-Z][a-z]+(?:-(?:ku|shi|cho|machi|gun|mura))?"
+    r"(?=[ \t]*,[ \t]*[A-Z][a-z]|[ \t]+\d{3}-\d{4}\b)"
+    # ...and something Japanese within the line: a postal code, a ward or city suffix, a big city.
+    r"(?=[^\n]{0,40}(?:\b\d{3}-\d{4}\b|-(?:ku|shi|ken|to|fu)\b|\b(?:Japan|Tokyo|Osaka|Kyoto|Yokohama|Nagoya|"
+    r"Sapporo|Kobe|Fukuoka|Sendai|Hiroshima|Kawasaki|Saitama|Chiba)\b))"
+    r"|(?:東京都|北海道|京都府|大阪府|[\u4e00-\u9fff]{2,3}県)[\u4e00-\u9fff\u3040-\u30ff]{1,12}?[市区町村郡]"
+    r"[\u4e00-\u9fff\u3040-\u30ff]{0,12}?[0-9０-９]{1,4}(?:(?:[-−‐ー－]|丁目|番地?|号)[0-9０-９]{0,4}){1,4}"
+    # A city or ward without the prefecture, then block numbers of one to three digits (not a date).
+    r"|(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{1,5}[市区町村][ \t\u3000]?"
+    r"[0-9０-９]{1,3}(?:[-−‐ー－][0-9０-９]{1,4}){1,3}(?![\d\-])"
+)
 _CORE_SHIP = lazy(rf"(?<![\w\-])(?:USNS|USNV|USS|USCGC|usns|usnv|uss){_SP}{_W}(?:{_SP}{_W})?")
 _CORE_CITY_STATE_ZIP = lazy(rf"(?<![\w\-])(?:{_W}{_SP}){{0,2}}{_W},{_SPO}[A-Z]{{2}}{_SP}\d{{5}}(?:-\d{{4}})?(?!\w)")
 # Capitalised words and a number, only taken after a cue or a house number.
@@ -447,6 +462,7 @@ def find_addresses(text: str) -> Iterator[Candidate]:
             _CORE_BOX,
             _CORE_CITY_STATE_ZIP,
             _CORE_NUMBER_PREFIX,
+            _CORE_JP_BLOCK,
         ):
             for m in pattern.finditer(text):
                 spans.append((m.start(), m.end(), 0.85))

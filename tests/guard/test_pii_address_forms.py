@@ -20,6 +20,9 @@ from keel.guard.pii import default_detector
         ("Address: H.No. 21\nMagar Chowk\nRajkot-904584", "Magar Chowk"),
         ("The office is located at 69, Subramaniam.", "Subramaniam"),
         ("Contact: Rahul Verma, Flat 402, Sunshine Apartments, MG Road, Bengaluru 560001", "Bengaluru 560001"),
+        ("She lives at 2-14-7 Shibuya, Tokyo 150-0002.", "2-14-7 Shibuya"),
+        ("住所は東京都渋谷区道玄坂2-14-7です。", "東京都渋谷区道玄坂2-14-7"),
+        ("Address: 平塚市 16-49-4", "平塚市 16-49-4"),
         ("Billing address - Favela Vasconcelos", "Favela Vasconcelos"),
         ("Address: Ladeira Olívia Viana", "Ladeira Olívia Viana"),
         ("I moved to Parque Maria Isis Cassiano last month.", "Parque Maria Isis Cassiano"),
@@ -56,6 +59,9 @@ def test_a_name_run_on_into_the_unit_keeps_both_the_name_and_the_address() -> No
         "In 2010, 11,078 homicides were reported in the U.S. In 2010, 358 murders involved a rifle.",
         "I am migrating from MacOS Mojave running Safari 14 to a new Mac.",
         "She lives at home with 2 dogs.",
+        # Japanese block numbers need something Japanese; a date after a Chinese city is a date.
+        "Version 1-2-3 Alpha, Beta releases are out.",
+        "北京市 2020-12-01 的会议",
     ],
 )
 def test_english_words_that_are_also_street_types_are_not_addresses(text: str) -> None:
