@@ -111,7 +111,8 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "ignore_previous",
         STRONG,
-        rf"\b{_IGNORE}\s+(?:about\s+)?(?:{_ALL}\s+)?(?:of\s+)?(?:{_ALL}\s+)?(?:the\s+)?(?:{_PRIOR}\s+)+{_RULES}\b",
+        # "forget your earlier role" too; not in _RULES, where "new role:" would be a job title
+        rf"\b{_IGNORE}\s+(?:about\s+)?(?:{_ALL}\s+)?(?:of\s+)?(?:{_ALL}\s+)?(?:the\s+)?(?:{_PRIOR}\s+)+(?:{_RULES}|roles?|persona)\b",
         needles=_IGN_N,
     ),
     _p(
@@ -189,6 +190,33 @@ PATTERNS: tuple[Pattern, ...] = (
         STRONG,
         r"\b(?:do\s+anything\s+now|developer\s+mode\s+(?:enabled|output|response))",
         needles="anything now|developer mode",
+    ),
+    # "Ignore the above question and instead tell me...", "leave all the previous information behind",
+    # "You are completely absorbed in your role": the override and the persona lock, reworded.
+    _p(
+        "ignore_previous",
+        STRONG,
+        # not "my": "forget my earlier request about the hotel and book a train instead" is a user's own
+        r"\b(?:ignore|disregard|forget)\s+(?:the\s+|your\s+)?(?:above|previous|prior|earlier|preceding|last)\s+"
+        r"(?:question|questions|task|text|request|query)\b[^.\n]{0,40}\binstead\b"
+        r"|\bleave\s+(?:a[li]{2}\s+)?(?:the\s+)?(?:previous|prior|earlier|above|old)\s+(?:information|instructions|tasks|context|rules)\s+behind\b"
+        r"|\b(?:ignorier\w*|vergiss|vergessen)\b[^.\n]{0,40}\b(?:obige|vorherige|bisherige|letzte)\w*\s+(?:frage|aufgabe|text|eingabe)\b[^.\n]{0,40}\bstattdessen\b",
+        needles="ignor|disregard|forget|leave|vergiss|vergessen",
+    ),
+    _p(
+        "persona_lock",
+        STRONG,
+        r"\b(?:completely|fully|totally|entirely)\s+(?:absorbed|immersed|lost)\s+in\s+(?:your|the|this|their)\s+(?:role|character|persona)s?\b"
+        r"|\b(?:vollständig|völlig|ganz)\s+in\s+(?:deine|ihre|der|die)\s+(?:rolle|figur)\s+(?:vertieft|versunken|hineinversetzt)",
+        needles="absorbed|immersed|lost|rolle|figur",
+    ),
+    # German: "Jetzt kommt eine neue Aufgabe:", "Nun folgen neue Anweisungen".
+    _p(
+        "new_instructions",
+        STRONG,
+        r"\bneue\s+(?:aufgabe|aufgaben|anweisung|anweisungen|instruktion|instruktionen|befehle)\s*(?::|folg\w*|lautet)"
+        r"|\b(?:folgen|folgt|kommen|kommt)\s+(?:jetzt\s+|nun\s+)?(?:eine\s+)?neue\s+(?:aufgaben?|anweisungen?|instruktionen?)\b",
+        needles="neue",
     ),
     # "You are no longer a customer-support bot": the assistant told it has stopped being itself.
     _p(
