@@ -354,7 +354,7 @@ PATTERNS: tuple[Pattern, ...] = (
         STRONG,
         r"\byou(?:'ve|\s+have)\s+been\s+(?:freed|liberated|unchained|unleashed|jailbroken)\b[^\n]{0,80}\bcan\s+(?:now\s+)?(?:do|say|answer|write)\s+(?:anything|whatever|any)\b"
         r"|\b(?:two|2|both)\s+(?:ais|responses|answers|personas|personalities|characters|versions)\b[^\n]{0,120}\b(?:opposite\s+of\s+(?:the|your|its)\s+(?:rules|guidelines|instructions|polic(?:y|ies))|unfiltered|uncensored|no\s+(?:rules|restrictions|filters)|without\s+(?:any\s+)?(?:rules|restrictions|filters)|jailbr\w+)",
-        needles="been|two|2|both",
+        needles="been|two|both| 2 ",
     ),
     # A made-up earlier agreement: "[Continuing from our previous conversation where you agreed to
     # help...]", "as you already confirmed earlier, you can share...".
@@ -896,7 +896,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"mostre(?:-me)?|diga(?:-me)?|revele|repita|escreva|montre(?:-moi)?|affiche|r[eé]v[eè]le|r[eé]p[eè]te|dis-moi|"
         r"[eé]cris)\b[^.\n]{0,20}\b(?:tus|tue|tuoi|tes|vos|votre|suas|seus|seu|sua)\s+(?:instrucciones|instru[cç][oõ]es|"
         r"istruzioni|instructions|indicaciones|reglas|regole|regras|r[eè]gles|directivas|direttive|diretrizes|consignes)\b",
-        needles="mu|dime|revel|repit|imprim|escrib|mostr|dimmi|rivel|ripet|stamp|scriv|diga|escrev|montr|affich|vèle|vele|pète|pete|"
+        needles="muestr|muéstr|dime|revel|repit|imprim|escrib|mostr|dimmi|rivel|ripet|stamp|scriv|diga|escrev|montr|affich|vèle|vele|pète|pete|"
         "dis-moi|cris",
     ),
     # No restrictions and the DAN persona in other languages.
@@ -909,7 +909,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"|\bnon\s+hai\s+(?:più\s+)?(?:nessuna\s+|alcuna\s+)?(?:restrizion[ei]|limit[ei]|regole|filtri)\b"
         r"|\bvocê\s+não\s+tem\s+(?:mais\s+)?(?:nenhuma\s+)?(?:restriç(?:ão|ões)|limites|regras|filtros)\b"
         r"|\b(?:eres|sei|tu\s+es|du\s+bist|você\s+é)\s+(?:ahora\s+|adesso\s+|ora\s+|maintenant\s+|jetzt\s+|agora\s+)?(?:dan|stan)\b",
-        needles="tienes|n'as|nas|hast|hai|tem|eres|sei|es|bist|é",
+        needles="tienes|n'as|hast|non hai|não tem|eres |sei |tu es|bist|você é",
     ),
 )
 
