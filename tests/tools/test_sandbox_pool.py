@@ -11,6 +11,7 @@ import asyncio
 import glob
 import json
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -120,9 +121,13 @@ async def test_per_call_env_reaches_the_tool_and_only_its_call(sandboxed: bool) 
         assert sandbox.pool_stats()["warm"] == 3
 
 
-async def test_aclose_leaves_no_process_and_no_proxy_behind(tmp_path: Path) -> None:
+async def test_aclose_leaves_no_process_and_no_proxy_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     target, marker = probe_module(tmp_path)
     slow = ToolTarget("slow_import_tools", "imported_at", sys_path=(HERE,))
+    # A temporary directory of this test's own (short: the egress proxies' sockets live in it), so that
+    # what tests running beside it create in the shared one is not counted here.
+    own = tempfile.mkdtemp(prefix="kp")
+    monkeypatch.setattr(tempfile, "tempdir", own)
     scratch = set(glob.glob(os.path.join(tempfile.gettempdir(), "keel-*")))
     sandbox = Sandbox(pool_size=2)
     assert await sandbox.prewarm(target) == 2
@@ -143,6 +148,7 @@ async def test_aclose_leaves_no_process_and_no_proxy_behind(tmp_path: Path) -> N
     assert json.loads(await sandbox.call(target, "{}"))["credential"] is None
     assert sandbox.pool_stats()["idle"] == 0
     assert processes_matching(marker) == []
+    shutil.rmtree(own, ignore_errors=True)
 
 
 async def test_a_pooled_sandbox_killed_while_idle(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
