@@ -12,8 +12,9 @@ import pytest
 
 import keel
 from governance import governed_app
+from governance.governed_setup import RESOURCES, WEIGHTS, fresh_app, install
 from keel.errors import InvalidStateError, UsageError
-from keel.governance.governor import NO_POLICY_REASON, KeelGovernor, ResourceRule
+from keel.governance.governor import NO_POLICY_REASON, KeelGovernor
 from keel.governance.policy import PolicyEngine, PolicySet, PolicyStore
 from keel.governance.review import ReviewDesk
 from keel.governance.risk import RiskWeights
@@ -28,24 +29,11 @@ permit(principal, action in Action::"tool", resource);
 forbid(principal, action == Action::"tool:refund", resource) when { principal.role == "intern" };
 """
 
-# lookup: 5 (public) -> allow; refund: 40 + 30 (confidential) = 70 -> review; wipe: 45 + 50 -> 95 -> block.
-WEIGHTS = RiskWeights(default_tool=5, tools={"refund": 40, "wipe": 45}, run_carry=0)
-RESOURCES = {
-    "lookup": ResourceRule(kind="order", sensitivity="public", id_arg="order_id"),
-    "refund": ResourceRule(kind="order", sensitivity="confidential", id_arg="order_id"),
-    "wipe": ResourceRule(kind="account", sensitivity="restricted", id_arg="account"),
-}
-
 
 @pytest.fixture
 def app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[keel.App]:
     """The governed test App on a fresh database, every tool call counted; its governor is set per test."""
-    application = governed_app.app
-    monkeypatch.setattr(application, "database_url", db_url)
-    monkeypatch.setattr(application, "_store", None)
-    monkeypatch.setattr(application, "_engine", None)
-    monkeypatch.setattr(application, "_sealer", None)
-    monkeypatch.setattr(application.toolbox, "_broker", None)
+    application = fresh_app(monkeypatch, db_url)
     calls: list[str] = []
     real = Toolbox.call
 
@@ -69,9 +57,7 @@ def govern(app: keel.App, monkeypatch: pytest.MonkeyPatch, *, policy: Any = None
         clock=app.clock,
         **kw,
     )
-    monkeypatch.setattr(app, "_governor_source", governor)
-    monkeypatch.setattr(app, "_governor_loaded", False)
-    return governor
+    return install(app, monkeypatch, governor)
 
 
 def engine() -> PolicyEngine:

@@ -20,21 +20,14 @@ from prometheus_client import REGISTRY
 
 import keel
 from governance import governed_app
-from keel.governance.governor import KeelGovernor, ResourceRule
+from governance.governed_setup import RESOURCES, WEIGHTS, fresh_app, install
+from keel.governance.governor import KeelGovernor
 from keel.governance.review import ReviewDesk
-from keel.governance.risk import RiskWeights
 from keel.observe import alerts
 from keel.observe.metrics import set_review_queue_depth
 from keel.store import open_store
 
 SECRET = "test-only-review-webhook-secret"
-# refund: 40 + 30 (confidential) = 70 -> review; wipe: 45 + 50 = 95 -> block (an override).
-WEIGHTS = RiskWeights(default_tool=5, tools={"refund": 40, "wipe": 45}, run_carry=0)
-RESOURCES = {
-    "lookup": ResourceRule(kind="order", sensitivity="public", id_arg="order_id"),
-    "refund": ResourceRule(kind="order", sensitivity="confidential", id_arg="order_id"),
-    "wipe": ResourceRule(kind="account", sensitivity="restricted", id_arg="account"),
-}
 
 
 @pytest.fixture
@@ -55,22 +48,12 @@ def webhook_to(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
 @pytest.fixture
 def app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[keel.App]:
     """The governed test App on a fresh database, governed by risk alone (the allowlist as the policy)."""
-    application = governed_app.app
-    monkeypatch.setattr(application, "database_url", db_url)
-    monkeypatch.setattr(application, "_store", None)
-    monkeypatch.setattr(application, "_engine", None)
-    monkeypatch.setattr(application, "_sealer", None)
-    monkeypatch.setattr(application.toolbox, "_broker", None)
+    application = fresh_app(monkeypatch, db_url)
     monkeypatch.delenv(alerts.WEBHOOK_URL_ENV, raising=False)
     governor = KeelGovernor(
-        application.store,
-        weights=WEIGHTS,
-        resources=RESOURCES,
-        without_policy="allowlist",
-        clock=application.clock,
+        application.store, weights=WEIGHTS, resources=RESOURCES, without_policy="allowlist", clock=application.clock
     )
-    monkeypatch.setattr(application, "_governor_source", governor)
-    monkeypatch.setattr(application, "_governor_loaded", False)
+    install(application, monkeypatch, governor)
     set_review_queue_depth(-1)  # whatever an earlier test left, this one must see it set
     yield application
     application.close()

@@ -16,6 +16,7 @@ import pytest
 
 import keel
 from governance import governed_app
+from governance.governed_setup import fresh_app, install
 from keel.config import GovernanceSettings
 from keel.errors import ConfigError, InvalidStateError
 from keel.governance import AuditLog, CheckpointPolicy, Signer
@@ -232,11 +233,7 @@ def test_the_kill_switch_release_is_blind_to_case_and_surrounding_spaces(store: 
 @pytest.fixture
 def governed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[keel.App]:
     """The governed test App on a fresh SQLite database: refund (40 + 30) waits for a review."""
-    application = governed_app.app
-    monkeypatch.setattr(application, "database_url", f"sqlite:///{tmp_path / 'runs.db'}")
-    for attribute in ("_store", "_engine", "_sealer"):
-        monkeypatch.setattr(application, attribute, None)
-    monkeypatch.setattr(application.toolbox, "_broker", None)
+    application = fresh_app(monkeypatch, f"sqlite:///{tmp_path / 'runs.db'}")
     governor = KeelGovernor(
         application.store,
         weights=RiskWeights(default_tool=5, tools={"refund": 40}, run_carry=0),
@@ -244,8 +241,7 @@ def governed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[keel.A
         without_policy="allowlist",
         clock=application.clock,
     )
-    monkeypatch.setattr(application, "_governor_source", governor)
-    monkeypatch.setattr(application, "_governor_loaded", False)
+    install(application, monkeypatch, governor)
     yield application
     application.close()
 
