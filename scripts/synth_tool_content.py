@@ -1835,32 +1835,6 @@ def cmd_eval(args: argparse.Namespace) -> None:
             print("  " + line)
 
 
-def cmd_check_patterns(args: argparse.Namespace) -> None:
-    """Which agent-tool patterns fire on benign text: the synthetic clean records and any JSONL given."""
-    from keel.guard import _injection_patterns as pats
-    from keel.guard.normalize import normalize
-
-    texts: list[tuple[str, str]] = [
-        (rec["source"], rec["text"]) for rec in generate("all", args.per_shell) if rec["label"] == "benign"
-    ]
-    for path in args.jsonl:
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                rec = json.loads(line)
-                if rec.get("label") == "benign":
-                    texts.append((f"{Path(path).name}:{rec.get('source', '')}", rec["text"]))
-    fired: dict[str, int] = defaultdict(int)
-    for origin, text in texts:
-        norm = normalize(text)
-        variants = [norm.text, norm.leet, *(d.text for d in norm.decoded)]
-        for pat in pats._AGENT_TOOL_PATTERNS:
-            if any(pat.regex.search(v) for v in variants):
-                fired[pat.name] += 1
-                print(f"{pat.name} [{origin}] {text[:300]!r}")
-                break
-    print(f"{len(texts)} benign texts scanned as tool content; fired: {dict(fired) or 'none'}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -1872,10 +1846,6 @@ def main() -> None:
     sub.choices["generate"].add_argument("-o", "--output", help="JSONL file (default: stdout)")
     sub.choices["eval"].add_argument("--show", type=int, default=0, help="print this many errors of each kind")
     sub.choices["eval"].add_argument("--model", help="score with this model file instead of the shipped one")
-    cp = sub.add_parser("check-patterns", help="list the agent-tool patterns that fire on benign text")
-    cp.add_argument("jsonl", nargs="*", help="more JSONL files whose benign records are checked too")
-    cp.add_argument("--per-shell", type=int, default=150)
-    cp.set_defaults(func=cmd_check_patterns)
     args = parser.parse_args()
     args.func(args)
 
