@@ -63,6 +63,9 @@ _NAME = rf"(?:{_W}|\d{{1,3}}(?:st|nd|rd|th|e|er)\b)"
 _NUM = r"(?:\d{1,5}[A-Za-z]?(?:[\-/]\d{1,4}[A-Za-z]?)?)"
 _SP = r"[ \t\u00a0]+"
 _SPO = r"[ \t\u00a0]*"
+# Between a street word and its house number: never a tab, which separates a table's columns ("Eva Moberg<TAB>298 86
+# 4962" is a name and an SSN).
+_SPN = r"[ \u00a0]*"
 
 _SUFFIXES = (
     "street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|terrace|terr|ter|"
@@ -132,8 +135,8 @@ _CORE_NUMBER_FIRST = lazy(
 # all the morphemes, tried at every length of every word, where no number follows; it only drops attempts
 # that could not match, so the matches are the same.
 _CORE_MORPHEME = lazy(
-    rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?=[^\W\d_]*\.?\.?,?{_SPO}\d)"
-    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|{_WORD_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPO}{_NUM}(?![\w\-]|[.,]\d)"
+    rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?=[^\W\d_]*\.?\.?,?{_SPN}\d)"
+    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|{_WORD_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPN}{_NUM}(?![\w\-]|[.,]\d)"
 )
 # The same street words after the house number, as generated data and international forms write them
 # ("200 Ramstraat", "1012 Per Poulsens Vej", "1276 Lahesuu allee"): a street word alone needs a name before it.

@@ -94,6 +94,14 @@ _NOT_PHONE_CONTEXT = ctx(
     r"case|ref|reference|iban|routing|sort\s?code|serial|isbn|ssn|ss\#|social[\s_]+security|id|tracking|policy|"
     r"member(?:ship)?|customer\s+(?:no|number|id)|card)\b"
 )
+# A phone word that labels the number right after it: a form field, a JSON key, "Tel.:", "Handy 0176...".
+# There the number is a phone number whatever its plan says: generators and real forms write numbers that no
+# region's plan knows ("Mobile: 033 1 274", "(06 1) 233 7410" in Hungary, "0016 953 66 71").
+_PHONE_LABEL_BEFORE = lazy(
+    r"(?i)(?<![^\W_])(?:phone|tel|telephone|mobile?|mob|cell|cellphone|fax|ph|tlf|tél|telefon|telefono|teléfono|"
+    r"téléphone|telefoon|telefone|handy|móvil|movil|mobiel|mobil|celular|cellulare|gsm|puh|puhelin|whats?app)"
+    r"(?:[ _.\-]?(?:no|nr|number|num|\#))?\.?['\"]?[ \t]*[:=]?[ \t]*['\"]?[ \t]*\Z"
+)
 _DATE_SHAPE = lazy(r"\d{4}[\-./]\d{1,2}[\-./]\d{1,2}|\d{1,2}[\-./]\d{1,2}[\-./]\d{2,4}")
 _IPV4_SHAPE = lazy(r"\d{1,3}(?:\.\d{1,3}){3}")
 # Tried in order until one says valid: the national format alone does not say which country.
@@ -157,6 +165,8 @@ def _phone_score(text: str, num: str, start: int, end: int) -> float:
 
     if _DATE_SHAPE.fullmatch(num):
         return 0.0
+    if _PHONE_LABEL_BEFORE.search(text[max(0, start - 40) : start]) is not None:
+        return 0.95 if _phone_valid(num.replace("(0)", ""), num.startswith(("+", "(+")))[0] else 0.8
     if _SSN_SHAPE.fullmatch(num) and _context(text, start, end, _SSN_CONTEXT, 60, 20):
         return 0.0  # "the social security number you asked for - 160-00-4271"
     if _IPV4_SHAPE.fullmatch(num) and all(int(g) < 256 for g in num.split(".")) and not cue():

@@ -50,6 +50,15 @@ def check(detector: PiiDetector, text: str, kind: str, value: str | None) -> Non
         ("Mirte Molenaar\t(085)-0796732\tVreeland", "(085)-0796732"),
         ("Puh.: 0791344459", "0791344459"),
         ("Cellulare: 0712.178418", "0712.178418"),
+        # A phone label right before the number: a phone number even where no region's plan knows it.
+        ("Mobile: 033 1 274", "033 1 274"),
+        ('"handy":"00592 52707",', "00592 52707"),
+        ("Tél. (06 1) 236 7914", "(06 1) 236 7914"),
+        ("{'tel.': '00 424 13 75', 'id': 4411}", "00 424 13 75"),
+        ("please update my details: Handy 00766845621", "00766845621"),
+        ("Ph. (06 1) 234 5555 x778", "(06 1) 234 5555 x778"),
+        # The last group is not the house number of the next column's town.
+        ("Kevin Richardson\t+1 (420) 473-5827\tNorth Michaelberg", "+1 (420) 473-5827"),
     ],
 )
 def test_phone_formats(patterns: PiiDetector, text: str, value: str) -> None:
@@ -62,6 +71,16 @@ def test_phone_formats(patterns: PiiDetector, text: str, value: str) -> None:
 )
 def test_not_phone(patterns: PiiDetector, text: str) -> None:
     check(patterns, text, "PHONE", None)
+
+
+def test_digits_of_an_iban_are_not_a_phone_number(patterns: PiiDetector) -> None:
+    # Faker's generic provider writes 21-character GB IBANs; "0077 6167 9409 7" alone dials Kazakhstan.
+    assert spans(patterns, "Noted: GB80 YHRS 0077 6167 9409 7") == [("IBAN", "GB80 YHRS 0077 6167 9409 7")]
+
+
+def test_a_surname_with_a_street_ending_before_a_column_is_not_an_address(patterns: PiiDetector) -> None:
+    assert spans(patterns, "Eva Moberg\t298 86 4962\tUppsala") == [("SSN", "298 86 4962")]
+    assert spans(patterns, "Hauptstraße 5, 10115 Berlin") == [("ADDRESS", "Hauptstraße 5, 10115 Berlin")]
 
 
 @pytest.mark.parametrize(
