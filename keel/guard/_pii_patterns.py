@@ -72,7 +72,7 @@ _SP = r"[ \t\u00a0]"
 # three), or a parenthesised group. Never a newline: numbers on separate lines are separate numbers.
 _PHONE_BODY = (
     rf"(?P<num>(?:\+{_SP}?|\(\+?|\b00)?\d+"
-    rf"(?:(?:{_SP}?[\-./]{_SP}?|{_SP}|{_SP}?\({_SP}?|{_SP}?\){_SP}?[\-.]?{_SP}?)\d+){{0,7}})"
+    rf"(?:(?:{_SP}?[\-./]{_SP}?|{_SP}|{_SP}?[\-.]?{_SP}?\({_SP}?|{_SP}?\){_SP}?[\-.]?{_SP}?)\d+){{0,7}})"
     rf"(?:{_SP}?(?:x|ext\.?|extension|\#){_SP}?(?P<ext>\d{{1,6}}))?"
     rf"(?![\w@]|[\-./:]\d|:)"
 )
@@ -99,7 +99,9 @@ _NOT_PHONE_CONTEXT = ctx(
 # region's plan knows ("Mobile: 033 1 274", "(06 1) 233 7410" in Hungary, "0016 953 66 71").
 _PHONE_LABEL_BEFORE = lazy(
     r"(?i)(?<![^\W_])(?:phone|tel|telephone|mobile?|mob|cell|cellphone|fax|ph|tlf|tél|telefon|telefono|teléfono|"
-    r"téléphone|telefoon|telefone|handy|móvil|movil|mobiel|mobil|celular|cellulare|gsm|puh|puhelin|whats?app)"
+    r"téléphone|telefoon|telefone|handy|móvil|movil|mobiel|mobil|celular|cellulare|gsm|puh|puhelin|whats?app|"
+    r"contact|(?:call|reach|text|ring|phone|contact)(?:[ \t]+(?:me|us|him|her|them))?[ \t]+(?:on|at)|"
+    r"(?:my|your|his|her|our|their)[ \t]+(?:(?:phone|mobile|cell|contact|telephone)[ \t]+)?number[ \t]+is)"
     r"(?:[ _.\-]?(?:no|nr|number|num|\#))?\.?['\"]?[ \t]*[:=]?[ \t]*['\"]?[ \t]*\Z"
 )
 _DATE_SHAPE = lazy(r"\d{4}[\-./]\d{1,2}[\-./]\d{1,2}|\d{1,2}[\-./]\d{1,2}[\-./]\d{2,4}")
@@ -178,8 +180,8 @@ def _phone_score(text: str, num: str, start: int, end: int) -> float:
         return 0.0  # an amount: 11 055.00
     groups_digits = re.findall(r"\d+", num)
     international = num.startswith(("+", "(+", "00"))
-    if not international and any(len(g) < 2 for g in groups_digits[1:]):
-        return 0.0  # "7 13160 2 9": counts, not a phone number
+    if not international and any(len(g) < 2 for g in groups_digits[1:]) and not (digits >= 9 and cue()):
+        return 0.0  # "7 13160 2 9": counts, not a phone number; "call me on 372-8-7063-2399" is one
     if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", num) and not cue():
         return 0.0  # 1.439.323 is a thousands-grouped number
     grouped = not num.isdigit()
@@ -204,6 +206,8 @@ def _phone_score(text: str, num: str, start: int, end: int) -> float:
         # is valid for a country's plan is more often dialled than counted.
         score = (0.5 if num[0] == "0" else 0.45) if valid and 9 <= digits <= 11 else 0.3
     groups = len(groups_digits)
+    if num.startswith("(0") and 9 <= digits <= 13:
+        score = max(score, 0.5)  # a trunk-0 area code in brackets, "(07871) 1583611", is only ever dialled
     if grouped and groups >= 3 and not international:
         # Three or more digit groups is how people write phone numbers, whatever the country's plan; but
         # pairs not starting with a trunk 0 are as often hex dumps or lists ("72-69-71-68").

@@ -57,6 +57,12 @@ def check(detector: PiiDetector, text: str, kind: str, value: str | None) -> Non
         ("{'tel.': '00 424 13 75', 'id': 4411}", "00 424 13 75"),
         ("please update my details: Handy 00766845621", "00766845621"),
         ("Ph. (06 1) 234 5555 x778", "(06 1) 234 5555 x778"),
+        # mimesis writes Kazakh, Ukrainian and Estonian numbers with a dash before the bracket.
+        ("Tel +7-(702)-401-73-76", "+7-(702)-401-73-76"),
+        ('{"phone": "+380-(93)-816-32-58"}', "+380-(93)-816-32-58"),
+        ("call me on 372-8-7063-2399 tomorrow", "372-8-7063-2399"),
+        ("Contact: 005648862", "005648862"),
+        ("Jane Doe, (07871) 1583611, Berlin", "(07871) 1583611"),
         # The last group is not the house number of the next column's town.
         ("Kevin Richardson\t+1 (420) 473-5827\tNorth Michaelberg", "+1 (420) 473-5827"),
     ],
