@@ -511,8 +511,8 @@ _DATE = lazy(
     rf"(?P<iy>\d{{4}})(?P<is>[\-/.])(?P<im>\d{{1,2}})(?P=is)(?P<id>\d{{1,2}})"
     # 12/03/1985, 3-12-85, 12.03.1985
     rf"|(?P<na>\d{{1,2}})(?P<ns>[\-/.])(?P<nb>\d{{1,2}})(?P=ns)(?P<ny>\d{{4}}|\d{{2}})"
-    # 15-Mar-1985, 15/Mar/85, 15.Mar.1985, 15 Mar 85
-    rf"|(?P<xd>\d{{1,2}})(?P<xs>[\-/. ])(?P<xm>{_MONTH_RE})\.?(?P=xs)(?P<xy>\d{{4}}|\d{{2}})"
+    # 15-Mar-1985, 15/Mar/85, 15.Mar.1985, 15 Mar 85, and 15MAR1985 as forms and medical records write it
+    rf"|(?P<xd>\d{{1,2}})(?P<xs>[\-/. ]?)(?P<xm>{_MONTH_RE})\.?(?P=xs)(?P<xy>\d{{4}}|\d{{2}})"
     # 12 March 1985, 12th of March, 1985, 12. März 1985, 12 de marzo de 1985
     rf"|(?P<td>\d{{1,2}}){_ORD}\.?\s+(?:of\s+|de\s+)?(?P<tm>{_MONTH_RE})\.?,?\s+(?:de\s+|del\s+)?(?P<ty>\d{{4}})"
     # March 12, 1985 / March 12th 1985
@@ -532,7 +532,7 @@ _DOB_CONTEXT = ctx(
     r"\bnaissance|\banniversaire|\bnacid[oa]\b|\bnací\b|\bnacimiento|\bcumpleaños|\bnat[oa]\b|\bnascita|"
     r"\bcompleanno|\bgeboortedatum|\bverjaardag|\bnascimento|\bnascid[oa]\b|\bnasci\b|\bfödd\b|\bfödelse|"
     r"\bfødt\b|\bfødsel|\burodz|\bdata urodzenia|\bsyntym|\bsyntyn|\bnaroz|\bnarodil|\bnăscut|\bnaşter|"
-    r"\bnașter|\bszület|\bdoğum|\bγέννη|\bрожд|\bродил|生年月日|誕生日|生まれ)"
+    r"\bnașter|\bszület|\bdoğum|\bγέννη|\bрожд|\bродил|生年月日|誕生日|生まれ|出生|生日|\bnac\.)"
 )
 # Abbreviated birth labels, only right before the date: "b. 12/03/1985", "Ur.: 1985-03-12".
 _DOB_LABEL = ctx(r"(?i)(?:\bb|\bur|\bnar|\bgeb|\bnée?)\.?[\"']?\s*[:=\-–]?\s*[\"']?\s*$")
