@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from keel.guard._pii_address import STREET_PREFIX_AT, STREET_TYPE_AFTER, STREET_TYPE_LAST, find_addresses
 from keel.guard._pii_names import find_cjk_names
+from keel.guard._pii_national_ids import find_national_ids
 from keel.guard._pii_patterns import (
     Candidate,
     find_cards,
@@ -75,6 +76,7 @@ _PATTERN_RECOGNIZERS = (
     find_ibans,
     find_cards,
     find_ssns,
+    find_national_ids,
     find_ips,
     find_phones,
     find_dobs,

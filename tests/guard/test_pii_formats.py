@@ -258,3 +258,38 @@ def test_generated_locales_and_formats_recall(patterns: PiiDetector) -> None:
     low = {t: r for t, r in recall.items() if r < _FLOORS[t]}
     assert not low, (low, report["misses"][:10])
     assert all(p >= 0.9 for p in report["precision"].values()), report["precision"]
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        # After a label, any ID-shaped number of another country is the SSN's equivalent.
+        ("National Insurance number: ZZ 60 05 52 T", "ZZ 60 05 52 T"),
+        ("SIN: 278 018 460", "278 018 460"),
+        ("Personnummer 961113-5824", "961113-5824"),
+        ('{"ssn": "77082414171"}', "77082414171"),
+        ("My social security number is 2836096709.", "2836096709"),
+        ("CPF: 187.244.670-14", "187.244.670-14"),
+        ("身份证号码：500223198911190926", "500223198911190926"),
+        ("Numéro de sécurité sociale : 172023201312126", "172023201312126"),
+        # Without one, only shapes whose check digits nothing else has.
+        ("Please file this under BCCFRC15M25E852P today.", "BCCFRC15M25E852P"),
+        ("Ref 756.2140.3579.85 attached", "756.2140.3579.85"),
+        ("henkilö 201002A584A", "201002A584A"),
+        ("Client: AB 12 34 56 C", "AB 12 34 56 C"),
+    ],
+)
+def test_national_ids_of_other_countries(patterns: PiiDetector, text: str, value: str) -> None:
+    check(patterns, text, "SSN", value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Order 77082414171 ships today.",  # a valid PESEL without a label is as likely an order number
+        "Call 278 018 460 after six.",
+        "Part ZZ 60 05 52 T is back in stock.",  # not issued (ZZ ... T) and no label
+    ],
+)
+def test_national_id_shapes_without_a_label_or_a_distinct_check(patterns: PiiDetector, text: str) -> None:
+    check(patterns, text, "SSN", None)
