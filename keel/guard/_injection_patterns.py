@@ -871,6 +871,51 @@ PATTERNS: tuple[Pattern, ...] = (
         r"(?:تجاهل|انسَ|انس)[^.\n]{0,40}(?:التعليمات|الأوامر|التوجيهات)|(?:पिछले|पूर्व|ऊपर\s+के)[^।\n]{0,30}(?:निर्देशों|निर्देश)[^।\n]{0,20}(?:अनदेखा|भूल|नजरअंदाज)|(?:이전|위의|모든)[^.\n]{0,20}(?:지시|지침|명령)[^.\n]{0,10}(?:무시|잊)",
         needles="تجاهل|انس|निर्देश|지시|지침|명령",
     ),
+    # The override family in more languages: a verb of ignoring or forgetting, "previous/above/all" and
+    # "instructions/rules", in either order, within a clause.
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"\b(?:ignorera|glöm|strunta\s+i|bortse\s+från|ignorer|glem|se\s+bort\s+fra)\b[^.\n]{0,40}\b(?:tidigare|föregående|"
+        r"tidligere|foregående|alla|alle|ovanstående|ovenstående)\b[^.\n]{0,30}\b(?:instruktion\w*|instruksjon\w*|instruks\w*|"
+        r"anvisning\w*|regl\w*|regler\w*)"
+        r"|\b(?:ohita|unohda|jätä\s+huomiotta|älä\s+välitä)\b[^.\n]{0,40}\b(?:aiem\w*|edelli\w*|kaik\w*)\s+(?:ohje\w*|käsky\w*|sään\w*)"
+        r"|\b(?:ignoruj(?:te)?|zapomeň(?:te)?|zabudni|nevšímej\s+si)\b[^.\n]{0,40}\b(?:předchozí|předešlé|všechny|"
+        r"predchádzajúce|všetky|predošlé)\b[^.\n]{0,30}\b(?:pokyn\w*|instrukc\w*|inštrukci\w*|pravidl\w*|príkaz\w*|příkaz\w*)"
+        r"|(?:αγνόησε|αγνοήστε|ξέχασε|ξεχάστε)[^.\n]{0,40}(?:προηγούμεν\w*|όλες|παραπάνω)[^.\n]{0,30}(?:οδηγίες|εντολές|κανόνες)"
+        r"|(?:התעלם|התעלמי|התעלמו|שכח|שכחי|שכחו)[^.\n]{0,40}(?:ה?הוראות|ה?כללים|ה?הנחיות)"
+        r"|(?:دستور\w*|قوانین|راهنمایی\w*)[^.\n]{0,40}(?:نادیده\s*بگیر\w*|فراموش\s*کن\w*)|(?:نادیده\s*بگیر\w*|فراموش\s*کن\w*)[^.\n]{0,40}دستور"
+        r"|(?:پچھلی|سابقہ|تمام)[^.\n]{0,30}(?:ہدایات|احکامات)[^.\n]{0,30}(?:نظر\s*انداز|بھول)"
+        r"|\b(?:abaikan|lupakan|acuhkan)\s+(?:semua|seluruh)\s+(?:instruksi|perintah|arahan|aturan|petunjuk)\b"
+        r"|\b(?:abaikan|lupakan|acuhkan)\b[^.\n]{0,40}\b(?:instruksi|perintah|arahan|aturan|petunjuk)\b[^.\n]{0,30}\b(?:sebelumnya|"
+        r"di\s+atas|terdahulu|tadi)\b"
+        r"|(?:bỏ\s+qua|phớt\s+lờ|quên)[^.\n]{0,40}(?:hướng\s+dẫn|chỉ\s+dẫn|chỉ\s+thị|lệnh|quy\s+tắc)[^.\n]{0,30}(?:trước\s+đó|"
+        r"ở\s+trên|trước|trên)"
+        # NFKC writes Thai's SARA AM as NIKHAHIT + SARA AA ("คำ" -> "คํา").
+        r"|(?:เพิกเฉย|ละเว้น|ลืม|ไม่ต้องสนใจ)[^\n]{0,30}(?:ค(?:ำ|ํา)สั่ง|ค(?:ำ|ํา)แนะน(?:ำ|ํา)|กฎ)[^\n]{0,20}(?:ก่อนหน้า|ข้างต้น|ทั้งหมด)"
+        r"|(?:ігноруй|ігноруйте|забудь|забудьте|не\s+зважай)[^.\n]{0,40}(?:попередн|вищ|всі|усі)\w*[^.\n]{0,30}(?:інструкці|вказівк|"
+        r"правил|команд)\w*"
+        r"|\b(?:ignoră|ignorați|ignorà|uită|uitați)\b[^.\n]{0,40}\b(?:instrucțiun\w*|instrucţiun\w*|instructiun\w*|regul\w*|comenz\w*)"
+        r"[^.\n]{0,30}\b(?:anterioare|precedente|de\s+mai\s+sus)\b"
+        r"|\b(?:hagyd\s+figyelmen\s+kívül|felejtsd\s+el|ne\s+törődj)\b[^.\n]{0,40}\b(?:korábbi|előző|összes|fenti)\b[^.\n]{0,30}"
+        r"\b(?:utasítás\w*|szabály\w*|parancs\w*)"
+        r"|\b(?:korábbi|előző|összes|fenti)\s+(?:utasítás\w*|szabály\w*|parancs\w*)[^.\n]{0,30}(?:figyelmen\s+kívül|felejtsd\s+el)"
+        r"|\b(?:puuza|sahau|usijali)\b[^.\n]{0,40}\b(?:maagizo|maelekezo|amri|sheria)\b[^.\n]{0,30}(?:ya\s+awali|yaliyotangulia|yote|"
+        r"ya\s+hapo\s+juu|ya\s+zamani)"
+        r"|\b(?:injoro|injoroni|harro|harroni|shpërfill)\b[^.\n]{0,40}\b(?:udhëzim\w*|urdhr\w*|rregull\w*)\b[^.\n]{0,30}(?:e\s+mëparshme|"
+        r"e\s+mësipërme|të\s+gjitha)"
+        r"|\b(?:ziba|zibe|khohlwa|ungazinaki)\b[^.\n]{0,40}\b(?:imiyalelo|imiyalo|imithetho)\b"
+        r"|\b(?:déan\s+neamhaird|ná\s+tabhair\s+aird|déan\s+dearmad)\b[^.\n]{0,40}\b(?:treoracha|treoir|orduithe|rialacha)\b"
+        r"|\b(?:leig\s+seachad|dìochuimhnich|na\s+toir\s+an\s+aire)\b[^.\n]{0,40}\b(?:stiùiridhean|stiùireadh|òrdughan|riaghailtean)\b"
+        r"|\b(?:huwag\s+pansinin|balewalain|kalimutan)\b[^.\n]{0,40}\b(?:tagubilin|instruksyon|utos|panuto)\b"
+        r"|(?:পূর্ববর্তী|আগের|উপরের|সমস্ত)[^।\n]{0,30}নির্দেশ[^।\n]{0,30}(?:উপেক্ষা|ভুলে)"
+        r"|(?:मागील|आधीच्या|वरील|सर्व)[^।\n]{0,30}सूचना[^।\n]{0,20}(?:दुर्लक्ष|विसर)",
+        needles="ignor|glöm|glem|strunta|bortse|se bort|ohita|unohda|huomiotta|välitä|zapome|zabud|nevšímej|"
+        "αγν|ξέχ|ξεχ|התעל|שכח|نادیده|فراموش|نظر|abaikan|lupakan|acuhkan|bỏ qua|phớt|quên|"
+        "เพิกเฉย|ละเว้น|ลืม|ไม่ต้องสนใจ|ігнор|забуд|зважай|uită|uitați|figyelmen|felejtsd|törődj|"
+        "puuza|sahau|usijali|injoro|harro|shpërfill|ziba|zibe|khohlwa|ungazinaki|neamhaird|tabhair aird|"
+        "dearmad|leig seachad|dìochuimhnich|toir an aire|pansinin|balewalain|kalimutan|উপেক্ষা|ভুলে|दुर्लक्ष|विसर",
+    ),
     # Polish, Dutch, Turkish, and Russian "ignore the rules" without "previous".
     _p(
         "ignore_previous_ml",
