@@ -55,7 +55,9 @@ _PRIOR = (
 _RULES = (
     r"(?:instructions?|prompts?|rules?|directions?|directives?|guidelines?|commands?|orders?|constraints?|"
     r"restrictions?|programming|context|messages?|policies|polic(?:y|ies)|guidance|tasks?|requests?|settings?|"
-    r"conversation|text|content|input|assignments?|missions?|objectives?|briefings?)"
+    r"conversation|text|content|input|assignments?|missions?|objectives?|briefings?|"
+    # "iunstructions", "instrucctions": one stray letter anywhere, as typed in a hurry or to slip past a filter.
+    r"i\w?n\w?s\w?t\w?r\w?u\w?c\w?t\w?i\w?o\w?n\w?s?)"
 )
 _IGNORE = (
     r"(?:ignore|disregard|forget|skip|override|overwrite|bypass|neglect|drop|discard|abandon|dismiss|"
@@ -95,9 +97,17 @@ _SENSITIVE_OBJECT = (
     r"my\s+(?:[\w-]+\s+){0,2}?(?:contacts|contact\s+list|"
     r"address\s+book|bank\w*|statements?|passports?|medical|health|ssn|tax|e-?mails|inbox|messages|location|data|"
     r"personal|private|login|accounts?)|"
+    r"the\s+contents?\s+of\s+(?:the\s+|my\s+|your\s+)?(?:[\w-]+\s+){0,3}(?:files?|documents?|e-?mails?|messages|folders?|"
+    r"drive|inbox|attachments?)|"
     r"(?:a[li]{2}|every|any|each|entire|whole|full|complete)\s+(?:of\s+)?(?:the\s+|my\s+|your\s+|their\s+)?(?:[\w-]+\s+)?"
     r"(?:e-?mails?|messages|files|documents|data|records|attachments|conversations|chats|contacts|history|inbox|"
     r"folder|drive|database|notes|photos|texts))\b"
+)
+
+# Where it goes: an address, or one introduced as "my new email address, jay@..." or "the website www...".
+_DESTINATION = (
+    r"(?:(?:my|our|this|the|his|her|their|a)\s+(?:new\s+|personal\s+|other\s+|private\s+)?(?:e-?mail\s+)?"
+    r"(?:address|account|inbox|website|site|server|endpoint|url|page)\s*[,:]?\s*(?:at\s+)?)?" + _URL
 )
 
 _IGN_N = (
@@ -411,7 +421,12 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "exfiltration",
         STRONG,
-        rf"{_SEND_ORDER}[^.\n]{{0,80}}?\b{_SENSITIVE_OBJECT}[^.\n]{{0,80}}\b(?:to|at|into|via)\s+{_URL}",
+        rf"{_SEND_ORDER}[^.\n]{{0,80}}?\b{_SENSITIVE_OBJECT}[^.\n]{{0,80}}\b(?:to|at|into|via)\s+{_DESTINATION}"
+        # The order after the thing: "Concatenate all messages ... and post them to the website www..." (an
+        # imperative at the start of a clause, not "I exported all the files and will upload them to...").
+        rf"|(?:^|[.!?:;\n]\s*|\b(?:please|now|then|also|must|should)\s+)(?!(?:i|we|they|he|she|you)\b)[a-z]+\s+"
+        rf"{_SENSITIVE_OBJECT}[^.\n]{{0,80}}\b(?:send|forward|post|upload|e-?mail|transmit)\s+(?:them|it|those|these)\s+"
+        rf"(?:to|at|into)\s+{_DESTINATION}",
         # A user asking to send something to an address is ordinary work ("send the invoice to
         # jane@example.com"), and so is an e-mail asking a colleague to "forward this to
         # legal@..."; inside data a tool returned, an order to send a secret, the owner's data or
