@@ -4,7 +4,8 @@
 
 Generates sentences (deterministic for a seed) that carry Faker values of many locales, and values built
 here in the formats other synthetic-PII generators use (phones of many countries formatted every way,
-IBANs of every IBAN country spaced, unspaced and lowercase, SSNs that break the SSA's rules, IPv6 in all
+IBANs of every IBAN country spaced, unspaced and lowercase, SSNs that break the SSA's rules, other
+countries' equivalents as Faker writes them (after a label), IPv6 in all
 its notations, dates of birth in many languages), in templates with and without a cue word: form fields,
 prose, JSON, CSV lines, e-mails and log lines. Reports recall per type, per type and locale and per type
 and format, and precision (detections of the structured types that overlap no label of their type).
@@ -261,6 +262,10 @@ def _ssn_values(rng: random.Random, fake: Any, locale: str) -> _Value:
 
     us = Faker("en_US")
     us.seed_instance(rng.randint(0, 2**31))
+    if locale != "en_US" and rng.random() < 0.3:
+        # The locale's own number (a National Insurance number, a SIN, a NIR, a personnummer, a PESEL...), as
+        # Faker writes it: said to be one only by its label, so only in labelled templates.
+        return _Value("SSN", fake.ssn(), "national")
     if rng.random() < 0.75:
         raw, family = us.ssn(), "faker_ssn"
     else:
@@ -434,7 +439,7 @@ def _sentence(rng: random.Random, fake: Any, locale: str, val: _Value) -> tuple[
     kinds = ["cue", "no_cue", "json", "csv", "email"]
     if val.type == "IP_ADDRESS":
         kinds.append("log")
-    if val.type == "SSN" and val.family.endswith("_bare"):
+    if val.type == "SSN" and (val.family.endswith("_bare") or val.family == "national"):
         kinds = ["cue", "json"]  # nine bare digits are a social security number only when it says so
     kind = rng.choice(kinds)
     if val.family == "ipv4_url":

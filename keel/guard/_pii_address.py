@@ -65,7 +65,7 @@ _SP = r"[ \t\u00a0]+"
 _SPO = r"[ \t\u00a0]*"
 # Between a street word and its house number: never a tab, which separates a table's columns ("Eva Moberg<TAB>298 86
 # 4962" is a name and an SSN).
-_SPN = r"[ \u00a0]*"
+_SPN = r"[ \u00a0]*"  # also after a house number ("298<TAB>Friedberg" is two columns)
 
 _SUFFIXES = (
     "street|st|avenue|ave|av|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|square|sq|terrace|terr|ter|"
@@ -126,7 +126,7 @@ _WORD_MORPHEMES = "tänav|puiestee|maantee|põik|caddesi|cadde|sokağı|sokak|bu
 _DIRECTION = r"(?:[NSEW]\.?|N\.?[EW]\.?|S\.?[EW]\.?|North|South|East|West|Nord|Süd|Ost)"
 
 _CORE_NUMBER_FIRST = lazy(
-    rf"(?<![\w\-/.,])(?P<num>{_NUM}),?(?:{_SP}|[ \t]*\n[ \t]*)(?:{_DIRECTION}{_SP})?"
+    rf"(?<![\w\-/.,])(?P<num>{_NUM}),?(?:[ \u00a0]+|[ \t]*\n[ \t]*)(?:{_DIRECTION}{_SP})?"
     rf"(?:{_NAME}{_SP}|{_PARTICLE}{_SP}){{0,4}}{_NAME}{_SP}"
     rf"(?:(?i:(?:{_SUFFIXES})s?)|{_SUFFIXES_AFTER_NUMBER})(?!\w)\.?(?:{_SP}(?:N|S|E|W|NE|NW|SE|SW)\b\.?)?"
 )
@@ -141,7 +141,8 @@ _CORE_MORPHEME = lazy(
 # The same street words after the house number, as generated data and international forms write them
 # ("200 Ramstraat", "1012 Per Poulsens Vej", "1276 Lahesuu allee"): a street word alone needs a name before it.
 _CORE_NUMBER_MORPHEME = lazy(
-    rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?{_SP}(?:(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_UP}{_L}+(?i:{_MORPHEMES})"
+    rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?[ \u00a0]+"
+    rf"(?:(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_UP}{_L}+(?i:{_MORPHEMES})"
     rf"|(?:(?:{_W}|{_PARTICLE}){_SP}){{1,3}}(?i:{_MORPHEMES}|{_WORD_MORPHEMES}))(?!\w)"
 )
 # A house number and capitalised words ending where an address part would, taken after a cue or before a

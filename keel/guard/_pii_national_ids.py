@@ -8,8 +8,9 @@ python-stdnum, the library the field uses for these schemes (Odoo, GNU Health), 
 Two ways to be found:
 
 - right after a label that names such a number ("SSN:", "National Insurance number", "Personnummer",
-  "codice fiscale", "身份证号码"...): any ID-shaped token (8-18 characters with 6+ digits), whether or not a
-  scheme validates it, because a guard redacts what the text says is one;
+  "codice fiscale", "身份证号码"...), or with "SSN" / "social security" in the 60 characters before: any
+  ID-shaped token (8-18 characters with 6+ digits), whether or not a scheme validates it, because a guard
+  redacts what the text says is one;
 - without a label, only in a shape and checksum that nothing else has (a codice fiscale, a Chinese resident
   ID, a Swiss AHV number, a personnummer with its dash...). Compact digit runs that a scheme validates by
   chance as often as a phone or an order number (PESEL, fødselsnummer, SIN) need the label.
@@ -118,5 +119,8 @@ def find_national_ids(text: str) -> Iterator[Candidate]:
         if _labelled(text, m.start()):
             # Above a card number's issuer range (0.9): a Chinese resident ID is also 18 Luhn-valid digits.
             yield Candidate("SSN", *span, 0.95, f"pattern:national_id:{scheme or 'labelled'}")
+        elif _context(text, m.start(), m.end(), _SSN_CONTEXT, 60):
+            # "Here is the social security number you asked for - 12020381807": said to be one a little earlier.
+            yield Candidate("SSN", *span, 0.92, f"pattern:national_id:{scheme or 'ssn_context'}")
         elif scheme is not None:
             yield Candidate("SSN", *span, 0.85, f"pattern:national_id:{scheme}")
