@@ -94,6 +94,13 @@ def _labelled(text: str, start: int) -> bool:
     return _LABEL_BEFORE.search(before) is not None or _LABEL_CJK.search(before) is not None
 
 
+def _first_number_after_ssn_word(text: str, start: int) -> bool:
+    """ "SSN" or "social security" in the 60 characters before, with no other number in between: "the social
+    security number you asked for - 12020381807", not the IP address in "for SSN 123-45-6789 from 203.0.113.7"."""
+    cues = list(_SSN_CONTEXT.finditer(text, max(0, start - 60), start))
+    return bool(cues) and not any(c.isdigit() for c in text[cues[-1].end() : start])
+
+
 def find_national_ids(text: str) -> Iterator[Candidate]:
     if not _has_digit(text):
         return
@@ -119,7 +126,7 @@ def find_national_ids(text: str) -> Iterator[Candidate]:
         if _labelled(text, m.start()):
             # Above a card number's issuer range (0.9): a Chinese resident ID is also 18 Luhn-valid digits.
             yield Candidate("SSN", *span, 0.95, f"pattern:national_id:{scheme or 'labelled'}")
-        elif _context(text, m.start(), m.end(), _SSN_CONTEXT, 60):
+        elif _first_number_after_ssn_word(text, m.start()):
             # "Here is the social security number you asked for - 12020381807": said to be one a little earlier.
             yield Candidate("SSN", *span, 0.92, f"pattern:national_id:{scheme or 'ssn_context'}")
         elif scheme is not None:

@@ -293,3 +293,11 @@ def test_national_ids_of_other_countries(patterns: PiiDetector, text: str, value
 )
 def test_national_id_shapes_without_a_label_or_a_distinct_check(patterns: PiiDetector, text: str) -> None:
     check(patterns, text, "SSN", None)
+
+
+def test_a_number_said_to_be_an_ssn_a_little_earlier(patterns: PiiDetector) -> None:
+    text = "Here is the social security number you asked for - 12020381807."
+    assert spans(patterns, text) == [("SSN", "12020381807")]
+    # Only the first number after the word: the IP address after an SSN stays an IP address.
+    text = "refund for SSN 123-45-6789 from 203.0.113.7"
+    assert spans(patterns, text) == [("SSN", "123-45-6789"), ("IP_ADDRESS", "203.0.113.7")]
