@@ -437,14 +437,20 @@ _LABEL_COLON = lazy(r"[g-zG-Z]:[0-9A-Fa-f:]")
 _IPV6_AFTER_LABEL = lazy(r"(?<![\w:])[^\W\d_]*[g-zG-Z][^\W\d_]*:(" + _IPV6_BODY + ")")
 
 
+def _unpadded(groups: list[str]) -> str:
+    return ".".join(str(int(g)) for g in groups)
+
+
 def find_ips(text: str) -> Iterator[Candidate]:
     if "." in text:
         for m in _IPV4.finditer(text):
-            try:
-                ipaddress.IPv4Address(m.group())
-            except ValueError:
+            groups = m.group().split(".")
+            # ipaddress refuses leading zeros ("192.168.001.010"), which logs and zero-padded exports write.
+            if not all(int(g) <= 255 for g in groups):
                 continue
-            yield Candidate("IP_ADDRESS", m.start(), m.end(), 0.9, "pattern:ipv4")
+            yield Candidate(
+                "IP_ADDRESS", m.start(), m.end(), 0.9 if m.group() == _unpadded(groups) else 0.8, "pattern:ipv4"
+            )
     if ":" in text:
         spans = [(m.start(), m.end()) for m in _IPV6.finditer(text)]
         if _LABEL_COLON.search(text) is not None:

@@ -142,6 +142,7 @@ def test_grouped_ssn_with_a_phone_word_is_a_phone(patterns: PiiDetector) -> None
         ("from 2001:DB8::1 today", "2001:DB8::1"),
         ("10.0.0.1:8080 refused", "10.0.0.1"),
         ("route 192.168.0.0/24", "192.168.0.0"),
+        ("Visited from 192.168.001.010 yesterday", "192.168.001.010"),
         ("v6 net 2001:db8:ab::/48", "2001:db8:ab::"),
         ("mapped ::ffff:192.0.2.1", "::ffff:192.0.2.1"),
         ("nat64 64:ff9b::192.0.2.33", "64:ff9b::192.0.2.33"),
