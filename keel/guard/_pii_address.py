@@ -293,6 +293,9 @@ _UNIT = lazy(
     rf"(?i)(?:{_BREAK}|[ \t]*)(?:apt\.?|apartment|suite|ste\.?|unit|flat|fl\.?|floor|room|rm\.?|bldg\.?|building|"
     rf"no\.?|nr\.?|#|app\.?|appt\.?|piso|étage|etage|stock|whg\.?|lgh\.?|dept\.?|door|puerta){_SPO}#?"
     rf"[A-Za-z]?\d{{1,5}}[A-Za-z]?(?!\w)"
+    # Floor and door as Spain, Portugal and Italy write them: "3º B", "2º izq.", "1ª", "4.º dto.".
+    rf"|(?:{_BREAK}|[ \t]*)\d{{1,2}}\.?[ \t]?[º°ª](?:[ \t]?(?:[A-Za-z](?!\w)|\d{{1,2}}[º°ª]?|izq(?:uierda)?\.?|izda\.?|"
+    rf"dcha\.?|drcha\.?|der(?:echa)?\.?|esq\.?|dto\.?|dt\.?|int\.?))?"
 )
 # With the country letters Europe's forms put before a postal code ("DK-2100", "CH-8001", "LV-1010") first.
 _POSTAL = (

@@ -57,6 +57,11 @@ _CLOSING_PHRASES = frozenset(
     atenciosamente|cumprimentos|abraços|med vänliga hälsningar|hälsningar|med venlig hilsen|hilsen|pozdrawiam|
     s pozdravem|ystävällisin terveisin|terveisin""".split("|")
 )
+_INLINE_CLOSING = lazy(
+    r"(?im)^[ \t>]*(?:thanks|thank\s+you|many\s+thanks|cheers|best|best\s+wishes|kind\s+regards|warm\s+regards|"
+    r"best\s+regards|regards|sincerely|yours\s+sincerely|yours\s+truly|take\s+care|love)[ \t]*,[ \t]*(?=[^\W\d_])"
+    r"(?!(?:everyone|everybody|all|team|guys|folks|friends|mom|mum|dad|mommy|daddy|grandma|grandpa|again|in)\b)"
+)
 # Not "name" alone, which records use for products and plans as well.
 _QUOTED_NAME_FIELD = lazy(
     r"(?i)\b(?:full|first|last|middle|given|family|maiden|legal|sur|fore)[\s_\-]?names?[\"'][ \t]*[:=][ \t]*[\"']$"
@@ -447,6 +452,9 @@ def find_names(
                 if closing:
                     line_cues.append(closing)
             offset += len(line) + 1
+    if "," in text:
+        # The closing words and the name on one line: "Thanks, Priyanka", "Best regards, Tom Lee".
+        line_cues.extend(_INLINE_CLOSING.finditer(text))
     role_labels = []
     if ":" in text:
         for colon in _COLON.finditer(text):

@@ -117,3 +117,20 @@ def test_more_street_forms_are_found(text: str, street: str) -> None:
 def test_the_postal_code_and_town_line_belongs_to_the_address(text: str, rest: str) -> None:
     values = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "ADDRESS"]
     assert any(rest in v for v in values), values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Calle Mayor 15, 3º B, 28013 Madrid",
+        "Calle de Alcalá 42, 2º izq., 28014 Madrid",
+        "Rua Augusta 100, 3º Dto, 1100-053 Lisboa",
+    ],
+)
+def test_the_floor_and_door_of_spain_and_portugal_stay_inside_the_address(text: str) -> None:
+    assert [(e.type, e.start, e.end) for e in default_detector().detect(text)] == [("ADDRESS", 0, len(text))]
+
+
+@pytest.mark.parametrize("text", ["The temperature was 3º C today.", "It ranked 1º in the league."])
+def test_an_ordinal_or_a_degree_alone_is_not_a_unit(text: str) -> None:
+    assert [e for e in default_detector().detect(text) if e.type == "ADDRESS"] == []

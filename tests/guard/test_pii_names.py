@@ -22,6 +22,9 @@ from keel.guard.pii import default_detector
         ("Assign ticket 4411 to Леон Єрошенко.", "Леон Єрошенко"),
         ("Could Igor Pastuszek call me back?", "Igor Pastuszek"),
         ("Have you been to a Ravil G Yefimov concert before?", "Ravil G Yefimov"),
+        # closing words and the name on one line
+        ("See you on Monday.\nThanks, Priyanka", "Priyanka"),
+        ("Cheers, Priya Raman", "Priya Raman"),
     ],
 )
 def test_a_name_is_found_in_its_usual_surroundings(text: str, name: str) -> None:
@@ -133,3 +136,8 @@ def test_a_lowercase_introduction_names_its_speaker_and_call_me_back_names_nobod
     assert people == ["jake"]
     text = "this is great from start to finish, meet me later at the cafe"
     assert not [e for e in default_detector().detect(text) if e.type == "PERSON"]
+
+
+@pytest.mark.parametrize("text", ["Thanks, Everyone", "Love, Mom", "Thanks, Great work today", "Regards, Support"])
+def test_closing_words_before_a_word_that_is_not_a_name(text: str) -> None:
+    assert [e for e in default_detector().detect(text) if e.type == "PERSON"] == []
