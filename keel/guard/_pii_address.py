@@ -202,11 +202,11 @@ _CORE_BOX = lazy(
     rf"|(?:apo|fpo|dpo){_SP}(?:aa|ae|ap){_SP}\d{{5}}(?!\w)"
     rf")"
 )
-# Japanese block addresses: chōme-banchi-gō and a district, romanised ("2-14-7 Shibuya, Tokyo",
+# Japanese block addresses: chōme-banchi-gō and a district, romanised ("2-14-7 Shibuya, Tokyo", "3-12-1 Kudan-Minami",
 # "1-1-2 Oshiage, Sumida-ku 131-0045") when a town or a 〒 postal code follows; in Japanese script a
 # prefecture, a city or ward, then the block numbers ("東京都渋谷区道玄坂2-14-7", "大阪府大阪市北区梅田3丁目1番1号").
 _CORE_JP_BLOCK = lazy(
-    r"(?<![\w\-/.:])\d{1,2}-\d{1,2}(?:-\d{1,4})?[ \t]+[A-Z][a-z]+(?:-(?:ku|shi|cho|machi|gun|mura))?"
+    r"(?<![\w\-/.:])\d{1,2}-\d{1,2}(?:-\d{1,4})?[ \t]+[A-Z][a-z]+(?:-(?:[A-Z][a-z]+|ku|shi|cho|machi|gun|mura))?"
     r"(?=[ \t]*,[ \t]*[A-Z][a-z]|[ \t]+\d{3}-\d{4}\b)"
     # ...and something Japanese within the line: a postal code, a ward or city suffix, a big city.
     r"(?=[^\n]{0,40}(?:\b\d{3}-\d{4}\b|-(?:ku|shi|ken|to|fu)\b|\b(?:Japan|Tokyo|Osaka|Kyoto|Yokohama|Nagoya|"

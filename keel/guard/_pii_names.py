@@ -71,7 +71,8 @@ _QUOTED_NAME_FIELD = lazy(
 # lookarounds in front say so once per position, instead of each alternative testing its own \b.
 _CUES = lazy(
     r"(?<!\w)(?=(?i:[a-z]))"
-    r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord|Herr|Frau|Mme|Mlle|Sr|Sra|Srta|Sig|Dott)\.?[ \t]+"
+    r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sir|Dame|Lady|Lord|Herr|Herrn|Frau|Mme|Mlle|Madame|Mademoiselle|Monsieur|"
+    r"Sr|Sra|Srta|Señor|Señora|Sig|Signor|Signora|Dott|Senhor|Senhora|Meneer|Mevrouw|Pani)\.?[ \t]+"
     r"|(?i:\bmy\s+name\s+is|\bname\s+is|"
     + _RELATIVE
     + r"|\bi\s+am|\bi'm|\bthis\s+is|\bcall\s+me|\bdear|\bhello|\bhi|\bhey"
@@ -87,7 +88,8 @@ _CUES = lazy(
     r"(?:\n[ \t]*){0,2})"
 )
 _STRONG_CUES = lazy(
-    r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Srta)\.?[ \t]+"
+    r"(?:\b(?i:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Herr|Herrn|Frau|Mme|Mlle|Madame|Mademoiselle|Monsieur|Sr|Sra|Srta|Señor|"
+    r"Señora|Signor|Signora|Senhor|Senhora|Meneer|Mevrouw|Pani)\.?[ \t]+"
     r"|(?i:\bmy\s+name\s+is|\bname\s+is|\bcall\s+me|\bdear|\bregards,|\bsincerely,|\bsigned(?:\s+by)?|"
     + _NAME_FIELD
     + r"|\bnom|\bnombre|\bnome|"
@@ -716,7 +718,7 @@ _LEAD_WORDS = frozenset(
     madam mister user customer client patient student employee member applicant candidate reminder attn
     attention cc to from by with at in for hola hallo bonjour salut ciao ola olá hej querido querida estimado
     estimada caro cara gentile liebe lieber liebes cher chère prezado prezada herr frau señor señora signor
-    signora monsieur madame meneer mevrouw senhor senhora""".split()
+    signora monsieur madame mademoiselle meneer mevrouw senhor senhora herrn pani""".split()
 )
 _POSSESSIVE = lazy(r"['’]s[ \t]+[a-z]")
 _GREETING = lazy(

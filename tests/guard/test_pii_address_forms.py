@@ -21,6 +21,7 @@ from keel.guard.pii import default_detector
         ("The office is located at 69, Subramaniam.", "Subramaniam"),
         ("Contact: Rahul Verma, Flat 402, Sunshine Apartments, MG Road, Bengaluru 560001", "Bengaluru 560001"),
         ("She lives at 2-14-7 Shibuya, Tokyo 150-0002.", "2-14-7 Shibuya"),
+        ("Address: 3-12-1 Kudan-Minami, Chiyoda-ku, Tokyo 102-0074", "3-12-1 Kudan-Minami"),
         ("住所は東京都渋谷区道玄坂2-14-7です。", "東京都渋谷区道玄坂2-14-7"),
         ("Address: 平塚市 16-49-4", "平塚市 16-49-4"),
         ("Billing address - Favela Vasconcelos", "Favela Vasconcelos"),

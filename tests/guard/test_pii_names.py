@@ -22,6 +22,9 @@ from keel.guard.pii import default_detector
         ("Assign ticket 4411 to Леон Єрошенко.", "Леон Єрошенко"),
         ("Could Igor Pastuszek call me back?", "Igor Pastuszek"),
         ("Have you been to a Ravil G Yefimov concert before?", "Ravil G Yefimov"),
+        # titles of other languages
+        ("Madame Laurent a appelé ce matin.", "Laurent"),
+        ("Pani Kowalska jest w biurze.", "Kowalska"),
         # closing words and the name on one line
         ("See you on Monday.\nThanks, Priyanka", "Priyanka"),
         ("Cheers, Priya Raman", "Priya Raman"),
