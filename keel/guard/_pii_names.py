@@ -251,7 +251,12 @@ def _sentence_start(text: str, pos: int) -> bool:
     return _SENTENCE_START.search(text, max(0, pos - 4), pos) is not None
 
 
-def _capitalised_runs(text: str) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
+_RUN_PARTICLES = frozenset("van von de der den da di del della dos das du ter ten zu bin ibn".split())
+
+
+def _capitalised_runs(
+    text: str, first: frozenset[str] = frozenset()
+) -> Iterator[tuple[int, int, list[tuple[int, int]]]]:
     """Runs of capitalised words (with initials and name particles between them): (start, end, words)."""
     words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
     i = 0
@@ -265,6 +270,19 @@ def _capitalised_runs(text: str) -> Iterator[tuple[int, int, list[tuple[int, int
         while j < len(words):
             ns, ne = words[j]
             gap = text[run[-1][1] : ns]
+            if (
+                gap == " "
+                and text[ns:ne] in _RUN_PARTICLES
+                and text[run[-1][0] : run[-1][1]].lower() in first
+                and j + 1 < len(words)
+                and text[ne : words[j + 1][0]] == " "
+                and _TITLE_WORD.fullmatch(text[words[j + 1][0] : words[j + 1][1]])
+            ):
+                # "Sanne de Vries", "Hans van Helden": a particle after a listed first name ("Rio de Janeiro" is
+                # a place)
+                run.append((ns, ne))
+                j += 1
+                continue
             if gap not in (" ", ". ", "  ") or not (
                 _TITLE_WORD.fullmatch(text[ns:ne]) or _INITIAL.fullmatch(text[ns:ne])
             ):
@@ -334,7 +352,7 @@ def find_names(
     def overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
         return any(a < e and s < b for a, b in spans)
 
-    runs = [_trim_lead(text, run, first, last) for run in _capitalised_runs(text)]
+    runs = [_trim_lead(text, run, first, last) for run in _capitalised_runs(text, first)]
     # Both passes below read each run's listed names and its words other than initials: found once.
     parts = [(start, end, words, *_names_and_content(text, words, first, last)) for start, end, words in runs]
     for start, end, _, names, content in parts:

@@ -22,6 +22,8 @@ from keel.guard.pii import default_detector
         ("Assign ticket 4411 to Леон Єрошенко.", "Леон Єрошенко"),
         ("Could Igor Pastuszek call me back?", "Igor Pastuszek"),
         ("Have you been to a Ravil G Yefimov concert before?", "Ravil G Yefimov"),
+        # a particle after a listed first name
+        ("Ik heet Sanne de Vries.", "Sanne de Vries"),
         # titles of other languages
         ("Madame Laurent a appelé ce matin.", "Laurent"),
         ("Pani Kowalska jest w biurze.", "Kowalska"),
