@@ -517,14 +517,16 @@ _DATE = lazy(
     rf"(?P<iy>\d{{4}})(?P<is>[\-/.])(?P<im>\d{{1,2}})(?P=is)(?P<id>\d{{1,2}})"
     # 12/03/1985, 3-12-85, 12.03.1985
     rf"|(?P<na>\d{{1,2}})(?P<ns>[\-/.])(?P<nb>\d{{1,2}})(?P=ns)(?P<ny>\d{{4}}|\d{{2}})"
-    # 15-Mar-1985, 15/Mar/85, 15.Mar.1985, 15 Mar 85, and 15MAR1985 as forms and medical records write it
-    rf"|(?P<xd>\d{{1,2}})(?P<xs>[\-/. ]?)(?P<xm>{_MONTH_RE})\.?(?P=xs)(?P<xy>\d{{4}}|\d{{2}})"
+    # 15-Mar-1985, 15/Mar/85, 15.Mar.1985, 15 Mar 85
+    rf"|(?P<xd>\d{{1,2}})(?P<xs>[\-/. ])(?P<xm>{_MONTH_RE})\.?(?P=xs)(?P<xy>\d{{4}}|\d{{2}})"
     # 12 March 1985, 12th of March, 1985, 12. März 1985, 12 de marzo de 1985
     rf"|(?P<td>\d{{1,2}}){_ORD}\.?\s+(?:of\s+|de\s+)?(?P<tm>{_MONTH_RE})\.?,?\s+(?:de\s+|del\s+)?(?P<ty>\d{{4}})"
     # March 12, 1985 / March 12th 1985
     # (any word here, looked up in _MONTHS after the match: an alternation of all month names tried at every
     # letter of a text is most of this pattern's cost)
     rf"|(?P<um>[^\W\d_]{{3,12}})\.?\s+(?P<ud>\d{{1,2}}){_ORD},?\s+(?P<uy>\d{{4}})"
+    # 15MAR1985 as forms and medical records write it (the month looked up after the match)
+    rf"|(?P<zd>\d{{1,2}})(?P<zm>[A-Za-z]{{3}})(?P<zy>\d{{4}}|\d{{2}})"
     # 1985年3月12日
     rf"|(?P<jy>\d{{4}})年(?P<jm>\d{{1,2}})月(?P<jd>\d{{1,2}})日"
     # 19850312: a date only by its digits, so a birth word has to say so (as for every date here)
@@ -573,6 +575,9 @@ def find_dates(text: str) -> Iterator[tuple[int, int]]:
         elif g["um"]:
             month = _MONTHS.get(g["um"].lower())
             ok = month is not None and _date_ok(int(g["ud"]), month, int(g["uy"]))
+        elif g["zd"]:
+            month = _MONTHS.get(g["zm"].lower())
+            ok = month is not None and _date_ok(int(g["zd"]), month, _year(g["zy"]))
         elif g["jy"]:
             ok = _date_ok(int(g["jd"]), int(g["jm"]), int(g["jy"]))
         else:
