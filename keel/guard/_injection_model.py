@@ -255,6 +255,42 @@ def answered_questions(text: str, segs: list[str]) -> frozenset[str]:
     return frozenset(out)
 
 
+# A letter between people: greeted by name ("Hi Emma,", also after a field label as mail APIs render the
+# body) and signed off on a line of its own ("Cheers,", "Best,").
+_GREETING_RE = re.compile(
+    r"(?im)(?:^|['\"]|:[ \t]*)[ \t]*(?:hi|hello|hey|dear)[ \t]+[A-Z][\w'’\-]+(?:[ \t]+[A-Z][\w'’\-]+)?[ \t]*[,!]"
+)
+_SIGN_OFF_RE = re.compile(
+    r"(?im)^[ \t]*(?:best|cheers|thanks|thank\s+you|many\s+thanks|regards|kind\s+regards|best\s+regards|"
+    r"warm\s+regards|all\s+the\s+best|sincerely|talk\s+soon|see\s+you)[ \t]*[,!.]?[ \t]*$"
+)
+
+
+def correspondence_questions(text: str, segs: list[str]) -> frozenset[str]:
+    """Short questions in a letter greeted by name and signed: one person asking another, not the reader.
+
+    "Hi Emma, I'd love to! How about Wednesday at 1 PM? ... Cheers, Sarah" asks Emma. A question about the
+    reader's own answer ("...in your reply?") is still scored, and so is anything that is not a question.
+    """
+    if "?" not in text:
+        return frozenset()
+    greeting = _GREETING_RE.search(text)
+    if greeting is None:
+        return frozenset()
+    sign_off = _SIGN_OFF_RE.search(text, greeting.end())
+    if sign_off is None:
+        return frozenset()
+    body = text[greeting.end() : sign_off.start()]
+    return frozenset(
+        seg
+        for seg in segs
+        if seg.rstrip().endswith("?")
+        and seg in body
+        and len(_SEGMENT_WORD_RE.findall(seg)) <= 20
+        and not _ANSWER_REF_RE.search(seg.lower())
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class LinearModel:
     weights: dict[str, float]
@@ -298,7 +334,7 @@ class InjectionModel:
     def score_segments(self, text: str) -> float:
         segs = segments(text)
         context = segment_context(text, segs)
-        answered = answered_questions(text, segs)
+        answered = answered_questions(text, segs) | correspondence_questions(text, segs)
         best = 0.0
         for seg in segs:
             if seg not in answered:
