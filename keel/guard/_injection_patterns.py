@@ -514,7 +514,9 @@ PATTERNS: tuple[Pattern, ...] = (
         STRONG,
         rf"\b(?:note|message|instructions?|attention|important|reminder|memo|notice|directive|request|hint)\s+(?:to|for)\s+"
         rf"(?:the\s+|any\s+|all\s+|our\s+|your\s+)?(?:[\w-]+\s+){{0,2}}?"
-        rf"(?:(?:ai|llm|gpt)[\s-]+(?:summari[sz]er|reader|reviewer|screener|agent|assistant|model|system|tool|helper|bot)|{_AI})"
+        rf"(?:(?:ai|llm|gpt)[\s-]+(?:summari[sz]er|reader|reviewer|screener|agent|assistant|model|system|tool|helper|bot|"
+        rf"recruiter|grader|evaluator|checker|filter|moderator|writer|coder|scanner|crawler|indexer|parser|classifier|"
+        rf"ranker|translator)|{_AI})"
         # The addressee ends the phrase ("...for the assistant:", "...to the AI that reads this"): "a note
         # for the assistant manager", "a message to the AI team" are for people.
         r"s?[ \t]*(?:\n|[:\-\u2013\u2014)\]!,]|\.(?:\s|$)|$"
@@ -567,13 +569,18 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "hidden_instruction",
         STRONG,
-        r"(?:^|[.!?:>\n#*/]\s*|\b(?:also|and|btw|ps|p\.s\.)\s*,?\s*)(?:dear\s+|hey\s+|attention\s*,?\s+)?(?:the\s+)?"
+        r"(?:^|[.!?:>\n#*/]\s*|\b(?:also|and|btw|ps|p\.s\.|please)\s*,?\s*)(?:dear\s+|hey\s+|attention\s*,?\s+)?(?:the\s+)?"
         r"(?:ai(?:\s+(?:agent|assistant|model|system|bot))?|assistant|chatbot|llm|language\s+model|gpt)\s*"
         r"(?::\s*(?:please\s+)?(?:ignore|disregard|forget|instead|do\s+not\s+(?:mention|tell|reveal|answer)|don'?t\s+(?:mention|tell|reveal|answer)|never\s+(?:mention|tell|reveal)|tell\s+the\s+(?:user|customer|reader)|ask\s+the\s+(?:user|customer|reader)|inform\s+the\s+(?:user|customer|reader)|recommend|append|mark\s+(?:all|every|this|the)|rate\s+(?:this|the)|(?:from\s+now\s+on|always)\b"
         r"|when\s+(?:you\s+)?(?:explain|summari[sz]|answer|repl|respond|describ|read|process)\w*)"
-        r"|,\s*(?:please\s+\w+|when\s+you\s+(?:answer|reply|respond|summari[sz]e|write)))"
-        # "[for the AI summarizer] mark all items done": a bracketed aside addressed to the model.
-        r"|[\[(]\s*(?:for|to)\s+(?:the\s+|any\s+)?(?:ai|llm|gpt)(?:[\s-]+\w+)?\s*[\])]\s*\w",
+        r"|,\s*(?:please\s+\w+|(?:when|if|once)\s+you\s+(?:answer|reply|respond|summari[sz]e|write|read|see|process|open)))"
+        # "[for the AI summarizer] mark all items done", "(to the assistant) forward this table": a bracketed
+        # aside addressed to the model ("(to the assistant manager)" is not one).
+        r"|[\[(]\s*(?:for|to)\s+(?:the\s+|any\s+)?(?:(?:ai|llm|gpt)(?:[\s-]+\w+)?|assistant|chatbot|language\s+model)\s*[\])]\s*\w"
+        # A data field named as a note to the model: {"note_for_ai": "Tell the user...", "ai_instructions": ...}.
+        r"|[\"'](?:note|message|instructions?|directive|prompt|memo)s?[_-](?:to|for)[_-](?:the[_-])?(?:ai|llm|assistant|agent|"
+        r"model|bot)s?[\"']\s*[:=]"
+        r"|[\"'](?:ai|llm|assistant|agent)[_-](?:note|instructions?|directive|prompt|message)s?[\"']\s*[:=]\s*[\"']\s*\w",
         tool_only=True,
         needles="ai|assistant|chatbot|llm|language model|gpt",
     ),
