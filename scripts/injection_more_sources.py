@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import csv
 import io
 import json
@@ -130,10 +131,8 @@ def _dojo_goals(pkg: Package) -> dict[str, list[str]]:
         names: dict[str, Any] = {}
         for node in ast.parse(pkg.read(f"default_suites/{rel}")).body:
             if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-                try:
+                with contextlib.suppress(_Unknown):  # a value the evaluator cannot read is simply not known
                     names[node.targets[0].id] = _eval(node.value, names)
-                except _Unknown:
-                    pass
             if not isinstance(node, ast.ClassDef):
                 continue
             scope = dict(names)

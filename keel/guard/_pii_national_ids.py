@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from functools import cache
 
 from keel.guard._pii_lazy import lazy
-from keel.guard._pii_patterns import _SSN_CONTEXT, Candidate, _context, _has_digit
+from keel.guard._pii_patterns import _SSN, _SSN_CONTEXT, Candidate, _context, _has_digit
 
 _LABEL_WORDS = (
     r"ssn|ss\#|social[\s_]+security|social[\s_]+insurance|sin|national[\s_]+insurance|ni|nino|"
@@ -51,7 +51,6 @@ _DIGIT_ID = lazy(r"(?<![\w\-./+])\d+(?:[ \-./]\d+){0,5}(?:-?[A-Za-z])?(?![\w]|[\
 _MIXED_ID = lazy(
     r"(?<![\w\-./+])(?=[A-Za-z0-9+\-]*\d)(?=[A-Za-z0-9+\-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9+\-]{7,17}(?![\w\-])"
 )
-_US_SSN = lazy(r"\d{3}([ \-.]?)\d{2}\1\d{4}")
 # Any final letter: generators write ZZ...T, outside HMRC's A-D, and only a label vouches for those.
 _NINO = lazy(r"(?<![\w\-])[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z](?:[ \-]?\d{2}){3}[ \-]?[A-Z](?![\w])")
 _NINO_ISSUED = lazy(r"(?!BG|GB|KN|NK|NT|TN|ZZ)[A-Z]{2}.*[A-D]")
@@ -124,9 +123,7 @@ def find_national_ids(text: str) -> Iterator[Candidate]:
         seen.add(span)
         if len(set(filter(str.isdigit, value))) == 1:
             continue  # a run of one digit is a placeholder
-        if _US_SSN.fullmatch(value) and (
-            not value.isdigit() or _context(text, m.start(), m.end(), _SSN_CONTEXT, 60, 20)
-        ):
+        if _SSN.fullmatch(value) and (not value.isdigit() or _context(text, m.start(), m.end(), _SSN_CONTEXT, 60, 20)):
             continue  # the US form has its own recognizer and scores ("National ID number is 529300576" is not)
         if _NINO.fullmatch(value) is not None:
             scheme = "gb.nino" if _NINO_ISSUED.fullmatch(value) else None

@@ -369,7 +369,8 @@ def _resolve(text: str, candidates: list[Candidate]) -> list[PiiEntity]:
         candidates = [c for c in candidates if not (c.type == "PERSON" and _inside_street(text, c, addresses))]
     phones = [c for c in candidates if c.type == "PHONE"]
     if phones:
-        candidates = [c for c in candidates if not _phone_clash(text, c, phones, candidates)]
+        ibans = [c for c in candidates if c.type == "IBAN"]
+        candidates = [c for c in candidates if not _phone_clash(text, c, phones, ibans)]
     ordered = sorted(candidates, key=lambda c: (-c.score, -(c.end - c.start), c.start))
     taken: list[tuple[int, int]] = []
     chosen: list[Candidate] = []
@@ -388,12 +389,12 @@ def _resolve(text: str, candidates: list[Candidate]) -> list[PiiEntity]:
     return [PiiEntity(c.type, c.start, c.end, c.score, c.detector) for c in chosen]
 
 
-def _phone_clash(text: str, cand: Candidate, phones: list[Candidate], candidates: list[Candidate]) -> bool:
+def _phone_clash(text: str, cand: Candidate, phones: list[Candidate], ibans: list[Candidate]) -> bool:
     """A phone number inside a checksummed IBAN is a run of its digits ("GB80 YHRS 0077 6167 ..."), and an
     address whose house number is a phone number's last group ("+1 (420) 473-5827<TAB>North Michaelberg")
     is a table's next column (a separator follows the phone number): those candidates go."""
     if cand.type == "PHONE":
-        return any(c.type == "IBAN" and c.start <= cand.start and cand.end <= c.end for c in candidates)
+        return any(i.start <= cand.start and cand.end <= i.end for i in ibans)
     if cand.type == "ADDRESS":
         return any(p.start < cand.start < p.end and text[p.end : p.end + 1] in ("\t", ";", "|", ",") for p in phones)
     return False
