@@ -130,7 +130,8 @@ _COMMON = frozenset(
     company group inc ltd llc corp university school college hospital church club center centre
     adresse adres indirizzo dirección direccion endereço anschrift contact contacto kontakt telefon teléfono
     téléphone telefono correo courriel nombre nom nome vorname nachname apellido cognome meine mein ich je
-    mi mio mia il la le les der die das el los las""".split()
+    mi mio mia il la le les der die das el los las
+    i'm i’m i've i'd i'll it's he's she's that's there's what's let's we're you're they're""".split()
 )
 _SENTENCE_START = lazy(r"(?:^|[.!?:;\"“(>\n]\s*|\n\s*[-*>•]\s*)$")
 
@@ -508,8 +509,9 @@ def find_names(
         listed = _is_name_word(head, first, last)
         if line_cue and not _signature_name(text, end, words):
             continue  # "Thanks\nGitHub Actions": a signature is a person's name alone on its line
-        # The window reaches back over a possessive the weak cue left out ("my kid" around "kid").
-        strong_cue = line_cue or _STRONG_CUES.search(text, max(0, m.start() - 8), pos) is not None
+        # The window reaches back over what the weak cue left out: a possessive ("my kid" around "kid"), the
+        # question before a chat turn ("What's the name on the account? User:" around "User:").
+        strong_cue = line_cue or _STRONG_CUES.search(text, max(0, m.start() - 40), pos) is not None
         if "_" in value or value.isupper() and not listed and not (strong_cue and _CAPITALS_NAME.fullmatch(value)):
             continue  # EMAIL_FROM, SUBJECT: template fields and headers; "FULL NAME: JOHN SMITH" is a name
         if strong_cue:
@@ -529,6 +531,34 @@ def find_names(
             # A weak cue ("with", "said", "hi") and a word from the name lists, which also hold many place
             # names: dropped below where the model calls it a place or an organisation.
             out.append(Candidate("PERSON", start, end, 0.65, "gazetteer"))
+    for start, end, words in runs:
+        if _has_common(text, words) or "_" in text[start:end] or text[start:end].isupper():
+            continue
+        contexts = _PERSON_CONTEXTS + _FULL_NAME_CONTEXTS if len(words) >= 2 else _PERSON_CONTEXTS
+        for before, after in contexts:
+            if (before is None or before.search(text, max(0, start - 60), start)) and (
+                after is None or after.match(text, end)
+            ):
+                out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
+                break
+        else:
+            if len(words) <= 2 and (
+                _VOCATIVE_OPEN_BEFORE.search(text, max(0, start - 8), start)
+                and _VOCATIVE_OPEN_AFTER.match(text, end)
+                or len(words) == 1
+                and _VOCATIVE_CLOSE_BEFORE.search(text, max(0, start - 8), start)
+                and _VOCATIVE_CLOSE_AFTER.match(text, end)
+            ):
+                value = text[start:end]
+                # The model pushed towards PERSON also calls an adverb opening a question one ("Altogether,
+                # how many ..."): its word counts only before a request.
+                if (
+                    not value.isascii()
+                    or any(_is_name_word(text[s:e], first, last) for s, e in words)
+                    or overlaps(weak, start, end)
+                    and _VOCATIVE_REQUEST.match(text, end)
+                ) and value.lower() not in _NOT_GREETED:
+                    out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
     other = list(ner_other)
     for start, end, words in runs if "@" in text and "<" in text else ():
         # "Bronisław Katlewicz <bk@example.com>": the display name of a mail address, unless the model
@@ -729,7 +759,8 @@ _CHAT_ROLES = ("user",)
 # Words greeted that are not names.
 _NOT_GREETED = frozenset(
     """everyone everybody guys folks all team again there world friends ya y'all gang buddy mate dude man
-    sir madam chatgpt gpt assistant bot claude gemini siri alexa google""".split()
+    sir madam chatgpt gpt assistant bot claude gemini siri alexa google boss darling honey sweetie love bro
+    babe""".split()
 )
 _LEAD_WORDS = frozenset(
     """hi hello hey dear thanks thank cheers regards sincerely best please kindly mr mrs ms miss mx dr prof sir
@@ -739,6 +770,97 @@ _LEAD_WORDS = frozenset(
     signora monsieur madame mademoiselle meneer mevrouw senhor senhora herrn pani""".split()
 )
 _POSSESSIVE = lazy(r"['’]s[ \t]+[a-z]")
+
+# Syntax that makes a run of capitalised words a person's name whatever the lists and the model say (the
+# model calls many names it does not know organisations or places): what must come right before the run
+# (None: anything), what right after (None: anything).
+_PERSON_CONTEXTS = (
+    # "She named him Temirbek", "my great grandfather was called Phillipp Maurer", "everyone calls me Brahim".
+    (
+        lazy(
+            r"(?i:\bnamed[ \t]+(?:him|her|them)|\bcall(?:s|ed)?[ \t]+(?:him|her|me)|"
+            r"\b(?:father|mother|grandfather|grandmother|grandpa|grandma|son|daughter|brother|sister|wife|husband|"
+            r"uncle|aunt|cousin|baby|boy|girl|man|woman|guy|lady)[ \t]+(?:was|is)[ \t]+(?:called|named))[ \t]+$"
+        ),
+        None,
+    ),
+    # "This song by ex-Zombie Sörös": a former member of a band or a firm, named after it.
+    (lazy(r"\b(?i:ex)-[A-Z][\w\-]*[ \t]+$"), None),
+    # "a huge Ines Nucci fan".
+    (
+        lazy(r"\b(?i:a|an)[ \t]+(?i:huge|big|great|massive|die-hard|lifelong|long-time|longtime|avid)[ \t]+$"),
+        lazy(r"[ \t]+fans?\b"),
+    ),
+    # "Unlike the Obad novel": an author before the kind of their work.
+    (
+        lazy(r"\b(?i:the|a|an)[ \t]+$"),
+        lazy(r"[ \t]+(?:novels?|biograph(?:y|ies)|autobiography|memoirs?|poems?|trilogy)\b"),
+    ),
+    # '"... in that direction," says Dolgorukova.': who said the quoted words.
+    (
+        lazy(r"[,.!?][\"”'’][ \t]*(?i:says|said|asks|asked|replied|added|adds|explained|wrote|continued)[ \t]+$"),
+        lazy(r"[ \t]*(?:[.,;!?]|$)"),
+    ),
+    # "said Lasse to Maria": the speaker and the one spoken to.
+    (lazy(r"\b(?i:said|says|whispered|shouted|yelled|replied)[ \t]+$"), lazy(r"[ \t]+to[ \t]+[A-Z]")),
+    (lazy(r"\b(?i:said|says|whispered|shouted|yelled|replied)[ \t]+[A-Z][\w'’\-]+[ \t]+to[ \t]+$"), None),
+    # "here's Toby's address", "Hilmija's phone number": the owner of personal data (the run holds the "'s").
+    (
+        None,
+        lazy(
+            r"(?<=['’]s)[ \t]+(?:(?:home|new|current|old|mailing|postal|billing|e-?mail|phone|mobile|cell)[ \t]+)?"
+            r"(?:address|phone|number|e-?mail|birthday|date[ \t]+of[ \t]+birth|passport|social[ \t]+security)\b"
+        ),
+    ),
+    # "The name in the account is not correct, please change it to Liviana Palerma".
+    (
+        lazy(
+            r"(?i:\bnames?\b[^.!?\n]{0,60}\b(?:change|correct|update|rename)\w*(?:[ \t]+(?:it|this|that|them))?"
+            r"[ \t]+to)[ \t]+$"
+        ),
+        None,
+    ),
+    # "Why is Leone so impulsive?": a trait only a person has.
+    (
+        None,
+        lazy(
+            r"(?:[ \t]+(?:is|was|seems|seemed|gets|got|feels|felt))?"
+            r"[ \t]+(?:so|very|really|too|always|being|such[ \t]+an?)"
+            r"[ \t]+(?:impulsive|jealous|rude|shy|stubborn|lazy|grumpy|moody|selfish|arrogant|nervous|upset|angry|sad|"
+            r"generous|brave|cranky|clingy|needy|bossy|impatient|insecure|sweet|polite|talkative)\b"
+        ),
+    ),
+)
+# The same, for two or more words only: "Follow up with Elbio Navarrete", "talked to Saraja Trpinc" (a single
+# word there is as often a company: "talk to Microsoft").
+_FULL_NAME_CONTEXTS = (
+    (
+        lazy(
+            r"(?i:\bfollow(?:ing)?[ \t-]?up[ \t]+with|\b(?:talk|talked|talking|speak|spoke|speaking|meet|met|meeting)"
+            r"[ \t]+(?:to|with)|\breach(?:ed)?[ \t]+out[ \t]+to)[ \t]+$"
+        ),
+        None,
+    ),
+    # "I want to add Seppo Pallasmaa as a beneficiary": a role on an account only a person holds.
+    (
+        None,
+        lazy(
+            r"[ \t]+as[ \t]+(?:a[ \t]+|an[ \t]+|the[ \t]+|my[ \t]+)?(?:beneficiary|guardian|authori[sz]ed[ \t]+user|"
+            r"joint[ \t]+(?:account[ \t]+)?holder|co-?signer|co-?borrower|dependent|next[ \t]+of[ \t]+kin|"
+            r"emergency[ \t]+contact)\b"
+        ),
+    ),
+)
+# Someone spoken to: "Lukas, can I please speak to your boss?" at a sentence's start, "Don't go to town,
+# Justin!" at its end. Only for words that are listed names, that the model calls a person when pushed, or
+# that are spelled beyond ASCII: "Honestly, can you ..." and "Come on, Everyone!" are not.
+_VOCATIVE_OPEN_BEFORE = lazy(r"(?:^|[.!?][ \t]+|\n)[ \t>]*$")
+_VOCATIVE_OPEN_AFTER = lazy(
+    r",[ \t]+(?i:can|could|would|will|please|do|did|are|have|i|we|you|let's|let|how|what|where|when|why)\b"
+)
+_VOCATIVE_REQUEST = lazy(r",[ \t]+(?i:can|could|would|will|please)\b")
+_VOCATIVE_CLOSE_BEFORE = lazy(r"\w,[ \t]+$")
+_VOCATIVE_CLOSE_AFTER = lazy(r"[ \t]*[!?]")
 _GREETING = lazy(
     r"(?i)(?:hi|hello|hey|dear|thanks|cheers|hola|hallo|bonjour|salut|ciao|ol[aá]|hej|querid[oa]|estimad[oa]|"
     r"car[oa]|gentile|liebe[rs]?|cher|chère|prezad[oa])\b"

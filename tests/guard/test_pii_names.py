@@ -146,3 +146,52 @@ def test_a_lowercase_introduction_names_its_speaker_and_call_me_back_names_nobod
 @pytest.mark.parametrize("text", ["Thanks, Everyone", "Love, Mom", "Thanks, Great work today", "Regards, Support"])
 def test_closing_words_before_a_word_that_is_not_a_name(text: str) -> None:
     assert [e for e in default_detector().detect(text) if e.type == "PERSON"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # naming verbs
+        ("They named her Ondine after a song.", "Ondine"),
+        ("My great grandmother was called Zofia Brzezińska.", "Zofia Brzezińska"),
+        ("My name is Teodor Quast but everyone calls me Teo", "Teo"),
+        # a former member, a fan, an author before the kind of their work
+        ("This track by ex-Clash Dunvegan was never released.", "Dunvegan"),
+        ("She was a huge Yevgenia Orlova fan.", "Yevgenia Orlova"),
+        ("Unlike the Tuvimsky novel, the film ends well.", "Tuvimsky"),
+        # who said the quoted words, who spoke to whom
+        ('"We will ship on Monday," says Okonkwo.', "Okonkwo"),
+        ("You're late! said Ferrante to Mireille", "Ferrante"),
+        # the owner of personal data, a role on an account, a name corrected
+        ("As promised, here's Quillon's address: 12 Elm Street", "Quillon"),
+        ("Please add Marisol Quintanar as a beneficiary to my policy.", "Marisol Quintanar"),
+        ("My name is misspelled on the card, please change it to Ottoline Varga", "Ottoline Varga"),
+        ("Follow up with Ardal Fenwick next week.", "Ardal Fenwick"),
+        ("Why is Bertrando so stubborn?", "Bertrando"),
+        # someone spoken to
+        ("Zdeňka, can you send me the report?", "Zdeňka"),
+        ("Tobias, could you check the invoice?", "Tobias"),
+        ("Don't forget the keys, Matthias!", "Matthias"),
+    ],
+)
+def test_the_syntax_around_a_name_makes_it_one_whatever_the_model_calls_it(text: str, name: str) -> None:
+    start = text.index(name)
+    found = [e for e in default_detector().detect(text) if e.type == "PERSON"]
+    assert any(e.start <= start and start + len(name) <= e.end for e in found), found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Honestly, can you explain this to me?",
+        "Altogether, how many apples are left?",
+        "I'm so jealous of your garden.",
+        "Why is Python so slow on this loop?",
+        "Come on, Everyone!",
+        "See you tomorrow, Team!",
+        "Quickly, can you pass the salt?",
+    ],
+)
+def test_the_same_syntax_around_words_that_are_not_names(text: str) -> None:
+    found = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"]
+    assert found == [], found
