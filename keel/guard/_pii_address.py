@@ -101,6 +101,8 @@ _PREFIXES = (
     "rambla|passeig|rua|praça|praca|travessa|estrada|alameda|strada|stradă|calea|bulevardul|bd\\.|str\\.|"
     "ul\\.|ulica|al\\.|aleja|pl\\.|plac|os\\.|osiedle|boulevard|chemin|allée|allee|impasse|quai|cours|avenue|"
     "place|route|rte|plaza|plazuela|ronda|travesía|travesia|c/|odos|οδός|odós|"
+    # Greek square and avenue: "πλατεία Καραισκάκη 262", "Λεωφ. Κηφισίας 44".
+    "πλατεία|πλατεια|λεωφόρος|λεωφορος|λεωφ\\.|"
     # Spanish, Italian, Portuguese and Romanian street types that open a street name.
     "cuesta|vial|glorieta|pasaje|callejón|calzada|corredor|privada|cerrada|circuito|andador|prolongación|"
     "contrada|borgo|rotonda|stretto|viela|ladeira|intrarea|aleea|șoseaua|soseaua|splaiul|"
@@ -140,10 +142,11 @@ _CORE_MORPHEME = lazy(
 )
 # The same street words after the house number, as generated data and international forms write them
 # ("200 Ramstraat", "1012 Per Poulsens Vej", "1276 Lahesuu allee"): a street word alone needs a name before it.
+# There "str" without its dot is the street too ("92 Vasileos Pavlou str"), not Python's string type.
 _CORE_NUMBER_MORPHEME = lazy(
     rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?[ \u00a0]+"
     rf"(?:(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_UP}{_L}+(?i:{_MORPHEMES})"
-    rf"|(?:(?:{_W}|{_PARTICLE}){_SP}){{1,3}}(?i:{_MORPHEMES}|{_WORD_MORPHEMES}))(?!\w)"
+    rf"|(?:(?:{_W}|{_PARTICLE}){_SP}){{1,3}}(?i:{_MORPHEMES}|{_WORD_MORPHEMES}|str))(?!\w)"
 )
 # A house number and capitalised words ending where an address part would, taken after a cue or before a
 # postal code: "My address is 664 Gjelstensåsen, thanks.", "980 Tjernveien\n6892 Hokksund".
@@ -238,8 +241,8 @@ _STRONG_CUE = lazy(
     r"(?:\w*adresse|\w*anschrift|dirección|direccion|indirizzo|\w*adres|endereço)(?:\s+(?:de|di|da|do|van)\s+\w+)?|"
     r"lives?\s+(?:at|on)|living\s+(?:at|on)|located\s+(?:at|on)|situated\s+(?:at|on)|"
     r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
-    r"meet(?:\s+me)?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|intersection\s+of|"
-    r"(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from|"
+    r"meet(?:\s+(?:me|you|us|him|her|them))?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|"
+    r"intersection\s+of|(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from|"
     # Invoice labels, and street fields of forms and records ("street": "...", address_line1=...).
     r"(?:bill|sold|remit|invoice)(?:ed|ing)?\s+to|(?:street|address|addr)(?:[_ ]?(?:address|name|line))?[_ ]?\d?"
     r"(?=[\"']?[ \t]*[:=])|"
@@ -253,6 +256,8 @@ _STRONG_CUE = lazy(
     r"stuur\w*\s+(?:\w+\s+){0,2}naar|gevestigd\s+(?:aan|op|in)|moro\s+(?:em|na|no)|mudei-me\s+para|"
     r"fica\s+(?:na|no|em))\b"
     r"[\s:,\-\"'=]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
+    # A side or end of the street named next: "lives on the north side of Odra 60", "at the far end of".
+    r"(?:the\s+(?:(?:far|(?:north|south|east|west)(?:ern)?)\s+)?(?:side|end|part)\s+of\s+)?"
     # The first street of an intersection: "return to Leon and Eyrarodda 66".
     r"(?:(?-i:[A-Z])[\w'’\-]*\s+(?:and|&)\s+)?$"
     # A shipping or billing label, then the addressee's name and a comma or a line break: "Bill to: Mary
@@ -274,7 +279,7 @@ _NOT_STREET = lazy(
 )
 
 # A line break inside an address block, with the quoting some mail clients and forms put at line starts.
-_BREAK = r"(?:[ \t]*,?[ \t]*\n(?:[ \t]*\n)?[ \t>?*•]*,?[ \t]*|[ \t]*,[ \t]*)"
+_BREAK = r"(?:[ \t]*,?[ \t]*\n(?:[ \t]*\n)?(?:[ \t>?*•·|]|[\-–](?=[ \t]))*,?[ \t]*|[ \t]*,[ \t]*)"
 # A street type right after a span, or as its last word: "Herceg Gateway St", "Miletić Dale Street".
 # Only the types that are not also surnames (Hill, Park, Lane, Wells, Brooks, ...).
 _UNAMBIGUOUS_TYPES = (
@@ -308,7 +313,7 @@ _POSTAL = (
 # right after a unit. A piece must end where an address part would: punctuation, a line end, a number.
 _PIECE_END = r"(?=[ \t]*(?:[,.;:?!()\n\"}\]]|$)|[ \t]+\d)"
 # The town's region as Italy and Brazil write it after the town: "Roma (RM)", "Costa / CE".
-_REGION_AFTER_TOWN = r"(?:[ \t]+\([A-Z]{2}\)|[ \t]*/[ \t]*[A-Z]{2}\b)?"
+_REGION_AFTER_TOWN = rf"(?:[ \t]+\((?:[A-Z]{{2}}|{_W})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?"
 # A postal code and a town ("50596 Brilon", "21269 Bolu/Niğde"), or a town and a postal code, is a line of
 # an address whatever follows it, a sentence going on in lowercase too ("I moved to ... 50596 Brilon last
 # month"); words alone must end where an address part would.
@@ -396,6 +401,23 @@ _TOWN_POSTAL_NEXT = lazy(
 # "Fialkové údolie 20", "Krležin gvozd 8b/6"): only after a cue or before a postal code.
 # Looked for before the word of a word and a number (_WORD_NUMBER), where it can end, not at every word.
 _NAME_LOWER_BEFORE = lazy(rf"(?<![\w\-])(?:{_W}{_SP})?{_W}{_SP}(?:{_L}{{3,}}{_SP})?$")
+# An apartment or suite on the next line or after a comma: "110 Kontomari\n Apt. 925" is a street line.
+_STRONG_UNIT_NEXT = lazy(
+    rf"(?i){_BREAK}(?:apt\.?|apartment|suite|ste\.|unit|flat){_SPO}#?[A-Za-z]?\d{{1,5}}[A-Za-z]?(?!\w)"
+)
+# A street type written after the house number, in lowercase too, and closing the name: "Männiku 63 street in
+# Maru" ("Apollo 11 street parties" goes on with a noun).
+_TYPE_WORD_NEXT = lazy(
+    r"[ \t]+(?i:street|road|avenue|boulevard|lane)(?=[ \t]*(?:[,.;:!?)\n]|$|(?:in|of|at|near|off|and)\b))"
+)
+# The phone lines of a signature, labelled ("Mobile: ...", "Tel.: ...", "Desk: ...").
+_CONTACT_LINE_NEXT = lazy(
+    r"[ \t]*\n[ \t]*(?i:mobile|mob|cell|phone|tel|telephone|fax|desk|office|direct|work|main)\b[^\n:]{0,12}:"
+)
+# The end of a message, or of its last line.
+_TEXT_END = lazy(r"[ \t]*[.?!]?[ \t]*$")
+_ADDRESS_WORD = lazy(r"(?i)\baddress(?:es)?\b")
+_INTERSECTION_BEFORE = lazy(rf"(?<![\w\-]){_W}{_SP}(?:and|&){_SP}$")
 _POSTAL_NEXT = lazy(rf"[ \t]*(?:,[ \t]*|\n[ \t]*){_POSTAL}(?![\w\-])")
 _PLACE_PREPOSITION = lazy(r"(?i)\b(?:on|at|in|to|from|near|off|along|down|up|via|onto|into)[ \t]+(?:the[ \t]+)?$")
 _ENDS = lazy(r"[ \t]*(?:[.?!;)]|\n|$)")
@@ -448,9 +470,41 @@ def _grow(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _cue_before(text: str, start: int) -> bool:
+    """Whether an address cue ends right before a street line, or before the house number written ahead of
+    it: "lives at 6228 30 N. Stadion" has a building number between the cue and the street's own."""
+    if _STRONG_CUE.search(text, max(0, start - 60), start):
+        return True
+    house = _HOUSE_NUMBER_BEFORE.search(text, max(0, start - 16), start)
+    return house is not None and _STRONG_CUE.search(text, max(0, house.start() - 60), house.start()) is not None
+
+
+def _intersection_where_expected(text: str, start: int, end: int) -> bool:
+    """Whether an intersection ("Lea and Matiegkova 1343") stands where an address is expected without a cue
+    right before it: as the line above the phone lines of a signature, or as the last words of a message
+    that asked about an address ("what's the address? ... It's in Marijan and Jičín 598"). A name, "and",
+    a name and a number alone are as often a title or a pair of people ("Tom and Jerry 2")."""
+    crossing = _INTERSECTION_BEFORE.search(text, max(0, start - 40), start)
+    if crossing is None:
+        return False
+    at = crossing.start()
+    line_start = text.rfind("\n", 0, at) + 1
+    if _CONTACT_LINE_NEXT.match(text, end) and not text[line_start:at].strip(" \t>?*•·|-"):
+        return True
+    return bool(_TEXT_END.match(text, end) and _ADDRESS_WORD.search(text, max(0, at - 150), at))
+
+
+def _intersection_start(text: str, start: int) -> int:
+    """Where an intersection whose first street is one name begins: "Keijo and Λ. Αλκυονίδων 241"."""
+    m = _INTERSECTION_BEFORE.search(text, max(0, start - 40), start)
+    if m and not _NOT_STREET.match(m.group().split()[0]):
+        return m.start()
+    return start
+
+
 def _address_goes_on(text: str, start: int, end: int) -> bool:
     """Whether a postal code follows, or a cue precedes, a street line."""
-    return bool(_POSTAL_NEXT.match(text, end) or _STRONG_CUE.search(text, max(0, start - 60), start))
+    return bool(_POSTAL_NEXT.match(text, end) or _cue_before(text, start))
 
 
 def _town_follows(text: str, end: int) -> bool:
@@ -474,8 +528,10 @@ def find_addresses(text: str) -> Iterator[Candidate]:
             for m in pattern.finditer(text):
                 spans.append((m.start(), m.end(), 0.85))
         for m in _CORE_NAME_NUMBER.finditer(text):
-            first = m.group().split()[0].rstrip(".,")
-            if _NOT_STREET.match(first):
+            words = m.group().split()
+            first = words[0].rstrip(".,")
+            # A lone capital opening a longer name is a Czech or Slovak preposition ("V Aleji 267", "U Lesa 4").
+            if _NOT_STREET.match(first) and not (len(first) == 1 and first not in "AI" and len(words) > 2):
                 continue
             # After a house number only when the address goes on ("5638 Aasa 43\nHumilimont"): "1 Red, 5
             # Yellow" is a count.
@@ -487,8 +543,15 @@ def find_addresses(text: str) -> Iterator[Candidate]:
             numbered = house and (street_type or _grow(text, m.start(), end)[1] > end + 1 or _ENDS.match(text, end))
             # A cue counts before the house number too: "his address: 03 Πλατεία Μαβίλη 170".
             cue_at = house.start() if house else m.start()
-            if numbered or _STRONG_CUE.search(text, max(0, cue_at - 60), cue_at) or _town_follows(text, end):
-                spans.append((m.start(), end, 0.75))
+            if (
+                numbered
+                or _STRONG_CUE.search(text, max(0, cue_at - 60), cue_at)
+                or _town_follows(text, end)
+                # "Männiku 63 street": the street type written after the number, in lowercase too.
+                or _TYPE_WORD_NEXT.match(text, end)
+                or _intersection_where_expected(text, m.start(), end)
+            ):
+                spans.append((_intersection_start(text, m.start()), end, 0.75))
         for m in _WORD_NUMBER.finditer(text):
             # A capitalised word and lowercase ones before a number, as Slavic streets are named ("Na
             # hriadkach 9", "Fialkové údolie 20", "Krležin gvozd 8b/6"): after a cue or before a postal code.
@@ -509,19 +572,28 @@ def find_addresses(text: str) -> Iterator[Candidate]:
         for m in _CORE_NUMBER_CAPITALISED_PREFIX.finditer(text) if number_then_name else ():
             spans.append((m.start(), m.end(), 0.85))
         for m in _CORE_NUMBER_MORPHEME.finditer(text) if number_then_name else ():
-            if m.group().split()[-1].isupper():
+            last = m.group().split()[-1]
+            if last.isupper():
                 continue  # "a GTX 3060 GPU.": an acronym that ends like "u.", not a street
-            # "In 1989 Steinberg wrote": a year before a word with a street ending needs more of an address.
-            if not _YEAR.match(m.group("num")) or _address_goes_on(text, m.start(), m.end()):
+            # "In 1989 Steinberg wrote": a year before a word with a street ending needs more of an address, and
+            # so does a bare "str" ("3 Python str values").
+            if (not _YEAR.match(m.group("num")) and last.lower() != "str") or _address_goes_on(
+                text, m.start(), m.end()
+            ):
                 spans.append((m.start(), m.end(), 0.8))
         for m in _CORE_NUMBER_NAME.finditer(text) if number_then_name else ():
             words = m.group().split()[1:]
             if _NOT_STREET.match(words[0].rstrip(".,")) or all(w.isupper() for w in words):
                 continue
-            if _POSTAL_NEXT.match(text, m.end()) or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start()):
-                spans.append((m.start(), m.end(), 0.7))
+            if (
+                _POSTAL_NEXT.match(text, m.end())
+                or _STRONG_UNIT_NEXT.match(text, m.end())
+                or _cue_before(text, m.start())
+                or _intersection_where_expected(text, m.start(), m.end())
+            ):
+                spans.append((_intersection_start(text, m.start()), m.end(), 0.7))
         for m in _CORE_NUMBER_COMMA_NAME.finditer(text):
-            if m.group("hno") or _STRONG_CUE.search(text, max(0, m.start() - 60), m.start()):
+            if m.group("hno") or _cue_before(text, m.start()):
                 spans.append((m.start(), m.end(), 0.75))
         for m in _CORE_LOWER_NUMBERED.finditer(text):
             if any(_STREET_WORD.search(w.rstrip(".")) for w in m.group("words").split()) or _UNIT.match(text, m.end()):

@@ -645,6 +645,39 @@ def find_names(
     ]
 
 
+# The line right above an address (a blank line between allowed) that opens the text or a block, or follows
+# a label: the addressee of a mailing label or a billing block ("Billing address: Hetem Mikolčić\n  88030 ...").
+_ABOVE_ADDRESS = lazy(
+    rf"(?:^|\n[ \t>]*\n|:)[ \t>]*(?P<name>[{_UPPER}][\w'’\-]+(?:[ \t]+(?:[{_UPPER}]\.?|[{_UPPER}][\w'’\-]+)){{1,3}})"
+    r"[ \t]*\n(?:[ \t>]*\n)?[ \t>]*$"
+)
+
+
+# The last word of a firm's name, which a signature block puts between the person and the address.
+_COMPANY_ENDINGS = frozenset(
+    """corporation limited ag kgaa gmbh plc partners holdings holding inc ltd llc llp sa nv bv co company group
+    trust bank fund funds technologies technology solutions systems services industries international
+    enterprises associates consulting capital""".split()
+)
+
+
+def names_above_addresses(text: str, addresses: Iterable[tuple[int, int]]) -> Iterator[Candidate]:
+    """PERSON candidates for two to four capitalised words alone on the line above an address."""
+    for start, _ in addresses:
+        m = _ABOVE_ADDRESS.search(text, max(0, start - 80), start)
+        if m is None:
+            continue
+        words = [(w.start(), w.end()) for w in _WORD.finditer(text, m.start("name"), m.end("name"))]
+        value = m.group("name")
+        if (
+            not _has_common(text, words)
+            and not value.isupper()
+            and not any(ch.isdigit() for ch in value)
+            and value.rsplit(None, 1)[-1].lower().rstrip(".") not in _COMPANY_ENDINGS
+        ):
+            yield Candidate("PERSON", m.start("name"), m.end("name"), 0.75, "pattern:person_cue")
+
+
 # Column headers of a table or CSV whose cells are names ("first_name", "Full Name", "Customer Name").
 _NAME_HEADERS = frozenset(
     # Not "Name" alone: tables name products, places and horses as often as people.
@@ -804,6 +837,11 @@ _PERSON_CONTEXTS = (
     # "said Lasse to Maria": the speaker and the one spoken to.
     (lazy(r"\b(?i:said|says|whispered|shouted|yelled|replied)[ \t]+$"), lazy(r"[ \t]+to[ \t]+[A-Z]")),
     (lazy(r"\b(?i:said|says|whispered|shouted|yelled|replied)[ \t]+[A-Z][\w'’\-]+[ \t]+to[ \t]+$"), None),
+    # "Robert had given Nermina his address": who received someone's personal data.
+    (
+        lazy(r"\b(?i:gave|given|sent|showed|handed|emailed|texted)[ \t]+$"),
+        lazy(r"[ \t]+(?:his|her)[ \t]+(?:address|number|phone|e-?mail|card|details)\b"),
+    ),
     # "here's Toby's address", "Hilmija's phone number": the owner of personal data (the run holds the "'s").
     (
         None,
@@ -841,6 +879,19 @@ _FULL_NAME_CONTEXTS = (
         ),
         None,
     ),
+    # "A tribute to Kameta A Gairbekov", "Have you been to a Seppo Pallasmaa concert?".
+    (lazy(r"(?i:\btribute[ \t]+to)[ \t]+$"), None),
+    (lazy(r"\b(?i:a|an|the)[ \t]+$"), lazy(r"[ \t]+(?:concerts?|gigs?|recitals?|biography|biopic|retrospective)\b")),
+    # "Maybe it's under Zair Irizarry": the name a booking or an account is kept under.
+    (
+        lazy(
+            r"(?i:\b(?:it'?s|it[ \t]+is|reservation[ \t]+is|booking[ \t]+is|order[ \t]+is|table[ \t]+is|booked|"
+            r"registered)[ \t]+under)[ \t]+$"
+        ),
+        None,
+    ),
+    # "Beksultan Musliyevich will be talking in the conference".
+    (None, lazy(r"[ \t]+will[ \t]+be[ \t]+(?:talking|speaking|presenting)\b")),
     # "I want to add Seppo Pallasmaa as a beneficiary": a role on an account only a person holds.
     (
         None,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from keel.guard._pii_address import STREET_PREFIX_AT, STREET_TYPE_AFTER, STREET_TYPE_LAST, find_addresses
-from keel.guard._pii_names import find_cjk_names
+from keel.guard._pii_names import find_cjk_names, names_above_addresses
 from keel.guard._pii_national_ids import find_national_ids
 from keel.guard._pii_patterns import (
     Candidate,
@@ -139,6 +139,9 @@ class PiiDetector:
             candidates.extend(recognizer(text))
         if self._ner_enabled and _may_name(text):
             candidates.extend(self._names(text))
+            addresses = [(c.start, c.end) for c in candidates if c.type == "ADDRESS" and c.detector != "ner"]
+            if addresses and "\n" in text:
+                candidates.extend(names_above_addresses(text, addresses))
         if self._ner_enabled:
             candidates.extend(find_cjk_names(text))
         return [_without_leading_verb(text, entity) for entity in _resolve(text, candidates)]

@@ -248,7 +248,8 @@ def test_address_shapes_without_capitals_or_cue(patterns: PiiDetector, text: str
 
 
 def test_address_at_an_intersection(patterns: PiiDetector) -> None:
-    assert found(patterns, "Please return it to Mellow and Kaevu 12 by Friday.", "ADDRESS") == ["Kaevu 12"]
+    # The dataset labels the whole intersection; starting at its first street keeps that word from being a name.
+    assert found(patterns, "Please return it to Mellow and Kaevu 12 by Friday.", "ADDRESS") == ["Mellow and Kaevu 12"]
     assert found(patterns, "Send it to the corner of Kuusiku 7 and Pine Street.", "ADDRESS")[:1] == ["Kuusiku 7"]
 
 
@@ -432,7 +433,8 @@ def test_gate_structured_types_on_heldback(full: PiiDetector) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="below the issue's 0.95: measured PERSON 0.910 and ADDRESS 0.931 on the held-back file (docs/guard-pii.md)",
+    reason="PERSON below the issue's 0.95: measured PERSON 0.938 and ADDRESS 0.954 on the held-back file "
+    "(docs/guard-pii.md)",
 )
 def test_gate_person_and_address_on_heldback(full: PiiDetector) -> None:
     result = evaluate_pii(_heldback(), full)
@@ -440,11 +442,16 @@ def test_gate_person_and_address_on_heldback(full: PiiDetector) -> None:
     assert result["recall"]["ADDRESS"] >= 0.95
 
 
+def test_gate_address_on_heldback(full: PiiDetector) -> None:
+    """The issue's 0.95 for addresses, met on its own (names are not yet)."""
+    assert evaluate_pii(_heldback(), full)["recall"]["ADDRESS"] >= 0.95
+
+
 def test_person_and_address_floor_on_heldback(full: PiiDetector) -> None:
-    """No regression below the measured figures (PERSON 0.910, ADDRESS 0.931; precision 0.83 and 1.0)."""
+    """No regression below the measured figures (PERSON 0.938, ADDRESS 0.954; precision 0.85 and 1.0)."""
     result = evaluate_pii(_heldback(), full)
-    assert result["recall"]["PERSON"] >= 0.91
-    assert result["recall"]["ADDRESS"] >= 0.93
+    assert result["recall"]["PERSON"] >= 0.93
+    assert result["recall"]["ADDRESS"] >= 0.95
     assert result["precision"]["PERSON"] >= 0.80
     assert result["precision"]["ADDRESS"] >= 0.95
 

@@ -135,3 +135,76 @@ def test_the_floor_and_door_of_spain_and_portugal_stay_inside_the_address(text: 
 @pytest.mark.parametrize("text", ["The temperature was 3º C today.", "It ranked 1º in the league."])
 def test_an_ordinal_or_a_degree_alone_is_not_a_unit(text: str) -> None:
     assert [e for e in default_detector().detect(text) if e.type == "ADDRESS"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "street"),
+    [
+        # A side or end of the street between the cue and the street.
+        ("My aunt lives on the south side of Kaevu 12.", "Kaevu 12"),
+        ("They live at the far end of Brandlova 7.", "Brandlova 7"),
+        # A building number between the cue and the street's own number.
+        ("Our office is located at 4410 18 N. Ermou, Nicosia", "18 N. Ermou"),
+        ("Kenji lives at 5521 41 Makariou str, Paphos", "41 Makariou str"),
+        # A street and a number with no cue, then an apartment on the next line (quoted or not).
+        ("> 221 Dromolaxia\n> Apt. 14\n> Larnaca", "221 Dromolaxia"),
+        # The street type written in lowercase after the number.
+        ("The song is about Karjamaa 14 street in Tallinn.", "Karjamaa 14"),
+        # Greek squares and avenues as a street-type prefix, after a building number.
+        ("The bakery is at 512 πλατεία Ελευθερίας 3", "πλατεία Ελευθερίας 3"),
+        # A Czech street opened by a one-letter preposition.
+        ("Meet me at V Olšinách 12", "V Olšinách 12"),
+    ],
+)
+def test_a_street_line_is_found_after_a_looser_cue(text: str, street: str) -> None:
+    start = text.index(street)
+    found = [e for e in default_detector().detect(text) if e.type == "ADDRESS"]
+    assert any(e.start < start + len(street) and start < e.end for e in found), found
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ("I'll meet you at Petra and Husova 18 after work.", "Petra and Husova 18"),
+        ("Where is it? I need the address. It's at Mira and Dlouhá 31", "Mira and Dlouhá 31"),
+        ("Jana Novak\nAcme s.r.o.\nOta and Palackého 207\nMobile: +420 601 123 456\n", "Ota and Palackého 207"),
+    ],
+)
+def test_an_intersection_whose_first_street_is_one_name_is_one_address(text: str, whole: str) -> None:
+    values = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "ADDRESS"]
+    assert whole in values, values
+
+
+@pytest.mark.parametrize(
+    ("text", "rest"),
+    [
+        ("Nikos\n| 615 Benedum Drive\n| Suite 787\n| Netherlands 25882", "Netherlands 25882"),
+        ("Nikos\n- 615 Benedum Drive\n- Suite 787\n- Netherlands 25882", "Suite 787"),
+        ("Nikos\n>> 615 Benedum Drive\n>> Apt. 4\n>> Leiden", "Leiden"),
+        ("Nikos\n\n18 Ηλίου 64\n Suite 7\n ΛΑΡΝΑΚΑ\n Cyprus (Greek) 17210", "17210"),
+    ],
+)
+def test_continuation_lines_with_a_quote_or_bullet_prefix_belong_to_the_address(text: str, rest: str) -> None:
+    values = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "ADDRESS"]
+    assert any(rest in v for v in values), values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A name and a number after "address" that is not an intersection; a pair of names on a signature line
+        # that is a project, not a street; a street type that goes on into a noun.
+        "Did you get my new address? Also, I finally watched Rocky 4.",
+        "Please update the billing address. My plan is Premium 12.",
+        "Anna Berg\nProduct lead\nProject Phoenix 2\nMobile: +46 70 123 45 67",
+        "The memo refers to Apollo 11 street parties in Houston.",
+        "Tom and Jerry 2 is out now.",
+        "He stood on the north side of the river for 20 minutes.",
+        "Version V Beta 2 is out.",
+        # "str" is a street only after a house number and a name, and where the address goes on or a cue precedes.
+        "The buffer holds str 12 and int 4 values.",
+        "I cast 3 Python str values.",
+    ],
+)
+def test_look_alikes_of_the_looser_cues_are_not_addresses(text: str) -> None:
+    assert [e for e in default_detector().detect(text) if e.type == "ADDRESS"] == []

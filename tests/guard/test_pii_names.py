@@ -168,6 +168,13 @@ def test_closing_words_before_a_word_that_is_not_a_name(text: str) -> None:
         ("My name is misspelled on the card, please change it to Ottoline Varga", "Ottoline Varga"),
         ("Follow up with Ardal Fenwick next week.", "Ardal Fenwick"),
         ("Why is Bertrando so stubborn?", "Bertrando"),
+        ("A tribute to Orvar Lindqvist, who founded the club.", "Orvar Lindqvist"),
+        ("Have you been to a Tamsin Oakhurst concert?", "Tamsin Oakhurst"),
+        ("I think the reservation is under Ilvana Tesch.", "Ilvana Tesch"),
+        ("Kazimiera Wolk will be speaking at the meetup.", "Kazimiera Wolk"),
+        ("Anna had given Bogumiła her address last week.", "Bogumiła"),
+        # the addressee above an address
+        ("Billing address: Ruprecht Almsvik\n    14 Harbour Lane\n    Bristol BS1 4RN", "Ruprecht Almsvik"),
         # someone spoken to
         ("Zdeňka, can you send me the report?", "Zdeňka"),
         ("Tobias, could you check the invoice?", "Tobias"),
@@ -195,3 +202,9 @@ def test_the_syntax_around_a_name_makes_it_one_whatever_the_model_calls_it(text:
 def test_the_same_syntax_around_words_that_are_not_names(text: str) -> None:
     found = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"]
     assert found == [], found
+
+
+def test_a_firm_between_the_person_and_the_address_is_not_a_person() -> None:
+    text = "Laura Brandt\nNordwind Logistics GmbH\n14 Harbour Lane\nBristol BS1 4RN"
+    found = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"]
+    assert "Nordwind Logistics GmbH" not in found and "Laura Brandt" in found, found
