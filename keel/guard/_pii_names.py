@@ -532,7 +532,11 @@ def find_names(
             # names: dropped below where the model calls it a place or an organisation.
             out.append(Candidate("PERSON", start, end, 0.65, "gazetteer"))
     for start, end, words in runs:
-        if _has_common(text, words) or "_" in text[start:end] or text[start:end].isupper():
+        # A middle initial ("Makkal A Sheripov") is not the article "a".
+        inner = [
+            (s, e) for i, (s, e) in enumerate(words) if not (0 < i < len(words) - 1 and _INITIAL.fullmatch(text[s:e]))
+        ]
+        if _has_common(text, inner) or "_" in text[start:end] or text[start:end].isupper():
             continue
         contexts = _PERSON_CONTEXTS + _FULL_NAME_CONTEXTS if len(words) >= 2 else _PERSON_CONTEXTS
         for before, after in contexts:
@@ -580,7 +584,7 @@ def find_names(
     # Dropped matches still block propagation there: a word the model keeps calling a place stays one.
     found = strong + [(c.start, c.end) for c in out]
     sure = strong + [(c.start, c.end) for c in out if c.score >= 0.7]
-    seen_words: set[str] = set()
+    seen_words: dict[str, list[int]] = {}
     for s, e in sure:
         for w in _WORD.finditer(text, s, e):
             word = w.group()
@@ -590,10 +594,18 @@ def find_names(
                 and (word[0].isupper() or lowercase_text)
                 and not (word.isupper() and len(word) <= 4)
             ):
-                seen_words.add(word)
+                seen_words.setdefault(word, []).append(s)
     if seen_words:
+        # On the line of the name that confirms it, a word is that name even where the model alone called it
+        # an organisation or a place ("You can tell Antti was a huge Antti H. Poutiainen fan"); elsewhere,
+        # in another row or cell of a table for instance, the model's reading stands.
+        kept_spans = strong + [(c.start, c.end) for c in out if not dropped(c)]
         for m in _WORD.finditer(text):
-            if m.group() in seen_words and not overlaps(found, m.start(), m.end()):
+            at = seen_words.get(m.group())
+            if at is None or overlaps(kept_spans, m.start(), m.end()):
+                continue
+            same_line = any(not any(ch in text[min(a, m.start()) : max(a, m.start())] for ch in "\n|\t") for a in at)
+            if same_line or not overlaps(found, m.start(), m.end()):
                 out.append(Candidate("PERSON", m.start(), m.end(), 0.6, "propagated"))
     inverted = [
         m

@@ -208,3 +208,9 @@ def test_a_firm_between_the_person_and_the_address_is_not_a_person() -> None:
     text = "Laura Brandt\nNordwind Logistics GmbH\n14 Harbour Lane\nBristol BS1 4RN"
     found = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"]
     assert "Nordwind Logistics GmbH" not in found and "Laura Brandt" in found, found
+
+
+def test_a_name_confirmed_on_its_line_is_that_name_again_on_it() -> None:
+    text = "You could tell Bruna was a big Bruna Santori fan."
+    found = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "PERSON"]
+    assert found == ["Bruna", "Bruna Santori"], found
