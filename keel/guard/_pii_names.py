@@ -894,6 +894,18 @@ _FULL_NAME_CONTEXTS = (
     # "A tribute to Kameta A Gairbekov", "Have you been to a Seppo Pallasmaa concert?".
     (lazy(r"(?i:\btribute[ \t]+to)[ \t]+$"), None),
     (lazy(r"\b(?i:a|an|the)[ \t]+$"), lazy(r"[ \t]+(?:concerts?|gigs?|recitals?|biography|biopic|retrospective)\b")),
+    # "tennis player Timotea Ricci", "regular commenter Bekbolat Musliyevich", "the assistant to Satu Elomo": a
+    # person's occupation or role right before their full name.
+    (
+        lazy(
+            r"\b(?:player|singer|actor|actress|writer|author|artist|commenter|commentator|reporter|journalist|"
+            r"director|producer|controller|officer|spokesman|spokeswoman|spokesperson|coach|lawyer|attorney|"
+            r"doctor|nurse|teacher|professor|engineer|analyst|designer|photographer|chef|pilot|senator|"
+            r"chairman|chairwoman|founder|colleague|neighbou?r|candidate|rapper|drummer|guitarist|musician|"
+            r"composer|novelist|poet|comedian|presenter|anchor|assistant[ \t]+to|secretary[ \t]+to)[ \t]+$"
+        ),
+        None,
+    ),
     # "Maybe it's under Zair Irizarry": the name a booking or an account is kept under.
     (
         lazy(

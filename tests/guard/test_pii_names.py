@@ -173,6 +173,8 @@ def test_closing_words_before_a_word_that_is_not_a_name(text: str) -> None:
         ("I think the reservation is under Ilvana Tesch.", "Ilvana Tesch"),
         ("Kazimiera Wolk will be speaking at the meetup.", "Kazimiera Wolk"),
         ("Anna had given Bogumiła her address last week.", "Bogumiła"),
+        ("The club signed tennis player Oskari Vanhala last week.", "Oskari Vanhala"),
+        ("She spent a year as the assistant to Ilse Brandvold.", "Ilse Brandvold"),
         # the addressee above an address
         ("Billing address: Ruprecht Almsvik\n    14 Harbour Lane\n    Bristol BS1 4RN", "Ruprecht Almsvik"),
         # someone spoken to
