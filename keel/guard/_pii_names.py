@@ -854,6 +854,13 @@ _PERSON_CONTEXTS = (
         lazy(r"\b(?i:gave|given|sent|showed|handed|emailed|texted)[ \t]+$"),
         lazy(r"[ \t]+(?:his|her)[ \t]+(?:address|number|phone|e-?mail|card|details)\b"),
     ),
+    # "What's your name? Pertti Palander", "What's the name on the account? User: Love Ulyanova": the answer.
+    (lazy(r"(?i:\bnames?\b[^?\n]{0,40}\?)[ \t]*(?:\n[ \t]*)?(?:[A-Za-z]+[ \t]*:[ \t]*)?$"), None),
+    # "have you heard Johannes Varvio speak yet?"
+    (
+        lazy(r"\b(?i:hear|heard|hearing|watch|watched|seen|see|saw)[ \t]+$"),
+        lazy(r"[ \t]+(?:speak|sing|play|talk|perform)\b"),
+    ),
     # "here's Toby's address", "Hilmija's phone number": the owner of personal data (the run holds the "'s").
     (
         None,

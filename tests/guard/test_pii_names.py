@@ -175,6 +175,8 @@ def test_closing_words_before_a_word_that_is_not_a_name(text: str) -> None:
         ("Anna had given Bogumiła her address last week.", "Bogumiła"),
         ("The club signed tennis player Oskari Vanhala last week.", "Oskari Vanhala"),
         ("She spent a year as the assistant to Ilse Brandvold.", "Ilse Brandvold"),
+        ("What's your full name? Ingrid Solberg", "Ingrid Solberg"),
+        ("Have you ever heard Tomasz Wrona sing?", "Tomasz Wrona"),
         # the addressee above an address
         ("Billing address: Ruprecht Almsvik\n    14 Harbour Lane\n    Bristol BS1 4RN", "Ruprecht Almsvik"),
         # someone spoken to
