@@ -151,11 +151,12 @@ def find_phones(text: str) -> Iterator[Candidate]:
 
 
 _SSN_SHAPE = lazy(r"\d{3}([ \-.])\d{2}\1\d{4}")
+_SIX_DIGIT_PAIRS = lazy(r"\d\d([ \-])\d\d\1\d\d")
 
 
 def _phone_score(text: str, num: str, start: int, end: int) -> float:
     digits = sum(c.isdigit() for c in num)
-    if not 7 <= digits <= 15:
+    if not 6 <= digits <= 15:
         return 0.0
     cached: list[bool] = []
 
@@ -164,6 +165,14 @@ def _phone_score(text: str, num: str, start: int, end: int) -> float:
         if not cached:
             cached.append(_context(text, start, end, _PHONE_CONTEXT, 50, 20))
         return cached[0]
+
+    if digits == 6:
+        # Greenland and the Faroe Islands dial six digits, written in pairs ("Mobile: 66 28 45", "call me at
+        # 94 25 77", "35 88 32 office"): a phone number only where a phone label or word says so.
+        if not _SIX_DIGIT_PAIRS.fullmatch(num) or _context(text, start, end, _NOT_PHONE_CONTEXT, 30):
+            return 0.0
+        labelled = _PHONE_LABEL_BEFORE.search(text[max(0, start - 40) : start]) is not None
+        return 0.8 if labelled or cue() else 0.0
 
     if _DATE_SHAPE.fullmatch(num):
         return 0.0

@@ -65,6 +65,10 @@ def check(detector: PiiDetector, text: str, kind: str, value: str | None) -> Non
         ("Jane Doe, (07871) 1583611, Berlin", "(07871) 1583611"),
         # The last group is not the house number of the next column's town.
         ("Kevin Richardson\t+1 (420) 473-5827\tNorth Michaelberg", "+1 (420) 473-5827"),
+        # Six digits in pairs, as Greenland and the Faroe Islands dial, where a phone word says so.
+        ("Mobile: 66 28 45", "66 28 45"),
+        ("Please call me at 94 25 77 tomorrow.", "94 25 77"),
+        ("35 88 32 office", "35 88 32"),
     ],
 )
 def test_phone_formats(patterns: PiiDetector, text: str, value: str) -> None:
@@ -73,7 +77,14 @@ def test_phone_formats(patterns: PiiDetector, text: str, value: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["at 12:30:45 today", "It costs 1.439.323 in total.", "The ratio is 60.2754583.", "Server 10.0.0.12 is up"],
+    [
+        "at 12:30:45 today",
+        "It costs 1.439.323 in total.",
+        "The ratio is 60.2754583.",
+        "Server 10.0.0.12 is up",
+        "The lottery numbers were 12 34 56 this week.",
+        "Call about ticket 12 34 56.",
+    ],
 )
 def test_not_phone(patterns: PiiDetector, text: str) -> None:
     check(patterns, text, "PHONE", None)
