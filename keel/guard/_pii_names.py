@@ -909,7 +909,10 @@ _FULL_NAME_CONTEXTS = (
             r"director|producer|controller|officer|spokesman|spokeswoman|spokesperson|coach|lawyer|attorney|"
             r"doctor|nurse|teacher|professor|engineer|analyst|designer|photographer|chef|pilot|senator|"
             r"chairman|chairwoman|founder|colleague|neighbou?r|candidate|rapper|drummer|guitarist|musician|"
-            r"composer|novelist|poet|comedian|presenter|anchor|assistant[ \t]+to|secretary[ \t]+to)[ \t]+$"
+            r"composer|novelist|poet|comedian|presenter|anchor|songwriter|lyricist|vocalist|bassist|pianist|"
+            r"violinist|filmmaker|screenwriter|playwright|architect|scientist|researcher|historian|economist|"
+            r"politician|activist|athlete|footballer|cyclist|swimmer|boxer|golfer|"
+            r"assistant[ \t]+to|secretary[ \t]+to)[ \t]+$"
         ),
         None,
     ),
