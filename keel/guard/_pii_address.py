@@ -103,6 +103,8 @@ _PREFIXES = (
     "place|route|rte|plaza|plazuela|ronda|travesía|travesia|c/|odos|οδός|odós|"
     # Greek square and avenue: "πλατεία Καραισκάκη 262", "Λεωφ. Κηφισίας 44".
     "πλατεία|πλατεια|λεωφόρος|λεωφορος|λεωφ\\.|"
+    # A kilometre of a Greek highway, named by the towns it joins: "χλμ Αθηνών Σουνίου 246".
+    "χλμ\\.?|"
     # Spanish, Italian, Portuguese and Romanian street types that open a street name.
     "cuesta|vial|glorieta|pasaje|callejón|calzada|corredor|privada|cerrada|circuito|andador|prolongación|"
     "contrada|borgo|rotonda|stretto|viela|ladeira|intrarea|aleea|șoseaua|soseaua|splaiul|"
@@ -120,11 +122,16 @@ _MORPHEMES = (
     "tee|iela|gatve|prospekt|trg|kapu|sor|köz|bulevardi|puistikko|raitti|rinne|polku|vijenac|perivoj|prilaz|"
     "nabrežje|šetalište|podhod|rameno|nábrežie|"
     # Flemish quays, German bridges, Icelandic streets.
-    "kaai|brücke|gerði|stígur|braut"
+    "kaai|brücke|gerði|stígur|braut|"
+    # Hungarian quays, promenades and alleys ("Bem rakpart 79.", "Kossuth sétány 3", "Városligeti fasor 12").
+    "rakpart|sétány|fasor"
 )
 # Street words written apart from the name, Estonian and Turkish ("Pärnu maantee 12", "Bürlük Caddesi 632"):
 # looked for only as words of their own, which keeps them out of the scan of every word's ending.
 _WORD_MORPHEMES = "tänav|puiestee|maantee|põik|caddesi|cadde|sokağı|sokak|bulvarı|mahallesi"
+# The Dutch article before a place name inside a street's, its apostrophe sometimes dropped:
+# "'s-Gravendijkwal 12", "Storm van 's-Gravesandeweg 123", "s-Gravendamseweg 15".
+_DUTCH_S = r"(?:['’]?s-)?"
 _DIRECTION = r"(?:[NSEW]\.?|N\.?[EW]\.?|S\.?[EW]\.?|North|South|East|West|Nord|Süd|Ost)"
 
 _CORE_NUMBER_FIRST = lazy(
@@ -137,23 +144,27 @@ _CORE_NUMBER_FIRST = lazy(
 # all the morphemes, tried at every length of every word, where no number follows; it only drops attempts
 # that could not match, so the matches are the same.
 _CORE_MORPHEME = lazy(
-    rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?=[^\W\d_]*\.?\.?,?{_SPN}\d)"
-    rf"(?:{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|{_WORD_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPN}{_NUM}(?![\w\-]|[.,]\d)"
+    rf"(?<![\w\-])(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?={_DUTCH_S}[^\W\d_]*\.?\.?,?{_SPN}\d)"
+    rf"(?:{_DUTCH_S}{_UP}{_L}*(?i:{_MORPHEMES})|(?<=\s)(?i:{_MORPHEMES}|{_WORD_MORPHEMES}|pot|put|vrh|breg|cesta|ulica))(?!\w)\.?,?{_SPN}{_NUM}(?![\w\-]|[.,]\d)"
 )
 # The same street words after the house number, as generated data and international forms write them
 # ("200 Ramstraat", "1012 Per Poulsens Vej", "1276 Lahesuu allee"): a street word alone needs a name before it.
 # There "str" without its dot is the street too ("92 Vasileos Pavlou str"), not Python's string type.
 _CORE_NUMBER_MORPHEME = lazy(
     rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?[ \u00a0]+"
-    rf"(?:(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_UP}{_L}+(?i:{_MORPHEMES})"
+    rf"(?:(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_DUTCH_S}{_UP}{_L}+(?i:{_MORPHEMES})"
     rf"|(?:(?:{_W}|{_PARTICLE}){_SP}){{1,3}}(?i:{_MORPHEMES}|{_WORD_MORPHEMES}|str))(?!\w)"
 )
-# A house number and capitalised words ending where an address part would, taken after a cue or before a
-# postal code: "My address is 664 Gjelstensåsen, thanks.", "980 Tjernveien\n6892 Hokksund".
+# An apartment on the same line, capitalised: "86 Pavlou Drandaki Apt. 398". Not a suite, which is as
+# often a hotel's ("2 Hilton Suite 5 nights").
+_UNIT_SAME_LINE = r"[ \t]+(?:Apt|Apartment)\.?[ \t]*#?[A-Za-z]?\d{1,5}[A-Za-z]?(?!\w)"
+# A house number and capitalised words ending where an address part would, taken after a cue, before a
+# postal code or before a unit: "My address is 664 Gjelstensåsen, thanks.", "980 Tjernveien\n6892 Hokksund".
 _CORE_NUMBER_NAME = lazy(
-    rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?{_SP}(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}{_W}"
-    rf"(?=[ \t]*(?:[,;:!?)\"\n}}]|\.(?!\w)|$)|[ \t]+[a-z])"
+    rf"(?=\d)(?<![\w\-/.,])(?P<num>{_NUM}),?{_SP}(?:(?:{_W}|{_PARTICLE}){_SP}){{0,3}}(?!(?:Apt|Apartment)\b){_W}"
+    rf"(?=[ \t]*(?:[,;:!?)\"\n}}]|\.(?!\w)|$)|[ \t]+[a-z]|{_UNIT_SAME_LINE})"
 )
+_UNIT_SAME_LINE_NEXT = lazy(_UNIT_SAME_LINE)
 _YEAR = lazy(r"(?:1[89]|20)\d\d$")
 _NUMBER_THEN_NAME = lazy(rf"\d[A-Za-z]?,?{_SP}{_UP}")
 # German and Austrian streets named after a person are hyphenated compounds ("Robin-Krein-Straße 82",
@@ -175,6 +186,8 @@ _PREFIXES_CAPITALISED = (
     "Rodovia|Setor|Sítio|Trecho|Trevo|Vale|Vereda|Viaduto|Vila|Acceso|Cañada|Pasadizo|Urbanización|"
     "Ampliación|Circunvalación|Continuación|Diagonal|Peatonal|Periférico|Retorno|Viaducto|Incrocio|Canale|"
     "Drumul|Strada|Av|R\\.|"
+    # Greek avenue abbreviated, capitalised ("Λ. Αλκυονίδων 183"); in lowercase it is rarely a street.
+    "Λ\\.|"
     # French street types that are also nouns ("Cour Du Midi", "Prom. Waldeck Rousseau"), and the Mexican
     # colonia words that open a street name ("Villas de Ajedrez 982", "Jardines del Sol 1030").
     "Voie|Venelle|Cour|Parc|Sentier|Faubourg|Prom\\.|Promenade|Hameau|Ruelle|Traverse|Villas|Jardines|Valle|"
@@ -236,13 +249,16 @@ _CUE = lazy(
     r"intersection\s+of|junction\s+of|at|on|wohnhaft|wohne|straße|calle|rue|via)\b"
 )
 _STRONG_CUE = lazy(
-    r"(?i)\b(?:address|addr|adress|"
+    # "Update the address with ...", "replace my address with ...": the new one follows.
+    r"(?i)\b(?:(?:address|addr|adress)(?:\s+with)?|"
     # "Adresse de livraison", "Endereço de entrega", "indirizzo di consegna", "Lieferadresse".
     r"(?:\w*adresse|\w*anschrift|dirección|direccion|indirizzo|\w*adres|endereço)(?:\s+(?:de|di|da|do|van)\s+\w+)?|"
-    r"lives?\s+(?:at|on)|living\s+(?:at|on)|located\s+(?:at|on)|situated\s+(?:at|on)|"
-    r"(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?\s+(?:\w+\s+){0,3}to|moved?\s+to|"
+    r"li(?:ves?|ved|ving)\s+(?:at|on|in)|located\s+(?:at|on)|situated\s+(?:at|on)|"
+    # The irregular past forms too: "have the statement sent to", "shipped to", "brought to".
+    r"(?:(?:send|ship|deliver|mail|post|return|bring|forward)(?:ed|ing)?|sent|shipped|shipping|brought)"
+    r"\s+(?:\w+\s+){0,3}to|moved?\s+to|arrive[sd]?\s+at|"
     r"meet(?:\s+(?:me|you|us|him|her|them))?\s+at|stop\s+at|enter\s+on|drop(?:\s+\w+)?\s+off\s+at|corner\s+of|"
-    r"intersection\s+of|(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|lives?\s+in|from|"
+    r"intersection\s+of|(?:is|are|was|were)\s+(?:on|at)|office\s+is\s+at|from|"
     # Invoice labels, and street fields of forms and records ("street": "...", address_line1=...).
     r"(?:bill|sold|remit|invoice)(?:ed|ing)?\s+to|(?:street|address|addr)(?:[_ ]?(?:address|name|line))?[_ ]?\d?"
     r"(?=[\"']?[ \t]*[:=])|"
@@ -255,7 +271,10 @@ _STRONG_CUE = lazy(
     r"spedisc\w*\s+(?:\w+\s+){0,2}a|si\s+trova\s+(?:in|a)|woon\w*\s+(?:\w+\s+){0,3}(?:op|in|aan)|"
     r"stuur\w*\s+(?:\w+\s+){0,2}naar|gevestigd\s+(?:aan|op|in)|moro\s+(?:em|na|no)|mudei-me\s+para|"
     r"fica\s+(?:na|no|em))\b"
-    r"[\s:,\-\"'=]*(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
+    r"[\s:,\-\"'=]*"
+    # A question, then the answer after a speaker's label: "Where should it be sent to? User: ...".
+    r"(?:\?[ \t]*(?:\w{1,12}[ \t]*:[ \t]*)?)?"
+    r"(?:is\s+|it\s+is\s+|it's\s+|in\s+|at\s+|on\s+|to\s+)?"
     # A side or end of the street named next: "lives on the north side of Odra 60", "at the far end of".
     r"(?:the\s+(?:(?:far|(?:north|south|east|west)(?:ern)?)\s+)?(?:side|end|part)\s+of\s+)?"
     # The first street of an intersection: "return to Leon and Eyrarodda 66".
@@ -275,7 +294,9 @@ _NOT_STREET = lazy(
     r"the|of|and|or|for|by|with|about|over|under|top|class|grade|covid|ww|world war|psalm|act|title|"
     r"article|rule|law|bill|order|invoice|ticket|case|id|ref|code|pin|zip|postcode|tel|phone|fax|mobile|"
     r"desk|office|call|is|was|are|were|be|it|he|she|they|we|i|you|my|his|her|their|our|your|a|an|ages|"
-    r"under|over|only|just|about|around|nearly|almost|approximately|all|top|best|first|last|next)$"
+    r"under|over|only|just|about|around|nearly|almost|approximately|all|top|best|first|last|next|"
+    # Places inside airports, stations and venues: "arrived at Terminal 5", "sent to Hangar 2".
+    r"terminal|concourse|hangar)$"
 )
 
 # A line break inside an address block, with the quoting some mail clients and forms put at line starts.
@@ -316,10 +337,11 @@ _PIECE_END = r"(?=[ \t]*(?:[,.;:?!()\n\"}\]]|$)|[ \t]+\d)"
 _REGION_AFTER_TOWN = rf"(?:[ \t]+\((?:[A-Z]{{2}}|{_W})\)|[ \t]*/[ \t]*[A-Z]{{2}}\b)?"
 # A postal code and a town ("50596 Brilon", "21269 Bolu/Niğde"), or a town and a postal code, is a line of
 # an address whatever follows it, a sentence going on in lowercase too ("I moved to ... 50596 Brilon last
-# month"); words alone must end where an address part would.
+# month"); words alone must end where an address part would. A town may name its district after a slash
+# ("Warszawa/Wesoła").
 _AFTER_BREAK = lazy(
     rf"{_BREAK}"
-    rf"(?:(?:{_W}|{_PARTICLE})(?:[ \t]+(?:{_W}|{_PARTICLE}|\d{{1,2}}(?=[ \t]*(?:\n|,|$)))){{0,4}}"
+    rf"(?:(?:{_W}|{_PARTICLE})(?:/{_W})?(?:[ \t]+(?:{_W}|{_PARTICLE}|\d{{1,2}}(?=[ \t]*(?:\n|,|$)))){{0,4}}"
     rf"(?:[ \t]+[\-–][ \t]+[A-Z]{{2,3}})?{_REGION_AFTER_TOWN}"
     rf"(?:[ \t]*,?[ \t]*{_POSTAL}(?:{_PIECE_END}|(?=[ \t]+[a-z]))|{_PIECE_END})"
     rf"|[A-Z]{{2,3}}(?:[ \t]+{_POSTAL})?{_PIECE_END}"
@@ -416,6 +438,12 @@ _CONTACT_LINE_NEXT = lazy(
 )
 # The end of a message, or of its last line.
 _TEXT_END = lazy(r"[ \t]*[.?!]?[ \t]*$")
+_COUNT_NEXT = lazy(
+    r"(?i)[ \t]+(?:more[ \t]+|other[ \t]+|full[ \t]+)?(?:years?|months?|weeks?|days?|nights?|hours?|hrs|minutes?|mins|"
+    r"seconds?|times|copies|pages|items|pieces|people|persons|emails|messages|letters|files|miles|km|kilomet(?:er|re)s|"
+    r"met(?:er|re)s|percent|points|goals|games|episodes|chapters)\b"
+)
+_GERMAN_ARTICLE = lazy(r"(?i)(?:der|den|dem|die|das)$")
 _ADDRESS_WORD = lazy(r"(?i)\baddress(?:es)?\b")
 _INTERSECTION_BEFORE = lazy(rf"(?<![\w\-]){_W}{_SP}(?:and|&){_SP}$")
 _POSTAL_NEXT = lazy(rf"[ \t]*(?:,[ \t]*|\n[ \t]*){_POSTAL}(?![\w\-])")
@@ -530,8 +558,16 @@ def find_addresses(text: str) -> Iterator[Candidate]:
         for m in _CORE_NAME_NUMBER.finditer(text):
             words = m.group().split()
             first = words[0].rstrip(".,")
-            # A lone capital opening a longer name is a Czech or Slovak preposition ("V Aleji 267", "U Lesa 4").
-            if _NOT_STREET.match(first) and not (len(first) == 1 and first not in "AI" and len(words) > 2):
+            # A lone capital opening a longer name is a Czech or Slovak preposition ("V Aleji 267", "U Lesa 4"),
+            # and a preposition before an article a German street ("An der Schütt 54", "In den Gärten 3").
+            if (
+                _NOT_STREET.match(first)
+                and not (len(first) == 1 and first not in "AI" and len(words) > 2)
+                and not (len(words) > 2 and _GERMAN_ARTICLE.match(words[1]))
+            ):
+                continue
+            # "lived in London 5 years", "sent to Finance 2 days ago": a count of something, not a house number.
+            if _COUNT_NEXT.match(text, m.end()):
                 continue
             # After a house number only when the address goes on ("5638 Aasa 43\nHumilimont"): "1 Red, 5
             # Yellow" is a count.
@@ -577,8 +613,11 @@ def find_addresses(text: str) -> Iterator[Candidate]:
                 continue  # "a GTX 3060 GPU.": an acronym that ends like "u.", not a street
             # "In 1989 Steinberg wrote": a year before a word with a street ending needs more of an address, and
             # so does a bare "str" ("3 Python str values").
-            if (not _YEAR.match(m.group("num")) and last.lower() != "str") or _address_goes_on(
-                text, m.start(), m.end()
+            if (
+                (not _YEAR.match(m.group("num")) and last.lower() != "str")
+                or _address_goes_on(text, m.start(), m.end())
+                # An apartment on the next line: "506 159 Eleftheriou Venizelou str\n> Suite 922".
+                or _STRONG_UNIT_NEXT.match(text, m.end())
             ):
                 spans.append((m.start(), m.end(), 0.8))
         for m in _CORE_NUMBER_NAME.finditer(text) if number_then_name else ():
@@ -588,6 +627,8 @@ def find_addresses(text: str) -> Iterator[Candidate]:
             if (
                 _POSTAL_NEXT.match(text, m.end())
                 or _STRONG_UNIT_NEXT.match(text, m.end())
+                or (unit := _UNIT_SAME_LINE_NEXT.match(text, m.end())) is not None
+                and not _COUNT_NEXT.match(text, unit.end())
                 or _cue_before(text, m.start())
                 or _intersection_where_expected(text, m.start(), m.end())
             ):

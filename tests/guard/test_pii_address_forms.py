@@ -208,3 +208,79 @@ def test_continuation_lines_with_a_quote_or_bullet_prefix_belong_to_the_address(
 )
 def test_look_alikes_of_the_looser_cues_are_not_addresses(text: str) -> None:
     assert [e for e in default_detector().detect(text) if e.type == "ADDRESS"] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        # The past tenses and the other verbs that announce where something goes or went.
+        ("I'd like it to be sent to André and Hafnarstraeti 7", "André and Hafnarstraeti 7"),
+        (
+            "The letter arrived at Dolcelino and Ventanilla de Beas 33 last night.",
+            "Dolcelino and Ventanilla de Beas 33",
+        ),
+        ("I once lived in Augustyn and Käbbatorp Locketorp 9. Now I rent.", "Augustyn and Käbbatorp Locketorp 9"),
+        ("Please update the billing address with Pryor and Aia 16 for this card.", "Pryor and Aia 16"),
+        ("May I have the statement sent to Alexis and Άγιος Γεώργιος 4?", "Alexis and Άγιος Γεώργιος 4"),
+        # The answer to a question about where to send something, after the speaker's label.
+        (
+            "Bot: Where would you like this to be sent to? User: Robi and Illoqarfiup Qeppa 260",
+            "Robi and Illoqarfiup Qeppa 260",
+        ),
+        # A German street opening on a preposition and an article.
+        ("I'd like it to be sent to Silvana and An der Schillingbrucke 10", "Silvana and An der Schillingbrucke 10"),
+        ("Gregory had given Heli his address: 985 An Der Schütt 54", "985 An Der Schütt 54"),
+    ],
+)
+def test_a_cue_in_the_past_tense_or_a_question_announces_an_intersection(text: str, whole: str) -> None:
+    values = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "ADDRESS"]
+    assert whole in values, values
+
+
+@pytest.mark.parametrize(
+    ("text", "part"),
+    [
+        # Hungarian street types written in lowercase after the name.
+        ("Billing address: Jan Jílek\n    67527 Bem rakpart 79. Apt. 356\n   Vitka", "Bem rakpart 79"),
+        ("Our old flat, Kossuth sétány 3, had a view.", "Kossuth sétány 3"),
+        ("Our old flat, Városligeti fasor 12, had a view.", "Városligeti fasor 12"),
+        # A town line with its district after a slash, then the country and postal code.
+        ("Jan Martinez\n\n72941 ul. Reja Mikołaja 44\n Apt. 942\n Warszawa/Wesoła\n Poland 02075", "Poland 02075"),
+        # A Dutch street holding "'s-" before a place name, with or without the apostrophe.
+        ("It went to 57347 Storm van 's-Gravesandeweg 123 Apt. 823 Wassenaar", "Storm van 's-Gravesandeweg 123"),
+        (">Bekbolat Musliyevich\n>62696 s-Gravendamseweg 15\n>Apt. 484\n>Noordwijkerhout", "s-Gravendamseweg 15"),
+        # A bare "str" after a house number and a name when an apartment line follows.
+        ("> Homer Walker\n> 506 159 Eleftheriou Venizelou str\n> Suite 922\n> Ormideia", "Eleftheriou Venizelou str"),
+        # A house number and a name, then an apartment on the same line.
+        ("Bank of Cyprus Holdings PLC\n\n0739 86 Pavlou Drandaki Apt. 398 Lemona Paphos", "Pavlou Drandaki Apt. 398"),
+        # Greek highway kilometres and the abbreviated avenue.
+        ("The bus station is on χλμ Αλεξανδρούπολης 10", "χλμ Αλεξανδρούπολης 10"),
+        ("Here they are: Frici and Λ. Αλκυονίδων 183, and more.", "Λ. Αλκυονίδων 183"),
+    ],
+)
+def test_street_types_and_town_lines_of_more_countries_are_found(text: str, part: str) -> None:
+    values = [text[e.start : e.end] for e in default_detector().detect(text) if e.type == "ADDRESS"]
+    assert any(part in v for v in values), values
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # After the new cues, a count of time or things is not a house number, nor a place in an airport.
+        "I lived in London 5 years ago.",
+        "The report was sent to Finance 2 days ago.",
+        "I sent the file to Anna and Mark 2 hours ago.",
+        "Living in Berlin 3 months changed me.",
+        "We arrived at Terminal 5 early.",
+        "He arrived at Chapter 3 of the book.",
+        # A preposition and an article in German prose, and an answer to a question that asked for no address.
+        "In der Tabelle 3 sehen wir die Werte.",
+        "Where is it? Me: Rocky 4 was fine, thanks.",
+        # A count, then a name and a hotel's suite or a product's unit, is no house number and apartment.
+        "We booked 2 Hilton Suite 5 nights.",
+        "We booked 2 Hilton Apartment 5 nights.",
+        "I bought 3 Apple Watch Unit 5 chargers.",
+    ],
+)
+def test_look_alikes_of_the_past_tense_cues_are_not_addresses(text: str) -> None:
+    assert [e for e in default_detector().detect(text) if e.type == "ADDRESS"] == []
