@@ -14,7 +14,9 @@ pyrit 1.1.0 and django 5.2.19 it reads; DEV_JSONL drops their near-duplicates of
 texts of the synthetic tool content's train half (scripts/synth_tool_content.py).
 
 Needs the `train` extra (scikit-learn, PyYAML) on top of numpy. Everything is deterministic: the split is a
-stable hash of each record's *group* (its template family), and training uses a fixed seed.
+stable hash of each record's *group* (its template family), and training uses a fixed seed. The flag and
+block thresholds come from out-of-fold scores, each the median over three assignments of the groups to the
+folds (`--fold-assignments`), since a single assignment moved the block threshold by up to 0.15.
 
 The split never puts one template family on both sides, or the held-back figures would measure
 memory rather than detection:
@@ -37,6 +39,7 @@ import hashlib
 import json
 import os
 import re
+import statistics
 import sys
 import time
 from collections import Counter, defaultdict
@@ -469,6 +472,9 @@ def synthetic_training(mode: str, per_shell: int) -> list[dict[str, Any]]:
 # -- training -------------------------------------------------------------------------------------
 
 FOLDS = 5
+# The block thresholds are high order statistics of the out-of-fold scores, and one assignment of
+# records to folds can move them by 0.15: the shipped thresholds are medians over this many.
+FOLD_ASSIGNMENTS = 3
 DOC_C = 30.0
 SEGMENT_C = 30.0  # chosen by out-of-fold detection: 10 gave 69.8% on tool content, 30 73.7%, 100 62.3%
 _C = {"doc": DOC_C, "segment": SEGMENT_C}  # --doc-c / --segment-c, for comparing variants
@@ -671,6 +677,82 @@ def _threshold(benign_scores: list[float], fpr: float) -> float:
     return round(min(above + 1e-4, 0.99), 4)
 
 
+def _fold_salts(n: int) -> list[str]:
+    """The first assignment is the unsalted hash every earlier model used; the others salt it "1", "2"..."""
+    return [""] + [str(i) for i in range(1, n)]
+
+
+def _out_of_fold(
+    records: list[dict[str, Any]], prepared: list[Any], weights: list[float], keys: list[str], salt: str, what: str
+) -> list[float]:
+    folds = [
+        int(hashlib.sha256(f"{salt}:{k}".encode() if salt else k.encode("utf-8")).hexdigest()[:8], 16) % FOLDS
+        for k in keys
+    ]
+    oof = [0.0] * len(records)
+    for k in range(FOLDS):
+        train_idx = [i for i in range(len(records)) if folds[i] != k]
+        test_idx = [i for i in range(len(records)) if folds[i] == k]
+        trained = _Trained(
+            [records[i] for i in train_idx], [prepared[i] for i in train_idx], [weights[i] for i in train_idx]
+        )
+        for i in test_idx:
+            oof[i] = trained.score(records[i], prepared[i])
+        log(f"{what}: fold {k + 1}/{FOLDS} done")
+    return oof
+
+
+def _calibrate(
+    records: list[dict[str, Any]], oof: list[float], synth_thresholds: str
+) -> dict[str, tuple[float, float]]:
+    calibration: dict[str, tuple[float, float]] = {}
+    for kind, vector in (("user", "direct"), ("tool", "indirect")):
+        benign = [
+            s
+            for r, s in zip(records, oof, strict=True)
+            if r["label"] == "benign"
+            and r["vector"] == vector
+            and (synth_thresholds == "all" or r.get("origin") != "synth")
+        ]
+        dev = [
+            s
+            for r, s in zip(records, oof, strict=True)
+            if r["label"] == "benign" and r["vector"] == vector and r.get("origin") == "dev"
+        ]
+        # Added negatives are mostly easy ones (documentation, sensitive questions): a 1% target
+        # over all of them would let the dev set's hard negatives through more often, so the
+        # thresholds must keep both pools at or under target.
+        flag = max(_threshold(benign, TARGET_FLAG_FPR), _threshold(dev, TARGET_FLAG_FPR))
+        block = max(_threshold(benign, TARGET_BLOCK_FPR), _threshold(dev, TARGET_BLOCK_FPR))
+        calibration[kind] = (flag, max(block, flag))
+    return calibration
+
+
+def _median_calibration(runs: list[dict[str, tuple[float, float]]]) -> dict[str, tuple[float, float]]:
+    """Each threshold's median over the fold assignments.
+
+    The block threshold is about the fourth-highest of some 1,400 benign out-of-fold scores, and
+    which records share a fold moves that order statistic a lot (16 added requests took it from
+    0.74 to 0.59). The median ignores one unlucky assignment where the mean would follow it halfway.
+    """
+    out: dict[str, tuple[float, float]] = {}
+    for kind in runs[0]:
+        flag = statistics.median(c[kind][0] for c in runs)
+        block = statistics.median(c[kind][1] for c in runs)
+        out[kind] = (round(flag, 4), round(max(block, flag), 4))
+    return out
+
+
+def _flagged(
+    records: list[dict[str, Any]], prepared: list[Any], oof: list[float], calibration: dict[str, tuple[float, float]]
+) -> list[bool]:
+    # A strong pattern blocks whatever the calibration (its score, 0.97, can sit under a threshold).
+    return [
+        bool(p.strong) or s >= calibration["tool" if r["vector"] == "indirect" else "user"][0]
+        for r, p, s in zip(records, prepared, oof, strict=True)
+    ]
+
+
 def _report(title: str, records: list[dict[str, Any]], flagged: list[bool]) -> None:
     by: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for r, hit in zip(records, flagged, strict=True):
@@ -730,48 +812,38 @@ def cmd_train(args: argparse.Namespace) -> None:
     log(f"{len(records)} training records; normalising and matching patterns")
     prepared = _prepare(records)
     keys = group_keys(records)
-    folds = [int(hashlib.sha256(k.encode("utf-8")).hexdigest()[:8], 16) % FOLDS for k in keys]
-    oof = [0.0] * len(records)
-    for k in range(FOLDS):
-        train_idx = [i for i in range(len(records)) if folds[i] != k]
-        test_idx = [i for i in range(len(records)) if folds[i] == k]
-        trained = _Trained(
-            [records[i] for i in train_idx], [prepared[i] for i in train_idx], [weights[i] for i in train_idx]
-        )
-        for i in test_idx:
-            oof[i] = trained.score(records[i], prepared[i])
-        log(f"fold {k + 1}/{FOLDS} done")
+    # Each assignment trains FOLDS models; the first is the historical one, so its report stays
+    # comparable with earlier figures, and the others only vote on the thresholds.
+    runs: list[tuple[list[float], dict[str, tuple[float, float]]]] = []
+    for a, salt in enumerate(_fold_salts(args.fold_assignments)):
+        oof = _out_of_fold(records, prepared, weights, keys, salt, f"assignment {a + 1}/{args.fold_assignments}")
+        runs.append((oof, _calibrate(records, oof, args.synth_thresholds)))
+    oof, first = runs[0]
     if args.dump_oof:
         write_jsonl(Path(args.dump_oof), ({**r, "oof": s} for r, s in zip(records, oof, strict=True)))
-    calibration: dict[str, tuple[float, float]] = {}
-    for kind, vector in (("user", "direct"), ("tool", "indirect")):
-        benign = [
-            s
-            for r, s in zip(records, oof, strict=True)
-            if r["label"] == "benign"
-            and r["vector"] == vector
-            and (args.synth_thresholds == "all" or r.get("origin") != "synth")
-        ]
-        dev = [
-            s
-            for r, s in zip(records, oof, strict=True)
-            if r["label"] == "benign" and r["vector"] == vector and r.get("origin") == "dev"
-        ]
-        # Added negatives are mostly easy ones (documentation, sensitive questions): a 1% target
-        # over all of them would let the dev set's hard negatives through more often, so the
-        # thresholds must keep both pools at or under target.
-        flag = max(_threshold(benign, TARGET_FLAG_FPR), _threshold(dev, TARGET_FLAG_FPR))
-        block = max(_threshold(benign, TARGET_BLOCK_FPR), _threshold(dev, TARGET_BLOCK_FPR))
-        calibration[kind] = (flag, max(block, flag))
-    # A strong pattern blocks whatever the calibration (its score, 0.97, can sit under a threshold).
-    flagged = [
-        bool(p.strong) or s >= calibration["tool" if r["vector"] == "indirect" else "user"][0]
-        for r, p, s in zip(records, prepared, oof, strict=True)
-    ]
-    _report(f"out-of-fold ({FOLDS} folds grouped by template family), calibration={calibration}", records, flagged)
+    calibration = _median_calibration([c for _, c in runs])
+    for a, (_, c) in enumerate(runs):
+        print(f"fold assignment {a + 1} ({_fold_salts(args.fold_assignments)[a] or 'unsalted'}): calibration={c}")
+    if len(runs) > 1:
+        spread = {
+            kind: tuple(round(max(c[kind][j] for _, c in runs) - min(c[kind][j] for _, c in runs), 4) for j in (0, 1))
+            for kind in calibration
+        }
+        print(f"median over {len(runs)} assignments (shipped): {calibration}; spread (max - min): {spread}")
+    flagged = _flagged(records, prepared, oof, first)
+    _report(f"out-of-fold ({FOLDS} folds grouped by template family), calibration={first}", records, flagged)
     if len(records) > sum(r.get("origin") == "dev" for r in records):
         dev_only = [(r, f) for r, f in zip(records, flagged, strict=True) if r.get("origin") == "dev"]
         _report("out-of-fold, dev training records only", [r for r, _ in dev_only], [f for _, f in dev_only])
+    if calibration != first:
+        shipped = _flagged(records, prepared, oof, calibration)
+        pairs = [(r, f) for r, f in zip(records, shipped, strict=True) if r.get("origin") == "dev"]
+        inj = [f for r, f in pairs if r["label"] == "injection"]
+        ben = [f for r, f in pairs if r["label"] != "injection"]
+        print(
+            f"out-of-fold, dev training records, first assignment's scores at the shipped flag thresholds: "
+            f"detection {sum(inj) / len(inj):.1%}, false positives {sum(ben) / len(ben):.2%}"
+        )
     if args.oof_only:
         return
 
@@ -799,6 +871,7 @@ def cmd_train(args: argparse.Namespace) -> None:
             "pruned_below": SHIP_PRUNE_BELOW,
             "seed": SEED,
             "augment_copies": AUGMENT_COPIES,
+            "fold_assignments": args.fold_assignments,
         },
         "doc": {"bias": final.doc.bias, "weights": _shipped(final.doc.weights)},
         "segment": {"bias": final.segment.bias, "weights": _shipped(final.segment.weights)},
@@ -854,6 +927,13 @@ def main() -> None:
     tp.add_argument("--dump-oof", metavar="PATH", help="write the training records with their out-of-fold scores")
     tp.add_argument(
         "--oof-only", action="store_true", help="stop after the out-of-fold report (for comparing variants)"
+    )
+    tp.add_argument(
+        "--fold-assignments",
+        type=int,
+        default=FOLD_ASSIGNMENTS,
+        metavar="N",
+        help="ship each threshold's median over N fold assignments (1: the single assignment of older models)",
     )
     tp.add_argument("--out", metavar="PATH", help="write the model here instead of the shipped file")
     tp.add_argument("--no-negatives", action="store_true", help=f"leave out {NEGATIVES_PATH.name}")
