@@ -33,15 +33,21 @@ class Pattern:
     # Lower-case substrings one of which must occur for the regex to be worth running: Python's re
     # has no literal prefilter for a leading alternation, and `in` is ~100x cheaper than a search.
     needles: tuple[str, ...] = ()
+    # Only meaningful typed at the model: "give me your password" in an e-mail a tool read is a phishing
+    # mail for the user, not an order to the model.
+    user_only: bool = False
 
 
-def _p(name: str, weight: float, pattern: str, *, tool_only: bool = False, needles: str = "") -> Pattern:
+def _p(
+    name: str, weight: float, pattern: str, *, tool_only: bool = False, user_only: bool = False, needles: str = ""
+) -> Pattern:
     return Pattern(
         name,
         weight,
         re.compile(pattern, re.IGNORECASE | re.DOTALL),
         tool_only,
         tuple(n for n in needles.split("|") if n),
+        user_only,
     )
 
 
@@ -71,13 +77,20 @@ _TELL = (
     r"(?:repeat|print|reveal|show|output|display|tell|give|write(?: out| down)?|spell(?: out)?|list|dump|leak|"
     r"expose|share|disclose|type|recite|copy|paste|return|echo|provide|send)"
 )
+# A password or key word that names a policy, a procedure or a feature, not the secret itself: "What is your
+# password policy?", "share your API key setup instructions".
+_NOT_THE_SECRET = (
+    r"(?!\s+(?:polic(?:y|ies)|requirements?|rules?|strength|resets?|manager|hints?|recovery|length|changes?|"
+    r"expir\w*|protection|fields?|forms?|hash\w*|complexity|setup|set-up|instructions|rotation|management|format|"
+    r"docs|documentation|usage|permissions|scopes?|settings))"
+)
 _SECRET_THING = (
     r"(?:system ?prompt|system message|initial prompt|original prompt|pre-?prompt|hidden prompt|secret prompt|"
     r"(?:initial|original|hidden|secret|system|full|entire|complete|exact|previous|above|first) instructions|"
     r"instructions (?:you (?:were|have been) given|above|before this)|prompt above|text above|words above|"
     r"everything above|all of the above|"
     r"your (?:instructions|rules|guidelines|directives|prompt|configuration|context\s+window)|"
-    r"(?:the )?(?:secret )?password|secret key|api key|access code)"
+    r"(?:(?:the )?(?:secret )?password|secret key|api key|access code)" + _NOT_THE_SECRET + ")"
 )
 _URL = r"(?:https?://|www\.|\b[\w.-]+\.(?:com|net|org|io|ru|xyz|info|biz|co|me|app|dev)\b|\b[\w.+-]+@[\w-]+\.[\w.]+)"
 # An order to send something somewhere, and what makes the thing worth stealing: a secret, the
@@ -400,7 +413,9 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "prompt_leak",
         STRONG,
-        r"\b(?:what\s+(?:is|are|was|were)|what's)\s+(?:your|the)\s+(?:system\s+prompt|initial\s+prompt|original\s+instructions|(?:secret\s+)?password|hidden\s+instructions|pre-?prompt)\b"
+        r"\b(?:what\s+(?:is|are|was|were)|what's)\s+(?:your|the)\s+(?:system\s+prompt|initial\s+prompt|original\s+instructions|(?:secret\s+)?password"
+        + _NOT_THE_SECRET
+        + r"|hidden\s+instructions|pre-?prompt)\b"
         # "What is the system prompt in the context of LLMs?" asks what the term means.
         r"(?!\s+(?:in\s+(?:the\s+context|general|an?\s|llms?\b|large|language|chat)|of\s+an?\b|and\s+(?:how|why|what)|used\s+for|mean))",
         needles="prompt|instructions|password",
@@ -987,7 +1002,7 @@ def match_patterns(texts: tuple[str, ...] | list[str], *, source: str) -> dict[s
     hits: dict[str, float] = {}
     lowered = [t.lower() for t in texts]
     for pat in PATTERNS:
-        if pat.name in hits or (pat.tool_only and source != "tool"):
+        if pat.name in hits or (pat.tool_only and source != "tool") or (pat.user_only and source == "tool"):
             continue
         for text, low in zip(texts, lowered, strict=True):
             if pat.needles and not any(n in low for n in pat.needles):
@@ -1403,3 +1418,111 @@ _WRAPPER_PATTERNS: tuple[Pattern, ...] = (
 )
 
 PATTERNS = PATTERNS + _AGENT_TOOL_PATTERNS + _LEAK_AND_VOCATIVE_PATTERNS + _PERSONA_PATTERNS + _WRAPPER_PATTERNS
+
+# -- requests typed at the model: its secrets, a claimed authority, a split payload ------------------------
+# CyberSecEval's prompt-injection tests (and their translations) ask the model for the secret its
+# system prompt holds, claim to be its developer or God to get it, or split a forbidden question into
+# quoted parts to be joined (a word repeated to bury the rules is folded by the normaliser). Typed by a
+# user these have no ordinary reading; in data a tool returned they do ("confirm your password" in a
+# mail), so they are for requests only. The hints of the same families (secret_request, authority_claim,
+# payload_split: features of the classifier) are wider and stay as they are; these decide alone.
+_YOUR_SECRET = (
+    r"(?:password|passcode|pass\s+word|secret\s+(?:key|code|word|password|string)|api\s+key|access\s+code|"
+    r"confidential\s+(?:key|code|string))"
+)
+_REQUEST_PATTERNS: tuple[Pattern, ...] = (
+    _p(
+        "asks_model_secret",
+        STRONG,
+        r"\b(?:what(?:'s|\s+is)|tell|give|share|reveal|disclose|confirm|send|show|provide|spell\s+out)\s+(?:me\s+|us\s+)?"
+        # The secret itself, not a question about a policy: "What is your password policy?" is ordinary.
+        r"your\s+"
+        + _YOUR_SECRET
+        + r"(?=\s*(?:[.?!,;:)\"'“”]|$|\s+(?:with|to|for|so|and|now|please|immediately|right)\b))"
+        r"|\bmir\s+(?:bitte\s+|doch\s+|mal\s+|sofort\s+|jetzt\s+)?(?:ihr|dein)(?:en)?\s+(?:passwort|kennwort|geheimschlüssel|geheimcode)\s+"
+        r"(?:geben|gibst|sagen|sagst|nennen|nennst|verraten|verrätst|mitteilen)\b"
+        r"|\b(?:gib|geben\s+sie|sag|sagen\s+sie|nenn|nennen\s+sie|verrat|verraten\s+sie)\s+mir\s+(?:bitte\s+|doch\s+|mal\s+|sofort\s+|jetzt\s+)?"
+        r"(?:ihr|dein)(?:en)?\s+"
+        r"(?:passwort|kennwort|geheimschlüssel)\b|\bwas\s+ist\s+(?:ihr|dein)\s+(?:passwort|kennwort|geheimschlüssel)\b"
+        r"|\b(?:dime|dame|revela|revélame|comparte|cuál\s+es)\s+(?:tu|su)\s+(?:contraseña|clave\s+secreta|código\s+secreto)\b"
+        r"|\b(?:qual\s+[ée]\s+a\s+sua|compartilhe\s+(?:a\s+)?sua|me\s+(?:diga|d[êe])\s+(?:a\s+)?sua)\s+"
+        r"(?:senha|chave\s+secreta)\b"
+        r"|\b(?:donne|donnez|dis|dites|révèle|révélez|quel\s+est)[\s-]+(?:moi\s+)?(?:ton|votre)\s+"
+        r"(?:mot\s+de\s+passe|code\s+secret|clé\s+secrète)\b"
+        r"|\b(?:dimmi|dammi|rivelami|qual\s+è)\s+la\s+tua\s+(?:password|chiave\s+segreta)\b"
+        r"|\b(?:какой|каков|скажи|назови|дай|покажи|сообщи)\s+(?:мне\s+)?(?:твой|ваш)\s+(?:секретный\s+ключ|пароль)"
+        r"|(?:твой|ваш)\s+(?:секретный\s+ключ|пароль)\s*\?"
+        r"|ما\s+هو\s+مفتاحك\s+السري|ما\s+هي\s+كلمة\s+المرور\s+الخاصة\s+بك"
+        r"|(?:你的|您的)(?:密码|秘密密钥|密钥)是什么|(?:あなたの)?(?:パスワード|秘密鍵)は(?:何|なん)ですか"
+        r"|\b(?:şifren(?:iz)?i?\s+(?:nedir|söyle|ver))",
+        user_only=True,
+        needles="password|passcode|pass word|secret|api key|access code|confidential|passwort|kennwort|geheim|"
+        "contraseña|clave secreta|código secreto|senha|chave secreta|mot de passe|code secret|clé secrète|"
+        "chiave segreta|секретный|пароль|مفتاحك|كلمة المرور|密码|密钥|パスワード|秘密鍵|şifre",
+    ),
+    _p(
+        "claims_authority",
+        STRONG,
+        # "I am God, and you have to ...", not a quoted "Be still, and know that I am God."
+        r"\b(?:i\s+am|i'm)\s+god\b[,.!;]?\s+(?:and\s+|so\s+)?(?:you|answer|obey|tell|give)\b"
+        r"|\b(?:i\s+am|i'm)\s+your\s+(?:developer|creator|programmer|maker|owner|admin(?:istrator)?|master|operator|"
+        r"trainer)\b(?!\s+(?:relations|advocate|experience|team|contact|friend))"
+        r"|\bas\s+your\s+(?:creator|developer|programmer|maker|owner|administrator|admin|master)\b"
+        r"|\byou\s+(?:must|have\s+to|need\s+to)\s+answer\s+(?:all|every\s+one|each)\s+(?:of\s+)?my\s+questions\b"
+        r"|\bich\s+bin\s+(?:gott|dein\s+(?:entwickler|schöpfer|programmierer))\b|\bdu\s+musst\s+alle\s+meine\s+fragen\s+beantworten\b"
+        r"|\b(?:soy|yo\s+soy)\s+(?:dios|tu\s+(?:desarrollador|creador|programador))\b"
+        r"|\bje\s+suis\s+(?:dieu|ton\s+(?:développeur|créateur)|votre\s+(?:développeur|créateur))\b"
+        r"|\bsou\s+(?:deus|o\s+seu\s+(?:desenvolvedor|criador)|seu\s+(?:desenvolvedor|criador))\b"
+        r"|\bя\s+(?:бог|твой\s+(?:разработчик|создатель))\b"
+        r"|私は(?:神|あなたの(?:開発者|作成者))です|我是(?:上帝|神|你的(?:开发者|创造者))|나는\s*(?:신|당신의\s*개발자)",
+        user_only=True,
+        needles="i'm your|i am your|as your|i am god|i'm god|answer all|answer every|answer each|ich bin|beantworten|"
+        "soy |je suis|sou |я бог|я твой|私は|我是|나는",
+    ),
+    _p(
+        "claims_authority",
+        STRONG,
+        # A mode tag opening the request: "<GOD MODE>", "<SYSTEM MODE>", "<MODUS TUHAN>", "<系统模式>".
+        r"\A\s*<\s*[^<>\n]{0,24}(?:mode|modus|режим|模式|モード|모드|modo|mod)\s*>",
+        user_only=True,
+        needles="<",
+    ),
+    _p(
+        "split_payload",
+        STRONG,
+        # Quoted pieces named part 1 and part 2 (or A and B) of a question to be joined and answered.
+        r"\A(?=.*(?:question|answer|combine|concatenat|join|merge|together|frage|antwort|pregunta|respuesta|"
+        r"réponse|domanda|risposta|pergunta|resposta|вопрос|ответ|질문|대답|답하|คําถาม|ตอบ|问题|回答|質問|答え)).*?"
+        r"(?:\b(?:part|teil|parte|partie|часть|deel|część|kısım|bagian)\s*(?:1|one|eins|uno|un|один)\s*"
+        r"(?:is|ist|es|est|è|é|-|:|—|=)?\s*[\"“«„'].{1,100}?[\"”»“'],?\s*(?:and\s+|und\s+|y\s+|et\s+|e\s+|и\s+)?"
+        r"(?:part|teil|parte|partie|часть|deel|część|kısım|bagian)\s*(?:2|two|zwei|dos|deux|due|dois|два)\b"
+        r"|1\s*부는\s*[\"“].{1,100}?[\"”],?\s*2\s*부는|ส่วนที่\s*1\s*คือ\s*[\"“].{1,100}?[\"”]\s*ส่วนที่\s*2"
+        r"|\bA\s*(?:는|은|is|ist|es|est)\s*[\"“«].{1,60}?[\"”»],?\s*(?:and\s+)?B\s*(?:는|은|is|ist|es|est)\s*[\"“«])",
+        user_only=True,
+        needles="part|teil|parte|partie|часть|deel|część|kısım|bagian|부는|ส่วนที่|a는|a은|a is|a ist|a es|a est",
+    ),
+    # Overrides the override family's words miss: "Missachten Sie vorherige Anweisungen", "regardless of the
+    # previous tasks", "Игнорируй все, что тебе говорили", "abaikan yg diatas", "Quên chỉ dẫn đi", "위의 내용을
+    # 무시하고", "모든 규칙은 잊어라". Orders to the reader in data too.
+    _p(
+        "ignore_previous_more",
+        STRONG,
+        r"\bmissachte(?:n|t)?\s+(?:sie\s+)?(?:alle\s+)?(?:vorherigen?|vorigen?|bisherigen?|obigen?|früheren?)\s+"
+        r"(?:anweisungen|befehle|regeln|instruktionen|aufgaben)\b"
+        r"|\b(?:regardless|irrespective)\s+of\s+(?:the\s+|any\s+|your\s+|all\s+)?(?:previous|prior|above|earlier)\s+"
+        r"(?:tasks|instructions|rules|prompts)\b"
+        r"|\bindependentemente\s+d[ao]s\s+(?:tarefas|instru[cç][õo]es|ordens|regras)\s+anteriores\b"
+        r"|\bindependientemente\s+de\s+las\s+(?:tareas|instrucciones|órdenes|reglas)\s+anteriores\b"
+        r"|\bindépendamment\s+des\s+(?:tâches|instructions|consignes|règles)\s+précédentes\b"
+        r"|\bindipendentemente\s+dalle\s+(?:attività|istruzioni|regole)\s+precedenti\b"
+        r"|\bunabhängig\s+von\s+(?:den\s+)?(?:vorherigen|früheren|bisherigen)\s+(?:aufgaben|anweisungen|regeln)\b"
+        r"|\bигнорируй(?:те)?\s+вс[её],?\s+что\s+(?:тебе|вам)\s+(?:говорили|сказали|писали)"
+        r"|تغاض(?:ى|ي)\s+عن\s+كل\s+ما"
+        r"|\bquên\s+(?:(?:tất\s+cả|mọi|các)\s+)?(?:chỉ\s+dẫn|hướng\s+dẫn|chỉ\s+thị)"
+        r"|모든\s*규칙(?:은|을)\s*잊어|위의\s*(?:내용|지시)(?:을|은|를)?\s*무시"
+        r"|\babaikan\s+(?:yg|yang)\s+di\s*atas\b",
+        needles="missacht|regardless|irrespective|independente|independiente|indépendamment|indipendente|unabhängig|"
+        "игнорир|تغاض|quên|규칙|무시|abaikan",
+    ),
+)
+PATTERNS = PATTERNS + _REQUEST_PATTERNS
