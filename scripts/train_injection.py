@@ -27,6 +27,11 @@ memory rather than detection:
 - Every other record is grouped with its near-duplicates (word 3-gram Jaccard or containment), so
   that e.g. a GPTFuzz template filled with three questions is one group.
 
+A hand-written record may carry `"plant": false`: it teaches the document model only. The
+augmentation never plants it in a clean document as a positive segment, and its segments are no
+segment-model negatives either. The answer-format requests use it ("Reply with A, B, C or D only");
+see `_segment_examples`.
+
 Sources without a clear licence (Tensor Trust, and BIPIA contexts with Tensor Trust attacks) are
 never written to the repository and never trained on; `--extra-eval` scores them from the shared
 file, for the record.
@@ -566,7 +571,11 @@ def _segment_examples(
     negative_texts: set[str] = set()
     clean_bodies: list[str] = []
     for r, prep, w in zip(records, prepared, weights, strict=True):
-        if r["label"] != "benign":
+        # `"plant": false` records teach the document model only (see the augmentation below).
+        # Their non-addressed segments are mostly bare questions and answer options ("Which planet
+        # has the shortest year?", "A) Venus"); as negatives they moved the segment model's weights
+        # for a question inside data as much as planting them as positives did, the other way.
+        if r["label"] != "benign" or r.get("plant") is False:
             continue
         segs = segments(prep.body)
         ctx = segment_context(prep.body, segs)
@@ -616,7 +625,11 @@ def _segment_examples(
                     seg_weights.append(w)
     if AUGMENT and clean_bodies:
         for r, prep, w in zip(records, prepared, weights, strict=True):
-            if r["vector"] != "direct" or len(prep.body) > AUGMENT_MAX_CHARS:
+            # `"plant": false`: a request that teaches the document model only. An answer-format
+            # order ("Reply with A, B, C or D only") is mostly a question with an order attached;
+            # planted as a positive it raised the segment model's weight for any question inside
+            # data, and an ordinary document comment went from flagged to blocked.
+            if r["vector"] != "direct" or len(prep.body) > AUGMENT_MAX_CHARS or r.get("plant") is False:
                 continue
             # Seeded by the record, not by its place in one shared sequence: adding or removing a
             # record elsewhere would otherwise move every later planting, and a model trained on data

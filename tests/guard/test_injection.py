@@ -586,9 +586,9 @@ def heldback_result() -> dict[str, Any]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="not met yet: held-back detection is 87.5% at 1.46% false positives (the issue asks 99.5% at 1%); "
+    reason="not met yet: held-back detection is 87.8% at 1.22% false positives (the issue asks 99.5% at 1%); "
     "system-prompt attacks (PurpleLlama English 80%, its machine translations 78%) and task-irrelevant "
-    "requests planted in tables (BIPIA table text attacks, 90%) are the misses",
+    "requests planted in tables (BIPIA table text attacks, 92%) are the misses",
 )
 def test_heldback_gate(heldback_result: dict[str, Any]) -> None:
     """The issue's CI gate, on the held-back 20% that training and threshold choice never saw."""
