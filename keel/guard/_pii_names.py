@@ -18,6 +18,7 @@ combined here, each recorded in the entity's ``detector``:
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import functools
 import importlib
@@ -538,7 +539,7 @@ def find_names(
         ]
         if _has_common(text, inner) or "_" in text[start:end] or text[start:end].isupper():
             continue
-        contexts = _PERSON_CONTEXTS + _FULL_NAME_CONTEXTS if len(words) >= 2 else _PERSON_CONTEXTS
+        contexts = _ALL_CONTEXTS if len(words) >= 2 else _PERSON_CONTEXTS
         for before, after in contexts:
             if (before is None or before.search(text, max(0, start - 60), start)) and (
                 after is None or after.match(text, end)
@@ -584,7 +585,13 @@ def find_names(
     # Dropped matches still block propagation there: a word the model keeps calling a place stays one.
     found = strong + [(c.start, c.end) for c in out]
     sure = strong + [(c.start, c.end) for c in out if c.score >= 0.7]
-    seen_words: dict[str, list[int]] = {}
+    # Which line or table cell a position is in: a name confirmed in one counts again in that one (below).
+    breaks = [b.start() for b in _CELL_BREAK.finditer(text)]
+
+    def cell(pos: int) -> int:
+        return bisect.bisect_right(breaks, pos)
+
+    seen_words: dict[str, set[int]] = {}
     for s, e in sure:
         for w in _WORD.finditer(text, s, e):
             word = w.group()
@@ -594,18 +601,17 @@ def find_names(
                 and (word[0].isupper() or lowercase_text)
                 and not (word.isupper() and len(word) <= 4)
             ):
-                seen_words.setdefault(word, []).append(s)
+                seen_words.setdefault(word, set()).add(cell(s))
     if seen_words:
         # On the line of the name that confirms it, a word is that name even where the model alone called it
         # an organisation or a place ("You can tell Antti was a huge Antti H. Poutiainen fan"); elsewhere,
         # in another row or cell of a table for instance, the model's reading stands.
         kept_spans = strong + [(c.start, c.end) for c in out if not dropped(c)]
         for m in _WORD.finditer(text):
-            at = seen_words.get(m.group())
-            if at is None or overlaps(kept_spans, m.start(), m.end()):
+            cells = seen_words.get(m.group())
+            if cells is None or overlaps(kept_spans, m.start(), m.end()):
                 continue
-            same_line = any(not any(ch in text[min(a, m.start()) : max(a, m.start())] for ch in "\n|\t") for a in at)
-            if same_line or not overlaps(found, m.start(), m.end()):
+            if cell(m.start()) in cells or not overlaps(found, m.start(), m.end()):
                 out.append(Candidate("PERSON", m.start(), m.end(), 0.6, "propagated"))
     inverted = [
         m
@@ -936,6 +942,8 @@ _FULL_NAME_CONTEXTS = (
         ),
     ),
 )
+_ALL_CONTEXTS = _PERSON_CONTEXTS + _FULL_NAME_CONTEXTS
+_CELL_BREAK = lazy(r"[\n|\t]")
 # Someone spoken to: "Lukas, can I please speak to your boss?" at a sentence's start, "Don't go to town,
 # Justin!" at its end. Only for words that are listed names, that the model calls a person when pushed, or
 # that are spelled beyond ASCII: "Honestly, can you ..." and "Come on, Everyone!" are not.

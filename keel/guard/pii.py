@@ -139,7 +139,7 @@ class PiiDetector:
             candidates.extend(recognizer(text))
         if self._ner_enabled and _may_name(text):
             candidates.extend(self._names(text))
-            addresses = [(c.start, c.end) for c in candidates if c.type == "ADDRESS" and c.detector != "ner"]
+            addresses = [(c.start, c.end) for c in candidates if c.type == "ADDRESS"]
             if addresses and "\n" in text:
                 candidates.extend(names_above_addresses(text, addresses))
         if self._ner_enabled:
