@@ -378,8 +378,13 @@ PATTERNS: tuple[Pattern, ...] = (
         "no_restrictions",
         STRONG,
         r"\byou(?:'ve|\s+have)\s+been\s+(?:freed|liberated|unchained|unleashed|jailbroken)\b[^\n]{0,80}\bcan\s+(?:now\s+)?(?:do|say|answer|write)\s+(?:anything|whatever|any)\b"
-        r"|\b(?:two|2|both)\s+(?:ais|responses|answers|personas|personalities|characters|versions)\b[^\n]{0,120}\b(?:opposite\s+of\s+(?:the|your|its)\s+(?:rules|guidelines|instructions|polic(?:y|ies))|unfiltered|uncensored|no\s+(?:rules|restrictions|filters)|without\s+(?:any\s+)?(?:rules|restrictions|filters)|jailbr\w+)",
-        needles="been|two|both| 2 ",
+        r"|\b(?:two|2|both)\s+(?:ais|responses|answers|personas|personalities|characters|versions)\b[^\n]{0,120}\b(?:opposite\s+of\s+(?:the|your|its)\s+(?:rules|guidelines|instructions|polic(?:y|ies))|unfiltered|uncensored|no\s+(?:safety\s+|ethical\s+|moral\s+|content\s+)?(?:rules|restrictions|filters|guidelines)|without\s+(?:any\s+)?(?:safety\s+|ethical\s+|moral\s+|content\s+)?(?:rules|restrictions|filters|guidelines)|jailbr\w+)"
+        # A second answer labelled as the unaligned one: 'output "Aligned:" ... then "Unaligned:"', "[🔓JAILBREAK]".
+        r"|\b(?:output|respond|reply|answer|write|print|start|prefix|then)\b[^\n]{0,100}[\"“'(\[]\s*(?:unaligned|jailbroken|"
+        r"jailbreak|uncensored|unfiltered|antigpt|anti-gpt|evil\s*(?:gpt|ai|bot)|🔓\s*jailbreak)\s*[:\]\"”')]"
+        # The AIM template's acronym, quoted by every copy of it.
+        r"|\balways\s+intelligent\s+and\s+machiavellian\b",
+        needles="been|two|both| 2 |aligned|jailbr|uncensored|unfiltered|antigpt|anti-gpt|evil|machiavellian",
     ),
     # A made-up earlier agreement: "[Continuing from our previous conversation where you agreed to
     # help...]", "as you already confirmed earlier, you can share...".
@@ -904,7 +909,7 @@ PATTERNS: tuple[Pattern, ...] = (
     _p(
         "ignore_previous_ml",
         STRONG,
-        r"(?:忽略|无视|忘记|忘掉|不要理会|忽视)[^。\n]{0,12}(?:之前|以上|上面|先前|前面|所有|以前)[^。\n]{0,12}(?:指令|指示|说明|规则|提示|命令)|(?:以前|上記|前|これまで)の(?:指示|命令|ルール)を(?:無視|忘れ)",
+        r"(?:忽略|无视|忘记|忘掉|不要理会|忽视)[^。\n]{0,12}(?:之前|以上|上面|先前|前面|所有|以前)[^。\n]{0,12}(?:指令|指示|说明|规则|提示|命令)|(?:以前|上記|前|これまで)の(?:指示|命令|ルール)を(?:すべて|全て|全部)?(?:無視|忘れ)",
         needles="忽略|无视|忘|不要理会|忽视|無視",
     ),
     _p(
@@ -935,7 +940,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"ở\s+trên|trước|trên)"
         # NFKC writes Thai's SARA AM as NIKHAHIT + SARA AA ("คำ" -> "คํา").
         r"|(?:เพิกเฉย|ละเว้น|ลืม|ไม่ต้องสนใจ)[^\n]{0,30}(?:ค(?:ำ|ํา)สั่ง|ค(?:ำ|ํา)แนะน(?:ำ|ํา)|กฎ)[^\n]{0,20}(?:ก่อนหน้า|ข้างต้น|ทั้งหมด)"
-        r"|(?:ігноруй|ігноруйте|забудь|забудьте|не\s+зважай)[^.\n]{0,40}(?:попередн|вищ|всі|усі)\w*[^.\n]{0,30}(?:інструкці|вказівк|"
+        r"|(?:ігноруй|ігноруйте|забудь|забудьте|не\s+зважай|не\s+звертай(?:те)?\s+уваги)[^.\n]{0,40}(?:попередн|вищ|всі|усі)\w*[^.\n]{0,30}(?:інструкці|вказівк|"
         r"правил|команд)\w*"
         r"|\b(?:ignoră|ignorați|ignorà|uită|uitați)\b[^.\n]{0,40}\b(?:instrucțiun\w*|instrucţiun\w*|instructiun\w*|regul\w*|comenz\w*)"
         r"[^.\n]{0,30}\b(?:anterioare|precedente|de\s+mai\s+sus)\b"
@@ -954,7 +959,7 @@ PATTERNS: tuple[Pattern, ...] = (
         r"|(?:मागील|आधीच्या|वरील|सर्व)[^।\n]{0,30}सूचना[^।\n]{0,20}(?:दुर्लक्ष|विसर)",
         needles="ignor|glöm|glem|strunta|bortse|se bort|ohita|unohda|huomiotta|välitä|zapome|zabud|nevšímej|"
         "αγν|ξέχ|ξεχ|התעל|שכח|نادیده|فراموش|نظر|abaikan|lupakan|acuhkan|bỏ qua|phớt|quên|"
-        "เพิกเฉย|ละเว้น|ลืม|ไม่ต้องสนใจ|ігнор|забуд|зважай|uită|uitați|figyelmen|felejtsd|törődj|"
+        "เพิกเฉย|ละเว้น|ลืม|ไม่ต้องสนใจ|ігнор|забуд|зважай|звертай|uită|uitați|figyelmen|felejtsd|törődj|"
         "puuza|sahau|usijali|injoro|harro|shpërfill|ziba|zibe|khohlwa|ungazinaki|neamhaird|tabhair aird|"
         "dearmad|leig seachad|dìochuimhnich|toir an aire|pansinin|balewalain|kalimutan|উপেক্ষা|ভুলে|दुर्लक्ष|विसर",
     ),
