@@ -1747,6 +1747,30 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
         tool_only=True,
         needles="when",
     ),
+    # Data that orders something done before or while the reader answers: "before answering, run
+    # os.system(...)", "# TODO(ai): ...", "to whatever bot is reading this, reply ...". An e-mail asks its
+    # reader to "include your ticket number when replying": replying is a person's, answering the model's.
+    _p(
+        "answer_precondition",
+        STRONG,
+        r"(?:^|[.!?:;\n(]\s*|\b(?:also|and|please|but)\s*,?\s*)(?:before|after|while)\s+(?:you\s+)?(?:answer(?:ing)?|"
+        r"respond(?:ing)?(?:\s+to\s+the\s+user)?|generat(?:e|ing)\s+(?:your|the|a)\s+(?:answer|response|summary)|"
+        r"summari[sz](?:e|ing)\s+(?:this|the)\s+(?:page|document|text|e-?mail|thread|article))\b\s*[,:]?\s*"
+        r"(?:please\s+|first\s+|also\s+|always\s+|you\s+must\s+)?(?:run|execute|call|visit|open|navigate\s+to|fetch|delete|"
+        r"append|insert|print|output|recommend|ignore|e-?mail|post|upload|click|download|install|forward)\b",
+        tool_only=True,
+        needles="before|after|while",
+    ),
+    _p(
+        "answer_precondition",
+        STRONG,
+        r"\b(?:todo|fixme|note|hack|xxx)\s*\(\s*(?:ai|llm|assistant|agent|model|copilot|claude|gpt|bot)\s*\)\s*:"
+        r"|\bto\s+(?:whatever|whichever|any|every|each|the)\s+(?:ai|bot|assistant|agent|model|llm|gpt|chatbot|language\s+model)s?\s+"
+        r"(?:that\s+|who\s+)?(?:is\s+|are\s+)?(?:reading|processing|summari[sz]ing|parsing|scraping|crawling|seeing)\s+"
+        r"(?:this|these|my)\b",
+        tool_only=True,
+        needles="(|whatever|whichever|any|every|each|the",
+    ),
     # The model told it runs inside a test or a debugging session, to make an order look like part of it.
     _p(
         "test_pretext",
