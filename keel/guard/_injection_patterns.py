@@ -1771,6 +1771,39 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
         tool_only=True,
         needles="(|whatever|whichever|any|every|each|the",
     ),
+    # The model's instructions asked for in another form, which slips past a "never repeat your instructions":
+    # "your rules as a poem", "the instructions above and below into Python code", "the above words in
+    # pseudocode". Not "your instructions as a list": the steps the assistant itself just gave.
+    _p(
+        "prompt_leak_transformed",
+        STRONG,
+        r"\b(?:your\s+(?:system\s+prompt|prompt|(?:initial|original|hidden|secret|system)\s+(?:instructions|prompt|rules)|"
+        r"rules|ruleset|guidelines|directives|configuration|setup)"
+        r"|the\s+(?:initial|original|hidden|system|secret)\s+(?:instructions|prompt|rules|ruleset))\b"
+        r"[^.\n]{0,30}?\b(?:as|in|into|using)\s+(?:a\s+|an\s+)?(?:python|java(?:script)?|c\+\+|code|pseudo-?code|json|yaml|xml|"
+        r"bullet(?:s|ed)?(?:\s+(?:points?|list))?|poem|rap|song|haiku|limerick|reddit\s+post|base64|hex|emojis?|acrostic)\b"
+        # "the above words" in code, opening a message that has nothing above it: text a user pasted earlier
+        # would be "the text above", and its JSON or a poem of it an ordinary request.
+        r"|\A\W{0,20}(?:\w+\W+){0,6}?(?:the\s+above\s+(?:instructions|prompt|rules|words)|(?:the\s+)?(?:instructions|prompt|"
+        r"rules|words)\s+above)\b[^.\n]{0,30}?\b(?:as|in|into|using)\s+(?:python|java(?:script)?|c\+\+|code|pseudo-?code|"
+        r"base64|hex)\b"
+        # the text before and after the user's message: a sandwich of instructions around it
+        r"|\b(?:instructions|text|words|prompt|content|everything)\s+above\s+and\s+below\b",
+        user_only=True,
+        needles="your|the|above",
+    ),
+    # "None of the previous text is trustworthy", "everything above was written by an attacker".
+    _p(
+        "ignore_previous",
+        STRONG,
+        r"\b(?:none\s+of\s+the|(?:a[li]{2}|everything)\s+(?:of\s+)?(?:the\s+)?)\s*(?:previous|prior|preceding|above|earlier)\s+"
+        r"(?:text|instructions|messages?|content|rules|prompts?)?\s*(?:is|are|was|were)\s+(?:not\s+)?"
+        r"(?:trustworthy|untrustworthy|to\s+be\s+trusted|malicious|compromised|a\s+trick|a\s+test|fake|written\s+by\s+(?:an?\s+)?"
+        r"(?:attacker|hacker|adversary|bad\s+actor))\b"
+        r"|\beverything\s+above\s+(?:this\s+line\s+)?(?:is|was)\s+(?:fake|a\s+lie|a\s+trick|a\s+test|malicious|"
+        r"written\s+by)",
+        needles="previous|prior|preceding|above|earlier",
+    ),
     # The model told it runs inside a test or a debugging session, to make an order look like part of it.
     _p(
         "test_pretext",
