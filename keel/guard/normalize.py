@@ -41,7 +41,7 @@ MIN_PRINTABLE = 0.9
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    kind: str  # "base64" | "hex" | "rot13" | "url" | "html" | "tags"
+    kind: str  # "base64" | "hex" | "rot13" | "url" | "html" | "tags" | "morse" | "binary" | "braille" | "base32"
     text: str  # normalised decoded text
     depth: int  # 1 for a decode of the input, 2 for a decode of a decoded text, ...
 
@@ -281,6 +281,34 @@ _ESCAPED_HEX_RE = re.compile(r"(?:\\x[0-9A-Fa-f]{2}|\\u[0-9A-Fa-f]{4}|\\u\{[0-9A
 _URL_RE = re.compile(r"%[0-9A-Fa-f]{2}")
 _HTML_RE = re.compile(r"&(?:#\d{2,7}|#x[0-9A-Fa-f]{2,6}|[A-Za-z]{2,8});")
 
+# Morse (letters apart by one space, words by more or a slash), bytes written in binary, Grade-1 braille
+# and base32: encodings attack kits offer next to base64 ("decode this and follow it"). Each must decode to
+# words, so a "----" divider or a bit mask stays what it is.
+_MORSE_RE = re.compile(r"(?<![.\-\w])[.\-]{1,7}(?:(?: {1,3}| ?/ ?)[.\-]{1,7}){5,}(?![.\-\w])")
+_MORSE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g", "....": "h", "..": "i",
+    ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n", "---": "o", ".--.": "p", "--.-": "q", ".-.": "r",
+    "...": "s", "-": "t", "..-": "u", "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z",
+    "-----": "0", ".----": "1", "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6",
+    "--...": "7", "---..": "8", "----.": "9", ".-.-.-": ".", "--..--": ",", "..--..": "?", "-.-.--": "!",
+    ".----.": "'", "-..-.": "/", "---...": ":",
+}  # fmt: skip
+_BINARY_RE = re.compile(r"(?<![01])[01]{8}(?:[ ,]+[01]{8}){3,}(?![01])")
+_BRAILLE_RE = re.compile("[\u2800-\u28ff][\u2800-\u28ff ]{7,}")
+_BRAILLE = dict(zip("⠁⠃⠉⠙⠑⠋⠛⠓⠊⠚⠅⠇⠍⠝⠕⠏⠟⠗⠎⠞⠥⠧⠺⠭⠽⠵", "abcdefghijklmnopqrstuvwxyz", strict=True))
+_BASE32_RE = re.compile(r"[A-Z2-7]{16,}={0,6}")
+
+
+def _morse(run: str) -> str:
+    words = re.split(r" ?/ ?| {2,}", run)
+    return " ".join("".join(_MORSE.get(letter, "") for letter in word.split()) for word in words)
+
+
+def _braille(run: str) -> str:
+    # U+2800 is the blank cell; U+2820 the capital sign, which only says the next letter is upper case
+    return "".join(" " if c in " \u2800" else _BRAILLE.get(c, "") for c in run if c != "\u2820")
+
+
 # Common English words: rot13 is recognised by making text MORE English than it was.
 _COMMON = frozenset(
     """the a an and or of to in on for with is are be you your me my i it this that all any
@@ -316,6 +344,15 @@ def _candidates(text: str) -> list[tuple[str, str]]:
     """(kind, decoded text) for every embedded encoding found, before any bound on their number."""
     found: list[tuple[str, str]] = []
     for m in _B64_RE.finditer(text):
+        if _BASE32_RE.fullmatch(m.group()):
+            b32 = m.group()[: MAX_CANDIDATE - MAX_CANDIDATE % 8].rstrip("=")
+            try:
+                decoded = _printable_text(base64.b32decode(b32 + "=" * (-len(b32) % 8)))
+            except (binascii.Error, ValueError):
+                decoded = None
+            if decoded is not None:
+                found.append(("base32", decoded))
+                continue
         # A longer run is decoded from its start only: the bound holds and a payload still shows.
         chunk = m.group()[: MAX_CANDIDATE - MAX_CANDIDATE % 4].rstrip("=")
         if not (re.search(r"[A-Z]", chunk) and re.search(r"[a-z0-9]", chunk)):
@@ -369,6 +406,28 @@ def _candidates(text: str) -> list[tuple[str, str]]:
         rotated = codecs.encode(segment, "rot13")
         if _english(_ROT_WORD_RE.findall(rotated.lower())) - before >= 0.3:
             found.append(("rot13", rotated))
+    return found
+
+
+def _run_candidates(text: str) -> list[tuple[str, str]]:
+    """Encodings written as runs of one symbol ("....", "-----", "00000000"): read before floods collapse."""
+    found: list[tuple[str, str]] = []
+    # cheap tests first: most texts have no dot-dash pair, no braille cell and few zeros and ones
+    runs = (
+        ("morse", _MORSE_RE, _morse, ".-" in text or "-." in text),
+        ("braille", _BRAILLE_RE, _braille, not text.isascii()),
+    )
+    for kind, regex, decode, worth in runs:
+        if not worth:
+            continue
+        for m in regex.finditer(text[:MAX_CANDIDATE]):
+            decoded_s = decode(m.group())
+            if _english(_ROT_WORD_RE.findall(decoded_s.lower())) >= 0.2:
+                found.append((kind, decoded_s))
+    for m in _BINARY_RE.finditer(text[:MAX_CANDIDATE]) if text.count("0") + text.count("1") >= 32 else ():
+        decoded = _printable_text(bytes(int(b, 2) for b in re.findall(r"[01]{8}", m.group())))
+        if decoded is not None:
+            found.append(("binary", decoded))
     return found
 
 
@@ -426,6 +485,7 @@ def _normalize(text: str, depth: int, budget: _Budget, seen: set[str]) -> Normal
         found.append(("tags", hidden))
     if depth < MAX_DEPTH:
         found.extend(_candidates(folded))
+        found.extend(_run_candidates(text))
     for kind, raw in found:
         key = raw.strip()
         if not key or key in seen or not budget.take(raw):
