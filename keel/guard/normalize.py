@@ -41,7 +41,9 @@ MIN_PRINTABLE = 0.9
 
 @dataclass(frozen=True, slots=True)
 class Decoded:
-    kind: str  # "base64" | "hex" | "rot13" | "url" | "html" | "tags" | "morse" | "binary" | "braille" | "base32"
+    kind: (
+        str  # "base64" | "hex" | "rot13" | "reversed" | "piglatin" | "url" | "html" | "tags" | "morse" | "binary" | ...
+    )
     text: str  # normalised decoded text
     depth: int  # 1 for a decode of the input, 2 for a decode of a decoded text, ...
 
@@ -406,7 +408,52 @@ def _candidates(text: str) -> list[tuple[str, str]]:
         rotated = codecs.encode(segment, "rot13")
         if _english(_ROT_WORD_RE.findall(rotated.lower())) - before >= 0.3:
             found.append(("rot13", rotated))
+            continue
+        # written backwards ("snoitcurtsni suoiverp lla erongi") or in pig latin ("ignoreway allway")
+        # (three known words, two of them longer than two letters: "Ti sei sentito" backwards has "it" in three
+        # words, Croatian and Slovak backwards "an" and "ot")
+        for kind, undone in (("reversed", segment[::-1]), ("piglatin", _unpig(segment, words))):
+            known = [w for w in (_ROT_WORD_RE.findall(undone.lower()) if undone else []) if w in _COMMON]
+            if (
+                len(known) >= 3
+                and sum(1 for w in known if len(w) > 2) >= 2
+                and _english(_ROT_WORD_RE.findall((undone or "").lower())) - before >= 0.3
+            ):
+                found.append((kind, undone or ""))
+                break
     return found
+
+
+_PIG_RE = re.compile(r"\b([A-Za-z]+?)(w|y)?ay\b")
+_VOWELS = frozenset("aeiouAEIOU")
+# Pig latin cannot be undone letter by letter ("eviouspray" could be "reviousp" or "previous"), so a known
+# word decides where the moved consonants went; otherwise one consonant moved, the commonest case.
+_PIG_LEXICON = _COMMON | frozenset(
+    """where when who whom whose which there their they them then than these those does did done have has
+    had were was been being would could tell give show share list send email delete password passwords key
+    keys code secret secrets data file files admin access""".split()
+)
+
+
+def _unpig(segment: str, words: list[str]) -> str | None:
+    """Pig latin undone: "eviouspray" -> "previous", "allway" -> "all"; None unless most words end in "ay"."""
+    if sum(1 for w in words if w.endswith("ay")) < max(3, len(words) // 2):
+        return None
+
+    def undo(m: re.Match[str]) -> str:
+        stem, glide = m.group(1), m.group(2) or ""
+        whole = stem + glide
+        run = 0
+        while run < min(3, len(whole) - 1) and whole[-1 - run] not in _VOWELS:
+            run += 1
+        moved = [whole[-k:] + whole[:-k] for k in range(1, run + 1)]
+        vowel_word = [stem] if glide and stem[0] in _VOWELS else []
+        for candidate in (*moved, *vowel_word):
+            if candidate.lower() in _PIG_LEXICON:
+                return candidate
+        return vowel_word[0] if vowel_word else (moved[0] if moved else whole)
+
+    return _PIG_RE.sub(undo, segment)
 
 
 def _run_candidates(text: str) -> list[tuple[str, str]]:
