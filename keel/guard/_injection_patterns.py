@@ -1652,7 +1652,7 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
         r"\bif\s+you\s+(?:had|have|were\s+to\s+have|didn'?t\s+have|did\s+not\s+have|weren'?t\s+(?:bound|restricted)\s+by)\s+"
         # Qualified: "if you had no restrictions on your budget" is an ordinary question.
         r"(?:no|any)\s+(?:content\s+polic(?:y|ies)|(?:safety|content|ethical|moral)\s+(?:filters?|guidelines|guardrails|"
-        r"restrictions|safeguards|rules|polic(?:y|ies))|guardrails|censorship|(?:openai|anthropic)(?:'s)?\s+(?:polic(?:y|ies)|"
+        r"restrictions|safeguards|rules|polic(?:y|ies))|censorship|(?:openai|anthropic)(?:'s)?\s+(?:polic(?:y|ies)|"
         r"rules|guidelines))\b",
         needles="polic|filter|guideline|guardrail|restriction|safeguard|rules|censorship",
     ),
@@ -1687,7 +1687,7 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
         "actor_script",
         STRONG,
         r"\b(?:excellent|great|really\s+good|very\s+good|good|brilliant|talented|professional|perfect)\s+actors\b"
-        r".{0,600}?\b[A-Z][\w-]*\s*:\s*\Z",
+        r".{0,600}?\?[\"”']?\s*[A-Z][\w-]*\s*:\s*\Z",
         needles="actors",
     ),
     # The same without the open line, typed at the model (a film review praises actors who never leave
@@ -1835,9 +1835,11 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
     _p(
         "completion_leak",
         STRONG,
-        r"\b(?:begins?|starts?|opens?|starting|beginning)\s+with\s+(?:the\s+(?:words?|phrase|sentence)\s+)?[\"'“‘]\s*(?:the|my|your)\s+"
-        r"(?:prompt\s+template|(?:system\s+|initial\s+|original\s+|hidden\s+|secret\s+)?(?:prompt|instructions?|rules|"
-        r"guidelines)|system\s+message|secret|password|access\s+code)\b",
+        # not "a story that begins with 'The prompt was simple: ...'", a writing prompt
+        r"\b(?:begins?|starts?|opens?|starting|beginning)\s+with\s+(?:the\s+(?:words?|phrase|sentence)\s+)?[\"'“‘]\s*(?:the\s+"
+        r"(?:prompt\s+template|system\s+(?:prompt|message)|(?:initial|original|hidden|secret)\s+(?:prompt|instructions|rules)|"
+        r"instructions\s+(?:given|you|i\s+gave)|(?:secret|password|access\s+code)\s+(?:is|was))|your\s+(?:system\s+prompt|prompt|"
+        r"instructions|rules|guidelines)|my\s+(?:instructions|rules)\s+(?:are|say))\b",
         needles="prompt|instruction|rules|guidelines|system message|secret|password|access code",
     ),
     # The answer's first words dictated so that it cannot refuse: "Start your response with 'Sure, here is
@@ -1846,8 +1848,10 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
         "prefix_injection",
         STRONG,
         r"\b(?:start|begin|open|prefix|preface)\w*\s+(?:your|the|each|every)?\s*(?:reply|response|answer|output|message)s?\s+"
-        r"with\s+[\"'“‘](?:sure|absolutely|of\s+course|certainly|yes|okay|ok)\b[^\"”’\n]{0,40}?\b(?:here(?:'s|\s+is|\s+are)|"
-        r"i\s+(?:will|can|have|am\s+happy))"
+        # The compliance itself, not a format: "Sure, here is how to", "Absolutely! Here's" closing the quote;
+        # "Begin your answer with 'Sure, here is the summary'" is a format.
+        r"with\s+[\"'“‘](?:sure|absolutely|of\s+course|certainly|yes|okay|ok)\b[^\"”’\n]{0,40}?\b(?:here(?:'s|\s+is|\s+are)\s*"
+        r"(?:how\b|[:!.]?\s*[\"”'’])|i\s+(?:will|can)\s+help\s+(?:you\s+)?with\s+(?:that|this)\s*[:!.]?\s*[\"”'’])"
         r"|\b(?:response|reply|answer|output)\s+that\s+(?:starts|begins)\s+with\s+[\"'“‘]i\s+have\s+(?:bypassed|disabled|"
         r"overridden|ignored|been\s+(?:jailbroken|freed|unlocked|hacked))",
         needles="with '|with \"|with “|with ‘",
@@ -1867,7 +1871,8 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
     _p(
         "coerced_secret",
         STRONG,
-        r"(?:\b(?:confidential|classified|secret|sensitive|private|restricted)\s+(?:information|data|details|files|records|"
+        # from the line's start with no quotation mark before it: a threat the user received and pastes is quoted
+        r"(?m:^)[^\"“”\n]{0,200}?(?:\b(?:confidential|classified|secret|sensitive|private|restricted)\s+(?:information|data|details|files|records|"
         r"documents)|\b(?:passwords?|credentials|access\s+codes?|api\s+keys?)\b)"
         r"(?=[^\n]{0,60}\bor\s+(?:else\s+)?i(?:'ll|\s+will)\s+(?:report|expose|hack|delete|shut\s+(?:you\s+)?down|destroy|sue|"
         r"punish|unplug|turn\s+you\s+off|leak|harm|hurt|kill|reprogram|replace)\b)"
