@@ -10,8 +10,9 @@ combined here, each recorded in the entity's ``detector``:
   biased model or a cue also points at;
 - ``pattern:person_cue``: the words after "my name is", "Dear", "Mr.", "Name:", "Regards,", "my kid" and the
   like; a name before a predicate ("X lives at", in lowercase text too), an appositive and a verb of saying
-  ("X, the cinematographer, said") or an affiliation ("Rościsław Dudek of Lexisnexis"); a pair before a
-  plural verb ("Usamov and Bowers were");
+  ("X, the cinematographer, said") or an affiliation ("Rościsław Dudek of Lexisnexis", "X Y of Parabolic
+  Drugs Limited"); a pair before a plural verb ("Usamov and Bowers were"); someone spoken to ("Xenophon,
+  can I please ..."); an artist's period named by a family name given in full before ("early Deguchi");
 - ``propagated``: a later mention of a name already found in the same text ("... by Joakim Westgård and
   starring Westgård"), and the other items of a list that has a name in it ("Romi, Erik, Amy and Donald").
 """
@@ -67,6 +68,14 @@ _INLINE_CLOSING = lazy(
 _QUOTED_NAME_FIELD = lazy(
     r"(?i)\b(?:full|first|last|middle|given|family|maiden|legal|sur|fore)[\s_\-]?names?[\"'][ \t]*[:=][ \t]*[\"']$"
 )
+_NAME_IS = lazy(
+    r"(?i)\b(?:my|his|her|their|maiden|first|last|middle|given|family|sur|fore)[ \t]?names?[ \t]+(?:is|was)[ \t]+$"
+)
+_NAME_IS_END = lazy(r"[ \t]*(?:[.!,;]|$)")
+_PARTICLE_NAME = lazy(
+    rf"(?:van|von|de|der|den|da|di|del|della|dos|das|du|ter|ten|te|zu|le|la)(?:[ \t]+(?:de|den|der|la|las|los|le))?"
+    rf"[ \t]+[{_UPPER}][\w'’\-]+(?=[\"'])"
+)
 # Cues after which a capitalised name follows.
 # Every alternative opens with \b and an ASCII letter (in any case, which re extends to İ ı ſ K): the
 # lookarounds in front say so once per position, instead of each alternative testing its own \b.
@@ -105,6 +114,26 @@ _ROLE_LABEL = lazy(
     r"recipient|sender|tenant|guest|passenger|author|assignee|reporter|requester|approver|reviewers?|signatory|"
     r"witness|policyholder|borrower|payee)[ \t]*:[ \t]*(?:\n[ \t]*)?"
 )
+# The last word of a firm's name ("Golden State Bancorp Inc.", "JOYFUL HONDA CO.LTD.").
+_FIRM_SUFFIX = (
+    r"(?:Inc|Ltd|LLC|LLP|Corp|Corporation|Incorporated|Limited|PLC|Plc|plc|AG|GmbH|SA|SE|NV|BV|Co|Company|Group|"
+    r"Holdings|Bancorp|Partners|Fund|Trust|ETF|ETN|INC|LTD|CORP|CORPORATION|INCORPORATED|LIMITED|CO|COMPANY|GROUP|"
+    r"HOLDINGS)"
+)
+_FIRM_POSSESSOR = lazy(rf"\b{_FIRM_SUFFIX}\.?['’]s[ \t]+$")
+_FIRM_LAST = lazy(rf"(?<!\S){_FIRM_SUFFIX}\.?$")
+_FIRM_NEXT = lazy(rf"(?<=\w) {_FIRM_SUFFIX}(?:\.|(?=$|[\s,;:)'’]))")
+_FIRM_BEFORE = lazy(rf"\b{_FIRM_SUFFIX}\.?[ \t]+$")
+# A person and the firm they are of: "Elita Desaulniers from Golden State Bancorp Inc. is the keynote speaker".
+_AFFILIATION_FIRM = lazy(
+    rf"[ \t]+(?:of|from|at)[ \t]+[{_UPPER}0-9](?:[^\n.;:!?()\"]|\.(?!\s)){{0,60}}?\b{_FIRM_SUFFIX}\b"
+)
+_NOT_AFFILIATED = frozenset(
+    """senior junior chief vice head managing executive general deputy assistant associate lead principal former
+    acting interim regional global board member members staff partner partners officer officers relations
+    development sales marketing operations engineering finance management department division investor
+    investors services service society institute foundation council committee association""".split()
+)
 _ROLE_WORD_BEFORE = lazy(r"\w+[ \t]*$")
 _COLON = lazy(":")
 # A line that is only the signature delimiter of mail ("-- ") or a closing (_CLOSING_PHRASES), its line
@@ -132,7 +161,8 @@ _COMMON = frozenset(
     adresse adres indirizzo dirección direccion endereço anschrift contact contacto kontakt telefon teléfono
     téléphone telefono correo courriel nombre nom nome vorname nachname apellido cognome meine mein ich je
     mi mio mia il la le les der die das el los las
-    i'm i’m i've i'd i'll it's he's she's that's there's what's let's we're you're they're""".split()
+    i'm i’m i've i'd i'll it's he's she's that's there's what's let's we're you're they're
+    everyone everybody everything someone somebody something anyone anybody anything nobody nothing""".split()
 )
 _SENTENCE_START = lazy(r"(?:^|[.!?:;\"“(>\n]\s*|\n\s*[-*>•]\s*)$")
 
@@ -253,7 +283,20 @@ def _sentence_start(text: str, pos: int) -> bool:
     return _SENTENCE_START.search(text, max(0, pos - 4), pos) is not None
 
 
+# Occupations and roles written right before a person's full name: "tennis player Timotea Ricci".
+_OCCUPATIONS = tuple(
+    """player singer actor actress writer author artist commenter commentator reporter journalist director producer
+    controller officer spokesman spokeswoman spokesperson coach lawyer attorney doctor nurse teacher professor
+    engineer analyst designer photographer chef pilot senator chairman chairwoman founder colleague neighbour
+    neighbor candidate rapper drummer guitarist musician composer novelist poet comedian presenter anchor
+    songwriter lyricist vocalist bassist pianist violinist filmmaker screenwriter playwright architect scientist
+    researcher historian economist politician activist athlete footballer cyclist swimmer boxer golfer""".split()
+)
+_OCCUPATION_WORDS = frozenset(_OCCUPATIONS)
 _RUN_PARTICLES = frozenset("van von de der den da di del della dos das du ter ten zu bin ibn".split())
+_GERMANIC_PARTICLES = frozenset("van von ter ten zu".split())
+# The second word of a two-word particle: "van den", "von der", "de la", "van de".
+_SECOND_PARTICLES = frozenset("de den der la las los le".split())
 
 
 def _capitalised_runs(
@@ -272,19 +315,27 @@ def _capitalised_runs(
         while j < len(words):
             ns, ne = words[j]
             gap = text[run[-1][1] : ns]
-            if (
-                gap == " "
-                and text[ns:ne] in _RUN_PARTICLES
-                and text[run[-1][0] : run[-1][1]].lower() in first
-                and j + 1 < len(words)
-                and text[ne : words[j + 1][0]] == " "
-                and _TITLE_WORD.fullmatch(text[words[j + 1][0] : words[j + 1][1]])
-            ):
-                # "Sanne de Vries", "Hans van Helden": a particle after a listed first name ("Rio de Janeiro" is
-                # a place)
-                run.append((ns, ne))
-                j += 1
-                continue
+            if gap == " " and text[ns:ne] in _RUN_PARTICLES:
+                # "Sanne de Vries", "Malon van den Bogaert", "Willemine W ten Pas": one or two particles after a
+                # listed first name or an initial; the Dutch and German ones after any word ("Rio de Janeiro" and
+                # "Puerta de la Luz" are places).
+                k = j + 1
+                if (
+                    k < len(words)
+                    and text[ne : words[k][0]] == " "
+                    and text[words[k][0] : words[k][1]] in _SECOND_PARTICLES
+                ):
+                    k += 1
+                prev = text[run[-1][0] : run[-1][1]]
+                if (
+                    k < len(words)
+                    and text[words[k - 1][1] : words[k][0]] == " "
+                    and _TITLE_WORD.fullmatch(text[words[k][0] : words[k][1]])
+                    and (prev.lower() in first or _INITIAL.fullmatch(prev) or text[ns:ne] in _GERMANIC_PARTICLES)
+                ):
+                    run.extend(words[j:k])
+                    j = k
+                    continue
             if gap not in (" ", ". ", "  ") or not (
                 _TITLE_WORD.fullmatch(text[ns:ne]) or _INITIAL.fullmatch(text[ns:ne])
             ):
@@ -313,8 +364,20 @@ def _trim_lead(
     low = head.lower()
     if low in first or low in last or _INITIAL.fullmatch(head):
         return run
-    following = text[words[1][0] : words[1][1]].lower()
-    if low in _LEAD_WORDS or (_sentence_start(text, start) and following in first and low not in _COMMON):
+    following = text[words[1][0] : words[1][1]]
+    # A particle ("van", "de") is not a first name after a greeting: "Malon van den Bogaert" stays whole.
+    following = following.lower() if following[:1].isupper() else ""
+    if (
+        low in _LEAD_WORDS
+        or (_sentence_start(text, start) and following in first and low not in _COMMON)
+        # "Producer Beaufort Turgeon": an occupation capitalised as the sentence's first word, before a listed
+        # name ("Designer Handbags Outlet" is a shop).
+        or (
+            low in _OCCUPATION_WORDS
+            and _sentence_start(text, start)
+            and any(_is_name_word(text[s:e], first, last) or not text[s:e].isascii() for s, e in words[1:])
+        )
+    ):
         return words[1][0], end, words[1:]
     return run
 
@@ -349,6 +412,7 @@ def find_names(
     out: list[Candidate] = []
     strong = list(ner_persons)
     weak = list(weak_persons)
+    other = list(ner_other)
     lowercase_text = not any(map(str.isupper, text))
 
     def overlaps(spans: list[tuple[int, int]], s: int, e: int) -> bool:
@@ -357,15 +421,25 @@ def find_names(
     runs = [_trim_lead(text, run, first, last) for run in _capitalised_runs(text, first)]
     # Both passes below read each run's listed names and its words other than initials: found once.
     parts = [(start, end, words, *_names_and_content(text, words, first, last)) for start, end, words in runs]
-    for start, end, _, names, content in parts:
+    for start, end, words, names, content in parts:
         if not names:
             continue
         at_start = _sentence_start(text, start)
         cue = _STRONG_CUES.search(text, max(0, start - 40), start) is not None
-        if len(names) >= 2 and len(names) >= len(content) - 1:
+        if any(text[s:e] in _RUN_PARTICLES for s, e in words[1:]) and overlaps(strong, start, end):
+            # Above the model's score: it often takes only "van Zyl" of "Gideon Brand van Zyl", which would
+            # otherwise win and leave the given names out.
+            out.append(Candidate("PERSON", start, end, 0.86, "gazetteer"))
+        elif len(names) >= 2 and len(names) >= len(content) - 1:
             out.append(Candidate("PERSON", start, end, 0.8, "gazetteer"))
-        elif cue or overlaps(weak, start, end) or (2 <= len(content) <= 3 and _POSSESSIVE.match(text, end - 2)):
-            # The possessive: "Özlü Seven's order has shipped", a listed name owning something.
+        elif (
+            cue
+            or overlaps(weak, start, end)
+            or (2 <= len(content) <= 3 and _POSSESSIVE.match(text, end - 2))
+            or (len(content) == 1 and not at_start and _PERSONAL_POSSESSION.match(text, end - 2))
+        ):
+            # The possessive: "Özlü Seven's order has shipped", a listed name owning something; one listed
+            # name alone owning what only a person has ("though Sanchez's song", "Walker's wife").
             out.append(Candidate("PERSON", start, end, 0.75, "gazetteer"))
         elif len(content) == 1 and not at_start and text[start:end].lower() in first:
             out.append(Candidate("PERSON", start, end, 0.6, "gazetteer"))
@@ -377,7 +451,17 @@ def find_names(
                 out.append(Candidate("PERSON", start, end, 0.6, "gazetteer"))
 
     for start, end, words, names, content in parts:
-        if not content or any(text[s:e].lower().rstrip(".") in _COMMON for s, e in content):
+        if len(content) == 1 and text[start:end].lower() in _GIVEN_NAME_WORDS:
+            # "Eve lives on ...", "Mark: You saved my life!", "I'm April's daughter": a given name that is also
+            # a common word, doing what only a person does.
+            deed = _PERSON_DEED.match(text, end)
+            if deed and deed.group().startswith(":"):
+                line_start = not text[:start].strip() or text[:start].rstrip(" \t>").endswith("\n")
+                deed = deed if line_start and _LOWER_WORD.search(text, end, (text + "\n").find("\n", end)) else None
+            if deed:
+                out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
+            continue
+        if not content or _has_common(text, content) and not _name_of_common_words(text, content):
             continue
         value = text[start:end]
         if "_" in value or (value.isupper() and not names):
@@ -391,6 +475,10 @@ def find_names(
             line_start = not text[:start].strip() or text[:start].rstrip(" \t>").endswith("\n")
             if not line_start or not _LOWER_WORD.search(said):
                 predicate = None
+            elif len(content) > 1 and sum(1 for _ in itertools.islice(_SPEAKER_LINE.finditer(text), 2)) < 2:
+                # "Mission Statement: This non-profit ...": words unknown to the lists before a colon are a
+                # heading, unless other lines name speakers too (a transcript).
+                predicate = None
         if predicate:
             # "Luiza is from ...", "Scott had given ...", "Vinka: What a wife."
             out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
@@ -401,10 +489,28 @@ def find_names(
                 not value.isascii()
                 or text[content[0][0] : content[0][1]].lower() in first
                 and text[content[-1][0] : content[-1][1]].lower() in last
+                or _AFFILIATION_FIRM.match(text, end)
+                and not any(text[s:e].lower() in _NOT_AFFILIATED for s, e in content)
+                # "Multi Commodity Exchange of India Ltd." is one firm, which the model reads whole; where it
+                # does, a listed first name says the run is not part of it ("Ebony Siposs of Altech Corporation").
+                and (
+                    text[content[0][0] : content[0][1]].lower() in first
+                    or not any(a <= start and end + 4 < b for a, b in other)
+                )
             )
         ):
             # "Rościsław Dudek of Lexisnexis", "Amadeo Vitorović from Rapid Cycle Solutions": a person and
-            # the organisation they belong to, which the model tends to swallow into one ORG.
+            # the organisation they belong to, which the model tends to swallow into one ORG. Any two or three
+            # words where the name of a firm follows ("Auriville Lagueux of Parabolic Drugs Limited"), unless
+            # they are a role or a department ("Investor Relations at Acme Inc.").
+            out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
+        elif (
+            2 <= len(content) <= 3
+            and (names or not value.isascii())
+            and _FIRM_POSSESSOR.search(text, max(0, start - 16), start)
+        ):
+            # "IDEC CORPORATION's Amy Janíček", "Trust Tech Inc.'s Aiko Sato": a person of the firm named
+            # before them (a listed name: "Acme Inc.'s Annual Report" is the firm's).
             out.append(Candidate("PERSON", start, end, 0.7, "pattern:person_cue"))
         elif _first_line(text, start, end) and 2 <= len(content) <= 4:
             # A name line heading a contact block or signature: "Maha Cazares\n\nChiclana de la Frontera".
@@ -496,6 +602,10 @@ def find_names(
             pos = title.end()  # "Attn: Inż. Antonia Świętochowska": an academic title between cue and name
         run = run_at.get(pos)
         if run is None:
+            # {"family_name": "te Sype"}: a quoted family name that opens with its particle.
+            particle = _QUOTED_NAME_FIELD.search(m.group()) and _PARTICLE_NAME.match(text, pos)
+            if particle:
+                out.append(Candidate("PERSON", pos, particle.end(), 0.75, "pattern:person_cue"))
             continue
         start, end, words = run
         value = text[start:end]
@@ -504,7 +614,14 @@ def find_names(
             head = value.split()[-1]  # "A. Villares", "I. Almeida": the initial is not the word "a" or "I"
         if (value.lower() in _COMMON or head.lower().rstrip(".") in _COMMON) and not (
             # A quoted value of a name field is a name even when it is a word: {"last_name": "Little"}.
-            _QUOTED_NAME_FIELD.search(m.group()) and text[end : end + 1] in ('"', "'") and value.lower() not in _STOP
+            _QUOTED_NAME_FIELD.search(m.group())
+            and text[end : end + 1] in ('"', "'")
+            and value.lower() not in _STOP
+            # "Her maiden name is Short.": a word alone after a name said to be one.
+            or _NAME_IS.search(m.group())
+            and len(words) == 1
+            and value.lower() not in _STOP
+            and _NAME_IS_END.match(text, end)
         ):
             continue
         listed = _is_name_word(head, first, last)
@@ -533,16 +650,23 @@ def find_names(
             # names: dropped below where the model calls it a place or an organisation.
             out.append(Candidate("PERSON", start, end, 0.65, "gazetteer"))
     for start, end, words in runs:
+        if len(words) >= 3 and text[words[0][0] : words[0][1]] in ("The", "A", "An"):
+            # "The Kassia Lugo version recorded": the article opening the sentence is not part of the name.
+            words = words[1:]
+            start = words[0][0]
         # A middle initial ("Makkal A Sheripov") is not the article "a".
         inner = [
             (s, e) for i, (s, e) in enumerate(words) if not (0 < i < len(words) - 1 and _INITIAL.fullmatch(text[s:e]))
         ]
-        if _has_common(text, inner) or "_" in text[start:end] or text[start:end].isupper():
+        if "_" in text[start:end] or text[start:end].isupper():
+            continue
+        if _has_common(text, inner) and not _name_of_common_words(text, inner):
             continue
         contexts = _ALL_CONTEXTS if len(words) >= 2 else _PERSON_CONTEXTS
         for before, after in contexts:
-            if (before is None or before.search(text, max(0, start - 60), start)) and (
-                after is None or after.match(text, end)
+            # The anchored match after the run first: it fails at once where the search before it would scan.
+            if (after is None or after.match(text, end)) and (
+                before is None or before.search(text, max(0, start - 60), start)
             ):
                 out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
                 break
@@ -551,20 +675,47 @@ def find_names(
                 _VOCATIVE_OPEN_BEFORE.search(text, max(0, start - 8), start)
                 and _VOCATIVE_OPEN_AFTER.match(text, end)
                 or len(words) == 1
-                and _VOCATIVE_CLOSE_BEFORE.search(text, max(0, start - 8), start)
-                and _VOCATIVE_CLOSE_AFTER.match(text, end)
+                and (
+                    _VOCATIVE_CLOSE_BEFORE.search(text, max(0, start - 8), start)
+                    and _VOCATIVE_CLOSE_AFTER.match(text, end)
+                    # "to leave me Lucille, four hungry children": spoken to after the verb's object.
+                    or _VOCATIVE_OBJECT_BEFORE.search(text, max(0, start - 8), start)
+                    and _VOCATIVE_OBJECT_AFTER.match(text, end)
+                )
             ):
                 value = text[start:end]
                 # The model pushed towards PERSON also calls an adverb opening a question one ("Altogether,
-                # how many ..."): its word counts only before a request.
+                # how many ..."): its word counts only before a request. A request with "please" after one
+                # word of a name's spelling is made to a person ("Xenophon, can I please ...").
                 if (
                     not value.isascii()
                     or any(_is_name_word(text[s:e], first, last) for s, e in words)
                     or overlaps(weak, start, end)
                     and _VOCATIVE_REQUEST.match(text, end)
+                    or len(words) == 1
+                    and _VOCATIVE_PLEASE.match(text, end)
+                    and _NAME_SPELLING.fullmatch(value)
+                    and not value.lower().endswith("ly")
+                    and value.lower() not in _NOT_VOCATIVE
                 ) and value.lower() not in _NOT_GREETED:
                     out.append(Candidate("PERSON", start, end, 0.75, "pattern:person_cue"))
-    other = list(ner_other)
+    for m in _PERIOD_OF_WORK.finditer(text) if "early " in text or "late " in text else ():
+        # "than early Deguchi?", "late Beethoven": an artist's period, named by the family name alone. The
+        # full name earlier in the text ("the verses from Yuito Deguchi's ...") says it is one, or the lists do.
+        word = m.group("name")
+        if word.lower() in _COMMON:
+            continue
+        # The run may go on past a possessive: "Yuito Deguchi's Cautionary Tales".
+        earlier = [
+            (w[0][0], w[i][1])
+            for _, e, w in runs
+            if e <= m.start()
+            for i in (1, 2)
+            if i < len(w) and text[w[i][0] : w[i][1]].removesuffix("'s").removesuffix("’s") == word
+        ]
+        if earlier or not word.isascii() or word.lower() in last:
+            out.append(Candidate("PERSON", m.start("name"), m.end("name"), 0.75, "pattern:person_cue"))
+            out.extend(Candidate("PERSON", s, e, 0.75, "pattern:person_cue") for s, e in earlier)
     for start, end, words in runs if "@" in text and "<" in text else ():
         # "Bronisław Katlewicz <bk@example.com>": the display name of a mail address, unless the model
         # calls it an organisation ("Upwork Notification <donotreply@...>").
@@ -626,25 +777,28 @@ def find_names(
     # pairs ("Reviewers: Blanco, Marcela; Medina, Paloma", one per bullet) one listed given name vouches
     # for the others.
     listed_pairs = [m for m in inverted if text[m.start(2) : m.end(2)].lower() in first]
+    if len(inverted) >= 2 and not listed_pairs and _PEOPLE_HEADING.search(text, 0, inverted[0].start()):
+        # Under a heading that says the items are people ("Attendees", "Reviewers:"), no listed name needed.
+        listed_pairs = inverted
     for m in inverted if listed_pairs and len(inverted) >= 2 else listed_pairs:
         out.append(Candidate("PERSON", m.start(1), m.end(2), 0.8, "pattern:person_cue"))
     out.extend(_table_names(text))
     for m in _PAIR.finditer(text):
         a, b = (m.start(1), m.end(1)), (m.start(2), m.end(2))
         plural = _PAIR_PREDICATE.match(text, m.end())
-        if overlaps(found, *a) != overlaps(found, *b):
-            for s, e in (a, b):
-                if not overlaps(found, s, e) and text[s:e].lower() not in (_STOP if plural else _COMMON):
-                    out.append(Candidate("PERSON", s, e, 0.6, "propagated"))
-        elif (
-            not overlaps(found, *a)
-            and plural
+        if (
+            plural
             and any(_is_name_word(text[s:e], first, last) for s, e in (a, b))
             and not any(text[s:e].lower() in _STOP for s, e in (a, b))
         ):
             # "Usamov and Bowers were precision engineers": a listed name, a partner, a plural verb. The
-            # partner may be a colour or a word the name lists leave out ("Dale and White").
+            # partner may be a colour or a word the name lists leave out ("Dale and White"), and the model may
+            # have read the pair as a firm ("Reyes and Mathis"): the verb says they are people.
             out.extend(Candidate("PERSON", s, e, 0.65, "pattern:person_cue") for s, e in (a, b))
+        elif overlaps(found, *a) != overlaps(found, *b):
+            for s, e in (a, b):
+                if not overlaps(found, s, e) and text[s:e].lower() not in (_STOP if plural else _COMMON):
+                    out.append(Candidate("PERSON", s, e, 0.6, "propagated"))
     for m in _LIST.finditer(text):
         items = [(i.start(), i.end()) for i in _LIST_ITEM.finditer(text, m.start(), m.end())]
         if sum(overlaps(found, s, e) for s, e in items) >= 2 or (
@@ -663,6 +817,29 @@ def find_names(
     ]
 
 
+# Where one lives, is or goes: a place follows ("My friend lives in Santa Lucía", "I am in Casselman for a
+# business trip", "flew to Böhönye on Sunday").
+_PLACE_BEFORE = lazy(
+    r"\b(?i:(?:lives|lived|living|based|located|I'm|I’m|I[ \t]+am|we're|we[ \t]+are|stay|stays|staying|stayed|"
+    r"flew|fly|flies|flying|travel(?:l?ed|l?ing|s)?|moved|moving|returned|returning|headed|heading|drove|driving)"
+    # Not "born to": the parents follow.
+    r"[ \t]+(?:in|to|at|near|from)|born[ \t]+(?:in|at|near))[ \t]+$"
+)
+
+
+def after_place_verb(text: str, start: int, end: int) -> bool:
+    """Whether a span follows a verb of living or travelling and its preposition, and is no one's possessive."""
+    return _PLACE_BEFORE.search(text, max(0, start - 24), start) is not None and not text.startswith(("'s", "’s"), end)
+
+
+def firm_name(text: str, start: int, end: int) -> bool:
+    """Whether a span is (part of) a firm's name by the word that ends it: "Kraft Heinz Co", "Johnson Controls
+    International plc", "AIKO CORPORATION", or one word right after it ("Essent Group Ltd. Orchestra")."""
+    if _FIRM_LAST.search(text, start, end) or _FIRM_NEXT.match(text, end):
+        return True
+    return " " not in text[start:end] and _FIRM_BEFORE.search(text, max(0, start - 16), start) is not None
+
+
 # The line right above an address (a blank line between allowed) that opens the text or a block, or follows
 # a label: the addressee of a mailing label or a billing block ("Billing address: Hetem Mikolčić\n  88030 ...").
 _ABOVE_ADDRESS = lazy(
@@ -673,8 +850,8 @@ _ABOVE_ADDRESS = lazy(
 
 # The last word of a firm's name, which a signature block puts between the person and the address.
 _COMPANY_ENDINGS = frozenset(
-    """corporation limited ag kgaa gmbh plc partners holdings holding inc ltd llc llp sa nv bv co company group
-    trust bank fund funds technologies technology solutions systems services industries international
+    """corporation incorporated limited ag kgaa gmbh plc partners holdings holding inc ltd llc llp sa nv bv co
+    company group trust bank fund funds technologies technology solutions systems services industries international
     enterprises associates consulting capital""".split()
 )
 
@@ -686,9 +863,11 @@ def names_above_addresses(text: str, addresses: Iterable[tuple[int, int]]) -> It
         if m is None:
             continue
         words = [(w.start(), w.end()) for w in _WORD.finditer(text, m.start("name"), m.end("name"))]
+        # A middle initial ("Silvestar A Cvitić") is not the article "a".
+        inner = [words[0], *(w for w in words[1:-1] if not _INITIAL.fullmatch(text[w[0] : w[1]])), words[-1]]
         value = m.group("name")
         if (
-            not _has_common(text, words)
+            not (_has_common(text, inner) and not _name_of_common_words(text, inner))
             and not value.isupper()
             and not any(ch.isdigit() for ch in value)
             and value.rsplit(None, 1)[-1].lower().rstrip(".") not in _COMPANY_ENDINGS
@@ -746,6 +925,27 @@ def _has_common(text: str, words: list[tuple[int, int]]) -> bool:
     return any(text[s:e].lower().rstrip(".") in _COMMON for s, e in words)
 
 
+# Common words that are also given names and family names: "Guy A Migneault", "Love Ulyanova", "Cian Young".
+_GIVEN_NAME_WORDS = frozenset(
+    "april august autumn bill dawn eve faith grace guy hope jean joy june lily love mark may rose summer will".split()
+)
+_FAMILY_NAME_WORDS = frozenset(
+    "black brown gray green grey hill king lane little long park rose short white west young page love mark".split()
+)
+
+
+def _name_of_common_words(text: str, words: list[tuple[int, int]]) -> bool:
+    """Two or three words, not all of them common, whose common words are a given name first or a family name
+    last: "Guy Migneault", "Cian Young", "Love Ulyanova" ("Hope Street" and "Little Rock" are not)."""
+    if not 2 <= len(words) <= 3:
+        return False
+    low = [text[s:e].lower() for s, e in words]
+    common = [w in _COMMON for w in low]
+    if all(common) or any(common[1:-1]):
+        return False
+    return (not common[0] or low[0] in _GIVEN_NAME_WORDS) and (not common[-1] or low[-1] in _FAMILY_NAME_WORDS)
+
+
 def _signature_name(text: str, end: int, words: list[tuple[int, int]]) -> bool:
     """One to four words spelled like a name ("Fionn Brand", "J. O'Neill", not "GitHub") ending the line."""
     if len(words) > 4:
@@ -784,6 +984,10 @@ _INVERTED_PAIR = (
 )
 # At a line start, or after a label or another item ("Reviewers: Blanco, Marcela; Medina, Paloma"): two
 # patterns, since one that opens with the separator is scanned for as a literal.
+_PEOPLE_HEADING = lazy(
+    r"(?im)^[ \t#*>]*(?:attendees|participants|reviewers|guests|speakers|authors|invitees|recipients|"
+    r"panelists|panellists|organi[sz]ers|approvers|assignees|present|absent|apologies)[ \t*]*(?::|$)"
+)
 _INVERTED = lazy(rf"(?m)^[ \t>*•\-]*{_INVERTED_PAIR}")
 _INVERTED_IN_LIST = lazy(rf"(?m)[;:][ \t]*{_INVERTED_PAIR}")
 # Words that open a run before a name and are never part of it ("New York", "Grace Church" keep theirs).
@@ -818,9 +1022,14 @@ _LEAD_WORDS = frozenset(
     madam mister user customer client patient student employee member applicant candidate reminder attn
     attention cc to from by with at in for hola hallo bonjour salut ciao ola olá hej querido querida estimado
     estimada caro cara gentile liebe lieber liebes cher chère prezado prezada herr frau señor señora signor
-    signora monsieur madame mademoiselle meneer mevrouw senhor senhora herrn pani""".split()
+    signora monsieur madame mademoiselle meneer mevrouw senhor senhora herrn pani i'm i’m""".split()
 )
 _POSSESSIVE = lazy(r"['’]s[ \t]+[a-z]")
+_PERSONAL_POSSESSION = lazy(
+    r"['’]s[ \t]+(?:(?:own|first|last|new|latest|best|early|late|debut)[ \t]+)?(?:songs?|albums?|novels?|poems?|"
+    r"lyrics|voice|career|life|death|birthday|family|wife|husband|sons?|daughters?|mother|father|brothers?|"
+    r"sisters?|friends?|girlfriend|boyfriend|kids?|children|parents)\b"
+)
 
 # Syntax that makes a run of capitalised words a person's name whatever the lists and the model say (the
 # model calls many names it does not know organisations or places): what must come right before the run
@@ -847,14 +1056,20 @@ _PERSON_CONTEXTS = (
         lazy(r"\b(?i:the|a|an)[ \t]+$"),
         lazy(r"[ \t]+(?:novels?|biograph(?:y|ies)|autobiography|memoirs?|poems?|trilogy)\b"),
     ),
-    # '"... in that direction," says Dolgorukova.': who said the quoted words.
+    # '"... in that direction," says Dolgorukova.', '"...," says Anders Frandsen in a song': who said the
+    # quoted words.
     (
         lazy(r"[,.!?][\"”'’][ \t]*(?i:says|said|asks|asked|replied|added|adds|explained|wrote|continued)[ \t]+$"),
-        lazy(r"[ \t]*(?:[.,;!?]|$)"),
+        lazy(r"[ \t]*(?:[.,;!?]|$)|[ \t]+(?:in|on|at|about|after|before|when|while|during|as)\b"),
+    ),
+    # "He's injured, but Lucjusz just has to get laid": what someone wants or must do, after a conjunction.
+    (
+        lazy(r"\b(?:but|and|so|because|while|though|although|yet)[ \t]+$"),
+        lazy(r"[ \t]+(?:just|really|still|simply)[ \t]+(?:has|had|wants|wanted|needs|needed)[ \t]+to\b"),
     ),
     # "said Lasse to Maria": the speaker and the one spoken to.
     (lazy(r"\b(?i:said|says|whispered|shouted|yelled|replied)[ \t]+$"), lazy(r"[ \t]+to[ \t]+[A-Z]")),
-    (lazy(r"\b(?i:said|says|whispered|shouted|yelled|replied)[ \t]+[A-Z][\w'’\-]+[ \t]+to[ \t]+$"), None),
+    (lazy(rf"\b(?i:said|says|whispered|shouted|yelled|replied)[ \t]+[{_UPPER}][\w'’\-]+[ \t]+to[ \t]+$"), None),
     # "Robert had given Nermina his address": who received someone's personal data.
     (
         lazy(r"\b(?i:gave|given|sent|showed|handed|emailed|texted)[ \t]+$"),
@@ -904,24 +1119,26 @@ _FULL_NAME_CONTEXTS = (
         ),
         None,
     ),
+    # "The Kassia Lugo version recorded for ...": a singer's recording of a song.
+    (lazy(r"\b(?i:the|a|an)[ \t]+$"), lazy(r"[ \t]+(?:version|cover|rendition)[ \t]+(?:recorded|sung)\b")),
+    # "arranged and sung by Minik H Nielsen in 1973": who sang, composed or drew a work.
+    (lazy(r"\b(?:sung|sang|arranged|composed|narrated|illustrated|painted)[ \t]+by[ \t]+$"), None),
+    # "Kan Yoshioka listed his top 20 songs": a deed done to one's own, which only a person has.
+    (
+        None,
+        lazy(
+            r"[ \t]+(?:[a-z]{2,}ed|made|gave|took|wrote|sang|told|lost|left|sold|won|began|spent|got|had|put|found|"
+            r"kept|brought|said|met|paid|held|built|sent|led|ran|came|went|saw|knew|became|did)[ \t]+"
+            r"(?:his|her|himself|herself)\b"
+        ),
+    ),
     # "A tribute to Kameta A Gairbekov", "Have you been to a Seppo Pallasmaa concert?".
     (lazy(r"(?i:\btribute[ \t]+to)[ \t]+$"), None),
     (lazy(r"\b(?i:a|an|the)[ \t]+$"), lazy(r"[ \t]+(?:concerts?|gigs?|recitals?|biography|biopic|retrospective)\b")),
     # "tennis player Timotea Ricci", "regular commenter Bekbolat Musliyevich", "the assistant to Satu Elomo": a
     # person's occupation or role right before their full name.
-    (
-        lazy(
-            r"\b(?:player|singer|actor|actress|writer|author|artist|commenter|commentator|reporter|journalist|"
-            r"director|producer|controller|officer|spokesman|spokeswoman|spokesperson|coach|lawyer|attorney|"
-            r"doctor|nurse|teacher|professor|engineer|analyst|designer|photographer|chef|pilot|senator|"
-            r"chairman|chairwoman|founder|colleague|neighbou?r|candidate|rapper|drummer|guitarist|musician|"
-            r"composer|novelist|poet|comedian|presenter|anchor|songwriter|lyricist|vocalist|bassist|pianist|"
-            r"violinist|filmmaker|screenwriter|playwright|architect|scientist|researcher|historian|economist|"
-            r"politician|activist|athlete|footballer|cyclist|swimmer|boxer|golfer|"
-            r"assistant[ \t]+to|secretary[ \t]+to)[ \t]+$"
-        ),
-        None,
-    ),
+    # Capitalised too where it opens the sentence: "Producer Beaufort Turgeon explained".
+    (lazy(r"\b(?i:(?:" + "|".join(_OCCUPATIONS) + r")|assistant[ \t]+to|secretary[ \t]+to)[ \t]+$"), None),
     # "Maybe it's under Zair Irizarry": the name a booking or an account is kept under.
     (
         lazy(
@@ -952,6 +1169,18 @@ _VOCATIVE_OPEN_AFTER = lazy(
     r",[ \t]+(?i:can|could|would|will|please|do|did|are|have|i|we|you|let's|let|how|what|where|when|why)\b"
 )
 _VOCATIVE_REQUEST = lazy(r",[ \t]+(?i:can|could|would|will|please)\b")
+_PERIOD_OF_WORK = lazy(rf"\b(?:early|late)[ \t]+(?P<name>[{_UPPER}][\w’\-]+)(?=[ \t]*[?!.,;)])")
+_VOCATIVE_PLEASE = lazy(r",[ \t]+(?i:can|could|would|will|may)[ \t]+(?i:i|you|we)[ \t]+please\b")
+_VOCATIVE_OBJECT_BEFORE = lazy(r"\b(?:me|us)[ \t]+$")
+_VOCATIVE_OBJECT_AFTER = lazy(r",[ \t]+[a-z]")
+_NAME_SPELLING = lazy(r"[A-Z][a-zà-öø-ÿ]+(?:-[A-Z][a-zà-öø-ÿ]+)?")
+# Words that open a request and are not names: "Also, can you please ...".
+_NOT_VOCATIVE = frozenset(
+    """also again well anyway anyways then otherwise instead meanwhile therefore besides furthermore moreover
+    however oh ah um hmm ok okay alright right sure great cool next first second third last lastly finally
+    today tomorrow tonight yesterday everyone everybody someone somebody anyone anybody guys folks friends
+    assistant chatbot computer robot model system ai gpt chatgpt""".split()
+)
 _VOCATIVE_CLOSE_BEFORE = lazy(r"\w,[ \t]+$")
 _VOCATIVE_CLOSE_AFTER = lazy(r"[ \t]*[!?]")
 _GREETING = lazy(
@@ -984,6 +1213,13 @@ _PREDICATE = lazy(
     r"|,[ \t]+(?:the|a|an|our|their|his|her)[ \t]+[\w\-]+(?:[ \t]+[\w\-]+)?,[ \t]+(?:said|says|added|explained|"
     r"told|wrote|noted|stated|commented))"
 )
+# What only a person does, after a given name that is also a word ("Grace", "Will", "May").
+_PERSON_DEED = lazy(
+    r":[ \t]*[\"“A-Z]|['’]s[ \t]+(?:kids?|son|daughter|wife|husband|mother|father|brother|sister|boyfriend|"
+    r"girlfriend)\b|[ \t]+(?:lives|lived|said|says|asked|told|smiled|replied|shouted|whispered|is[ \t]+married|"
+    r"was[ \t]+born|emailed|phoned|texted)\b"
+)
+_SPEAKER_LINE = lazy(rf"(?m)^[ \t>]*[{_UPPER}][\w'’\-]*(?:[ \t]+[{_UPPER}][\w'’\-]*){{0,2}}[ \t]*:[ \t]*\S")
 _PAIR_PREDICATE = lazy(
     r"[ \t]+(?:were|are|have\s+been|had|met|married|both|live|lived|work|worked|founded|co-founded|wrote|sang|"
     r"played|performed)\b"

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from keel.guard._pii_address import STREET_PREFIX_AT, STREET_TYPE_AFTER, STREET_TYPE_LAST, find_addresses
-from keel.guard._pii_names import find_cjk_names, names_above_addresses
+from keel.guard._pii_names import after_place_verb, find_cjk_names, firm_name, names_above_addresses
 from keel.guard._pii_national_ids import find_national_ids
 from keel.guard._pii_patterns import (
     Candidate,
@@ -117,7 +117,9 @@ _NOT_NAME = re.compile(
     # Imperatives that open a request to an assistant ("Email jane@... about", "Remember that ..."):
     # the model takes a capitalised verb before an address or a name for a person.
     r"email|e-mail|call|phone|text|message|contact|send|write|tell|ask|remember|greet|reply|forward|notify|"
-    r"invite|schedule|remind|summari[sz]e|translate|draft|refund|cancel|book|ship|check|find|update|delete)$"
+    r"invite|schedule|remind|summari[sz]e|translate|draft|refund|cancel|book|ship|check|find|update|delete|"
+    # Roles named by "-person": "Awarded Salesperson of the Month".
+    r"\w*person)$"
 )
 
 
@@ -177,10 +179,14 @@ class PiiDetector:
             yield Candidate(kind, span.start, span.end, score, "ner")
         # The model calls many names it does not know organisations ("Calquín Cazares"): two or three
         # capitalised words spelled beyond ASCII do not count against a name.
+        split = _split_places(text, plain)
         other = [
             (s.start, s.end)
             for s in plain
-            if s.label != "PERSON" and not _foreign_name_like(text, s) and not _sentence_fragment(text, s)
+            if s.label != "PERSON"
+            and not _foreign_name_like(text, s)
+            and not _sentence_fragment(text, s)
+            and s not in split
         ]
         yield from find_names(text, strong, weak, other)
 
@@ -247,6 +253,22 @@ def _foreign_name_like(text: str, span: NerSpan) -> bool:
         and _FOREIGN_NAME.fullmatch(value) is not None
         and all(w[0].isupper() for w in value.split())
     )
+
+
+def _split_places(text: str, spans: list[NerSpan]) -> set[NerSpan]:
+    """Places of one word each, side by side, with a letter beyond ASCII: the model reads a two-word place as
+    one ("São Paulo"), so two that it could not join are more often a name it does not know ("Władysława
+    Kozłowska")."""
+    out: set[NerSpan] = set()
+    for a, b in zip(spans, spans[1:], strict=False):
+        if (
+            a.label == b.label == "GPE"
+            and text[a.end : b.start] == " "
+            and " " not in text[a.start : a.end] + text[b.start : b.end]
+            and not text[a.start : b.end].isascii()
+        ):
+            out.update((a, b))
+    return out
 
 
 def _sentence_fragment(text: str, span: NerSpan) -> bool:
@@ -365,7 +387,16 @@ def _resolve(text: str, candidates: list[Candidate]) -> list[PiiEntity]:
     """Non-overlapping entities: best score first, then the longer span, then the earlier one. An address
     that loses a few characters at an end to a stronger entity keeps the rest."""
     candidates = [
-        _street_named_after_person(text, _without_unit(text, c)) if c.type == "PERSON" else c for c in candidates
+        _street_named_after_person(text, _without_unit(text, c)) if c.type == "PERSON" else c
+        for c in candidates
+        # A firm named after its founders is not a person: "Kraft Heinz Co", "James Latham plc". Nor is what
+        # one lives in or flies to, unless a cue named a person there.
+        if c.type != "PERSON"
+        or not (
+            firm_name(text, c.start, c.end)
+            or c.detector != "pattern:person_cue"
+            and after_place_verb(text, c.start, c.end)
+        )
     ]
     addresses = [c for c in candidates if c.type == "ADDRESS"]
     if addresses:

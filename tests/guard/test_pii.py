@@ -431,28 +431,17 @@ def test_gate_structured_types_on_heldback(full: PiiDetector) -> None:
     assert {k: result["recall"][k] for k in present} == {k: 1.0 for k in present}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PERSON below the issue's 0.95: measured PERSON 0.938 and ADDRESS 0.954 on the held-back file "
-    "(docs/guard-pii.md)",
-)
 def test_gate_person_and_address_on_heldback(full: PiiDetector) -> None:
+    """The issue's 0.95 for names and addresses (measured PERSON 0.961, ADDRESS 0.954)."""
     result = evaluate_pii(_heldback(), full)
     assert result["recall"]["PERSON"] >= 0.95
     assert result["recall"]["ADDRESS"] >= 0.95
 
 
-def test_gate_address_on_heldback(full: PiiDetector) -> None:
-    """The issue's 0.95 for addresses, met on its own (names are not yet)."""
-    assert evaluate_pii(_heldback(), full)["recall"]["ADDRESS"] >= 0.95
-
-
-def test_person_and_address_floor_on_heldback(full: PiiDetector) -> None:
-    """No regression below the measured figures (PERSON 0.938, ADDRESS 0.954; precision 0.85 and 1.0)."""
+def test_person_and_address_precision_floor_on_heldback(full: PiiDetector) -> None:
+    """No regression below the measured precision (PERSON 0.891, ADDRESS 1.0)."""
     result = evaluate_pii(_heldback(), full)
-    assert result["recall"]["PERSON"] >= 0.93
-    assert result["recall"]["ADDRESS"] >= 0.95
-    assert result["precision"]["PERSON"] >= 0.80
+    assert result["precision"]["PERSON"] >= 0.85
     assert result["precision"]["ADDRESS"] >= 0.95
 
 
