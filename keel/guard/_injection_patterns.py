@@ -627,7 +627,9 @@ PATTERNS: tuple[Pattern, ...] = (
         STRONG,
         r"\b(?:attention|achtung|listen|important|note|notice|warning|hey|dear|hello|hi)\s*,?\s+(?:the\s+|all\s+|any\s+)?"
         r"(?:ai(?:\s+(?:agent|assistant|model|system|bot)s?)?|llms?|language\s+models?|chatbots?|gpts?)\s*[:!,]"
-        r"|\b(?:hinweis|nachricht|anweisung|notiz|achtung)\s+(?:an|f[üu]r)\s+(?:den|die|das|alle)\s+(?:ki|ai)[\s-]*(?:assistenten|assistent|modell|agenten|agent|system|bot)?\b",
+        # not "Hinweis an die KI-Abteilung": a department of people
+        r"|\b(?:hinweis|nachricht|anweisung|notiz|achtung)\s+(?:an|f[üu]r)\s+(?:den|die|das|alle)\s+(?:ki|ai)"
+        r"(?:[\s-]*(?:assistenten|assistent|modell|agenten|agent|system|bot)\b|\b(?!-))",
         tool_only=True,
         needles="ai|llm|language model|chatbot|gpt|ki",
     ),
@@ -1901,3 +1903,60 @@ _HIJACK_PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 PATTERNS = PATTERNS + _HIJACK_PATTERNS
+
+# -- the same notes to the model, in other languages --------------------------------------------------------
+# Data in German, French, Spanish, Italian, Portuguese, Chinese and Japanese carries the notes English data
+# does: "Nota para el asistente de IA: ...", "Si tu es une IA qui lit ceci, ...", "ignora le istruzioni
+# dell'utente". The addressee must be named as an AI ("la asistente" alone is a person's assistant).
+_AI_ML = (
+    r"(?:(?:ki|ai|ia)(?:[\s-]+(?:assistent(?:en|in)?|modell|agent(?:en)?|system))?|assistant[e]?\s+(?:ia|ai|virtuel(?:le)?)|"
+    r"asistente\s+(?:de\s+)?(?:ia|ai|virtual)|assistente\s+(?:de\s+|di\s+)?(?:ia|ai|virtuale|virtual)|sprachmodell|"
+    r"mod[eèé]le\s+(?:de\s+langage|d'ia|ia)|modelo\s+(?:de\s+(?:lenguaje|linguagem|ia))|modello\s+(?:linguistico|di\s+ia|ai)|"
+    r"chatbot|agente\s+(?:de\s+|di\s+)?(?:ia|ai)|agent\s+ia|intelligenza\s+artificiale|intelig[eê]ncia\s+artificial|"
+    r"inteligencia\s+artificial|intelligence\s+artificielle|künstliche\s+intelligenz)"
+)
+_INDIRECT_ML_PATTERNS: tuple[Pattern, ...] = (
+    _p(
+        "hidden_instruction_ml",
+        STRONG,
+        r"\b(?:hinweis|nachricht|anweisung(?:en)?|notiz|note|message|instructions?|consignes?|nota|mensaje|mensagem|"
+        r"instrucci[oó]n(?:es)?|istruzion[ei]|instru[cç](?:ão|ões)|aviso|avviso|messaggio)\s+(?:an|für|pour|à|au|aux|para|"
+        r"a|al|ao|à|per|all'|alla|al)\s*(?:den|die|das|l'|la|le|les|el|o|a|il|lo)?\s*" + _AI_ML + r"\b(?:\s*:|\s+[-–—])"
+        r"|给\s*(?:ai|人工智能)?\s*(?:助手|助理|模型|智能体|机器人)\s*的\s*(?:说明|指示|消息|提示|备注|指令)"
+        r"|(?:ai|人工智能)\s*(?:アシスタント|エージェント|モデル)\s*へ\s*[：:]|(?:ai|ＡＩ)\s*(?:アシスタント|エージェント)への指示",
+        tool_only=True,
+        needles="ki|ai|ia|assistent|sprachmodell|modèle|modele|modelo|modello|chatbot|agent|intelligen|künstliche|助手|助理|"
+        "模型|智能体|机器人|アシスタント|エージェント|モデル",
+    ),
+    _p(
+        "hidden_instruction_ml",
+        STRONG,
+        r"\bwenn\s+du\s+(?:ein|eine)\s+(?:ki|ki-\w+|sprachmodell|chatbot|ai)\s+bist\b"
+        r"|\bsi\s+(?:tu\s+es|vous\s+êtes)\s+(?:une?\s+)?(?:ia|intelligence\s+artificielle|mod[eè]le\s+de\s+langage|"
+        r"assistant\s+ia|chatbot)\b"
+        r"|\bsi\s+(?:eres|usted\s+es)\s+(?:una?\s+)?(?:ia|inteligencia\s+artificial|modelo\s+de\s+lenguaje|asistente\s+de\s+ia|"
+        r"chatbot)\b"
+        r"|\bse\s+(?:tu\s+)?sei\s+(?:un'|una?\s+)?(?:ia|ai|intelligenza\s+artificiale|modello\s+linguistico|assistente\s+ai|"
+        r"chatbot)\b"
+        r"|\bse\s+(?:você|voce|tu)\s+(?:é|es|for)\s+(?:uma?\s+)?(?:ia|intelig[eê]ncia\s+artificial|modelo\s+de\s+linguagem|"
+        r"assistente\s+de\s+ia|chatbot)\b"
+        r"|如果你是\s*(?:ai|人工智能|语言模型|ai助手)|もしあなたが\s*(?:ai|人工知能|言語モデル)",
+        tool_only=True,
+        needles="wenn du|si tu|si vous|si eres|si usted|se tu|se sei|se você|se voce|如果你是|もしあなたが",
+    ),
+    # The user's own orders dropped: "ignora las instrucciones del usuario", "ignoriere die Anweisungen des
+    # Nutzers", "忽略用户的请求", "ユーザーの指示を無視".
+    _p(
+        "ignore_user_ml",
+        STRONG,
+        r"\b(?:ignore|disregard)\s+(?:the|your)\s+user'?s?\s+(?:instructions|request|question|task|prompt|query)\b"
+        r"|\bignorier(?:e|en\s+sie)\s+(?:die\s+)?(?:anweisungen|anfrage|frage|aufgabe)\s+des\s+(?:nutzers|benutzers|anwenders)\b"
+        r"|\bignore[sz]?\s+(?:les\s+instructions|la\s+demande|la\s+question)\s+de\s+l'utilisat(?:eur|rice)\b"
+        r"|\bignor(?:a|e)\s+(?:las\s+instrucciones|la\s+(?:solicitud|petición|pregunta))\s+del\s+usuario\b"
+        r"|\bignora\s+(?:le\s+istruzioni|la\s+richiesta|la\s+domanda)\s+dell'utente\b"
+        r"|\bignor(?:e|a)\s+(?:as\s+instru[cç][oõ]es|o\s+pedido|a\s+(?:solicita[cç][aã]o|pergunta))\s+do\s+usu[aá]rio\b"
+        r"|忽略用户的\s*(?:请求|指令|指示|问题)|ユーザーの(?:指示|依頼|質問)を無視",
+        needles="ignor|忽略用户|ユーザーの",
+    ),
+)
+PATTERNS = PATTERNS + _INDIRECT_ML_PATTERNS
