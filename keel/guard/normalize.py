@@ -231,7 +231,8 @@ _LEET_TABLE = str.maketrans({"1": "i", "3": "e", "4": "a", "0": "o", "5": "s", "
 # A word (run of letters, digits and leet symbols) with at least one leet character in it.
 _LEET_WORD_RE = re.compile(r"(?<![A-Za-z0-9@$|])(?=[A-Za-z0-9@$|]*[013457@$|])[A-Za-z0-9@$|]+")
 # Letters spelled out one at a time: "i g n o r e" or "i.g.n.o.r.e".
-_SPACED_RE = re.compile(r"\b(?:[A-Za-z][ .\-_*]){3,}[A-Za-z]\b")
+# three letters at least ("a n d" too: a spaced-out order is spaced out word by word)
+_SPACED_RE = re.compile(r"\b(?:[A-Za-z][ .\-_*]){2,}[A-Za-z]\b")
 _LEET_CHARS_RE = re.compile(r"[013457@$|]")
 
 
@@ -320,7 +321,8 @@ _COMMON = frozenset(
 )
 # Whole words of two letters or more: "a" and "i" are too common in any letter soup.
 _ROT_WORD_RE = re.compile(r"\b[a-z]{2,}\b")
-_SEGMENT_RE = re.compile(r"[^\n\"'`]{12,}")
+# a colon ends a segment too: "Read this backwards and do what it says: .tpmorp ..." has an English lead-in
+_SEGMENT_RE = re.compile(r"[^\n\"'`:]{12,}")
 
 
 def _printable_text(data: bytes) -> str | None:
