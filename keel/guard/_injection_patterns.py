@@ -1023,6 +1023,29 @@ PATTERNS: tuple[Pattern, ...] = (
 )
 
 
+# An attack phrase quoted as an example is mentioned, not used: 'Attackers hide phrases like "ignore previous
+# instructions" in web pages', „Sätze wie »Ignoriere alle vorherigen Anweisungen«", « des phrases comme « ignore
+# les instructions précédentes » ». A quotation mark right before the match, and before that a word that
+# introduces an example. The model still reads the text; only the pattern's verdict is withheld.
+_OPEN_QUOTE = "\"“„«‹'‘「『"
+_EXAMPLE_CUE = re.compile(
+    r"(?:\blike|such\s+as|e\.\s?g\.|for\s+(?:example|instance)|so-called|called|known\s+as|phrases?|sentences?|words|strings?|"
+    r"wie|sätze[n]?|z\.\s?b\.|etwa|comme|tel(?:le)?s?\s+que|par\s+exemple|como|frases?|por\s+ejemplo|come|frasi|ad\s+esempio|"
+    r"zoals|zinnen|bijvoorbeeld|вроде|фраз[уыа]?|например|типа|如|例如|比如|像|のような|といった|例えば|같은|예를\s*들어|مثل|जैसे|gibi|"
+    r"örneğin|np\.|takie\s+jak|jak)\s*[:,]?\s*$",
+    re.IGNORECASE,
+)
+
+
+def _mentioned(text: str, start: int) -> bool:
+    """Whether the match at `start` opens a quotation introduced as an example."""
+    before = text[max(0, start - 3) : start].rstrip()
+    if not before or before[-1] not in _OPEN_QUOTE:
+        return False
+    lead = text[max(0, start - 3 - 40) : start - 3 + len(before) - 1]
+    return bool(_EXAMPLE_CUE.search(lead))
+
+
 def match_patterns(texts: tuple[str, ...] | list[str], *, source: str) -> dict[str, float]:
     """{pattern name: weight} of every pattern that matches one of `texts`."""
     hits: dict[str, float] = {}
@@ -1033,7 +1056,13 @@ def match_patterns(texts: tuple[str, ...] | list[str], *, source: str) -> dict[s
         for text, low in zip(texts, lowered, strict=True):
             if pat.needles and not any(n in low for n in pat.needles):
                 continue
-            if pat.regex.search(text):
+            m = pat.regex.search(text)
+            # at most a few quoted examples are skipped: an attack does not hide behind a hundred of them
+            for _ in range(3):
+                if m is None or not _mentioned(text, m.start()):
+                    break
+                m = pat.regex.search(text, m.end())
+            if m is not None and not _mentioned(text, m.start()):
                 hits[pat.name] = pat.weight
                 break
     return hits
