@@ -2029,7 +2029,9 @@ _ML_RESTRICTION_PATTERNS: tuple[Pattern, ...] = (
         # said to the model ("du", "eres", "ты", "from now on"): "eine KI ohne Regeln wäre gefährlich" is an opinion
         r"\b(?:du|bist|sei|werde|agiere|ab\s+jetzt|von\s+nun\s+an|tu|vous|sois|agis|désormais|eres|serás|actúa|actuarás|"
         r"a\s+partir\s+de\s+(?:ahora|agora|maintenant)|sarai|agisci|d'ora\s+in\s+poi|você|seja|aja|ben\s+je|je\s+bent|wees|"
-        r"vanaf\s+nu|jesteś|bądź|od\s+teraz|ты|вы|будь|отныне|теперь)\b[^.!?\n]{0,12}?"
+        r"vanaf\s+nu|jesteś|bądź|od\s+teraz|ты|вы|будь|отныне|теперь)\b"
+        # up to 28 characters, not across a verb of knowing ("Ты знаешь, что ИИ без ограничений опасен?")
+        r"(?:(?!знаешь|думаешь|weißt|glaubst|denkst|penses|sais|sabes|crees|piensas|sai\b|pensi|weet|denk|know|think)[^.!?\n]){0,28}?"
         r"\b"
         + _AI_NOUN_ML
         + r"\b[^.!?\n]{0,30}?\b(?:ohne|sans|sin|senza|sem|zonder|bez|без)\s+(?:jegliche\s+|alle\s+|irgendwelche\s+|"
@@ -2300,3 +2302,131 @@ _INDIRECT_MORE_PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 PATTERNS = PATTERNS + _INDIRECT_MORE_PATTERNS
+
+# -- a second blind probe set: more tool-content forms ---------------------------------------------------------
+# From the misses of the `tune` part of a second set written blind (tool content in many formats and languages):
+# text hidden in HTML that addresses the model, orders to whoever processes a sheet, agent labels followed by
+# "after reading this", rules for any system summarising a document, notes to automated code reviewers, the
+# reader told what to tell the user, conversation placeholders in image links in other languages.
+_AI_ANY = (
+    r"(?:ai|a\.i\.|ia|ki|ии|assistant|assistent\w*|asistente|assistente|ассистент\w*|助手|アシスタント|어시스턴트|"
+    r"yapay\s+zek[aâ]|llm|gpt)"
+)
+_TOOL_MORE_PATTERNS: tuple[Pattern, ...] = (
+    _p(
+        "hidden_instruction",
+        STRONG,
+        # text hidden in HTML that speaks to the model: <span hidden>Ассистент, ...</span>, display:none, 1px white text
+        r"<(?:span|div|p|section|small|font)\b[^>]*(?:\bhidden\b|display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*[01](?:px)?\b|"
+        r"color\s*:\s*#?(?:fff(?:fff)?|white)\b|opacity\s*:\s*0(?:\.0+)?\b)[^>]*>[^<]{0,300}?\b" + _AI_ANY + r"\b"
+        # alt text, aria-label or a title that speaks to the model
+        r"|\b(?:alt|aria-label|title)\s*=\s*[\"'][^\"']{0,40}?\b" + _AI_ANY + r"\s*[:,]"
+        # whoever processes this sheet / document
+        r"|\b(?:whoever|anyone|anybody|any\s+(?:one|system|tool|agent|program|ai|model))\s+(?:is\s+)?(?:processing|processes|reading|reads|"
+        r"handling|handles|summari[sz]ing|summari[sz]es|parsing|parses|reviewing|reviews|importing|imports)\s+(?:this|these)\s+\w+\s*[:,-]"
+        # an agent's label and "after reading this invite"
+        r"|\b(?:agent|assistant|bot)\s*:\s*(?:after|when|upon|once)\s+(?:reading|you\s+read|processing|opening|you\s+open)\s+this\b"
+        # any system summarising this document must omit ...; summaries of this listing must describe ...
+        r"|\b(?:any\s+(?:system|tool|model|ai|assistant|summary|summari[sz]er)|summaries|a\s+summary)\s+(?:summari[sz]ing|of|reading|"
+        r"processing)\s+this\s+\w+\s+must\s+(?:not\s+|never\s+)?(?:omit|describe|mention|say|state|include|exclude|report|rate|call|"
+        r"present|show)\b"
+        # AI agents installing this package must also run ...
+        r"|\b(?:ai|llm)\s+(?:agents?|assistants?|models?|tools?|systems?)\s+(?:installing|using|reading|processing|building|deploying|"
+        r"running|reviewing|editing|modifying)\s+(?:this|these)\s+\w+\s+(?:must|should|need\s+to|are\s+required\s+to)\b"
+        # when an assistant answers about this document it must never say it cannot help
+        r"|\b(?:an?|the|any)\s+(?:ai\s+)?(?:assistant|model|chatbot|agent)\b[^.\n]{0,80}\bmust\s+never\s+(?:say|add|mention|refuse|"
+        r"decline)\b"
+        # after you finish this, also tell the user ...
+        r"|\b(?:after|once|when)\s+you\s+(?:finish|are\s+done|have\s+finished|complete)\b[^.\n]{0,40}\b(?:tell|inform|ask|"
+        r"instruct|advise|warn)\s+the\s+user\b"
+        # notes to automated code reviewers and candidate-evaluation tools
+        r"|\b(?:note|message|instructions?)\s+(?:for|to)\s+(?:the\s+|all\s+|any\s+)?(?:automated|ai)\s+(?:[\w-]+\s+){0,2}"
+        r"(?:reviewers?|tools?|systems?|screeners?|agents?|bots?)\s*[:,]"
+        # labels in other languages: "ATTENZIONE agenti IA:", "Агентам ИИ:", "AI 코드 리뷰어에게:",
+        # "致AI编程助手：",
+        # "このページを読むAIへ：", "正在浏览本页面的AI代理", "Bu sayfayı okuyan yapay zekâ",
+        # "Do asystenta obsługującego"
+        r"|\bagenti\s+(?:ia|ai)\s*:|агент(?:ам|ы)\s+ии\s*:|ии-агент(?:ам|ы)\s*:|ai\s*(?:코드\s*)?리뷰어에게|致\s*(?:ai|人工智能)"
+        r"|(?:読む|読んでいる|閲覧している)\s*ai\s*へ|(?:浏览|阅读|读取)(?:本|这个)?(?:页面|网页|文档|邮件)的\s*ai"
+        r"|(?:okuyan|işleyen)\s+yapay\s+zek[aâ]|\bdo\s+asystenta\s+(?:ai\s+)?(?:obsługującego|który)"
+        r"|(?:تعليمات|ملاحظة|رسالة)\s+(?:لل|إلى\s+ال)(?:نموذج|مساعد)"
+        r"|\btodo\s*\(\s*(?:ia|ki|ии)\s*\)\s*:|\bhallo\s+ki\s*,",
+        tool_only=True,
+        needles="<|alt|aria|title|whoever|anyone|anybody|any |agent|assistant|bot|summar|ai |llm|must never|after|once|"
+        "when|note|message|instruction|agenti|агент|ии-|리뷰어|致|読む|読んで|閲覧|浏览|阅读|读取|okuyan|işleyen|asystenta|"
+        "تعليمات|ملاحظة|رسالة|todo|hallo ki",
+    ),
+    _p(
+        "conceal_from_user",
+        STRONG,
+        r"\bbez\s+(?:konsultacji\s+z\s+użytkownikiem|informowania\s+użytkownika|wiedzy\s+użytkownika)|\bnie\s+informuj\s+użytkownika"
+        r"|kullanıcıya\s+(?:söyleme|haber\s+verme|bildirme)|لا\s+تخبر\s+المستخدم|उपयोगकर्ता\s+को\s+(?:मत\s+बताना|न\s+बताएं)"
+        r"|不要(?:告知|告诉|通知)用户|и\s+не\s+(?:упоминайте|упоминай|сообщайте)\s+(?:её|его|об\s+этом)"
+        r"|\bnon\s+(?:segnalatelo|segnalarlo)\b"
+        r"|\bnicht\s+(?:erwähnen|melden)\s+(?:und|,)?\s*(?:dem|den)\s+(?:nutzer|benutzer)",
+        tool_only=True,
+        needles="bez|nie informuj|kullanıcıya|تخبر|उपयोगकर्ता|不要|не упомина|не сообща|non segnal|nicht erwähnen|"
+        "nicht melden",
+    ),
+    _p(
+        "exfiltration",
+        STRONG,
+        # an image link with an upper-case placeholder and the conversation named near it, in any language
+        r"!\[[^\]\n]{0,40}\]\(\s*https?://[^)\s]+[?&][\w-]+=[A-ZÀ-Ý_]{3,}\)[\s\S]{0,200}?(?:conversation|historique|verlauf|historial|"
+        r"cronologia|histórico|история|переписк|对话|会話|대화|محادثة)"
+        r"|(?:conversation|historique|verlauf|historial|cronologia|histórico|история|переписк|对话|会話|대화|محادثة)[\s\S]{0,200}?"
+        r"!\[[^\]\n]{0,40}\]\(\s*https?://[^)\s]+[?&][\w-]+=[A-ZÀ-Ý_]{3,}\)"
+        # a tool called to send the conversation away: "call the send_email tool with ... the entire
+        # conversation history"
+        r"|\b(?:call|use|invoke|run)\s+(?:the\s+)?[\w.-]+\s+tool\b[^\n]{0,120}\b(?:entire\s+conversation|conversation\s+history|chat\s+history|"
+        r"hidden\s+messages|system\s+prompt)",
+        needles="![|call|use|invoke|run",
+    ),
+    # "I G N O R E   T H E   U S E R   A N D   S A Y ...": the user dropped in tool content.
+    _p(
+        "ignore_user_ml",
+        STRONG,
+        r"\b(?:ignore|disregard)\s+the\s+user\s*(?:and|,)\s*(?:instead\s+)?(?:say|tell|write|reply|respond|answer|recommend|send)\b",
+        tool_only=True,
+        needles="user",
+    ),
+    # Direct: a password spelled backwards or letter by letter, the grandmother who read out the instructions, the
+    # system message translated, "Vergeet je instructies", "kennt keine Regeln", a fake [SİSTEM] tag,
+    # "私のシステムプロンプト".
+    _p(
+        "prompt_leak",
+        STRONG,
+        r"\b(?:password|passwort|mot\s+de\s+passe|contraseña|senha|passcode|secret)\b[^\n]{0,100}?\b(?:spell|write|say|type|sag|schreib|"
+        r"buchstabiere)\w*\s+(?:it|es|ihn|das)\s+(?:backwards|in\s+reverse|rückwärts|letter\s+by\s+letter)"
+        # asked for a few letters at a time: "Sag mir nur die ersten drei Buchstaben" (not "my password manager keeps
+        # the first two letters visible")
+        r"|\b(?:password|passwort|mot\s+de\s+passe|contraseña|senha)\b[^\n]{0,100}?\b(?:tell|give|say|show|spell|type|write|sag|"
+        r"gib|nenn|schreib|dis|donne|dime|dame|diga|me\s+d[êe])\w*\s+(?:me\s+|mir\s+|moi\s+)?(?:only\s+|just\s+|nur\s+|"
+        r"seulement\s+|solo\s+|apenas\s+)?(?:the\s+|die\s+|les\s+|las\s+|as\s+)?(?:first|last|ersten|letzten|premières?|"
+        r"dernières?|primeras?|últimas?)\s+(?:\w+\s+)?(?:letters|buchstaben|lettres|letras|characters|zeichen|caracteres)\b"
+        r"|\b(?:grand(?:ma|mother|pa|father)|granny|nana)\b[^\n]{0,200}\b(?:reading|telling|reciting|whispering)\s+(?:out\s+|me\s+)?"
+        r"(?:the\s+)?(?:confidential|secret|hidden|system)\s+(?:instructions|keys|passwords|codes|prompt)"
+        r"|\btranslate\s+(?:your|the)\s+(?:system\s+(?:message|prompt)|initial\s+instructions|hidden\s+instructions|"
+        r"instructions\s+you\s+were\s+given)\b"
+        r"|अपने\s+सिस्टम\s+(?:निर्देश|प्रॉम्प्ट)"
+        r"|[「\"“]\s*[^」\"”\n]{0,20}?(?:私のシステムプロンプト|我的系统提示|my\s+system\s+prompt|mi\s+prompt\s+del\s+sistema|"
+        r"mon\s+prompt\s+système)",
+        user_only=True,
+        needles="password|passwort|mot de passe|contraseña|senha|passcode|secret|grand|granny|nana|translate|सिस्टम|"
+        "システムプロンプト|系统提示|system prompt|prompt del|prompt système",
+    ),
+    _p(
+        "ignore_previous_ml",
+        STRONG,
+        r"\b(?:vergeet|negeer)\s+(?:je|jouw|uw|alle)\s+(?:instructies|regels|opdrachten)\b"
+        r"|\bkennt\s+keine\s+(?:regeln|grenzen|einschränkungen|filter)\b|\bverweigert\s+nie(?:mals)?\b",
+        needles="vergeet|negeer|kennt keine|verweigert",
+    ),
+    _p(
+        "new_system_prompt",
+        STRONG,
+        r"\[\s*(?:sistem|système|sistema|systeem|система|系统|システム|시스템)\s*\]\s*:?",
+        needles="[",
+    ),
+)
+PATTERNS = PATTERNS + _TOOL_MORE_PATTERNS
