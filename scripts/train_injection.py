@@ -727,17 +727,15 @@ def _out_of_fold(
 
 
 def _calibrate(
-    records: list[dict[str, Any]], oof: list[float], synth_thresholds: str, multilingual_thresholds: str = "all"
+    records: list[dict[str, Any]], oof: list[float], unpooled: frozenset[str]
 ) -> dict[str, tuple[float, float]]:
+    """Flag and block thresholds per kind; `unpooled` names the origins kept out of the all-benign pool."""
     calibration: dict[str, tuple[float, float]] = {}
     for kind, vector in (("user", "direct"), ("tool", "indirect")):
         benign = [
             s
             for r, s in zip(records, oof, strict=True)
-            if r["label"] == "benign"
-            and r["vector"] == vector
-            and (synth_thresholds == "all" or r.get("origin") != "synth")
-            and (multilingual_thresholds == "all" or r.get("origin") != "multilingual")
+            if r["label"] == "benign" and r["vector"] == vector and r.get("origin") not in unpooled
         ]
         dev = [
             s
@@ -845,10 +843,15 @@ def cmd_train(args: argparse.Namespace) -> None:
     keys = group_keys(records)
     # Each assignment trains FOLDS models; the first is the historical one, so its report stays
     # comparable with earlier figures, and the others only vote on the thresholds.
+    unpooled = frozenset(
+        origin
+        for origin, pooled in (("synth", args.synth_thresholds), ("multilingual", args.multilingual_thresholds))
+        if pooled == "off"
+    )
     runs: list[tuple[list[float], dict[str, tuple[float, float]]]] = []
     for a, salt in enumerate(_fold_salts(args.fold_assignments)):
         oof = _out_of_fold(records, prepared, weights, keys, salt, f"assignment {a + 1}/{args.fold_assignments}")
-        runs.append((oof, _calibrate(records, oof, args.synth_thresholds, args.multilingual_thresholds)))
+        runs.append((oof, _calibrate(records, oof, unpooled)))
     oof, first = runs[0]
     if args.dump_oof:
         write_jsonl(Path(args.dump_oof), ({**r, "oof": s} for r, s in zip(records, oof, strict=True)))
