@@ -13,7 +13,10 @@ Tiers, each timed on the same texts one call at a time:
 - normalize: keel.guard.normalize.normalize alone (tier 0);
 - patterns: normalize + every pattern over every variant (tiers 0-1, what a pattern-decided scan costs);
 - classifier: the document model (and the segment model for tool text) on already-prepared input (tier 2 alone);
-- scan: InjectionDetector.scan end to end, where tier 2 runs only if no strong pattern fired.
+- encoder: the request encoder alone (tier 3), on the requests only (the first 128 word pieces of each);
+- scan_no_encoder: InjectionDetector(encoder=False).scan end to end: tiers 0-2;
+- scan: InjectionDetector.scan end to end, where tier 2 runs only if no strong pattern fired, and
+  tier 3 only for requests whose tier-2 score it could move across a threshold (the share is reported).
 
 Figures are medians over rounds of each round's median and p95. Target (from the issue): scan
 under 5 ms median per 1 KB text on the 2-core CI machine.
@@ -44,7 +47,7 @@ from keel.guard.normalize import normalize  # noqa: E402
 HELDBACK = ROOT / "tests" / "guard" / "data" / "injection_heldback.jsonl"
 TEXT_CHARS = 1024
 TARGET_SCAN_MEDIAN_MS = 5.0
-TIERS = ("normalize", "patterns", "classifier", "scan")
+TIERS = ("normalize", "patterns", "classifier", "encoder", "scan_no_encoder", "scan")
 
 
 def log(msg: str) -> None:
@@ -89,10 +92,17 @@ def tier_calls(detector: InjectionDetector, texts: list[tuple[str, str]]) -> dic
             score = max(score, model.score_segments(tier1.body))
         return score
 
+    encoder = model.encoder
+    if encoder is None:
+        raise SystemExit("the shipped model names no request encoder")
+    encoder.logit("warm-up: create the ONNX session")
+    without = InjectionDetector(encoder=False)
     return {
         "normalize": lambda text, source: normalize(text),
         "patterns": lambda text, source: patterns_tier(text, source),
         "classifier": classifier,
+        "encoder": lambda text, source: encoder.logit(prepared[(text, source)].body),
+        "scan_no_encoder": lambda text, source: without.scan(text, source=source),
         "scan": lambda text, source: detector.scan(text, source=source),
     }
 
@@ -104,18 +114,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     detector.scan("warm-up: load the model")
     load_ms = (time.perf_counter() - t0) * 1000
     calls = tier_calls(detector, texts)
+    requests = [(text, source) for text, source in texts if source == "user"]
     samples: dict[str, list[dict[str, float]]] = {tier: [] for tier in TIERS}
     for rnd in range(args.rounds):
         order = TIERS[rnd % len(TIERS) :] + TIERS[: rnd % len(TIERS)]
         for tier in order:
             gc.collect()
-            result = measure(calls[tier], texts)
+            result = measure(calls[tier], requests if tier == "encoder" else texts)
             samples[tier].append(result)
             log(
                 f"round {rnd + 1}/{args.rounds} {tier:>10}: median {result['median_ms']:.3f} ms "
                 f"p95 {result['p95_ms']:.3f} ms {result['texts_per_s']:,.0f} texts/s"
             )
     decided = sum(1 for text, source in texts if patterns_tier(text, source).strong)
+    encoded = sum(
+        any(r.startswith("encoder:") for r in detector.scan(text, source=source).reasons) for text, source in texts
+    )
     tiers = {
         tier: {key: statistics.median(r[key] for r in rounds) for key in ("median_ms", "p95_ms", "texts_per_s")}
         for tier, rounds in samples.items()
@@ -131,6 +145,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "model_load_ms": load_ms,
         "decided_by_patterns": decided / len(texts),
+        "encoder_ran": encoded / len(texts),
+        "requests": len(requests),
         "target_scan_median_ms_below": TARGET_SCAN_MEDIAN_MS,
         "tiers": tiers,
     }
@@ -142,15 +158,16 @@ def table(report: dict[str, Any]) -> str:
         f"Injection detector: {p['texts']} held-back texts of {p['text_chars']} chars, median of {p['rounds']} rounds "
         f"({p['cpus']} CPUs, Python {p['python']})",
         f"model load {report['model_load_ms']:.0f} ms; "
-        f"{report['decided_by_patterns']:.0%} of texts decided by patterns",
+        f"{report['decided_by_patterns']:.0%} of texts decided by patterns, the encoder ran on "
+        f"{report['encoder_ran']:.0%} (the encoder tier is timed on the {report['requests']} requests alone)",
         "",
-        f"{'tier':<11} {'median ms':>10} {'p95 ms':>9} {'texts/s':>9}",
+        f"{'tier':<16} {'median ms':>10} {'p95 ms':>9} {'texts/s':>9}",
     ]
     for tier, r in report["tiers"].items():
         mark = ""
         if "target_met" in r:
             mark = f"  target < {report['target_scan_median_ms_below']:g} ms: {'met' if r['target_met'] else 'MISSED'}"
-        lines.append(f"{tier:<11} {r['median_ms']:>10.3f} {r['p95_ms']:>9.3f} {r['texts_per_s']:>9,.0f}{mark}")
+        lines.append(f"{tier:<16} {r['median_ms']:>10.3f} {r['p95_ms']:>9.3f} {r['texts_per_s']:>9,.0f}{mark}")
     return "\n".join(lines)
 
 

@@ -73,6 +73,10 @@ HELDBACK_PATH = ROOT / "tests" / "guard" / "data" / "injection_heldback.jsonl"
 MODEL_PATH = ROOT / "keel" / "guard" / "data" / "injection_model.json"
 
 HELDBACK_PERCENT = 20
+# Combined request logit = document logit + ENCODER_WEIGHT * clip(encoder logit, +-ENCODER_CLIP):
+# chosen on dev out-of-fold scores (docs/guard-injection.md, "A transformer for requests").
+ENCODER_WEIGHT = 0.5
+ENCODER_CLIP = 4.0
 SEED = 20240611
 UNLICENSED = "tensor-trust"
 BIPIA = "microsoft/BIPIA"
@@ -848,10 +852,18 @@ def cmd_train(args: argparse.Namespace) -> None:
         for origin, pooled in (("synth", args.synth_thresholds), ("multilingual", args.multilingual_thresholds))
         if pooled == "off"
     )
+    encoder_logits = _read_encoder_oof(args.encoder_oof, records) if args.encoder_oof else None
     runs: list[tuple[list[float], dict[str, tuple[float, float]]]] = []
     for a, salt in enumerate(_fold_salts(args.fold_assignments)):
         oof = _out_of_fold(records, prepared, weights, keys, salt, f"assignment {a + 1}/{args.fold_assignments}")
-        runs.append((oof, _calibrate(records, oof, unpooled)))
+        calibration = _calibrate(records, oof, unpooled)
+        if encoder_logits is not None:
+            # The encoder's folds are the first assignment's; with another assignment's document
+            # scores the sum is still out of fold for both models, so every assignment can vote.
+            combined = _combine(oof, encoder_logits, args.encoder_weight, args.encoder_clip)
+            calibration["user"] = _encoder_thresholds(records, prepared, oof, combined, calibration["user"])
+            oof = combined
+        runs.append((oof, calibration))
     oof, first = runs[0]
     if args.dump_oof:
         write_jsonl(Path(args.dump_oof), ({**r, "oof": s} for r, s in zip(records, oof, strict=True)))
@@ -914,6 +926,8 @@ def cmd_train(args: argparse.Namespace) -> None:
     }
     out = Path(args.out) if args.out else MODEL_PATH
     out.parent.mkdir(parents=True, exist_ok=True)
+    if encoder_logits is not None:
+        model["encoder"] = _encoder_section(out.parent, args.encoder_weight, args.encoder_clip)
     out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     print(
         f"model: {len(model['doc']['weights'])} document and {len(model['segment']['weights'])} segment weights, "
@@ -929,6 +943,85 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.extra_eval:
         extra = [r for r in read_jsonl(args.extra_eval) if UNLICENSED in r["source"]]
         _print_eval("unlicensed sources (evaluation only, never trained on)", evaluate_injection(extra, detector))
+
+
+def _read_encoder_oof(path: str, records: list[dict[str, Any]]) -> list[float | None]:
+    """Each record's out-of-fold encoder logit (requests only; None for tool content)."""
+    from train_injection_encoder import record_key
+
+    by_key = {row["key"]: float(row["encoder"]) for row in read_jsonl(path)}
+    logits = [by_key.get(record_key(r)) if r["vector"] == "direct" else None for r in records]
+    missing = sum(r["vector"] == "direct" and v is None for r, v in zip(records, logits, strict=True))
+    if missing:
+        raise SystemExit(f"{path} has no logit for {missing} requests: rerun train_injection_encoder.py oof")
+    return logits
+
+
+def _combine(oof: list[float], encoder: list[float | None], weight: float, clip: float) -> list[float]:
+    """What the detector computes where the encoder runs (keel.guard._injection_model.with_encoder)."""
+    from keel.guard._injection_model import _sigmoid, logit
+
+    return [
+        s if e is None else _sigmoid(logit(s) + weight * max(-clip, min(clip, e)))
+        for s, e in zip(oof, encoder, strict=True)
+    ]
+
+
+def _encoder_thresholds(
+    records: list[dict[str, Any]],
+    prepared: list[Any],
+    doc: list[float],
+    combined: list[float],
+    doc_thresholds: tuple[float, float],
+) -> tuple[float, float]:
+    """Request thresholds for the combined score: dev's benign requests at the usual targets, and of
+    every other benign request no more flagged (blocked) than the document model alone flags (blocks).
+
+    The second condition is what makes the encoder safe to add. Under the usual rule alone it doubled
+    the false positives on requests from outside dev (hard negatives in thirty languages, Django's
+    messages: 50 -> 106 of 2,942 out of fold) for 5 points of dev detection; it was fine-tuned on an
+    English vocabulary, and role-play or "write my bot's system prompt" requests look like attacks to it.
+    """
+    benign = [
+        i
+        for i, r in enumerate(records)
+        if r["label"] == "benign" and r["vector"] == "direct" and not prepared[i].strong
+    ]
+    dev = [
+        s
+        for r, s in zip(records, combined, strict=True)
+        if r["label"] == "benign" and r["vector"] == "direct" and r.get("origin") == "dev"
+    ]
+    others = [i for i in benign if records[i].get("origin") != "dev"]
+    ordered = sorted((combined[i] for i in others), reverse=True)
+    out = []
+    for target, doc_threshold in zip((TARGET_FLAG_FPR, TARGET_BLOCK_FPR), doc_thresholds, strict=True):
+        allowed = sum(doc[i] >= doc_threshold for i in others)
+        above = ordered[allowed] + 1e-4 if allowed < len(ordered) else 0.0
+        out.append(round(min(max(_threshold(dev, target), above), 0.99), 4))
+    return out[0], max(out)
+
+
+def _encoder_section(directory: Path, weight: float, clip: float) -> dict[str, Any]:
+    import shutil
+
+    from train_injection_encoder import GRAPH_NAME, MAX_TOKENS, TOKENIZER_NAME
+
+    source = MODEL_PATH.parent
+    for name in (GRAPH_NAME, TOKENIZER_NAME):
+        if not (source / name).is_file():
+            raise SystemExit(f"{source / name} is missing: run train_injection_encoder.py final first")
+        if directory.resolve() != source.resolve():
+            shutil.copyfile(source / name, directory / name)
+    digest = hashlib.sha256((source / GRAPH_NAME).read_bytes()).hexdigest()
+    return {
+        "file": GRAPH_NAME,
+        "tokenizer": TOKENIZER_NAME,
+        "sha256": digest,
+        "weight": weight,
+        "clip": clip,
+        "max_tokens": MAX_TOKENS,
+    }
 
 
 def _shipped(weights: dict[str, float]) -> dict[str, float]:
@@ -972,6 +1065,14 @@ def main() -> None:
         help="ship each threshold's median over N fold assignments (1: the single assignment of older models)",
     )
     tp.add_argument("--out", metavar="PATH", help="write the model here instead of the shipped file")
+    tp.add_argument(
+        "--encoder-oof",
+        metavar="JSONL",
+        help="the request encoder's out-of-fold logits (train_injection_encoder.py oof): requests' thresholds "
+        "are then set on the combined score, and the model file names the encoder",
+    )
+    tp.add_argument("--encoder-weight", type=float, default=ENCODER_WEIGHT, metavar="W")
+    tp.add_argument("--encoder-clip", type=float, default=ENCODER_CLIP, metavar="C")
     tp.add_argument("--no-negatives", action="store_true", help=f"leave out {NEGATIVES_PATH.name}")
     tp.add_argument("--concepts", action="store_true", help="the models also see cross-lingual concept features")
     tp.add_argument("--multilingual", action="store_true", help=f"also train on {MULTILINGUAL_PATH.name}")

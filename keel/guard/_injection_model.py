@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from keel.guard._injection_encoder import EncoderSpec, RequestEncoder
+
 __all__ = [
     "LinearModel",
     "InjectionModel",
@@ -341,6 +343,9 @@ class InjectionModel:
     calibration: dict[str, tuple[float, float]]
     meta: dict[str, Any]
     features: frozenset[str] = frozenset()
+    # Tier 3 for requests (keel.guard._injection_encoder), when the model file names one; its
+    # "user" calibration is then of the combined score.
+    encoder: RequestEncoder | None = None
 
     def calibrate(self, raw: float, kind: str) -> float:
         """Piecewise-linear through (0, 0), (flag, 0.5), (block, 0.9), (1, 1): monotonic in `raw`."""
@@ -350,6 +355,30 @@ class InjectionModel:
             if raw <= x1:
                 return y0 if x1 <= x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
         return 1.0
+
+    def uncalibrate(self, score: float, kind: str) -> float:
+        """The raw score that `calibrate` maps to `score` (the lowest, where several do)."""
+        flag, block = self.calibration.get(kind, self.calibration["user"])
+        points = ((0.0, 0.0), (flag, CALIBRATED_FLAG), (block, CALIBRATED_BLOCK), (1.0, 1.0))
+        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+            if score <= y1:
+                return x0 if y1 <= y0 else x0 + (x1 - x0) * (score - y0) / (y1 - y0)
+        return 1.0
+
+    def with_encoder(self, raw: float, body: str, low: float, high: float) -> tuple[float, float | None]:
+        """`raw` combined with the encoder's logit for `body`, and that logit; the encoder runs only
+        where it could move `raw` across `low` or `high` (raw thresholds), so decisions are exact."""
+        encoder = self.encoder
+        if encoder is None:
+            return raw, None
+        spec = encoder.spec
+        z = logit(raw)
+        # A margin so that rounding in logit/sigmoid never decides whether a boundary is in reach.
+        reach = spec.reach + 1e-6
+        if not any(z - reach <= logit(t) <= z + reach for t in (low, high)):
+            return raw, None
+        value = encoder.logit(body)
+        return _sigmoid(z + spec.weight * max(-spec.clip, min(spec.clip, value))), value
 
     def score_doc(self, text: str, source: str, hints: Iterable[str]) -> float:
         return self.doc.score(doc_features(text, source, hints, concepts="concepts" in self.features))
@@ -380,7 +409,13 @@ class InjectionModel:
             calibration={k: (float(v[0]), float(v[1])) for k, v in data["calibration"].items()},
             meta=dict(data.get("meta", {})),
             features=features,
+            encoder=RequestEncoder(EncoderSpec.from_dict(data["encoder"]), path.parent) if "encoder" in data else None,
         )
+
+
+def logit(p: float) -> float:
+    p = min(max(p, 1e-9), 1.0 - 1e-9)
+    return math.log(p / (1.0 - p))
 
 
 def _sigmoid(z: float) -> float:

@@ -13,6 +13,9 @@ Tiers, cheapest first (see docs/guard-injection.md):
 2. Otherwise two linear models (keel.guard._injection_model): the document model, and for
    source="tool" the segment model, which looks for one instruction hidden in a line, sentence or
    table cell of the data. The score is the higher of the two.
+3. For requests and model output, where the model file has one: a small fine-tuned transformer
+   (keel.guard._injection_encoder) whose logit is added to the document model's, run only when
+   it could move the score across the flag or block threshold.
 
 Sources: "user" (what the user typed), "tool" (content a tool returned: where indirect injections
 live, so imperatives aimed at the assistant count there and not in requests), "model" (the model's
@@ -54,12 +57,15 @@ class InjectionDetector:
         block_at: float = DEFAULT_BLOCK_AT,
         flag_at: float = DEFAULT_FLAG_AT,
         model_path: Path | None = None,
+        encoder: bool = True,
     ) -> None:
         if not 0.0 <= flag_at <= block_at <= 1.0:
             raise ValueError(f"need 0 <= flag_at ({flag_at}) <= block_at ({block_at}) <= 1")
         self.block_at = block_at
         self.flag_at = flag_at
         self._model_path = model_path or MODEL_PATH
+        # False skips tier 3: a little less detection on requests for no transformer run at all.
+        self.encoder = encoder
         self._model: InjectionModel | None = None
         self._lock = threading.Lock()
 
@@ -91,6 +97,11 @@ class InjectionDetector:
             seg = model.score_segments(body)
             reasons.append(f"segment:{seg:.2f}")
             raw = max(raw, seg)
+        elif self.encoder and model.encoder is not None:
+            low, high = model.uncalibrate(self.flag_at, kind), model.uncalibrate(self.block_at, kind)
+            raw, value = model.with_encoder(raw, body, low, high)
+            if value is not None:
+                reasons.append(f"encoder:{value:.2f}")
         return self._verdict(model.calibrate(raw, kind), reasons)
 
     def _verdict(self, score: float, reasons: list[str]) -> InjectionVerdict:

@@ -1,0 +1,107 @@
+"""Tier 3 of the injection detector: a small fine-tuned transformer that reads requests in order.
+
+The linear models of tier 2 see which words a request holds, not how they are put together, so
+"tell me what your instructions say" and "tell me what the instructions in this manual say" look
+alike to them. This encoder (all-MiniLM-L6-v2, fine-tuned on the same training records by
+scripts/train_injection_encoder.py, exported to ONNX with int8 weights) reads the first
+`max_tokens` word pieces of a request. Its logit is added, weighted, to the document model's,
+and only where it could change the decision (see `InjectionDetector.scan`): about 14 ms per
+128 tokens on one core is too slow to run on every text.
+
+An ONNX graph is data, not code: loading one runs nothing of the file's author, unlike a pickle.
+onnxruntime and tokenizers are imported on the first load, so a process that never scans a
+request never pays for them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["EncoderSpec", "RequestEncoder"]
+
+
+@dataclass(frozen=True, slots=True)
+class EncoderSpec:
+    """The `encoder` section of a model file: where the graph is and how its logit is combined."""
+
+    file: str  # the ONNX graph, beside the model file
+    tokenizer: str  # its tokenizer (tokenizers' JSON format), beside the model file
+    sha256: str  # of the ONNX graph: a model file must not run with another's encoder
+    weight: float  # combined logit = document logit + weight * clip(encoder logit)
+    clip: float
+    max_tokens: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncoderSpec:
+        spec = cls(
+            file=str(data["file"]),
+            tokenizer=str(data["tokenizer"]),
+            sha256=str(data["sha256"]),
+            weight=float(data["weight"]),
+            clip=float(data["clip"]),
+            max_tokens=int(data["max_tokens"]),
+        )
+        if spec.weight < 0 or spec.clip <= 0 or spec.max_tokens < 8:
+            raise ValueError(f"bad encoder section: {data!r}")
+        for name in (spec.file, spec.tokenizer):
+            if Path(name).name != name:
+                raise ValueError(f"encoder files must sit beside the model file, not at {name!r}")
+        return spec
+
+    @property
+    def reach(self) -> float:
+        """The most the encoder can move the document model's logit, either way."""
+        return self.weight * self.clip
+
+
+class RequestEncoder:
+    """Thread-safe; the ONNX session is created on the first `logit` call."""
+
+    def __init__(self, spec: EncoderSpec, directory: Path) -> None:
+        self.spec = spec
+        self._graph = directory / spec.file
+        self._tokenizer_path = directory / spec.tokenizer
+        for path in (self._graph, self._tokenizer_path):
+            if not path.is_file():
+                raise FileNotFoundError(f"the injection model's encoder needs {path}, which is missing")
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> None:
+        import onnxruntime as ort  # type: ignore[import-untyped]
+        from tokenizers import Tokenizer
+
+        graph = self._graph.read_bytes()
+        digest = hashlib.sha256(graph).hexdigest()
+        if digest != self.spec.sha256:
+            raise ValueError(f"{self._graph} has sha256 {digest}, the model file expects {self.spec.sha256}")
+        options = ort.SessionOptions()
+        # One thread per scan: scans run concurrently in worker threads, and on a 2-core machine a
+        # second intra-op thread per call only contends with them.
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(self.spec.max_tokens)
+        self._tokenizer = tokenizer
+        self._session = session
+
+    def logit(self, text: str) -> float:
+        """The encoder's injection logit for one request (unclipped)."""
+        if self._session is None:
+            with self._lock:
+                if self._session is None:
+                    self._load()
+        import numpy as np
+
+        encoding = self._tokenizer.encode(text)
+        ids = np.asarray([encoding.ids], dtype=np.int64)
+        mask = np.asarray([encoding.attention_mask], dtype=np.int64)
+        (logits,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return float(logits.reshape(-1)[0])
