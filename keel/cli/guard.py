@@ -1,4 +1,5 @@
-"""`keel guard eval`: how well the guard's detectors do on a labelled set (injection and PII)."""
+"""`keel guard eval`: how well the guard's detectors do on a labelled set (injection and PII);
+`keel guard scan`: one text's injection verdict and why."""
 
 from __future__ import annotations
 
@@ -156,3 +157,30 @@ def eval_command(
             console.print(f"[red]gate missed:[/red] {miss}")
     if gate and misses:
         raise typer.Exit(1)
+
+
+@app.command("scan")
+def scan_command(
+    text: Annotated[str, typer.Argument(help='The text to scan; "-" reads it from standard input.')],
+    source: Annotated[
+        str, typer.Option("--source", help="user (typed by a user), tool (a tool's output) or model (an answer).")
+    ] = "user",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Scan one text for prompt injection: the decision, the score and the reasons (never the text)."""
+    from keel.guard.injection import SOURCES, default_detector
+
+    if source not in SOURCES:
+        raise UsageError(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if text == "-":
+        text = sys.stdin.read()
+    if not text.strip():
+        raise UsageError("nothing to scan: the text is empty")
+    verdict = default_detector().scan(text, source=source)
+    if as_json:
+        print_json({"decision": verdict.decision, "score": verdict.score, "reasons": list(verdict.reasons)})
+        return
+    colour = {"allow": "green", "flag": "yellow", "block": "red"}[verdict.decision]
+    console.print(f"[{colour}]{verdict.decision}[/{colour}] score {verdict.score:.4f}")
+    for reason in verdict.reasons:
+        console.print(f"  {reason}")
