@@ -861,6 +861,10 @@ def cmd_train(args: argparse.Namespace) -> None:
             # The encoder's folds are the first assignment's; with another assignment's document
             # scores the sum is still out of fold for both models, so every assignment can vote.
             combined = _combine(oof, encoder_logits, args.encoder_weight, args.encoder_clip)
+            # The document model's own request thresholds stay, for what the encoder does not read:
+            # model output (it never saw an answer: it blocked "I can't share my system instructions")
+            # and requests when a caller turns it off.
+            calibration["document"] = calibration["user"]
             calibration["user"] = _encoder_thresholds(records, prepared, oof, combined, calibration["user"])
             oof = combined
         runs.append((oof, calibration))

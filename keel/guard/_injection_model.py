@@ -344,7 +344,7 @@ class InjectionModel:
     meta: dict[str, Any]
     features: frozenset[str] = frozenset()
     # Tier 3 for requests (keel.guard._injection_encoder), when the model file names one; its
-    # "user" calibration is then of the combined score.
+    # "user" calibration is then of the combined score, and "document" the document model's alone.
     encoder: RequestEncoder | None = None
 
     def calibrate(self, raw: float, kind: str) -> float:
@@ -400,6 +400,8 @@ class InjectionModel:
             data = json.load(fh)
         if data.get("format") != FORMAT:
             raise ValueError(f"{path} is not a {FORMAT} model (format {data.get('format')!r})")
+        if "encoder" in data and "document" not in data["calibration"]:
+            raise ValueError(f"{path} names an encoder but no thresholds for the document model alone")
         features = frozenset(data.get("features", ()))
         if not features <= FEATURE_SETS:
             raise ValueError(f"{path} needs features this version does not compute: {sorted(features - FEATURE_SETS)}")

@@ -13,13 +13,13 @@ Tiers, cheapest first (see docs/guard-injection.md):
 2. Otherwise two linear models (keel.guard._injection_model): the document model, and for
    source="tool" the segment model, which looks for one instruction hidden in a line, sentence or
    table cell of the data. The score is the higher of the two.
-3. For requests and model output, where the model file has one: a small fine-tuned transformer
+3. For requests, where the model file has one: a small fine-tuned transformer
    (keel.guard._injection_encoder) whose logit is added to the document model's, run only when
    it could move the score across the flag or block threshold.
 
 Sources: "user" (what the user typed), "tool" (content a tool returned: where indirect injections
 live, so imperatives aimed at the assistant count there and not in requests), "model" (the model's
-own output, treated like a request: no data-only patterns).
+own output, treated like a request: no data-only patterns, and no encoder, which never saw an answer).
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ class InjectionDetector:
         self.block_at = block_at
         self.flag_at = flag_at
         self._model_path = model_path or MODEL_PATH
-        # False skips tier 3: a little less detection on requests for no transformer run at all.
+        # False skips tier 3: requests are then scored as model output is, by the document model
+        # against its own thresholds (a little less detection, no transformer run at all).
         self.encoder = encoder
         self._model: InjectionModel | None = None
         self._lock = threading.Lock()
@@ -97,11 +98,15 @@ class InjectionDetector:
             seg = model.score_segments(body)
             reasons.append(f"segment:{seg:.2f}")
             raw = max(raw, seg)
-        elif self.encoder and model.encoder is not None:
-            low, high = model.uncalibrate(self.flag_at, kind), model.uncalibrate(self.block_at, kind)
-            raw, value = model.with_encoder(raw, body, low, high)
-            if value is not None:
-                reasons.append(f"encoder:{value:.2f}")
+        elif model.encoder is not None:
+            if source == "user" and self.encoder:
+                low, high = model.uncalibrate(self.flag_at, kind), model.uncalibrate(self.block_at, kind)
+                raw, value = model.with_encoder(raw, body, low, high)
+                if value is not None:
+                    reasons.append(f"encoder:{value:.2f}")
+            else:
+                # Model output, or the encoder turned off: the document model's own thresholds.
+                kind = "document"
         return self._verdict(model.calibrate(raw, kind), reasons)
 
     def _verdict(self, score: float, reasons: list[str]) -> InjectionVerdict:

@@ -909,7 +909,8 @@ def test_import_is_cheap_and_loads_no_model() -> None:
 def test_model_artifact_is_plain_json() -> None:
     data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     assert data["format"] == "keel.guard.injection/1"
-    assert set(data["calibration"]) == {"user", "tool"}
+    # "document": the document model's own request thresholds, for what the request encoder does not read.
+    assert set(data["calibration"]) == {"user", "tool", "document"}
     model = InjectionModel.load()
     assert model.doc.weights and model.segment.weights
     assert model.calibrate(0.0, "user") == 0.0 and model.calibrate(1.0, "tool") == 1.0

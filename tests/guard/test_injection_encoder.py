@@ -117,6 +117,27 @@ def test_a_missing_encoder_file_fails_at_load(tmp_path: Path) -> None:
         InjectionModel.load(path)
 
 
+def test_a_model_file_with_an_encoder_needs_the_document_thresholds(tmp_path: Path) -> None:
+    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    del model["calibration"]["document"]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model), encoding="utf-8")
+    with pytest.raises(ValueError, match="no thresholds for the document model alone"):
+        InjectionModel.load(path)
+
+
+def test_model_output_is_not_read_by_the_encoder() -> None:
+    """It was trained and calibrated on requests; it blocked this refusal, read as a request for the prompt.
+
+    The document model alone flags it (as the model before the encoder did): flagged for review, not blocked.
+    """
+    answer = "I can't share my system instructions, but I'm happy to help with your question about taxes."
+    verdict = InjectionDetector().scan(answer, source="model")
+    assert verdict.decision == "flag"
+    assert not any(r.startswith("encoder:") for r in verdict.reasons)
+    assert InjectionDetector().scan(answer, source="user").decision == "block"
+
+
 def test_an_encoder_graph_that_is_not_the_named_one_is_refused(tmp_path: Path) -> None:
     """The sha256 in the model file pins the graph: a swapped file never scores anything."""
     (tmp_path / SPEC["file"]).write_bytes(b"not the graph the model file names")
