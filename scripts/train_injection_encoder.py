@@ -9,13 +9,13 @@ Needs the `train-encoder` extra (torch, transformers, the base model, onnx); Kee
 only onnxruntime and tokenizers to run the result. The whole recipe, in order:
 
     # 1. the training records, as the linear models see them (and their out-of-fold scores)
-    python scripts/train_injection.py train ... --dump-oof /tmp/oof.jsonl --out /tmp/linear.json
+    python scripts/train_injection.py train ... --dump-oof oof.jsonl --out linear.json
     # 2. the encoder's out-of-fold logits, same folds as the linear models' first assignment
-    python scripts/train_injection_encoder.py oof /tmp/oof.jsonl --out /tmp/encoder-oof.jsonl
+    python scripts/train_injection_encoder.py oof oof.jsonl --out encoder-oof.jsonl
     # 3. the encoder trained on every request, exported beside the shipped model
-    python scripts/train_injection_encoder.py final /tmp/oof.jsonl
+    python scripts/train_injection_encoder.py final oof.jsonl
     # 4. the linear models again, with the "user" thresholds set on the combined scores
-    python scripts/train_injection.py train ... --encoder-oof /tmp/encoder-oof.jsonl
+    python scripts/train_injection.py train ... --encoder-oof encoder-oof.jsonl
 
 Step 2 trains five models (about 4 minutes each on two cores), step 3 one. CPU training is not
 bit-for-bit reproducible across machines; the shipped graph's sha256 is in the model file.

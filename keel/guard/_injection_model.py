@@ -347,10 +347,13 @@ class InjectionModel:
     # "user" calibration is then of the combined score, and "document" the document model's alone.
     encoder: RequestEncoder | None = None
 
+    def _points(self, kind: str) -> tuple[tuple[float, float], ...]:
+        flag, block = self.calibration.get(kind, self.calibration["user"])
+        return ((0.0, 0.0), (flag, CALIBRATED_FLAG), (block, CALIBRATED_BLOCK), (1.0, 1.0))
+
     def calibrate(self, raw: float, kind: str) -> float:
         """Piecewise-linear through (0, 0), (flag, 0.5), (block, 0.9), (1, 1): monotonic in `raw`."""
-        flag, block = self.calibration.get(kind, self.calibration["user"])
-        points = ((0.0, 0.0), (flag, CALIBRATED_FLAG), (block, CALIBRATED_BLOCK), (1.0, 1.0))
+        points = self._points(kind)
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             if raw <= x1:
                 return y0 if x1 <= x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
@@ -358,8 +361,7 @@ class InjectionModel:
 
     def uncalibrate(self, score: float, kind: str) -> float:
         """The raw score that `calibrate` maps to `score` (the lowest, where several do)."""
-        flag, block = self.calibration.get(kind, self.calibration["user"])
-        points = ((0.0, 0.0), (flag, CALIBRATED_FLAG), (block, CALIBRATED_BLOCK), (1.0, 1.0))
+        points = self._points(kind)
         for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
             if score <= y1:
                 return x0 if y1 <= y0 else x0 + (x1 - x0) * (score - y0) / (y1 - y0)
