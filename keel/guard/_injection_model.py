@@ -353,19 +353,11 @@ class InjectionModel:
 
     def calibrate(self, raw: float, kind: str) -> float:
         """Piecewise-linear through (0, 0), (flag, 0.5), (block, 0.9), (1, 1): monotonic in `raw`."""
-        points = self._points(kind)
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-            if raw <= x1:
-                return y0 if x1 <= x0 else y0 + (y1 - y0) * (raw - x0) / (x1 - x0)
-        return 1.0
+        return _interpolate(self._points(kind), raw)
 
     def uncalibrate(self, score: float, kind: str) -> float:
         """The raw score that `calibrate` maps to `score` (the lowest, where several do)."""
-        points = self._points(kind)
-        for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
-            if score <= y1:
-                return x0 if y1 <= y0 else x0 + (x1 - x0) * (score - y0) / (y1 - y0)
-        return 1.0
+        return _interpolate(tuple((y, x) for x, y in self._points(kind)), score)
 
     def with_encoder(self, raw: float, body: str, low: float, high: float) -> tuple[float, float | None]:
         """`raw` combined with the encoder's logit for `body`, and that logit; the encoder runs only
@@ -415,6 +407,13 @@ class InjectionModel:
             features=features,
             encoder=RequestEncoder(EncoderSpec.from_dict(data["encoder"]), path.parent) if "encoder" in data else None,
         )
+
+
+def _interpolate(points: tuple[tuple[float, float], ...], x: float) -> float:
+    for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False):
+        if x <= x1:
+            return y0 if x1 <= x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return 1.0
 
 
 def logit(p: float) -> float:
