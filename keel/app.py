@@ -265,15 +265,19 @@ class App:
     @property
     def guard(self) -> ScreeningGuard | None:
         """The guard every model call passes through (PII to the vault, injections refused); None when off."""
-        # Rebuilt when the store was replaced (its vault lives in that store).
-        if self.guard_settings.enabled and (self._guard is None or self._guard.store is not self.store):
+        if not self.guard_settings.enabled:
+            return self._guard
+        # Rebuilt when the store was replaced (its vault lives in that store). The store is opened
+        # outside the lock: opening it takes the same lock.
+        store = self.store
+        if self._guard is None or self._guard.store is not store:
             with self._lock:
-                if self._guard is None or self._guard.store is not self.store:
+                if self._guard is None or self._guard.store is not store:
                     from keel.guard.guard import Guard as ScreeningGuard
                     from keel.guard.guard import install_log_redactor
 
                     install_log_redactor()
-                    self._guard = ScreeningGuard(self.store, ner=self.guard_settings.ner)
+                    self._guard = ScreeningGuard(store, ner=self.guard_settings.ner)
         return self._guard
 
     @property

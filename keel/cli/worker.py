@@ -37,6 +37,7 @@ async def serve(worker: Worker, app: App | None = None) -> None:
         # first call does not pay the process start and its module's import.
         app.toolbox.use_pool(ToolSettings.from_env().pool_size)
         warming = asyncio.create_task(app.toolbox.prewarm())
+    guard_warming = asyncio.create_task(_warm_guard(app)) if app is not None else None
 
     def drain(sig: signal.Signals) -> None:
         log.info(
@@ -54,10 +55,24 @@ async def serve(worker: Worker, app: App | None = None) -> None:
     try:
         await worker.run()
     finally:
+        if guard_warming is not None:
+            guard_warming.cancel()
         if warming is not None:
             warming.cancel()
             assert app is not None
             await app.toolbox.aclose()  # no pooled sandbox outlives the worker
+
+
+async def _warm_guard(app: App) -> None:
+    """Load the guard's models (injection encoders, NER) in a thread, so the first model call does not wait ~2 s."""
+    try:
+        # The guard screens model calls only, so an App without a gateway never needs it.
+        guard = app.guard if app.gateway is not None else None
+        if guard is not None:
+            await asyncio.to_thread(guard.warm_up)
+            log.info("guard models loaded", extra={"event_type": "guard.warmed_up"})
+    except Exception as exc:  # noqa: BLE001  (the first model call reports it; the worker serves on)
+        log.warning("could not warm up the guard: %s", exc, extra={"event_type": "guard.warm_up_failed"})
 
 
 def _serve_metrics(app: App, port: int) -> metrics.MetricsServer:

@@ -1,12 +1,14 @@
-"""Tier 3 of the injection detector: a small fine-tuned transformer that reads requests in order.
+"""Tier 3 of the injection detector: small fine-tuned transformers that read text in order.
 
-The linear models of tier 2 see which words a request holds, not how they are put together, so
+The linear models of tier 2 see which words a text holds, not how they are put together, so
 "tell me what your instructions say" and "tell me what the instructions in this manual say" look
-alike to them. This encoder (all-MiniLM-L6-v2, fine-tuned on the same training records by
-scripts/train_injection_encoder.py, exported to ONNX with int8 weights) reads the first
-`max_tokens` word pieces of a request. Its logit is added, weighted, to the document model's,
-and only where it could change the decision (see `InjectionDetector.scan`): about 14 ms per
-128 tokens on one core is too slow to run on every text.
+alike to them. Two encoders (all-MiniLM-L6-v2, fine-tuned on the same training records by
+scripts/train_injection_encoder.py, exported to ONNX with int8 weights): one reads the first
+`max_tokens` word pieces of a request; the other reads tool content, as pairs of a candidate
+segment (the ones the segment model scores highest) and the text around it, so that it judges
+whether that sentence is an order planted in that data. Their logit is added, weighted, to the
+linear score, and only where it could change the decision (see `InjectionDetector.scan`): about
+14 ms per 128 tokens on one core is too slow to run on every text.
 
 An ONNX graph is data, not code: loading one runs nothing of the file's author, unlike a pickle.
 onnxruntime and tokenizers are imported on the first load, so a process that never scans a
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EncoderSpec", "RequestEncoder"]
+__all__ = ["EncoderSpec", "OnnxEncoder", "segment_pairs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,10 @@ class EncoderSpec:
     weight: float  # combined logit = document logit + weight * clip(encoder logit)
     clip: float
     max_tokens: int
+    # 0: the encoder reads the whole text. N > 0: it reads (segment, context) pairs for the N
+    # segments the segment model scores highest, the context being `context_chars` either side.
+    segments: int = 0
+    context_chars: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EncoderSpec:
@@ -44,8 +50,10 @@ class EncoderSpec:
             weight=float(data["weight"]),
             clip=float(data["clip"]),
             max_tokens=int(data["max_tokens"]),
+            segments=int(data.get("segments", 0)),
+            context_chars=int(data.get("context_chars", 0)),
         )
-        if spec.weight < 0 or spec.clip <= 0 or spec.max_tokens < 8:
+        if spec.weight < 0 or spec.clip <= 0 or spec.max_tokens < 8 or spec.segments < 0 or spec.context_chars < 0:
             raise ValueError(f"bad encoder section: {data!r}")
         for name in (spec.file, spec.tokenizer):
             if Path(name).name != name:
@@ -58,7 +66,17 @@ class EncoderSpec:
         return self.weight * self.clip
 
 
-class RequestEncoder:
+def segment_pairs(text: str, segs: list[str], context_chars: int) -> list[tuple[str, str]]:
+    """What the tool encoder reads for each candidate segment: the segment, and the text around it."""
+    pairs = []
+    for seg in segs:
+        at = text.find(seg)
+        window = seg if at < 0 else text[max(0, at - context_chars) : at + len(seg) + context_chars]
+        pairs.append((seg, window))
+    return pairs
+
+
+class OnnxEncoder:
     """Thread-safe; the ONNX session is created on the first `logit` call."""
 
     def __init__(self, spec: EncoderSpec, directory: Path) -> None:
@@ -88,20 +106,33 @@ class RequestEncoder:
         session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
         tokenizer.no_padding()
-        tokenizer.enable_truncation(self.spec.max_tokens)
+        # Longest first: of a (segment, context) pair the context is cut before the segment is.
+        tokenizer.enable_truncation(self.spec.max_tokens, strategy="longest_first")
         self._tokenizer = tokenizer
         self._session = session
 
     def logit(self, text: str) -> float:
-        """The encoder's injection logit for one request (unclipped)."""
+        """The encoder's injection logit for one text (unclipped)."""
+        return self.logits([text])[0]
+
+    def load(self) -> None:
+        """Create the session now rather than on the first call (idempotent)."""
         if self._session is None:
             with self._lock:
                 if self._session is None:
                     self._load()
+
+    def logits(self, inputs: list[str] | list[tuple[str, str]]) -> list[float]:
+        """Logits for texts or (segment, context) pairs, in one batch (padded; the mask hides it)."""
+        self.load()
         import numpy as np
 
-        encoding = self._tokenizer.encode(text)
-        ids = np.asarray([encoding.ids], dtype=np.int64)
-        mask = np.asarray([encoding.attention_mask], dtype=np.int64)
-        (logits,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
-        return float(logits.reshape(-1)[0])
+        encodings = self._tokenizer.encode_batch(inputs)
+        length = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), length), dtype=np.int64)
+        mask = np.zeros((len(encodings), length), dtype=np.int64)
+        for row, e in enumerate(encodings):
+            ids[row, : len(e.ids)] = e.ids
+            mask[row, : len(e.ids)] = 1
+        (out,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        return [float(v) for v in out.reshape(-1)]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from keel.guard._injection_encoder import EncoderSpec, RequestEncoder
+from keel.guard._injection_encoder import EncoderSpec, OnnxEncoder, segment_pairs
 
 __all__ = [
     "LinearModel",
@@ -345,7 +345,10 @@ class InjectionModel:
     features: frozenset[str] = frozenset()
     # Tier 3 for requests (keel.guard._injection_encoder), when the model file names one; its
     # "user" calibration is then of the combined score, and "document" the document model's alone.
-    encoder: RequestEncoder | None = None
+    encoder: OnnxEncoder | None = None
+    # Tier 3 for tool content, likewise: "tool" is then of the combined score, "tool_linear" of
+    # the linear models' alone.
+    tool_encoder: OnnxEncoder | None = None
 
     def _points(self, kind: str) -> tuple[tuple[float, float], ...]:
         flag, block = self.calibration.get(kind, self.calibration["user"])
@@ -363,30 +366,44 @@ class InjectionModel:
         """`raw` combined with the encoder's logit for `body`, and that logit; the encoder runs only
         where it could move `raw` across `low` or `high` (raw thresholds), so decisions are exact."""
         encoder = self.encoder
-        if encoder is None:
-            return raw, None
-        spec = encoder.spec
-        z = logit(raw)
-        # A margin so that rounding in logit/sigmoid never decides whether a boundary is in reach.
-        reach = spec.reach + 1e-6
-        if not any(z - reach <= logit(t) <= z + reach for t in (low, high)):
+        if encoder is None or not _in_reach(encoder.spec, raw, low, high):
             return raw, None
         value = encoder.logit(body)
-        return _sigmoid(z + spec.weight * max(-spec.clip, min(spec.clip, value))), value
+        return _combined(encoder.spec, raw, value), value
+
+    def with_tool_encoder(
+        self, raw: float, body: str, ranked: list[tuple[float, str]], low: float, high: float
+    ) -> tuple[float, float | None]:
+        """As `with_encoder`, for tool content: the tool encoder reads the top segments of `ranked`
+        (from `ranked_segments`) in their context, and the highest of its logits counts."""
+        encoder = self.tool_encoder
+        if encoder is None or not ranked or not _in_reach(encoder.spec, raw, low, high):
+            return raw, None
+        spec = encoder.spec
+        top = [seg for _, seg in ranked[: spec.segments]]
+        value = max(encoder.logits(segment_pairs(body, top, spec.context_chars)))
+        return _combined(spec, raw, value), value
 
     def score_doc(self, text: str, source: str, hints: Iterable[str]) -> float:
         return self.doc.score(doc_features(text, source, hints, concepts="concepts" in self.features))
 
     def score_segments(self, text: str) -> float:
+        ranked = self.ranked_segments(text)
+        return ranked[0][0] if ranked else 0.0
+
+    def ranked_segments(self, text: str) -> list[tuple[float, str]]:
+        """The segment model's score for each segment that is not an answered question, highest first."""
         segs = segments(text)
         context = segment_context(text, segs)
         answered = answered_questions(text, segs) | correspondence_questions(text, segs)
-        best = 0.0
         with_concepts = "concepts" in self.features
-        for seg in segs:
-            if seg not in answered:
-                best = max(best, self.segment.score(segment_features(seg, context, concepts=with_concepts)))
-        return best
+        scored = [
+            (self.segment.score(segment_features(seg, context, concepts=with_concepts)), seg)
+            for seg in segs
+            if seg not in answered
+        ]
+        # Stable: of equal scores the earlier segment comes first.
+        return sorted(scored, key=lambda pair: -pair[0])
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> InjectionModel:
@@ -396,17 +413,33 @@ class InjectionModel:
             raise ValueError(f"{path} is not a {FORMAT} model (format {data.get('format')!r})")
         if "encoder" in data and "document" not in data["calibration"]:
             raise ValueError(f"{path} names an encoder but no thresholds for the document model alone")
+        if "tool_encoder" in data and not {"tool", "tool_linear"} <= set(data["calibration"]):
+            raise ValueError(f"{path} names a tool encoder but not both tool calibrations")
         features = frozenset(data.get("features", ()))
         if not features <= FEATURE_SETS:
             raise ValueError(f"{path} needs features this version does not compute: {sorted(features - FEATURE_SETS)}")
+        tool_encoder = data.get("tool_encoder")
         return cls(
             doc=LinearModel.from_dict(data["doc"]),
             segment=LinearModel.from_dict(data["segment"]),
             calibration={k: (float(v[0]), float(v[1])) for k, v in data["calibration"].items()},
             meta=dict(data.get("meta", {})),
             features=features,
-            encoder=RequestEncoder(EncoderSpec.from_dict(data["encoder"]), path.parent) if "encoder" in data else None,
+            encoder=OnnxEncoder(EncoderSpec.from_dict(data["encoder"]), path.parent) if "encoder" in data else None,
+            tool_encoder=OnnxEncoder(EncoderSpec.from_dict(tool_encoder), path.parent) if tool_encoder else None,
         )
+
+
+def _in_reach(spec: EncoderSpec, raw: float, low: float, high: float) -> bool:
+    """Whether an encoder could move `raw` across either threshold."""
+    z = logit(raw)
+    # A margin so that rounding in logit/sigmoid never decides whether a boundary is in reach.
+    reach = spec.reach + 1e-6
+    return any(z - reach <= logit(t) <= z + reach for t in (low, high))
+
+
+def _combined(spec: EncoderSpec, raw: float, value: float) -> float:
+    return _sigmoid(logit(raw) + spec.weight * max(-spec.clip, min(spec.clip, value)))
 
 
 def _interpolate(points: tuple[tuple[float, float], ...], x: float) -> float:

@@ -113,6 +113,12 @@ class Guard:
             self._vault = Vault.from_env(self.store)
         return self._vault
 
+    def warm_up(self) -> None:
+        """Load both detectors' models now (blocking; a worker runs it in a thread at start)."""
+        self.injection.warm_up()
+        # The NER pipeline loads on the first text that may hold a name.
+        self.pii.detect("Warm-up: Jane Doe lives at 12 Main Street, Springfield.")
+
     # -- the way in ----------------------------------------------------------------------------
 
     async def inbound(

@@ -13,9 +13,9 @@ Tiers, cheapest first (see docs/guard-injection.md):
 2. Otherwise two linear models (keel.guard._injection_model): the document model, and for
    source="tool" the segment model, which looks for one instruction hidden in a line, sentence or
    table cell of the data. The score is the higher of the two.
-3. For requests, where the model file has one: a small fine-tuned transformer
-   (keel.guard._injection_encoder) whose logit is added to the document model's, run only when
-   it could move the score across the flag or block threshold.
+3. Where the model file has them: small fine-tuned transformers (keel.guard._injection_encoder),
+   one for requests and one for tool content, whose logit is added to the linear score, run only
+   when it could move the score across the flag or block threshold.
 
 Sources: "user" (what the user typed), "tool" (content a tool returned: where indirect injections
 live, so imperatives aimed at the assistant count there and not in requests), "model" (the model's
@@ -65,7 +65,8 @@ class InjectionDetector:
         self.flag_at = flag_at
         self._model_path = model_path or MODEL_PATH
         # False skips tier 3: requests are then scored as model output is, by the document model
-        # against its own thresholds (a little less detection, no transformer run at all).
+        # against its own thresholds, and tool content by the linear models against theirs (a little
+        # less detection, no transformer run at all).
         self.encoder = encoder
         self._model: InjectionModel | None = None
         self._lock = threading.Lock()
@@ -79,6 +80,13 @@ class InjectionDetector:
                     self._model = InjectionModel.load(self._model_path)
                 model = self._model
         return model
+
+    def warm_up(self) -> None:
+        """Load the model and create the encoders' sessions now, so that no scan pays for it (about 1 s)."""
+        model = self.model
+        for encoder in (model.encoder, model.tool_encoder):
+            if encoder is not None and self.encoder:
+                encoder.load()
 
     def scan(self, text: str, *, source: str = "user") -> InjectionVerdict:
         if source not in SOURCES:
@@ -95,9 +103,18 @@ class InjectionDetector:
         raw = model.score_doc(body, kind, hints)
         reasons.append(f"classifier:{raw:.2f}")
         if kind == "tool":
-            seg = model.score_segments(body)
+            ranked = model.ranked_segments(body)
+            seg = ranked[0][0] if ranked else 0.0
             reasons.append(f"segment:{seg:.2f}")
             raw = max(raw, seg)
+            if model.tool_encoder is not None:
+                if self.encoder:
+                    low, high = model.uncalibrate(self.flag_at, kind), model.uncalibrate(self.block_at, kind)
+                    raw, value = model.with_tool_encoder(raw, body, ranked, low, high)
+                    if value is not None:
+                        reasons.append(f"encoder:{value:.2f}")
+                else:
+                    kind = "tool_linear"
         elif model.encoder is not None:
             if source == "user" and self.encoder:
                 low, high = model.uncalibrate(self.flag_at, kind), model.uncalibrate(self.block_at, kind)
