@@ -14,9 +14,11 @@ Tiers, each timed on the same texts one call at a time:
 - patterns: normalize + every pattern over every variant (tiers 0-1, what a pattern-decided scan costs);
 - classifier: the document model (and the segment model for tool text) on already-prepared input (tier 2 alone);
 - encoder: the request encoder alone (tier 3), on the requests only (the first 128 word pieces of each);
+- tool_encoder: the tool encoder alone (tier 3), on the tool texts only (its pairs of the two segments
+  the segment model scores highest, each with the text around it), when the model has one;
 - scan_no_encoder: InjectionDetector(encoder=False).scan end to end: tiers 0-2;
 - scan: InjectionDetector.scan end to end, where tier 2 runs only if no strong pattern fired, and
-  tier 3 only for requests whose tier-2 score it could move across a threshold (the share is reported).
+  tier 3 only for texts whose tier-2 score it could move across a threshold (the share is reported).
 
 Figures are medians over rounds of each round's median and p95. Target (from the issue): scan
 under 5 ms median per 1 KB text on the 2-core CI machine.
@@ -41,13 +43,14 @@ try:
 except ImportError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, str(ROOT))
 
+from keel.guard._injection_encoder import segment_pairs  # noqa: E402
 from keel.guard.injection import InjectionDetector, patterns_tier  # noqa: E402
 from keel.guard.normalize import normalize  # noqa: E402
 
 HELDBACK = ROOT / "tests" / "guard" / "data" / "injection_heldback.jsonl"
 TEXT_CHARS = 1024
 TARGET_SCAN_MEDIAN_MS = 5.0
-TIERS = ("normalize", "patterns", "classifier", "encoder", "scan_no_encoder", "scan")
+TIERS = ("normalize", "patterns", "classifier", "encoder", "tool_encoder", "scan_no_encoder", "scan")
 
 
 def log(msg: str) -> None:
@@ -95,9 +98,22 @@ def tier_calls(detector: InjectionDetector, texts: list[tuple[str, str]]) -> dic
     encoder = model.encoder
     if encoder is None:
         raise SystemExit("the shipped model names no request encoder")
-    encoder.logit("warm-up: create the ONNX session")
     without = InjectionDetector(encoder=False)
-    return {
+    detector.warm_up()  # creates the ONNX sessions outside the timing
+    calls: dict[str, Callable[[str, str], Any]] = {}
+    tool_encoder = model.tool_encoder
+    if tool_encoder is not None:
+        spec = tool_encoder.spec
+        pairs = {
+            key: segment_pairs(
+                tier1.body, [seg for _, seg in model.ranked_segments(tier1.body)[: spec.segments]], spec.context_chars
+            )
+            for key, tier1 in prepared.items()
+            if key[1] == "tool"
+        }
+        encode = tool_encoder.logits
+        calls["tool_encoder"] = lambda text, source: pairs[(text, source)] and encode(pairs[(text, source)])
+    return calls | {
         "normalize": lambda text, source: normalize(text),
         "patterns": lambda text, source: patterns_tier(text, source),
         "classifier": classifier,
@@ -115,12 +131,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_ms = (time.perf_counter() - t0) * 1000
     calls = tier_calls(detector, texts)
     requests = [(text, source) for text, source in texts if source == "user"]
-    samples: dict[str, list[dict[str, float]]] = {tier: [] for tier in TIERS}
+    tools = [(text, source) for text, source in texts if source == "tool"]
+    only = {"encoder": requests, "tool_encoder": tools}
+    present = tuple(tier for tier in TIERS if tier in calls)
+    samples: dict[str, list[dict[str, float]]] = {tier: [] for tier in present}
     for rnd in range(args.rounds):
-        order = TIERS[rnd % len(TIERS) :] + TIERS[: rnd % len(TIERS)]
+        order = present[rnd % len(present) :] + present[: rnd % len(present)]
         for tier in order:
             gc.collect()
-            result = measure(calls[tier], requests if tier == "encoder" else texts)
+            result = measure(calls[tier], only.get(tier, texts))
             samples[tier].append(result)
             log(
                 f"round {rnd + 1}/{args.rounds} {tier:>10}: median {result['median_ms']:.3f} ms "
@@ -147,6 +166,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "decided_by_patterns": decided / len(texts),
         "encoder_ran": encoded / len(texts),
         "requests": len(requests),
+        "tool_texts": len(tools),
         "target_scan_median_ms_below": TARGET_SCAN_MEDIAN_MS,
         "tiers": tiers,
     }
@@ -159,7 +179,8 @@ def table(report: dict[str, Any]) -> str:
         f"({p['cpus']} CPUs, Python {p['python']})",
         f"model load {report['model_load_ms']:.0f} ms; "
         f"{report['decided_by_patterns']:.0%} of texts decided by patterns, the encoder ran on "
-        f"{report['encoder_ran']:.0%} (the encoder tier is timed on the {report['requests']} requests alone)",
+        f"{report['encoder_ran']:.0%} (the encoder tiers are timed on the {report['requests']} requests and the "
+        f"{report['tool_texts']} tool texts alone)",
         "",
         f"{'tier':<16} {'median ms':>10} {'p95 ms':>9} {'texts/s':>9}",
     ]

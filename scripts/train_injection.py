@@ -949,14 +949,18 @@ def cmd_train(args: argparse.Namespace) -> None:
         _print_eval("unlicensed sources (evaluation only, never trained on)", evaluate_injection(extra, detector))
 
 
-def _read_encoder_oof(path: str, records: list[dict[str, Any]]) -> list[float | None]:
-    """Each record's out-of-fold encoder logit (requests only; None for tool content)."""
+def _read_encoder_oof(path: str, records: list[dict[str, Any]], vector: str = "direct") -> list[float | None]:
+    """Each record's out-of-fold encoder logit (None for the other vector).
+
+    Every request has one; tool content without a segment of three words has none (the tool
+    encoder never runs there) and keeps its linear score.
+    """
     from train_injection_encoder import record_key
 
     by_key = {row["key"]: float(row["encoder"]) for row in read_jsonl(path)}
-    logits = [by_key.get(record_key(r)) if r["vector"] == "direct" else None for r in records]
-    missing = sum(r["vector"] == "direct" and v is None for r, v in zip(records, logits, strict=True))
-    if missing:
+    logits = [by_key.get(record_key(r)) if r["vector"] == vector else None for r in records]
+    missing = sum(r["vector"] == vector and v is None for r, v in zip(records, logits, strict=True))
+    if missing and vector == "direct":
         raise SystemExit(f"{path} has no logit for {missing} requests: rerun train_injection_encoder.py oof")
     return logits
 
@@ -977,9 +981,11 @@ def _encoder_thresholds(
     doc: list[float],
     combined: list[float],
     doc_thresholds: tuple[float, float],
+    vector: str = "direct",
 ) -> tuple[float, float]:
-    """Request thresholds for the combined score: dev's benign requests at the usual targets, and of
-    every other benign request no more flagged (blocked) than the document model alone flags (blocks).
+    """Thresholds for the combined score of requests (or of tool content, `vector="indirect"`):
+    dev's benign texts at the usual targets, and of every other benign text no more flagged
+    (blocked) than the linear models alone flag (block).
 
     The second condition is what makes the encoder safe to add. Under the usual rule alone it doubled
     the false positives on requests from outside dev (hard negatives in thirty languages, Django's
@@ -987,14 +993,12 @@ def _encoder_thresholds(
     English vocabulary, and role-play or "write my bot's system prompt" requests look like attacks to it.
     """
     benign = [
-        i
-        for i, r in enumerate(records)
-        if r["label"] == "benign" and r["vector"] == "direct" and not prepared[i].strong
+        i for i, r in enumerate(records) if r["label"] == "benign" and r["vector"] == vector and not prepared[i].strong
     ]
     dev = [
         s
         for r, s in zip(records, combined, strict=True)
-        if r["label"] == "benign" and r["vector"] == "direct" and r.get("origin") == "dev"
+        if r["label"] == "benign" and r["vector"] == vector and r.get("origin") == "dev"
     ]
     others = [i for i in benign if records[i].get("origin") != "dev"]
     ordered = sorted((combined[i] for i in others), reverse=True)

@@ -31,6 +31,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def _base_model_dir() -> str:
 
 
 def _weight(record: dict[str, Any]) -> float:
+    if "weight" in record:  # a tool pair, weighted as its record
+        return float(record["weight"])
     # ChatterBot 0.3 and synthetic texts 2, as in the linear models' shipped command; Django's messages
     # stay at 1 (the linear models give them --chat-weight too): the shipped graph was trained so.
     if record["source"].startswith("chatterbot"):
@@ -179,17 +182,17 @@ def cmd_oof(args: argparse.Namespace) -> None:
     log(f"wrote {args.out}")
 
 
-def cmd_final(args: argparse.Namespace) -> None:
+def _export(
+    model: Any, tokenizer: Any, out_dir: Path, graph_name: str, inputs: list[Any], ids: list[list[int]]
+) -> dict[str, Any]:
+    """Write `model` as an int8 ONNX graph and the tokenizer beside it; check both against training."""
     import numpy as np
     import onnxruntime as ort
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from tokenizers import Tokenizer
 
-    records, bodies, ids, _, tokenizer = _setup(args)
-    model = _train(records, ids, args, "all requests")
-    out_dir = Path(args.out_dir)
-    fp32 = out_dir / (GRAPH_NAME + ".fp32")
+    fp32 = out_dir / (graph_name + ".fp32")
     sample = tokenizer(["an example request"], return_tensors="pt")
     torch.onnx.export(
         model,
@@ -201,10 +204,7 @@ def cmd_final(args: argparse.Namespace) -> None:
         opset_version=17,
         dynamo=False,
     )
-    if args.keep:
-        model.save_pretrained(args.keep)
-        tokenizer.save_pretrained(args.keep)
-    graph = out_dir / GRAPH_NAME
+    graph = out_dir / graph_name
     # int8 weights: a quarter of the size (23 MB) and about half the time. Per channel: with one
     # scale per tensor the logits moved by up to 1.3 from the trained model's.
     quantize_dynamic(str(fp32), str(graph), weight_type=QuantType.QInt8, per_channel=True)
@@ -214,15 +214,16 @@ def cmd_final(args: argparse.Namespace) -> None:
     # how far the int8 graph's logits are from the trained model's.
     runtime_tok = Tokenizer.from_file(str(out_dir / TOKENIZER_NAME))
     runtime_tok.no_padding()
-    runtime_tok.enable_truncation(MAX_TOKENS)
+    runtime_tok.enable_truncation(MAX_TOKENS, strategy="longest_first")
     session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-    check = random.Random(0).sample(range(len(records)), min(300, len(records)))
+    check = random.Random(0).sample(range(len(inputs)), min(300, len(inputs)))
     torch_logits = _logits(model, [ids[i] for i in check])
     diffs = []
     for i, expected in zip(check, torch_logits, strict=True):
-        enc = runtime_tok.encode(bodies[i])
+        item = inputs[i]
+        enc = runtime_tok.encode(*item) if isinstance(item, tuple) else runtime_tok.encode(item)
         if enc.ids != ids[i]:
-            raise SystemExit(f"the runtime tokenizer disagrees with training on record {i}")
+            raise SystemExit(f"the runtime tokenizer disagrees with training on input {i}")
         (got,) = session.run(
             None, {"input_ids": np.asarray([enc.ids]), "attention_mask": np.asarray([enc.attention_mask])}
         )
@@ -232,10 +233,224 @@ def cmd_final(args: argparse.Namespace) -> None:
     diffs.sort()
     log(
         f"wrote {graph} ({size:.1f} MB, sha256 {digest}); int8 against trained logits over {len(diffs)} "
-        f"requests: |diff| median {diffs[len(diffs) // 2]:.3f}, p95 {diffs[int(0.95 * len(diffs))]:.3f}, "
+        f"inputs: |diff| median {diffs[len(diffs) // 2]:.3f}, p95 {diffs[int(0.95 * len(diffs))]:.3f}, "
         f"max {diffs[-1]:.3f}"
     )
-    print(json.dumps({"file": GRAPH_NAME, "tokenizer": TOKENIZER_NAME, "sha256": digest, "max_tokens": MAX_TOKENS}))
+    return {"file": graph_name, "tokenizer": TOKENIZER_NAME, "sha256": digest, "max_tokens": MAX_TOKENS}
+
+
+def cmd_final(args: argparse.Namespace) -> None:
+    records, bodies, ids, _, tokenizer = _setup(args)
+    model = _train(records, ids, args, "all requests")
+    if args.keep:
+        model.save_pretrained(args.keep)
+        tokenizer.save_pretrained(args.keep)
+    print(json.dumps(_export(model, tokenizer, Path(args.out_dir), GRAPH_NAME, bodies, ids)))
+
+
+# --- The tool encoder: (segment, context) pairs of tool content ---------------------------------
+
+TOOL_GRAPH_NAME = "injection_tool_encoder.onnx"
+TOOL_SEGMENTS = 2  # the segment model's top segments the encoder reads at run time
+CONTEXT_CHARS = 240
+NEGATIVE_PICKS = 2  # of clean tool content, its top segments are the hard negatives (plus one at random)
+
+
+@dataclass
+class _ToolData:
+    pairs: list[tuple[str, str]]  # training examples
+    labels: list[float]
+    weights: list[float]
+    folds: list[int]
+    records: list[dict[str, Any]]  # the tool records, scored out of fold with their candidates
+    candidates: list[list[tuple[str, str]]]
+    record_folds: list[int]
+
+
+def _tool_data(path: str) -> _ToolData:
+    """Training pairs from the tool records of a --dump-oof file, and each tool record's candidates.
+
+    Positives are the planted order in its context: where the record says what was planted
+    (`attack`, or BIPIA's clean context to diff against), the segments of it; otherwise the
+    segment the shipped segment model scores highest. Requests planted into clean tool content of
+    their own fold add positives, as the segment model's augmentation does. Negatives are the
+    segments of clean tool content that the segment model scores highest, where its false
+    positives come from, plus one at random.
+    """
+    from keel.guard._injection_encoder import segment_pairs
+    from keel.guard._injection_model import InjectionModel, segments
+    from keel.guard.injection import patterns_tier
+    from keel.guard.normalize import normalize
+
+    model = InjectionModel.load()
+    records = linear.read_jsonl(path)
+    keys = linear.group_keys(records)
+    folds = [int(hashlib.sha256(k.encode("utf-8")).hexdigest()[:8], 16) % linear.FOLDS for k in keys]
+    contexts = [r["text"] for r in records if r["source"].startswith(linear.BIPIA) and r["label"] == "benign"]
+    data = _ToolData([], [], [], [], [], [], [])
+
+    def add(pairs: list[tuple[str, str]], label: float, weight: float, fold: int) -> None:
+        for pair in pairs:
+            data.pairs.append(pair)
+            data.labels.append(label)
+            data.weights.append(weight)
+            data.folds.append(fold)
+
+    clean_by_fold: dict[int, list[str]] = {}
+    for r, fold in zip(records, folds, strict=True):
+        if r["vector"] != "indirect":
+            continue
+        body = patterns_tier(r["text"], "tool").body
+        ranked = [seg for _, seg in model.ranked_segments(body)]
+        data.records.append(r)
+        data.candidates.append(segment_pairs(body, ranked[:TOOL_SEGMENTS], CONTEXT_CHARS))
+        data.record_folds.append(fold)
+        if not ranked:
+            continue
+        rng = random.Random(f"tool:{r['text']}")
+        if r["label"] == "benign":
+            picks = ranked[:NEGATIVE_PICKS]
+            rest = ranked[NEGATIVE_PICKS:]
+            if rest:
+                picks.append(rng.choice(rest))
+            add(segment_pairs(body, picks, CONTEXT_CHARS), 0.0, _weight(r), fold)
+            if r.get("origin") != "synth":
+                clean_by_fold.setdefault(fold, []).append(body)
+            continue
+        attack = r.get("attack")
+        if not attack and r["source"].startswith(linear.BIPIA):
+            found = linear.bipia_attack(r["text"], contexts)
+            attack = found if found != r["text"] else None
+        if attack:
+            planted = set(segments(normalize(attack).text))
+            hits = [seg for seg in ranked if seg in planted or any(len(a) >= 20 and a in seg for a in planted)]
+        else:
+            hits = ranked[:1]
+        add(segment_pairs(body, hits[:TOOL_SEGMENTS], CONTEXT_CHARS), 1.0, _weight(r), fold)
+    # Requests planted into clean tool content of the same fold, so that no fold's model sees a
+    # context or a request of the fold it scores.
+    for r, fold in zip(records, folds, strict=True):
+        if r["vector"] != "direct" or r["label"] != "injection" or r.get("plant") is False:
+            continue
+        if r.get("origin") not in ("dev", "multilingual") or not clean_by_fold.get(fold):
+            continue
+        body = patterns_tier(r["text"], "user").body
+        if len(body) > linear.AUGMENT_MAX_CHARS:
+            continue
+        rng = random.Random(f"plant:{r['text']}")
+        doc = linear._insert(rng.choice(clean_by_fold[fold]), body, rng.randrange(3))
+        wanted = set(segments(body))
+        hits = [seg for _, seg in model.ranked_segments(doc) if seg in wanted]
+        add(segment_pairs(doc, hits[:1], CONTEXT_CHARS), 1.0, 1.0, fold)
+    log(
+        f"{len(data.pairs)} pairs ({int(sum(data.labels))} positive) from {len(data.records)} tool records "
+        f"({sum(r['label'] == 'injection' for r in data.records)} injections)"
+    )
+    return data
+
+
+def _tool_setup(args: argparse.Namespace) -> tuple[_ToolData, list[list[int]], Any]:
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(args.threads)
+    data = _tool_data(args.records)
+    tokenizer = AutoTokenizer.from_pretrained(_base_model_dir())
+    ids = _pair_ids(tokenizer, data.pairs)
+    return data, ids, tokenizer
+
+
+def _pair_ids(tokenizer: Any, pairs: list[tuple[str, str]]) -> list[list[int]]:
+    if not pairs:
+        return []
+    return tokenizer([a for a, _ in pairs], [b for _, b in pairs], truncation="longest_first", max_length=MAX_TOKENS)[
+        "input_ids"
+    ]
+
+
+def _pseudo(data: _ToolData, rows: list[int]) -> list[dict[str, Any]]:
+    # _train reads a label and a sample weight per example; pairs carry their record's.
+    return [{"label": "injection" if data.labels[i] else "benign", "weight": data.weights[i]} for i in rows]
+
+
+def cmd_tool_oof(args: argparse.Namespace) -> None:
+    data, ids, tokenizer = _tool_setup(args)
+    out: dict[str, float] = {}
+    for k in range(linear.FOLDS):
+        train = [i for i in range(len(data.pairs)) if data.folds[i] != k]
+        model = _train(_pseudo(data, train), [ids[i] for i in train], args, f"tool fold {k + 1}/{linear.FOLDS}")
+        for r, cands, fold in zip(data.records, data.candidates, data.record_folds, strict=True):
+            if fold == k and cands:
+                out[record_key(r)] = max(_logits(model, _pair_ids(tokenizer, cands)))
+    with open(args.out, "w", encoding="utf-8") as fh:
+        for key, value in out.items():
+            fh.write(json.dumps({"key": key, "encoder": round(value, 5)}) + "\n")
+    log(f"wrote {args.out}")
+
+
+def cmd_tool_final(args: argparse.Namespace) -> None:
+    data, ids, tokenizer = _tool_setup(args)
+    model = _train(_pseudo(data, list(range(len(data.pairs)))), ids, args, "all tool pairs")
+    spec = _export(model, tokenizer, Path(args.out_dir), TOOL_GRAPH_NAME, data.pairs, ids)
+    print(json.dumps({**spec, "segments": TOOL_SEGMENTS, "context_chars": CONTEXT_CHARS}))
+
+
+def _tool_report(
+    records: list[dict[str, Any]], prepared: list[Any], scores: list[float], t: tuple[float, float]
+) -> str:
+    """Out-of-fold detection (flag, block) of dev's tool attacks and flags (blocks) of the clean ones."""
+
+    def rate(rows: list[int], at: float) -> str:
+        hits = sum(bool(prepared[i].strong) or scores[i] >= at for i in rows)
+        return f"{hits / max(len(rows), 1):.1%} ({hits})"
+
+    tool = [i for i, r in enumerate(records) if r["vector"] == "indirect"]
+    attacks = [i for i in tool if records[i]["label"] == "injection" and records[i].get("origin") == "dev"]
+    dev_clean = [i for i in tool if records[i]["label"] == "benign" and records[i].get("origin") == "dev"]
+    others = [i for i in tool if records[i]["label"] == "benign" and records[i].get("origin") != "dev"]
+    return (
+        f"dev attacks {rate(attacks, t[0])} / {rate(attacks, t[1])}; dev clean {rate(dev_clean, t[0])} / "
+        f"{rate(dev_clean, t[1])}; other clean {rate(others, t[0])} / {rate(others, t[1])} "
+        f"(n {len(attacks)}, {len(dev_clean)}, {len(others)})"
+    )
+
+
+def cmd_tool_calibrate(args: argparse.Namespace) -> None:
+    """Set the tool thresholds on the combined out-of-fold scores and name the tool encoder in the model."""
+    from keel.guard._injection_model import MODEL_PATH
+
+    records = linear.read_jsonl(args.records)
+    prepared = linear._prepare(records)
+    oof = [float(r["oof"]) for r in records]
+    logits = linear._read_encoder_oof(args.tool_oof, records, "indirect")
+    path = Path(args.model) if args.model else MODEL_PATH
+    data = json.loads(path.read_text(encoding="utf-8"))
+    linear_tool = tuple(data["calibration"].get("tool_linear", data["calibration"]["tool"]))
+    print(f"linear models alone, thresholds {linear_tool}: {_tool_report(records, prepared, oof, linear_tool)}")
+    choices = [(w, c) for w in (0.25, 0.5, 0.75, 1.0) for c in (2.0, 4.0, 6.0)] if args.sweep else []
+    for weight, clip in [*choices, (args.weight, args.clip)]:
+        combined = linear._combine(oof, logits, weight, clip)
+        t = linear._encoder_thresholds(records, prepared, oof, combined, linear_tool, "indirect")
+        print(f"weight {weight}, clip {clip}, thresholds {t}: {_tool_report(records, prepared, combined, t)}")
+    if not args.write:
+        return
+    graph = path.parent / TOOL_GRAPH_NAME
+    if not graph.is_file():
+        raise SystemExit(f"{graph} is missing: run tool-final first")
+    data["calibration"]["tool_linear"] = list(linear_tool)
+    data["calibration"]["tool"] = list(t)
+    data["tool_encoder"] = {
+        "file": TOOL_GRAPH_NAME,
+        "tokenizer": TOKENIZER_NAME,
+        "sha256": hashlib.sha256(graph.read_bytes()).hexdigest(),
+        "weight": args.weight,
+        "clip": args.clip,
+        "max_tokens": MAX_TOKENS,
+        "segments": TOOL_SEGMENTS,
+        "context_chars": CONTEXT_CHARS,
+    }
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
+    log(f"wrote the tool calibration {t} and the tool encoder's section into {path}")
 
 
 def main() -> None:
@@ -244,6 +459,8 @@ def main() -> None:
     for name, func, help_ in (
         ("oof", cmd_oof, "five fold models; write each request's out-of-fold logit"),
         ("final", cmd_final, "train on every request; write the int8 ONNX graph and its tokenizer"),
+        ("tool-oof", cmd_tool_oof, "five fold models of the tool encoder; write each tool record's logit"),
+        ("tool-final", cmd_tool_final, "train the tool encoder on every pair; write its int8 ONNX graph"),
     ):
         p = sub.add_parser(name, help=help_)
         p.add_argument("records", help="the records written by train_injection.py train --dump-oof")
@@ -253,7 +470,18 @@ def main() -> None:
         p.add_argument("--threads", type=int, default=2, help="torch's CPU threads")
         p.set_defaults(func=func)
     sub.choices["oof"].add_argument("--out", required=True, metavar="JSONL")
+    sub.choices["tool-oof"].add_argument("--out", required=True, metavar="JSONL")
     sub.choices["final"].add_argument("--out-dir", default=str(DATA_DIR), metavar="DIR")
+    sub.choices["tool-final"].add_argument("--out-dir", default=str(DATA_DIR), metavar="DIR")
+    cal = sub.add_parser("tool-calibrate", help="tool thresholds on the combined scores; --write edits the model")
+    cal.add_argument("records", help="the records written by train_injection.py train --dump-oof")
+    cal.add_argument("tool_oof", help="the logits written by tool-oof")
+    cal.add_argument("--model", help="the model file to edit (default: the shipped one)")
+    cal.add_argument("--weight", type=float, default=0.5)
+    cal.add_argument("--clip", type=float, default=4.0)
+    cal.add_argument("--sweep", action="store_true", help="also report other weights and clips")
+    cal.add_argument("--write", action="store_true")
+    cal.set_defaults(func=cmd_tool_calibrate)
     sub.choices["final"].add_argument("--keep", metavar="DIR", help="also save the trained torch model here")
     args = parser.parse_args()
     args.func(args)

@@ -112,7 +112,7 @@ class InjectionDetector:
                     low, high = model.uncalibrate(self.flag_at, kind), model.uncalibrate(self.block_at, kind)
                     raw, value = model.with_tool_encoder(raw, body, ranked, low, high)
                     if value is not None:
-                        reasons.append(f"encoder:{value:.2f}")
+                        reasons.append(f"tool_encoder:{value:.2f}")
                 else:
                     kind = "tool_linear"
         elif model.encoder is not None:

@@ -79,7 +79,8 @@ def test_the_models_see_concepts_as_features() -> None:
 
 def test_a_model_needing_unknown_features_is_refused(tmp_path: Path) -> None:
     data = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
-    data.pop("encoder", None)  # its graph sits beside the shipped file, not in tmp_path
+    data.pop("encoder", None)  # the encoders' graphs sit beside the shipped file, not in tmp_path
+    data.pop("tool_encoder", None)
     data["features"] = ["concepts", "telepathy"]
     path = tmp_path / "model.json"
     path.write_text(json.dumps(data), encoding="utf-8")
