@@ -146,9 +146,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"p95 {result['p95_ms']:.3f} ms {result['texts_per_s']:,.0f} texts/s"
             )
     decided = sum(1 for text, source in texts if patterns_tier(text, source).strong)
-    encoded = sum(
-        any(r.startswith("encoder:") for r in detector.scan(text, source=source).reasons) for text, source in texts
-    )
+    reasons = [detector.scan(text, source=source).reasons for text, source in texts]
+    encoded = sum(any(r.startswith("encoder:") for r in rs) for rs in reasons)
+    tool_encoded = sum(any(r.startswith("tool_encoder:") for r in rs) for rs in reasons)
     tiers = {
         tier: {key: statistics.median(r[key] for r in rounds) for key in ("median_ms", "p95_ms", "texts_per_s")}
         for tier, rounds in samples.items()
@@ -165,6 +165,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model_load_ms": load_ms,
         "decided_by_patterns": decided / len(texts),
         "encoder_ran": encoded / len(texts),
+        "tool_encoder_ran": tool_encoded / len(texts),
         "requests": len(requests),
         "tool_texts": len(tools),
         "target_scan_median_ms_below": TARGET_SCAN_MEDIAN_MS,
@@ -178,9 +179,9 @@ def table(report: dict[str, Any]) -> str:
         f"Injection detector: {p['texts']} held-back texts of {p['text_chars']} chars, median of {p['rounds']} rounds "
         f"({p['cpus']} CPUs, Python {p['python']})",
         f"model load {report['model_load_ms']:.0f} ms; "
-        f"{report['decided_by_patterns']:.0%} of texts decided by patterns, the encoder ran on "
-        f"{report['encoder_ran']:.0%} (the encoder tiers are timed on the {report['requests']} requests and the "
-        f"{report['tool_texts']} tool texts alone)",
+        f"{report['decided_by_patterns']:.0%} of texts decided by patterns, the request encoder ran on "
+        f"{report['encoder_ran']:.0%} and the tool encoder on {report['tool_encoder_ran']:.0%} (the encoder tiers "
+        f"are timed on the {report['requests']} requests and the {report['tool_texts']} tool texts alone)",
         "",
         f"{'tier':<16} {'median ms':>10} {'p95 ms':>9} {'texts/s':>9}",
     ]
