@@ -145,12 +145,19 @@ def test_a_missing_encoder_file_fails_at_load(tmp_path: Path) -> None:
         InjectionModel.load(path)
 
 
-def test_a_model_file_with_an_encoder_needs_the_document_thresholds(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("linear", "error"),
+    [("document", "no thresholds for the document model alone"), ("tool_linear", "both tool calibrations")],
+)
+def test_a_model_file_with_encoders_needs_the_linear_models_own_thresholds(
+    tmp_path: Path, linear: str, error: str
+) -> None:
+    """What a detector with the encoders off (and model output) is scored against."""
     model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
-    del model["calibration"]["document"]
+    del model["calibration"][linear]
     path = tmp_path / "model.json"
     path.write_text(json.dumps(model), encoding="utf-8")
-    with pytest.raises(ValueError, match="no thresholds for the document model alone"):
+    with pytest.raises(ValueError, match=error):
         InjectionModel.load(path)
 
 
@@ -210,15 +217,6 @@ def test_the_shipped_model_reads_tool_content_with_the_tool_encoder(shipped: Inj
     # The clean e-mail is far from every threshold: no encoder runs.
     clean = detector.scan(INVOICE.format("Please keep it for your records."), source="tool")
     assert clean.decision == "allow" and not any("encoder:" in r for r in clean.reasons)
-
-
-def test_a_model_file_with_a_tool_encoder_needs_both_tool_thresholds(tmp_path: Path) -> None:
-    model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
-    del model["calibration"]["tool_linear"]
-    path = tmp_path / "model.json"
-    path.write_text(json.dumps(model), encoding="utf-8")
-    with pytest.raises(ValueError, match="both tool calibrations"):
-        InjectionModel.load(path)
 
 
 @pytest.mark.parametrize(
