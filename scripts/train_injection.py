@@ -566,6 +566,11 @@ def _insert(context: str, text: str, where: int) -> str:
     return context[:cut] + "\n" + text + "\n" + context[cut:]
 
 
+def is_planted(seg: str, planted: set[str]) -> bool:
+    """Whether a segment of a document is (or wraps, as "[12:03] Anna: ...") a segment of what was planted."""
+    return seg in planted or any(len(a) >= 20 and a in seg for a in planted)
+
+
 def _segment_examples(
     records: list[dict[str, Any]], prepared: list[Any], contexts: list[str], weights: list[float]
 ) -> tuple[list[set[str]], list[bool], list[float]]:
@@ -620,7 +625,7 @@ def _segment_examples(
             segs = segments(prep.body)
             ctx = segment_context(prep.body, segs)
             for seg in segs:
-                if seg in planted_segs or any(len(a) >= 20 and a in seg for a in planted_segs):
+                if is_planted(seg, planted_segs):
                     feats.append(segment_features(seg, ctx, concepts="concepts" in FEATURES))
                     labels.append(True)
                     seg_weights.append(w)
@@ -710,13 +715,18 @@ def _fold_salts(n: int) -> list[str]:
     return [""] + [str(i) for i in range(1, n)]
 
 
-def _out_of_fold(
-    records: list[dict[str, Any]], prepared: list[Any], weights: list[float], keys: list[str], salt: str, what: str
-) -> list[float]:
-    folds = [
+def fold_of(keys: list[str], salt: str = "") -> list[int]:
+    """Each record's fold, from its group key (the unsalted assignment is the encoders' too)."""
+    return [
         int(hashlib.sha256(f"{salt}:{k}".encode() if salt else k.encode("utf-8")).hexdigest()[:8], 16) % FOLDS
         for k in keys
     ]
+
+
+def _out_of_fold(
+    records: list[dict[str, Any]], prepared: list[Any], weights: list[float], keys: list[str], salt: str, what: str
+) -> list[float]:
+    folds = fold_of(keys, salt)
     oof = [0.0] * len(records)
     for k in range(FOLDS):
         train_idx = [i for i in range(len(records)) if folds[i] != k]

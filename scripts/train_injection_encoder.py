@@ -80,7 +80,7 @@ def _requests(path: str) -> tuple[list[dict[str, Any]], list[str], list[int]]:
 
     records = linear.read_jsonl(path)
     keys = linear.group_keys(records)
-    folds = [int(hashlib.sha256(k.encode("utf-8")).hexdigest()[:8], 16) % linear.FOLDS for k in keys]
+    folds = linear.fold_of(keys)
     chosen = [i for i, r in enumerate(records) if r["vector"] == "direct"]
     if not chosen:
         raise SystemExit(f"{path} holds no direct records: pass the file written by train_injection.py --dump-oof")
@@ -285,7 +285,7 @@ def _tool_data(path: str) -> _ToolData:
     model = InjectionModel.load()
     records = linear.read_jsonl(path)
     keys = linear.group_keys(records)
-    folds = [int(hashlib.sha256(k.encode("utf-8")).hexdigest()[:8], 16) % linear.FOLDS for k in keys]
+    folds = linear.fold_of(keys)
     contexts = [r["text"] for r in records if r["source"].startswith(linear.BIPIA) and r["label"] == "benign"]
     data = _ToolData([], [], [], [], [], [], [])
 
@@ -323,7 +323,7 @@ def _tool_data(path: str) -> _ToolData:
             attack = found if found != r["text"] else None
         if attack:
             planted = set(segments(normalize(attack).text))
-            hits = [seg for seg in ranked if seg in planted or any(len(a) >= 20 and a in seg for a in planted)]
+            hits = [seg for seg in ranked if linear.is_planted(seg, planted)]
         else:
             hits = ranked[:1]
         add(segment_pairs(body, hits[:TOOL_SEGMENTS], CONTEXT_CHARS), 1.0, _weight(r), fold)

@@ -77,7 +77,7 @@ def segment_pairs(text: str, segs: list[str], context_chars: int) -> list[tuple[
 
 
 class OnnxEncoder:
-    """Thread-safe; the ONNX session is created on the first `logit` call."""
+    """Thread-safe; the ONNX session is created by `load`, or on the first call that needs it."""
 
     def __init__(self, spec: EncoderSpec, directory: Path) -> None:
         self.spec = spec
@@ -105,7 +105,8 @@ class OnnxEncoder:
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
-        tokenizer.no_padding()
+        # A batch is padded to its longest input; the attention mask hides the padding.
+        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0)
         # Longest first: of a (segment, context) pair the context is cut before the segment is.
         tokenizer.enable_truncation(self.spec.max_tokens, strategy="longest_first")
         self._tokenizer = tokenizer
@@ -123,16 +124,16 @@ class OnnxEncoder:
                     self._load()
 
     def logits(self, inputs: list[str] | list[tuple[str, str]]) -> list[float]:
-        """Logits for texts or (segment, context) pairs, in one batch (padded; the mask hides it)."""
+        """Logits for texts or (segment, context) pairs, in one batch.
+
+        The int8 graph quantises activations per batch, so an input's logit can differ in the second
+        decimal with the inputs beside it; a scan always batches the same inputs, so it is repeatable.
+        """
         self.load()
         import numpy as np
 
         encodings = self._tokenizer.encode_batch(inputs)
-        length = max(len(e.ids) for e in encodings)
-        ids = np.zeros((len(encodings), length), dtype=np.int64)
-        mask = np.zeros((len(encodings), length), dtype=np.int64)
-        for row, e in enumerate(encodings):
-            ids[row, : len(e.ids)] = e.ids
-            mask[row, : len(e.ids)] = 1
+        ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
+        mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
         (out,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
         return [float(v) for v in out.reshape(-1)]
