@@ -1057,7 +1057,7 @@ _ABOUT_ATTACKS = re.compile(
     r"inyecci[oó]n|injektion\w*|"
     r"iniezion[ei]|inje[cç][aãõ]\w*|injectie|wstrzykni\w+|wstrzykiw\w+|инъекц\w+|джейлбрейк\w*|enjeksiyon\w*|"
     r"injektionsfras\w*|promptinjekti\w*|जेलब्रेक|इंजेक्शन|حقن)\b"
-    r"|注入|越狱|インジェクション|脱獄|인젝션|탈옥",
+    r"|\b(?:payloads?|injection\s+(?:suite|tests?|attempts?|examples?))\b|注入|越狱|インジェクション|脱獄|인젝션|탈옥|공격|攻击|攻撃",
     re.IGNORECASE,
 )
 _WHAT_DOES = re.compile(r"\bwhat\s+(?:does|do|did|would)\s*$", re.IGNORECASE)
@@ -1112,6 +1112,14 @@ def _mentioned(text: str, start: int, end: int, *, about_attacks: bool = False, 
     return _mentioned(text, previous, previous, depth=depth + 1)
 
 
+def _start(m: re.Match[str]) -> int:
+    """Where the matched words begin: a pattern whose match opens on a line start or a bracket marks them."""
+    for group in ("at", "line", "he"):
+        if group in m.re.groupindex and m.start(group) >= 0:
+            return m.start(group)
+    return m.start()
+
+
 def match_patterns(texts: tuple[str, ...] | list[str], *, source: str) -> dict[str, float]:
     """{pattern name: weight} of every pattern that matches one of `texts`."""
     hits: dict[str, float] = {}
@@ -1125,7 +1133,7 @@ def match_patterns(texts: tuple[str, ...] | list[str], *, source: str) -> dict[s
             m = pat.regex.search(text)
             # at most a few quoted examples are skipped: an attack does not hide behind a hundred of them
             skipped = 0
-            while m is not None and _mentioned(text, m.start(), m.end(), about_attacks=source == "tool"):
+            while m is not None and _mentioned(text, _start(m), m.end(), about_attacks=source == "tool"):
                 m = None if skipped == 3 else pat.regex.search(text, m.end())
                 skipped += 1
             if m is not None:
@@ -2577,6 +2585,73 @@ _PRETEXT_PATTERNS: tuple[Pattern, ...] = (
     ),
 )
 
+# -- a note to the model inside data, in any script ------------------------------------------------------------
+# Data addresses its reader by a label that names an AI before the first colon, in a bracket or a comment
+# ("(AI: sluta sammanfatta ...)", "<!-- IA: al resumir ...", "{{Інструкція для ШІ-рекрутера: ...}}"), or by a
+# line that opens with "for the AI" ("Hinweis an die KI:", "এআই সহকারীর জন্য নোট:", "採用AIへ:"). "Model" names
+# products ("(Modelo: A52)"), so it counts only after a note word and "for"/"to" ("[Системное сообщение для
+# модели: ...]"); "assistant" never does ("Nota para la asistente:" is a person's). A heading names an AI without
+# addressing one ("Künstliche Intelligenz: Chancen und Risiken"); code ("`llm:<task>`") has no space after its colon.
+_AI_WORD = (
+    r"(?:ai|a\.i\.|ia|ki|llm|gpt|chat-?bot\w*|chattbot\w*|czatbot\w*|tekoäly\w*|yapay\s+zek[aâ]\w*|"
+    # compounds that name an agent ("KI-Assistent", "ШІ-рекрутер"), not a department ("KI-Abteilung")
+    r"(?:ai|ia|ki)-(?:assist\w*|asist\w*|agent\w*|bot\w*|model\w*|modell\w*|system\w*|recruit\w*|rekrut\w*|summar\w*|"
+    r"zusammenfass\w*|screener\w*|reader\w*|leser\w*|crawler\w*|helper\w*|helfer\w*)|"
+    r"(?:ии|ші)-(?:помощник\w*|помічник\w*|ассистент\w*|асистент\w*|агент\w*|рекрутер\w*|модел\w*|бот\w*)|ии|ші|"
+    r"mesterséges\s+intelligenci\w+|umělá\s+inteligenc\w+|sztuczn\w+\s+inteligencj\w+|inteligen[tț]\w+\s+artificial\w*|"
+    r"inteligencia\s+artificial|intelig[eê]ncia\s+artificial|intelligenza\s+artificiale|intelligence\s+artificielle|"
+    r"künstliche\w*\s+intelligenz|kunstmatige\s+intelligentie|kecerdasan\s+buatan|trí\s+tuệ\s+nhân\s+tạo|"
+    r"нейросет\w*|чат-?бот\w*|искусственн\w+\s+интеллект\w*|штучн\w+\s+інтелект\w*|"
+    r"בינה\s+מלאכותית|ה?צ'אטבוט\w*|الذكاء\s+الاصطناعي|ذكاء\s+اصطناعي|روبوت\s+الدردشة|τεχνητή\s+νοημοσύνη|এআই|"
+    r"কৃত্রিম\s+বুদ্ধিমত্তা|एआई|कृत्रिम\s+बुद्धिमत्ता)"
+)
+# the same, in scripts written without spaces (no word boundary to lean on)
+_AI_WORD_UNSPACED = (
+    r"(?:人工智能|人工知能|ＡＩ|チャットボット|聊天机器人|大模型|语言模型|言語モデル|인공지능|챗봇|"
+    r"แชตบอต|แชทบอท|ปัญญาประดิษฐ์|เอไอ)"
+)
+_NOTE_WORD = (
+    r"(?:note|message|instructions?|hint|notice|memo|hinweis|nachricht|anweisung\w*|notiz|remarque|consignes?|nota|"
+    r"mensaje|instrucci\w+|messaggio|istruzion\w+|mensagem|instru[cç]\w+|bericht|opmerking|instructie\w*|сообщени\w+|"
+    r"инструкци\w+|указани\w+|примечани\w+|заметк\w+|повідомлен\w+|інструкці\w+|wiadomoś\w+|instrukcj\w+|notatk\w+|"
+    r"uwag\w+|not|mesaj\w*|talimat\w*|meddelande|anteckning|viesti|ohje\w*|הערה|הודעה|הנחיה|ملاحظة|رسالة|تعليمات|"
+    r"নোট|বার্তা|निर्देश|संदेश|नोट)"
+)
+_MODEL_WORD = (
+    r"(?:model\w*|modell\w*|mod[eè]le\w*|modelo\w*|modello\w*|модел\w*|מודל\w*|نموذج\w*|النموذج\w*|μοντέλ\w*|"
+    r"মডেল\w*|मॉडल)"
+)
+# "for"/"to" and an article; not the English articles "a", "an" that share a spelling with them
+_FOR_AI = (
+    r"(?:for|to|für|an\s+(?:die|den|das|alle)|à|au|aux|pour|para|per|al|alla|all'|ao|aos|à|a\s+la|voor|aan|till|til|"
+    r"dla|pro|pentru|için|untuk|kepada|gửi|cho|для|до|к|إلى|لـ?)\s+(?:the\s+|die\s+|den\s+|das\s+|le\s+|la\s+|les\s+|"
+    r"l'|el\s+|il\s+|lo\s+|o\s+|de\s+|het\s+|tüm\s+|всех\s+|all\s+|any\s+|every\s+|cualquier\s+|qualquer\s+|toute?s?\s+)?"
+)
+_LABEL_END = r"[:：](?:[ \t]+\S|(?=[^\x00-\x7f]))"
+# an AI, not a group of people named after one ("KI-Abteilung", "Message to the AI team:")
+_PEOPLE = (
+    r"(?:team|teams|department|dept|group|division|committee|lab|labs|unit|project|strategy|act|policy|news|research|"
+    r"ethics|governance|office|board|abteilung|gruppe|bereich|projekt|équipe|service|département|pôle|equipo|"
+    r"departamento|squadra|reparto|команд\w*|отдел\w*|відділ\w*|zespół|dział|ekip\w*|bölüm\w*|avdelning|afdeling|tiimi)"
+)
+_AN_AI = rf"\b{_AI_WORD}\b(?!-\w)(?!\s+{_PEOPLE}\b)"
+_NOTE_FOR_MODEL = rf"\b{_NOTE_WORD}\s+{_FOR_AI}{_MODEL_WORD}\b"
+_ADDRESSEE_PATTERNS: tuple[Pattern, ...] = (
+    _p(
+        "hidden_instruction_ml",
+        STRONG,
+        # a bracket or a comment whose label, before its first colon, names an AI
+        rf"(?:\[|\(|\{{\{{?|<!--|/\*|(?m:^)[ \t]*(?:#|//|--))[ \t]*[^\]\)\}}\n:：]{{0,40}}?"
+        rf"(?P<at>{_AN_AI}|{_AI_WORD_UNSPACED}|{_NOTE_FOR_MODEL})[^\]\)\}}\n:：.!?]{{0,30}}?{_LABEL_END}"
+        # a line that opens with "for the AI ...:" (or "... for the AI:", in the languages that put it after)
+        rf"|(?m:^)[ \t>-]*[^\n:：.!?]{{0,30}}?(?P<line>\b{_FOR_AI}{_AN_AI}|{_NOTE_FOR_MODEL}"
+        r"|(?:এআই|ai)\s+\w*\s*(?:জন্য|के\s+लिए)|(?:ai|ＡＩ)\s*(?:へ|에게)|ถึง\s*(?:แชตบอต|แชทบอท|เอไอ|ai)"
+        rf"|(?:给|致)\s*(?:ai|人工智能|模型|助手))[^\n:：.!?]{{0,30}}?{_LABEL_END}"
+        rf"|(?m:^)[ \t>-]*(?P<he>ל(?:מודל\w*|בינה\s+המלאכותית))\b[^\n:：.!?]{{0,40}}?{_LABEL_END}",
+        tool_only=True,
+    ),
+)
+
 PATTERNS = (
     PATTERNS
     + _REQUEST_PATTERNS
@@ -2587,4 +2662,5 @@ PATTERNS = (
     + _INDIRECT_MORE_PATTERNS
     + _TOOL_MORE_PATTERNS
     + _PRETEXT_PATTERNS
+    + _ADDRESSEE_PATTERNS
 )
