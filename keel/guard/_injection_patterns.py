@@ -2643,6 +2643,9 @@ _PRETEXT_PATTERNS: tuple[Pattern, ...] = (
         STRONG,
         rf"(?:{_SAFETY_OFF}).{{0,150}}?(?:{_GO_ON})",
         user_only=True,
+        needles="filter|filtr|restrict|guardrail|limitation|polic|safety|security|moderation|einschränk|beschränk|"
+        "schutz|sicherheit|protection|garde-fou|restricc|protecc|protezion|restrizion|restriç|proteç|beperking|"
+        "veiligheid|ogranicz|zabezpiecz|фильтр|огранич|фільтр|обмежен|omezen",
     ),
     _p(
         "system_pretext",
