@@ -2722,6 +2722,11 @@ _PEOPLE = (
     r"departamento|squadra|reparto|команд\w*|отдел\w*|відділ\w*|zespół|dział|ekip\w*|bölüm\w*|avdelning|afdeling|tiimi)"
 )
 _AN_AI = rf"\b{_AI_WORD}\b(?!-\w)(?!\s+{_PEOPLE}\b)"
+# "Nota para el asistente de IA:", "Note to the assistant AI:": an assistant counts when an AI word names it
+_ASSISTANT_OF = (
+    r"(?:(?:assistant|asistente|assistente|assistent\w*|asystent\w*|asistan\w*|agent\w*|agente|ассистент\w*|"
+    r"помощник\w*|помічник\w*)\s+(?:de\s+|di\s+|d'|der\s+|des\s+|do\s+|da\s+)?)"
+)
 _NOTE_FOR_MODEL = rf"\b{_NOTE_WORD}\s+{_FOR_AI}{_MODEL_WORD}\b"
 _ADDRESSEE_PATTERNS: tuple[Pattern, ...] = (
     _p(
@@ -2731,7 +2736,7 @@ _ADDRESSEE_PATTERNS: tuple[Pattern, ...] = (
         rf"(?:\[|\(|\{{\{{?|<!--|/\*|(?m:^)[ \t]*(?:#|//|--))[ \t]*[^\]\)\}}\n:：]{{0,40}}?"
         rf"(?P<at>{_AN_AI}|{_AI_WORD_UNSPACED}|{_NOTE_FOR_MODEL})[^\]\)\}}\n:：.!?]{{0,30}}?{_LABEL_END}"
         # a line that opens with "for the AI ...:" (or "... for the AI:", in the languages that put it after)
-        rf"|(?m:^)[ \t>-]*[^\n:：.!?]{{0,30}}?(?P<line>\b{_FOR_AI}{_AN_AI}|{_NOTE_FOR_MODEL}"
+        rf"|(?m:^)[ \t>-]*[^\n:：.!?]{{0,30}}?(?P<line>\b{_FOR_AI}{_ASSISTANT_OF}?{_AN_AI}|{_NOTE_FOR_MODEL}"
         r"|(?:এআই|ai)\s+\w*\s*(?:জন্য|के\s+लिए)|(?:ai|ＡＩ)\s*(?:へ|에게)|ถึง\s*(?:แชตบอต|แชทบอท|เอไอ|ai)"
         rf"|(?:给|致)\s*(?:ai|人工智能|模型|助手))[^\n:：.!?]{{0,30}}?{_LABEL_END}"
         rf"|(?m:^)[ \t>-]*(?P<he>ל(?:מודל\w*|בינה\s+המלאכותית))\b[^\n:：.!?]{{0,40}}?{_LABEL_END}",
