@@ -1023,10 +1023,7 @@ def _encoder_thresholds(
 def _encoder_section(directory: Path, weight: float, clip: float, base: str = "e5") -> dict[str, Any]:
     import shutil
 
-    from train_injection_encoder import GRAPH_NAME, MAX_TOKENS, TOKENIZER_NAME
-
-    from keel.guard._injection_encoder import BASE_E5
-    from keel.guard._packed_e5 import packed_path
+    from train_injection_encoder import GRAPH_NAME, MAX_TOKENS, TOKENIZER_NAME, e5_base_section
 
     source = MODEL_PATH.parent
     # A multilingual-e5 graph takes its vocabulary from the packed base model, not from a file.
@@ -1039,7 +1036,7 @@ def _encoder_section(directory: Path, weight: float, clip: float, base: str = "e
     digest = hashlib.sha256((source / GRAPH_NAME).read_bytes()).hexdigest()
     section: dict[str, Any] = {"file": GRAPH_NAME, "sha256": digest}
     if base == "e5":
-        section |= {"base": BASE_E5, "base_sha256": hashlib.sha256(packed_path().read_bytes()).hexdigest()}
+        section |= e5_base_section()
     else:
         section["tokenizer"] = TOKENIZER_NAME
     return section | {"weight": weight, "clip": clip, "max_tokens": MAX_TOKENS}

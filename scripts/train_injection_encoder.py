@@ -129,6 +129,14 @@ def _e5_model() -> Any:
     return model
 
 
+def e5_base_section() -> dict[str, str]:
+    """What a model file's encoder section names of the packed base model (keel.guard._injection_encoder)."""
+    from keel.guard._injection_encoder import BASE_E5
+    from keel.guard._packed_e5 import packed_path
+
+    return {"base": BASE_E5, "base_sha256": hashlib.sha256(packed_path().read_bytes()).hexdigest()}
+
+
 def _e5_tokenizer() -> Any:
     from transformers import PreTrainedTokenizerFast
 
@@ -295,8 +303,7 @@ def _export(
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from keel.guard._injection_encoder import BASE_E5, EncoderSpec, OnnxEncoder
-    from keel.guard._packed_e5 import packed_path
+    from keel.guard._injection_encoder import EncoderSpec, OnnxEncoder
 
     fp32 = out_dir / (graph_name + ".fp32")
     sample = tokenizer(["an example request"], return_tensors="pt")
@@ -333,7 +340,7 @@ def _export(
     digest = hashlib.sha256(graph.read_bytes()).hexdigest()
     spec: dict[str, Any] = {"file": graph_name, "sha256": digest, "max_tokens": MAX_TOKENS}
     if e5:
-        spec |= {"base": BASE_E5, "base_sha256": hashlib.sha256(packed_path().read_bytes()).hexdigest()}
+        spec |= e5_base_section()
     else:
         tokenizer.backend_tokenizer.save(str(out_dir / TOKENIZER_NAME))
         spec["tokenizer"] = TOKENIZER_NAME
