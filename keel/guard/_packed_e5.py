@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import mmap
 import struct
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,8 @@ class PackedE5:
             data, dtype=np.uint8, count=self.vocab_size * blocks * BLOCK_BYTES, offset=word.offset
         )
         self._word = self._word.reshape(self.vocab_size, blocks, BLOCK_BYTES)
+        self._padded: dict[int, Any] = {}
+        self._lock = threading.Lock()
 
     def float32(self, name: str) -> Any:
         """An fp32 tensor, flat."""
@@ -127,6 +130,19 @@ class PackedE5:
         ids = np.asarray(ids)
         blocks = self._word[ids.reshape(-1)]
         return _dequantise(blocks, np).reshape(*ids.shape, self.hidden)
+
+    def padded_tokenizer(self, max_tokens: int) -> Any:
+        """The tokenizer as the encoders run it (batches padded, inputs cut longest first), one per length.
+
+        Shared by the request and the tool encoder: each 250,002-piece tokenizer holds about 250 MB.
+        """
+        with self._lock:
+            tok = self._padded.get(max_tokens)
+            if tok is None:
+                tok = self.tokenizer(max_tokens)
+                tok.enable_padding(pad_id=self.pad)
+                self._padded[max_tokens] = tok
+            return tok
 
     def tokenizer(self, max_tokens: int | None = None) -> Any:
         """XLM-R's Unigram tokenizer over this vocabulary, with <s> ... </s> (and </s></s> between pairs)."""

@@ -315,10 +315,15 @@ def test_the_tool_encoder_reads_orders_planted_in_other_languages(document: str,
 
 
 def test_both_encoders_read_one_packed_base() -> None:
-    """The request and the tool encoder share the parsed, checked file: mapped and hashed once per process."""
+    """The request and the tool encoder share the parsed, checked file and its tokenizer (about 250 MB)."""
     model = InjectionModel.load(MODEL_PATH)
     assert model.encoder is not None and model.tool_encoder is not None
     assert model.tool_encoder.spec.base == model.encoder.spec.base == BASE_E5
     model.encoder.load()
     model.tool_encoder.load()
     assert model.tool_encoder._packed is model.encoder._packed
+    assert model.tool_encoder._tokenizer is model.encoder._tokenizer
+    # Padded in a batch, cut to max_tokens: what each encoder needs of it.
+    pairs = segment_pairs("a b " * 300, ["a b " * 200, "b"], 240)
+    ids = [e.ids for e in model.tool_encoder._tokenizer.encode_batch(pairs)]
+    assert len(ids[0]) == len(ids[1]) == model.tool_encoder.spec.max_tokens
