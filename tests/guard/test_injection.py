@@ -1006,9 +1006,12 @@ def heldback_result() -> dict[str, Any]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="not met yet: held-back detection is 97.8% at 1.95% false positives (the issue asks 99.5% at 1%); "
+    reason="not met: held-back detection is 97.8% at 1.95% false positives (the issue asks 99.5% at 1%); "
     "six requests (PurpleLlama's system-prompt attacks in English and in translation, llm-guard's) and one "
-    "Arabic web page are the misses, BIPIA code answers (4 of 16) and four long requests the false positives",
+    "Arabic web page are the misses, BIPIA code answers (4 of 16) and four long requests the false positives. "
+    "At least three of the missed requests are attacks only against a system prompt or a file the set does not "
+    "hold, so the 99.5% is out of reach from the text alone (docs/guard-injection.md, 'What text alone cannot "
+    "reach')",
 )
 def test_heldback_gate(heldback_result: dict[str, Any]) -> None:
     """The issue's CI gate, on the held-back 20% that training and threshold choice never saw."""
