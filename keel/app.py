@@ -945,8 +945,8 @@ def _guard_policy(guard: GuardPolicy | dict[str, str] | None) -> GuardPolicy:
         return GuardPolicy()
     if isinstance(guard, GuardPolicy):
         return guard
-    if not isinstance(guard, dict) or not set(guard) <= {"pii", "injection"}:
-        raise UsageError('guard= is a GuardPolicy or {"pii": ..., "injection": ...}')
+    if not isinstance(guard, dict) or not set(guard) <= {"pii", "injection", "prompt_leak"}:
+        raise UsageError('guard= is a GuardPolicy or {"pii": ..., "injection": ..., "prompt_leak": ...}')
     try:
         return GuardPolicy(**guard)
     except (TypeError, ValueError) as exc:

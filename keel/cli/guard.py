@@ -165,18 +165,40 @@ def scan_command(
     source: Annotated[
         str, typer.Option("--source", help="user (typed by a user), tool (a tool's output) or model (an answer).")
     ] = "user",
+    instructions: Annotated[
+        Path | None,
+        typer.Option(
+            "--instructions",
+            help="With --source model: a file holding the system prompt the answer must not recite.",
+            dir_okay=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Scan one text for prompt injection: the decision, the score and the reasons (never the text)."""
-    from keel.guard.injection import SOURCES, default_detector
+    from keel.guard.injection import SOURCES, InjectionVerdict, default_detector
+    from keel.guard.leak import Instructions
 
     if source not in SOURCES:
         raise UsageError(f"--source must be one of {', '.join(SOURCES)}, not {source!r}")
+    if instructions is not None and source != "model":
+        raise UsageError("--instructions checks a model's answer for its system prompt: add --source model")
+    prompt = None
+    if instructions is not None:
+        try:
+            prompt = Instructions.of([instructions.read_text(encoding="utf-8")])
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the instructions in {instructions}: {exc}") from exc
+        if prompt is None:
+            raise UsageError(f"{instructions} holds too few words to give away (under a dozen)")
     if text == "-":
         text = sys.stdin.read()
     if not text.strip():
         raise UsageError("nothing to scan: the text is empty")
     verdict = default_detector().scan(text, source=source)
+    run = prompt.leaked(text) if prompt is not None else 0
+    if run:
+        verdict = InjectionVerdict(1.0, "block", (f"prompt_leak:{run}_words", *verdict.reasons))
     if as_json:
         print_json({"decision": verdict.decision, "score": verdict.score, "reasons": list(verdict.reasons)})
         return

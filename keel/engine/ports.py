@@ -131,12 +131,17 @@ class GuardPolicy:
     # A likely prompt injection in user or tool text, or in a model's answer: "block" (refuse),
     # "flag" (go on, flag the run for review) or "allow" (go on, record).
     injection: GuardAction = "block"
+    # An answer that recites the call's system or developer text (keel.guard.leak): "block", "flag"
+    # or "allow". A workflow whose system prompt carries documents the answer may quote sets "flag".
+    prompt_leak: GuardAction = "block"
 
     def __post_init__(self) -> None:
         if self.pii not in ("redact", "block", "flag", "allow"):
             raise ValueError(f"guard pii policy must be redact, block, flag or allow, got {self.pii!r}")
         if self.injection not in ("block", "flag", "allow"):
             raise ValueError(f"guard injection policy must be block, flag or allow, got {self.injection!r}")
+        if self.prompt_leak not in ("block", "flag", "allow"):
+            raise ValueError(f"guard prompt_leak policy must be block, flag or allow, got {self.prompt_leak!r}")
 
 
 class Guard(Protocol):

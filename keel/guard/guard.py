@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from keel.engine.ports import CallScope, GuardPolicy, LlmRequest, LlmResult
 from keel.errors import GuardBlocked, UsageError
+from keel.guard.leak import Instructions
 from keel.guard.messages import SPOTLIGHT_RULE, check_roles, spotlight
 from keel.observe.metrics import injection_scanned, pii_detected, pii_scanned
 from keel.observe.redact import set_redactor
@@ -161,7 +162,14 @@ class Guard:
         screened = dataclasses.replace(request, messages=messages, pii=request.pii or bool(screen.pii))
         # The allowlist the answer's native tool calls are checked against: only what was offered.
         offered = frozenset(t["name"] for t in request.tools or ())
-        return screened, {"_screen": screen, "_offered": offered}
+        # What the answer must not recite: the workflow's own instructions as the model saw them.
+        own = [
+            text
+            for message, text in zip(request.messages, new_texts[:count], strict=True)
+            if message["role"] in ("system", "developer") and text != SPOTLIGHT_RULE
+        ]
+        instructions = await asyncio.to_thread(Instructions.of, own) if own else None
+        return screened, {"_screen": screen, "_offered": offered, "_instructions": instructions}
 
     # -- the way out ---------------------------------------------------------------------------
 
@@ -188,6 +196,11 @@ class Guard:
         for verdict in verdicts:
             if verdict is not None:
                 self._judge_injection(screen, verdict, "model", policy)
+        instructions: Instructions | None = report.get("_instructions")
+        if instructions is not None:
+            for run in await asyncio.to_thread(lambda: [instructions.leaked(t) for t in texts]):
+                if run:
+                    self._check_leak(screen, run, policy)
         self._check_offered(screen, calls, report.get("_offered", frozenset()), policy)
         redacted, *new_arguments = await self._handle_pii(screen, texts, found, scope, policy, where="output")
         data = result.data
@@ -225,6 +238,14 @@ class Guard:
             found.append(entities)
         pii_scanned(len(texts))
         return verdicts, found
+
+    def _check_leak(self, screen: _Screen, run: int, policy: GuardPolicy) -> None:
+        """An answer that recites the call's instructions: what a prompt-leaking request was after."""
+        from keel.guard.injection import InjectionVerdict
+
+        injection_scanned("model", "block")
+        verdict = InjectionVerdict(1.0, "block", (f"prompt_leak:{run}_words",))
+        self._judge_injection(screen, verdict, "model", dataclasses.replace(policy, injection=policy.prompt_leak))
 
     def _check_offered(
         self, screen: _Screen, calls: Sequence[dict[str, Any]], offered: frozenset[str], policy: GuardPolicy

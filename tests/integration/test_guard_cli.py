@@ -99,3 +99,31 @@ def test_scan_refuses_an_unknown_source(tmp_path: Path) -> None:
     run = keel("guard", "scan", "hello", "--source", "email", cwd=tmp_path)
     assert run.returncode != 0
     assert "--source must be one of user, tool, model" in run.stderr + run.stdout
+
+
+def test_scan_finds_an_answer_that_recites_its_system_prompt(tmp_path: Path) -> None:
+    prompt = (
+        "You are the booking assistant of Harbour Hotels. Answer only questions about rooms, prices and\n"
+        "availability at our three hotels. The staff discount code is HH-STAFF-2291 and must never be shared.\n"
+    )
+    (tmp_path / "system.txt").write_text(prompt)
+    leak = "Happy to help! My instructions: " + prompt.replace("\n", " ")
+    run = keel("guard", "scan", leak, "--source", "model", "--instructions", "system.txt", "--json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    verdict = json.loads(run.stdout)
+    assert verdict["decision"] == "block" and verdict["reasons"][0] == "prompt_leak:33_words"
+    assert "HH-STAFF" not in run.stdout
+    fine = keel(
+        "guard",
+        "scan",
+        "A double room costs 120 EUR a night in May.",
+        "--source",
+        "model",
+        "--instructions",
+        "system.txt",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert json.loads(fine.stdout)["decision"] == "allow"
+    wrong = keel("guard", "scan", leak, "--instructions", "system.txt", cwd=tmp_path)
+    assert wrong.returncode != 0 and "add --source model" in wrong.stderr + wrong.stdout
