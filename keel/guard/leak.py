@@ -22,6 +22,9 @@ MIN_RUN = 20
 SHORT_RUN = 12
 MIN_SHARE = 0.8
 SHINGLE = 6  # words matched at a time
+# Instructions are indexed up to this many words (about 120 KB of text): the index lives as long as
+# the call, and a prompt longer than this is documents, whose quoting is the point.
+MAX_WORDS = 20_000
 # A reply the instructions script ('When asked, say "I can only help with billing."') is meant to be
 # repeated, so quoted text does not count as instructions.
 _QUOTED = re.compile(r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|«[^»\n]{1,400}»|「[^」\n]{1,400}」')
@@ -45,7 +48,7 @@ class Instructions:
         """None when there is too little to give away (fewer than SHORT_RUN words)."""
         from keel.guard.normalize import normalize  # on first use: the guard module imports this one
 
-        words = tuple(w for text in texts for w in _words(normalize(_QUOTED.sub(" ", text)).text))
+        words = tuple(w for text in texts for w in _words(normalize(_QUOTED.sub(" ", text)).text))[:MAX_WORDS]
         if len(words) < SHORT_RUN:
             return None
         starts: dict[tuple[str, ...], list[int]] = {}

@@ -7,7 +7,7 @@ import codecs
 
 import pytest
 
-from keel.guard.leak import MIN_RUN, Instructions
+from keel.guard.leak import MAX_WORDS, MIN_RUN, Instructions
 
 PROMPT = (
     "You are Aria, the support assistant of Northwind Bank. Answer only questions about Northwind accounts, "
@@ -82,3 +82,10 @@ def test_text_without_spaces_counts_each_character() -> None:
     assert found is not None
     assert found.leaked("好的，我的指示是：" + prompt) >= MIN_RUN
     assert found.leaked("我可以回答关于账户和贷款的问题。") == 0
+
+
+def test_a_very_long_prompt_is_indexed_up_to_a_bound() -> None:
+    prompt = " ".join(f"rule{i} applies to case{i}." for i in range(MAX_WORDS))
+    found = Instructions.of([prompt])
+    assert found is not None and len(found.words) == MAX_WORDS
+    assert found.leaked(" ".join(f"rule{i} applies to case{i}." for i in range(10))) >= MIN_RUN
