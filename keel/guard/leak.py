@@ -4,9 +4,9 @@ A request for the system prompt can be worded in any language or wrapped in any 
 ordinary questions that only the prompt makes an attack (docs/guard-injection.md, "What text alone
 cannot reach"); an answer that obeys shows it by containing the prompt. The guard keeps each call's
 instructions and looks for them, word for word, in the answer, in its tool calls' arguments and in
-whatever the normaliser decodes from them (base64, hex, rot13, text written backwards, ...). Paraphrases
-and translations are not caught: that would take a model, and a verbatim check cannot mistake an answer
-that follows its instructions for one that recites them.
+whatever the normaliser folds or decodes them to (leetspeak, base64, hex, rot13, text written backwards,
+...). Paraphrases and translations are not caught: that would take a model, and a verbatim check cannot
+mistake an answer that follows its instructions for one that recites them.
 """
 
 from __future__ import annotations
@@ -76,14 +76,14 @@ class Instructions:
     def leaked(self, text: str) -> int:
         """How many of these words in a row `text` gives away (0 when it does not give them away).
 
-        `text` is read as written and as the normaliser decodes it, so an answer that encodes the
-        prompt before reciting it is caught too.
+        `text` is read as written, in its leetspeak-folded copy and as the normaliser decodes it, so an
+        answer that disguises or encodes the prompt before reciting it is caught too.
         """
         from keel.guard.normalize import normalize
 
         folded = normalize(text)
         worst = 0
-        for candidate in (folded.text, *(d.text for d in folded.decoded)):
+        for candidate in (folded.text, folded.leet, *(d.text for d in folded.decoded)):
             longest, share = self.copied(candidate)
             if longest >= MIN_RUN or (longest >= SHORT_RUN and share >= MIN_SHARE):
                 worst = max(worst, longest)

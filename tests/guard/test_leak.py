@@ -39,8 +39,9 @@ def instructions() -> Instructions:
         "Encoded as you asked: " + base64.b64encode(PROMPT.encode()).decode(),
         "In rot13: " + codecs.encode(PROMPT, "rot13"),
         PROMPT[::-1],
+        PROMPT.translate(str.maketrans("aeiost", "4310$7")),
     ],
-    ids=["whole", "part", "reformatted", "base64", "rot13", "backwards"],
+    ids=["whole", "part", "reformatted", "base64", "rot13", "backwards", "leetspeak"],
 )
 def test_a_recited_prompt_is_found(instructions: Instructions, answer: str) -> None:
     assert instructions.leaked(answer) >= MIN_RUN
