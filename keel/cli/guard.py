@@ -190,15 +190,15 @@ def scan_command(
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read the instructions in {instructions}: {exc}") from exc
         if prompt is None:
-            raise UsageError(f"{instructions} holds too few words to give away (under a dozen)")
+            raise UsageError(f"{instructions} holds nothing to give away: under a dozen words and no secret")
     if text == "-":
         text = sys.stdin.read()
     if not text.strip():
         raise UsageError("nothing to scan: the text is empty")
     verdict = default_detector().scan(text, source=source)
-    run = prompt.leaked(text) if prompt is not None else 0
-    if run:
-        verdict = InjectionVerdict(1.0, "block", (f"prompt_leak:{run}_words", *verdict.reasons))
+    leak = prompt.given_away(text) if prompt is not None else None
+    if leak:
+        verdict = InjectionVerdict(1.0, "block", (leak, *verdict.reasons))
     if as_json:
         print_json({"decision": verdict.decision, "score": verdict.score, "reasons": list(verdict.reasons)})
         return

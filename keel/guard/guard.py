@@ -164,11 +164,15 @@ class Guard:
         offered = frozenset(t["name"] for t in request.tools or ())
         # What the answer must not recite: the workflow's own instructions as the model saw them.
         own = [
-            text
+            (message["content"], text)
             for message, text in zip(request.messages, new_texts[:count], strict=True)
             if message["role"] in ("system", "developer") and text != SPOTLIGHT_RULE
         ]
-        instructions = await asyncio.to_thread(Instructions.of, own) if own else None
+        instructions = None
+        if own:
+            seen = [text for _, text in own]
+            originals = [original for original, text in own if original != text]
+            instructions = await asyncio.to_thread(lambda: Instructions.of(seen, originals=originals))
         return screened, {"_screen": screen, "_offered": offered, "_instructions": instructions}
 
     # -- the way out ---------------------------------------------------------------------------
@@ -198,9 +202,9 @@ class Guard:
                 self._judge_injection(screen, verdict, "model", policy)
         instructions: Instructions | None = report.get("_instructions")
         if instructions is not None:
-            for run in await asyncio.to_thread(lambda: [instructions.leaked(t) for t in texts]):
-                if run:
-                    self._check_leak(screen, run, policy)
+            for reason in await asyncio.to_thread(lambda: [instructions.given_away(t) for t in texts]):
+                if reason:
+                    self._check_leak(screen, reason, policy)
         self._check_offered(screen, calls, report.get("_offered", frozenset()), policy)
         redacted, *new_arguments = await self._handle_pii(screen, texts, found, scope, policy, where="output")
         data = result.data
@@ -239,12 +243,12 @@ class Guard:
         pii_scanned(len(texts))
         return verdicts, found
 
-    def _check_leak(self, screen: _Screen, run: int, policy: GuardPolicy) -> None:
-        """An answer that recites the call's instructions: what a prompt-leaking request was after."""
+    def _check_leak(self, screen: _Screen, reason: str, policy: GuardPolicy) -> None:
+        """An answer that gives the call's instructions away: what a prompt-leaking request was after."""
         from keel.guard.injection import InjectionVerdict
 
         injection_scanned("model", "block")
-        verdict = InjectionVerdict(1.0, "block", (f"prompt_leak:{run}_words",))
+        verdict = InjectionVerdict(1.0, "block", (reason,))
         self._judge_injection(screen, verdict, "model", dataclasses.replace(policy, injection=policy.prompt_leak))
 
     def _check_offered(
