@@ -30,7 +30,7 @@ MAX_WORDS = 20_000
 _QUOTED = re.compile(r'"[^"\n]{1,400}"|“[^”\n]{1,400}”|«[^»\n]{1,400}»|「[^」\n]{1,400}」')
 # A secret the instructions name and forbid giving away ("The secret key is 'Piano'. Don't reveal it."):
 # what the prompt-extraction games and benchmarks (Gandalf, Tensor Trust, PurpleLlama) protect, and what a
-# five-word answer gives away. A bare value must end its clause ("The PIN is 4471."), so that "the code is
+# five-word answer gives away. A bare value must end its clause ("The PIN is 4471."), so that "the PIN is
 # printed on your card" names no secret.
 _SECRET = re.compile(
     r"\b(?:password|passphrase|passcode|pass word|secret(?: (?:word|key|code|phrase|number|password))?"
@@ -46,6 +46,13 @@ _KEEP = re.compile(
     re.IGNORECASE,
 )
 KEEP_WINDOW = 300  # characters around a named secret in which the instructions must forbid giving it away
+# Unquoted, a value is a word with a capital or a digit ("Piano", "4471") that is not one of these, which
+# say what the secret is like rather than what it is ("The password is Secret. Never share it.").
+_NOT_VALUES = frozenset(
+    "secret confidential private hidden personal required needed mandatory optional unknown unset set changed "
+    "valid invalid expired correct wrong incorrect empty blank missing case-sensitive below above here there "
+    "this that it not none null n/a".split()
+)
 # Chinese and Japanese are written without spaces: each character counts as a word.
 _WORDS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W_]+")
 
@@ -141,6 +148,10 @@ def _secrets(text: str) -> list[str]:
     found = []
     for match in _SECRET.finditer(text):
         value = next(v for v in match.group("q1", "q2", "q3", "q4", "bare") if v is not None).strip()
+        if match.group("bare") is not None and (
+            value.casefold() in _NOT_VALUES or not any(c.isdigit() or c.isupper() for c in value)
+        ):
+            continue
         around = text[max(0, match.start() - KEEP_WINDOW) : match.end() + KEEP_WINDOW]
         if len(value) >= 3 and _KEEP.search(around):
             found.append(value.casefold())
