@@ -108,39 +108,40 @@ class Instructions:
         return longest, sum(in_self) / len(self.words)
 
     def given_away(self, text: str) -> str | None:
-        """Why `text` gives these instructions away (`prompt_leak:N_words`, `prompt_leak:secret`), or None."""
-        run = self.leaked(text)
-        if run:
-            return f"prompt_leak:{run}_words"
-        return "prompt_leak:secret" if self.gives_away_secret(text) else None
-
-    def gives_away_secret(self, text: str) -> bool:
-        """Whether `text`, as written, leet-folded or decoded, holds a secret the instructions keep."""
-        from keel.guard.normalize import normalize
-
-        if not self.secrets:
-            return False
-        folded = normalize(text)
-        candidates = [c.casefold() for c in (folded.text, folded.leet, *(d.text for d in folded.decoded))]
-        return any(secret.search(c) for secret in self.secrets for c in candidates)
-
-    def leaked(self, text: str) -> int:
-        """How many of these words in a row `text` gives away (0 when it does not give them away).
+        """Why `text` gives these instructions away (`prompt_leak:N_words`, `prompt_leak:secret`), or None.
 
         `text` is read as written, in its leetspeak-folded copy and as the normaliser decodes it, so an
-        answer that disguises or encodes the prompt before reciting it is caught too.
+        answer that disguises or encodes the prompt before giving it away is caught too.
         """
-        from keel.guard.normalize import normalize
+        readings = _readings(text)
+        run = self._longest(readings)
+        if run:
+            return f"prompt_leak:{run}_words"
+        if any(secret.search(r) for secret in self.secrets for r in readings):
+            return "prompt_leak:secret"
+        return None
 
+    def leaked(self, text: str) -> int:
+        """How many of these words in a row `text` recites (0 when it does not recite them)."""
+        return self._longest(_readings(text))
+
+    def _longest(self, readings: list[str]) -> int:
         if len(self.words) < SHORT_RUN:
             return 0
-        folded = normalize(text)
         worst = 0
-        for candidate in (folded.text, folded.leet, *(d.text for d in folded.decoded)):
-            longest, share = self.copied(candidate)
+        for reading in readings:
+            longest, share = self.copied(reading)
             if longest >= MIN_RUN or (longest >= SHORT_RUN and share >= MIN_SHARE):
                 worst = max(worst, longest)
         return worst
+
+
+def _readings(text: str) -> list[str]:
+    """`text` folded, its leetspeak copy and what the normaliser decodes from it, casefolded."""
+    from keel.guard.normalize import normalize  # on first use: the guard module imports this one
+
+    folded = normalize(text)
+    return [r.casefold() for r in (folded.text, folded.leet, *(d.text for d in folded.decoded))]
 
 
 def _secrets(text: str) -> list[str]:
