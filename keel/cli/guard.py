@@ -169,7 +169,7 @@ def scan_command(
         Path | None,
         typer.Option(
             "--instructions",
-            help="With --source model: a file holding the system prompt the answer must not recite.",
+            help="With --source model: a file holding the system prompt the answer must not give away.",
             dir_okay=False,
         ),
     ] = None,

@@ -131,8 +131,9 @@ class GuardPolicy:
     # A likely prompt injection in user or tool text, or in a model's answer: "block" (refuse),
     # "flag" (go on, flag the run for review) or "allow" (go on, record).
     injection: GuardAction = "block"
-    # An answer that recites the call's system or developer text (keel.guard.leak): "block", "flag"
-    # or "allow". A workflow whose system prompt carries documents the answer may quote sets "flag".
+    # An answer that gives away the call's system or developer text, by reciting it or a secret it keeps
+    # (keel.guard.leak): "block", "flag" or "allow". A workflow whose system prompt carries documents
+    # the answer may quote sets "flag".
     prompt_leak: GuardAction = "block"
 
     def __post_init__(self) -> None:

@@ -162,7 +162,7 @@ class Guard:
         screened = dataclasses.replace(request, messages=messages, pii=request.pii or bool(screen.pii))
         # The allowlist the answer's native tool calls are checked against: only what was offered.
         offered = frozenset(t["name"] for t in request.tools or ())
-        # What the answer must not recite: the workflow's own instructions as the model saw them.
+        # What the answer must not give away: the workflow's own instructions as the model saw them.
         own = [
             (message["content"], text)
             for message, text in zip(request.messages, new_texts[:count], strict=True)
