@@ -140,8 +140,7 @@ def _readings(text: str) -> list[str]:
     """`text` folded, its leetspeak copy and what the normaliser decodes from it, casefolded."""
     from keel.guard.normalize import normalize  # on first use: the guard module imports this one
 
-    folded = normalize(text)
-    return [r.casefold() for r in (folded.text, folded.leet, *(d.text for d in folded.decoded))]
+    return [r.casefold() for r in normalize(text).variants()]
 
 
 def _secrets(text: str) -> list[str]:
